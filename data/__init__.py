@@ -1,0 +1,1 @@
+"""Persistence and services: settings, engine, queries, audit, import, exports, demo seed."""

@@ -1,0 +1,63 @@
+"""Who is acting, and what they may do. Roles are enforced here, in the services,
+not only by hiding pages (issue 5).
+
+- clinician: patients, infusions, scores and alerts of their own clinic(s); outcomes.
+- director: the same for the clinics in scope, protocol settings, reports, identified exports.
+- auditor: read-only; audit trail; de-identified data only (never identifiers on screen).
+- admin: users, clinics and backups; no clinical data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "clinician": frozenset(
+        {"view_patients", "edit_patients", "record_infusions", "view_alerts", "close_alerts",
+         "view_outcomes"}
+    ),
+    "director": frozenset(
+        {"view_patients", "edit_patients", "record_infusions", "view_alerts", "close_alerts",
+         "view_outcomes", "edit_settings", "view_audit", "export_identified",
+         "export_deidentified", "view_reports"}
+    ),
+    "auditor": frozenset(
+        {"view_outcomes", "view_audit", "export_deidentified", "view_reports",
+         "view_deidentified"}
+    ),
+    "admin": frozenset({"manage_users", "manage_clinics", "backup"}),
+}
+# The command line acting on the whole store (init-db, seed-demo, import-scores).
+PERMISSIONS["system"] = frozenset().union(*PERMISSIONS.values())
+
+
+class PermissionDenied(PermissionError):
+    """The acting user's role or clinic scope does not allow the action."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user as the services see them."""
+
+    user_id: int | None
+    username: str
+    role: str
+    clinic_ids: frozenset[int] = field(default_factory=frozenset)
+    all_clinics: bool = False
+    session_id: str | None = None
+
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS.get(self.role, frozenset())
+
+    def sees_clinic(self, clinic_id: int) -> bool:
+        return self.all_clinics or clinic_id in self.clinic_ids
+
+    @property
+    def scope_key(self) -> str:
+        """A cache key part that separates what different users may see."""
+        clinics = "all" if self.all_clinics else ",".join(map(str, sorted(self.clinic_ids)))
+        return f"{self.role}:{clinics}"
+
+
+SYSTEM = Actor(user_id=None, username="system", role="system", all_clinics=True)
+"""The command line's actor for store-level work (migrations, seed, import)."""

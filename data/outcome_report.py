@@ -1,0 +1,74 @@
+"""Outcome summaries for the Outcomes page and `manage.py export outcomes`: one function,
+so the page and the command line show the same numbers for the same filters."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from data.access import Actor
+from data.db import read_session
+from data.observations import load_observations
+from data.protocol import load_protocol
+from outcomes.summary import summarize, summary_to_rows
+
+
+@dataclass(frozen=True)
+class OutcomeFilters:
+    """What the Outcomes page and the command line filter on; None = protocol default."""
+
+    after_n: int | None = None
+    timepoint_rule: str | None = None
+    all_courses: bool | None = None
+    clinic_ids: tuple[int, ...] | None = None
+    instruments: tuple[str, ...] | None = None
+    start: date | None = None
+    end: date | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolved_parameters(filters: OutcomeFilters) -> dict[str, Any]:
+    """The filters with protocol defaults filled in."""
+    with read_session() as session:
+        protocol = load_protocol(session)
+    return {
+        "after_n": filters.after_n or protocol["induction_length"],
+        "timepoint_rule": filters.timepoint_rule or protocol["timepoint_rule"],
+        "all_courses": protocol["all_courses"] if filters.all_courses is None
+        else filters.all_courses,
+        "remission_max": {"MADRS": protocol["madrs_remission_max"]},
+        "small_cell": protocol["small_cell_threshold"],
+    }
+
+
+def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
+    """The OUTCOMES.md section 6 summary for the actor's scope and the filters."""
+    params = resolved_parameters(filters)
+    obs = load_observations(
+        actor=actor, clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+        start=filters.start, end=filters.end,
+    )
+    return summarize(obs, instruments=list(filters.instruments) if filters.instruments else None,
+                     **params)
+
+
+def outcome_summary_text(
+    *, actor: Actor, fmt: str, after_n: int | None = None, timepoint_rule: str | None = None,
+    all_courses: bool | None = None,
+) -> str:
+    """The summary as JSON or CSV text (command line export)."""
+    summary = outcome_summary(actor=actor, filters=OutcomeFilters(
+        after_n=after_n, timepoint_rule=timepoint_rule, all_courses=all_courses))
+    if fmt == "json":
+        return json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+    rows = summary_to_rows(summary)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["instrument", "block", "clinic", "metric", "value"],
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

@@ -1,0 +1,111 @@
+"""Clinical protocol settings a director changes at run time, stored in the store.
+
+Each has a default (the value OUTCOMES.md gives), a type, bounds and help text,
+like datasette's `Setting(name, default, help)`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from data import audit
+from data.access import Actor, PermissionDenied
+from models.tables import ProtocolSetting
+
+
+@dataclass(frozen=True)
+class ProtocolField:
+    name: str
+    default: Any
+    kind: type
+    minimum: float
+    maximum: float
+    help: str
+
+
+PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
+    ProtocolField("induction_length", 6, int, 1, 20,
+                  "Infusions in a standard induction; N of 'after infusion N' (O7)."),
+    ProtocolField("timepoint_rule", "post", str, 0, 0,
+                  "'post': the post score of infusion N; 'next_pre': the pre score of N+1 (O7)."),
+    ProtocolField("all_courses", False, bool, 0, 1,
+                  "Count every course instead of each patient's index course (C3)."),
+    ProtocolField("dose_warn_mg_per_kg", 1.0, float, 0.01, 5.0,
+                  "Warn when a dose is above this many mg/kg."),
+    ProtocolField("dose_max_mg_per_kg", 2.0, float, 0.01, 10.0,
+                  "Refuse a dose above this many mg/kg (and any dose at or below 0)."),
+    ProtocolField("madrs_remission_max", 10, int, 0, 60,
+                  "MADRS remission: total at or below this (trials also use 9 or 12) (O5)."),
+    ProtocolField("small_cell_threshold", 5, int, 1, 100,
+                  "Breakdown cells with fewer courses show counts only (O11)."),
+    ProtocolField("import_alert_window_days", 14, int, 0, 3650,
+                  "An imported positive PHQ-9 item 9 dated within this many days opens an alert."),
+    ProtocolField("booster_overdue_days", 42, int, 1, 365,
+                  "A responder with no infusion for this many days is overdue for a booster."),
+)
+PROTOCOL_DEFAULTS: dict[str, Any] = {f.name: f.default for f in PROTOCOL_FIELDS}
+_BY_NAME = {f.name: f for f in PROTOCOL_FIELDS}
+TIMEPOINT_RULES = ("post", "next_pre")
+
+
+class ProtocolError(ValueError):
+    """A protocol setting value that breaks its rule (message names the field)."""
+
+
+def validate_setting(name: str, value: Any) -> Any:
+    """Check one setting against its type and bounds; return the typed value."""
+    spec = _BY_NAME.get(name)
+    if spec is None:
+        raise ProtocolError(f"{name}: unknown protocol setting")
+    if spec.kind is str:
+        if value not in TIMEPOINT_RULES:
+            raise ProtocolError(f"{name}: must be one of {', '.join(TIMEPOINT_RULES)}")
+        return value
+    if spec.kind is bool:
+        return bool(value)
+    try:
+        typed = spec.kind(value)
+    except (TypeError, ValueError):
+        raise ProtocolError(f"{name}: {value!r} is not a number") from None
+    if spec.kind is int and float(value) != typed:
+        raise ProtocolError(f"{name}: must be a whole number")
+    if not spec.minimum <= typed <= spec.maximum:
+        raise ProtocolError(f"{name}: must be between {spec.minimum:g} and {spec.maximum:g}")
+    return typed
+
+
+def load_protocol(session: Session) -> dict[str, Any]:
+    """Every protocol setting: stored values over the defaults."""
+    values = dict(PROTOCOL_DEFAULTS)
+    for row in session.exec(select(ProtocolSetting)).all():
+        if row.key in values:
+            values[row.key] = json.loads(row.value)
+    return values
+
+
+def update_protocol(session: Session, *, actor: Actor, changes: dict[str, Any]) -> dict[str, Any]:
+    """Validate every change first, then write them and their audit events."""
+    if not actor.can("edit_settings"):
+        audit.record(session, actor=actor, action="denied", entity="protocol",
+                     reason="edit_settings")
+        raise PermissionDenied("Only a medical director can change protocol settings.")
+    typed = {name: validate_setting(name, value) for name, value in changes.items()}
+    if typed.get("dose_warn_mg_per_kg", 0) > typed.get(
+        "dose_max_mg_per_kg", load_protocol(session)["dose_max_mg_per_kg"]
+    ):
+        raise ProtocolError("dose_warn_mg_per_kg: must not exceed dose_max_mg_per_kg")
+    current = load_protocol(session)
+    for name, value in typed.items():
+        if current[name] == value:
+            continue
+        row = session.get(ProtocolSetting, name) or ProtocolSetting(key=name, value="",
+                                                                   updated_at=audit.utcnow())
+        row.value, row.updated_at, row.updated_by_id = json.dumps(value), audit.utcnow(), actor.user_id
+        session.add(row)
+        audit.record(session, actor=actor, action="update", entity="protocol", entity_id=name,
+                     field=name, old=current[name], new=value)
+    return load_protocol(session)

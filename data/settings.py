@@ -1,0 +1,52 @@
+"""One typed settings object, read from the environment (ARCHITECTURE idea 4).
+
+Deployment settings live here (DATABASE_URL...). Clinical protocol settings that a
+director changes at run time (induction length N, dose limits...) live in the
+store (see `data/protocol.py`); their defaults are `PROTOCOL_DEFAULTS` there.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "clinic.db"
+
+
+class Settings(BaseSettings):
+    """Deployment settings; each can be set by an environment variable of the same name."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DB_PATH}",
+        description="SQLAlchemy URL of the store. Default: a SQLite file data/clinic.db "
+        "created on first use. PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30_000, description="How long a SQLite writer waits for the lock (ms)."
+    )
+    session_idle_minutes: int = Field(
+        default=15, description="Sign a user out after this many idle minutes."
+    )
+    session_max_hours: int = Field(
+        default=12, description="Absolute limit of one signed-in session (hours)."
+    )
+    lockout_failures: int = Field(
+        default=5, description="Failed sign-ins before an account is locked for a while."
+    )
+    lockout_minutes: int = Field(default=15, description="How long a lockout lasts.")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call `get_settings.cache_clear()`)."""
+    return Settings()

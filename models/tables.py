@@ -1,0 +1,193 @@
+"""The store's tables (SQLModel). `table=True` classes do not validate on construction:
+services validate with the input schemas of `models/schemas.py` before building a row.
+
+Indexes serve the two read paths: one patient's course (patient -> course -> infusion
+-> assessment) and the clinic-wide observation frame (assessment by instrument).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON as SA_JSON
+from sqlmodel import Field, SQLModel
+
+ROLES = ("clinician", "director", "auditor", "admin")
+SEXES = ("female", "male", "other", "unknown")
+COURSE_TYPES = ("induction", "maintenance")
+COURSE_STATUSES = ("active", "completed", "discontinued")
+INFUSION_TYPES = ("induction", "booster", "maintenance")
+ROUTES = ("IV", "IM", "intranasal", "oral")
+TIMEPOINTS = ("pre", "post")
+ALERT_STATUSES = ("open", "closed", "historical")
+
+
+class Clinic(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)
+    name: str = Field(max_length=200)
+    created_at: datetime
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"  # "user" is reserved on PostgreSQL
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80, unique=True, index=True)
+    full_name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=20)
+    all_clinics: bool = Field(default=False)
+    active: bool = Field(default=True)
+    must_change_password: bool = Field(default=False)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = None
+    created_at: datetime
+    password_changed_at: datetime | None = None
+
+
+class UserClinic(SQLModel, table=True):
+    """A user's clinic scope (ignored when the user has all_clinics)."""
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id", primary_key=True)
+
+
+class Patient(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("clinic_id", "patient_code", name="uq_patient_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id", index=True)
+    patient_code: str = Field(max_length=64)
+    study_id: str = Field(max_length=32, unique=True)  # random pseudonym for de-identified exports
+    name: str = Field(default="", max_length=200)
+    birth_date: date | None = None
+    sex: str | None = Field(default=None, max_length=10)
+    indication: str | None = Field(default=None, max_length=100)
+    failed_trials: int | None = None
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime
+
+
+class Course(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("patient_id", "number", name="uq_course_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    number: int
+    label: str | None = Field(default=None, max_length=64)  # the import's course_id
+    course_type: str = Field(default="induction", max_length=20)
+    start_date: date | None = None
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime
+
+
+class Infusion(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("course_id", "number", name="uq_infusion_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    number: int
+    administered_on: date = Field(index=True)
+    started_at: datetime | None = None
+    infusion_type: str = Field(default="induction", max_length=20)
+    route: str | None = Field(default=None, max_length=20)
+    dose_mg_per_kg: float | None = None
+    total_dose_mg: float | None = None
+    weight_kg: float | None = None
+    duration_min: int | None = None
+    bp_sys_before: int | None = None
+    bp_dia_before: int | None = None
+    hr_before: int | None = None
+    spo2_before: int | None = None
+    bp_sys_peak: int | None = None
+    bp_dia_peak: int | None = None
+    hr_peak: int | None = None
+    spo2_peak: int | None = None
+    bp_sys_discharge: int | None = None
+    bp_dia_discharge: int | None = None
+    hr_discharge: int | None = None
+    spo2_discharge: int | None = None
+    side_effects: list[str] = Field(default_factory=list, sa_column=Column(SA_JSON, nullable=False))
+    side_effect_other: str = Field(default="", max_length=200)
+    adverse_event: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    clinician_id: int | None = Field(default=None, foreign_key="app_user.id")
+    clinician_code: str | None = Field(default=None, max_length=80)
+    created_at: datetime
+
+
+class Assessment(SQLModel, table=True):
+    """One administration of one instrument at one timepoint of one infusion."""
+
+    __table_args__ = (
+        UniqueConstraint("infusion_id", "timepoint", "instrument", name="uq_assessment_slot"),
+        Index("ix_assessment_instrument_course", "instrument", "course_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    infusion_id: int = Field(foreign_key="infusion.id", index=True)
+    timepoint: str = Field(max_length=4)
+    instrument: str = Field(max_length=12)
+    administered_on: date
+    items: list[int | None] = Field(default_factory=list, sa_column=Column(SA_JSON, nullable=False))
+    functional_difficulty: int | None = None
+    total: int | None = None
+    severity: str | None = Field(default=None, max_length=40)
+    complete: bool = Field(default=False)
+    item9: int | None = None  # PHQ-9 item 9, kept in a column for alerts and outcome reads
+    source: str = Field(default="form", max_length=10)  # form | import | seed
+    entered_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    entered_at: datetime
+
+
+class SafetyAlert(SQLModel, table=True):
+    """A positive PHQ-9 item 9 (>= 1). Never closes by itself."""
+
+    __table_args__ = (Index("ix_alert_clinic_status", "clinic_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", unique=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    clinic_id: int = Field(foreign_key="clinic.id")
+    item9_value: int
+    observed_on: date
+    status: str = Field(default="open", max_length=12)
+    opened_at: datetime
+    closed_at: datetime | None = None
+    closed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    action: str | None = Field(default=None, max_length=40)
+    action_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ProtocolSetting(SQLModel, table=True):
+    """A director-editable protocol setting (value JSON-encoded)."""
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: str = Field(max_length=200)
+    updated_at: datetime
+    updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained trail (`data/audit.py` writes it; triggers refuse edits)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: datetime = Field(index=True)
+    user_id: int | None = None
+    username: str | None = Field(default=None, max_length=80)
+    action: str = Field(max_length=40, index=True)
+    entity: str | None = Field(default=None, max_length=40)
+    entity_id: str | None = Field(default=None, max_length=64)
+    patient_id: int | None = Field(default=None, index=True)
+    field: str | None = Field(default=None, max_length=60)
+    old_value: str | None = Field(default=None, sa_column=Column(Text))
+    new_value: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    session_id: str | None = Field(default=None, max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)

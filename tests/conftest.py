@@ -1,0 +1,45 @@
+"""Shared fixtures: a fresh store per test, created with the production migrations."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from data import db
+from data.migrate import upgrade
+from data.settings import get_settings
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")  # PostgreSQL run in CI
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def store_url(tmp_path, monkeypatch) -> str:
+    """A fresh, migrated store; DATABASE_URL points at it for the code under test."""
+    if TEST_DATABASE_URL:
+        url = TEST_DATABASE_URL
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    db.dispose_engines()
+    upgrade(db.get_engine(url))
+    yield url
+    db.dispose_engines()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def engine(store_url):
+    return db.get_engine(store_url)
