@@ -87,9 +87,6 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
 
 @contextmanager
 def read_session(engine: Engine | None = None) -> Iterator[Session]:
-    """A read-only unit of work (deferred BEGIN; never commits)."""
+    """A read-only unit of work (deferred BEGIN; never commits; loaded objects stay usable)."""
     with Session(engine or get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session

@@ -147,3 +147,19 @@ def _verify(password_hash: str, password: str) -> bool:
         return HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def list_users(session: Session, *, actor: Actor) -> list[dict]:
+    """Every user with their clinic scope (administrators only)."""
+    if not actor.can("manage_users"):
+        raise PermissionDenied("Only an administrator can list users.")
+    scope = {}
+    for user_id, code in session.exec(
+        select(UserClinic.user_id, Clinic.code).join(Clinic, Clinic.id == UserClinic.clinic_id)
+    ).all():
+        scope.setdefault(user_id, []).append(code)
+    return [
+        {"username": u.username, "full_name": u.full_name, "role": u.role, "active": u.active,
+         "clinics": "all" if u.all_clinics else ", ".join(sorted(scope.get(u.id, [])))}
+        for u in session.exec(select(User).order_by(User.username)).all()
+    ]

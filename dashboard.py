@@ -1,0 +1,52 @@
+"""Entry point: page config, first-run setup, sign-in, and a role-aware navigation
+over pages/. Run: streamlit run dashboard.py"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from data.db import read_session
+from data.users import count_users
+from ui.first_run import first_run_screen
+from ui.session import current_actor, ensure_store, sign_in_form
+
+st.set_page_config(page_title="Ketamine outcome tracker", page_icon="📈", layout="wide")
+
+PAGES = {
+    # (file, title, icon, permission needed or None)
+    "home": ("pages/home.py", "Home", ":material/home:", None),
+    "patients": ("pages/patients.py", "Patients", ":material/group:", "view_patients"),
+    "users": ("pages/users.py", "Users", ":material/manage_accounts:", "manage_users"),
+}
+
+
+def navigation_for(actor) -> list[st.Page]:  # noqa: ANN001
+    """The pages this actor's role may open (the services enforce the same rules)."""
+    return [
+        st.Page(path, title=title, icon=icon, default=key == "home", url_path=key)
+        for key, (path, title, icon, permission) in PAGES.items()
+        if permission is None or actor.can(permission)
+    ]
+
+
+def main() -> None:
+    ensure_store()
+    with read_session() as session:
+        n_users = count_users(session)
+    if n_users == 0:
+        st.navigation([st.Page(first_run_screen, title="Set up", url_path="setup")]).run()
+        return
+    actor = current_actor()
+    if actor is None:
+        st.navigation([st.Page(sign_in_screen, title="Sign in", url_path="sign-in")]).run()
+        return
+    st.navigation(navigation_for(actor)).run()
+
+
+def sign_in_screen() -> None:
+    if st.session_state.pop("setup_done", False):
+        st.success("Administrator created. Sign in to continue.")
+    sign_in_form()
+
+
+main()

@@ -1,0 +1,31 @@
+"""Home: the user's clinics and this month's activity."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from data.db import read_session
+from data.overview import clinics_in_scope, home_counts
+from ui.layout import page_setup
+
+actor = page_setup()
+st.title("Home")
+
+if actor.role == "admin":
+    st.write("Administrators manage users, clinics and backups; clinical data is not shown "
+             "to this role.")
+    st.page_link("pages/users.py", label="Manage users", icon=":material/manage_accounts:")
+    st.stop()
+
+with read_session() as session:
+    clinics = clinics_in_scope(session, actor=actor)
+    counts = home_counts(session, actor=actor)
+
+st.caption("Clinics: " + (", ".join(f"{c.code} ({c.name})" for c in clinics) or "none assigned"))
+cols = st.columns(4)
+cols[0].metric("Patients", counts["patients"])
+cols[1].metric("Treatment courses", counts["courses"])
+cols[2].metric("Infusions this month", counts["infusions_this_month"])
+cols[3].metric("Open safety alerts", counts["open_alerts"])
+if actor.can("view_patients"):
+    st.page_link("pages/patients.py", label="Find a patient", icon=":material/group:")

@@ -1,0 +1,1 @@
+"""Shared Streamlit helpers for the pages (session, banners, formatting)."""
