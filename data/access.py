@@ -32,7 +32,17 @@ PERMISSIONS["system"] = frozenset().union(*PERMISSIONS.values())
 
 
 class PermissionDenied(PermissionError):
-    """The acting user's role or clinic scope does not allow the action."""
+    """The acting user's role or clinic scope does not allow the action.
+
+    Raised inside `write_session()`/`read_session()`, it is audited: the unit of work
+    rolls back, then a 'denied' event is written in a transaction of its own.
+    """
+
+    def __init__(self, message: str, *, actor: Actor | None = None, permission: str = "",
+                 entity: str | None = None, entity_id: object = None) -> None:
+        super().__init__(message)
+        self.actor, self.permission = actor, permission
+        self.entity, self.entity_id = entity, entity_id
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,24 @@ class Actor:
         """A cache key part that separates what different users may see."""
         clinics = "all" if self.all_clinics else ",".join(map(str, sorted(self.clinic_ids)))
         return f"{self.role}:{clinics}"
+
+
+def require(actor: Actor, permission: str, *, entity: str | None = None,
+            entity_id: object = None, message: str | None = None) -> None:
+    """Raise PermissionDenied unless the actor's role grants `permission`."""
+    if not actor.can(permission):
+        raise PermissionDenied(message or f"Your role ({actor.role}) may not {permission}.",
+                               actor=actor, permission=permission, entity=entity,
+                               entity_id=entity_id)
+
+
+def require_clinic(actor: Actor, clinic_id: int, *, entity: str | None = None,
+                   entity_id: object = None) -> None:
+    """Raise PermissionDenied unless the clinic is in the actor's scope."""
+    if not actor.sees_clinic(clinic_id):
+        raise PermissionDenied("This record belongs to a clinic outside your scope.",
+                               actor=actor, permission="clinic_scope", entity=entity,
+                               entity_id=entity_id)
 
 
 SYSTEM = Actor(user_id=None, username="system", role="system", all_clinics=True)

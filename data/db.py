@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from data.access import PermissionDenied
 from data.settings import get_settings
 
 _ENGINES: dict[str, Engine] = {}
@@ -79,14 +80,34 @@ def is_sqlite(engine: Engine | None = None) -> bool:
 @contextmanager
 def write_session(engine: Engine | None = None) -> Iterator[Session]:
     """One write transaction: BEGIN IMMEDIATE on SQLite, commit on success, roll back on error."""
-    engine = (engine or get_engine()).execution_options(write=True)
-    with Session(engine, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
+    bound = (engine or get_engine()).execution_options(write=True)
+    try:
+        with Session(bound, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+    except PermissionDenied as exc:
+        _audit_denial(exc, engine)
+        raise
 
 
 @contextmanager
 def read_session(engine: Engine | None = None) -> Iterator[Session]:
     """A read-only unit of work (deferred BEGIN; never commits; loaded objects stay usable)."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
-        yield session
+    try:
+        with Session(engine or get_engine(), expire_on_commit=False) as session:
+            yield session
+    except PermissionDenied as exc:
+        _audit_denial(exc, engine)
+        raise
+
+
+def _audit_denial(exc: PermissionDenied, engine: Engine | None) -> None:
+    """A refused action is audited in its own transaction (the refused one rolled back)."""
+    if exc.actor is None or getattr(exc, "audited", False):
+        return
+    from data import audit
+
+    with write_session(engine) as session:
+        audit.record(session, actor=exc.actor, action="denied", entity=exc.entity,
+                     entity_id=exc.entity_id, reason=exc.permission or str(exc))
+    exc.audited = True

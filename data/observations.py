@@ -9,8 +9,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from data.access import Actor, PermissionDenied
-from data.db import get_engine
+from data.access import Actor, require
+from data.db import get_engine, read_session
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
 
 DOSE_BANDS = ((0.0, 0.5, "< 0.5 mg/kg"), (0.5, 0.75, "0.5-0.74 mg/kg"),
@@ -30,8 +30,9 @@ def load_observations(
     start: date | None = None, end: date | None = None, engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Scores within scope; `start`/`end` filter on the course start date."""
-    if not actor.can("view_outcomes"):
-        raise PermissionDenied("This role does not see clinical outcomes.")
+    with read_session():  # a refusal is audited at the unit-of-work boundary
+        require(actor, "view_outcomes", entity="outcomes",
+                message="This role does not see clinical outcomes.")
     stmt = (
         select(
             Assessment.course_id.label("course_key"), Course.patient_id.label("patient_key"),

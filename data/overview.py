@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, func, or_, select
 
-from data.access import Actor, PermissionDenied
+from data.access import Actor, require
 from data.observations import scope_filter
 from models.tables import Clinic, Course, Infusion, Patient, SafetyAlert
 
@@ -49,8 +49,8 @@ def search_patients(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Patients whose code or name contains `query` (case-insensitive), newest first."""
-    if not actor.can("view_patients"):
-        raise PermissionDenied("This role does not see patient records.")
+    require(actor, "view_patients", entity="patient",
+            message="This role does not see patient records.")
     courses = (select(Course.patient_id, func.count(Course.id).label("n_courses"))
                .group_by(Course.patient_id).subquery())
     stmt = (

@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from data import audit
-from data.access import Actor, PermissionDenied
+from data.access import Actor, require
 from models.tables import ProtocolSetting
 
 
@@ -89,10 +89,8 @@ def load_protocol(session: Session) -> dict[str, Any]:
 
 def update_protocol(session: Session, *, actor: Actor, changes: dict[str, Any]) -> dict[str, Any]:
     """Validate every change first, then write them and their audit events."""
-    if not actor.can("edit_settings"):
-        audit.record(session, actor=actor, action="denied", entity="protocol",
-                     reason="edit_settings")
-        raise PermissionDenied("Only a medical director can change protocol settings.")
+    require(actor, "edit_settings", entity="protocol",
+            message="Only a medical director can change protocol settings.")
     typed = {name: validate_setting(name, value) for name, value in changes.items()}
     if typed.get("dose_warn_mg_per_kg", 0) > typed.get(
         "dose_max_mg_per_kg", load_protocol(session)["dose_max_mg_per_kg"]

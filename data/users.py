@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, func, select
 
 from data import audit
-from data.access import Actor, PermissionDenied
+from data.access import Actor, require
 from data.db import write_session
 from data.settings import get_settings
 from models.tables import ROLES, Clinic, User, UserClinic
@@ -72,9 +72,9 @@ def create_user(
 ) -> User:
     """Validate, then create a user with their clinic scope (admins only, or the first user)."""
     first_user = count_users(session) == 0
-    if not first_user and not actor.can("manage_users"):
-        audit.record(session, actor=actor, action="denied", entity="user", reason="manage_users")
-        raise PermissionDenied("Only an administrator can create users.")
+    if not first_user:
+        require(actor, "manage_users", entity="user",
+                message="Only an administrator can create users.")
     username = username.strip()
     if not USERNAME_RE.match(username):
         raise UserError("username: 3-80 letters, digits, '.', '_' or '-'")
@@ -151,8 +151,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def list_users(session: Session, *, actor: Actor) -> list[dict]:
     """Every user with their clinic scope (administrators only)."""
-    if not actor.can("manage_users"):
-        raise PermissionDenied("Only an administrator can list users.")
+    require(actor, "manage_users", entity="user", message="Only an administrator can list users.")
     scope = {}
     for user_id, code in session.exec(
         select(UserClinic.user_id, Clinic.code).join(Clinic, Clinic.id == UserClinic.clinic_id)
