@@ -93,10 +93,14 @@ def test_sample_import_then_outcomes_json(url):
     assert (latest["n_evaluable"], latest["responders"], latest["reliable_improvement"]) == (2, 1, 1)
     assert latest["response_rate_observed"] == 0.5
     assert phq["after_infusion_6_baseline_case"]["responders"] == 1  # both baselines >= 10
+    # O11: each clinic has 1 course (< 5): counts of courses shown, rates suppressed.
     by_clinic = phq["by_clinic_after_infusion_6"]
-    assert by_clinic["Clinic-South"]["responders"] == 1
+    assert by_clinic["Clinic-South"]["suppressed"] is True
+    assert (by_clinic["Clinic-South"]["n_courses"], by_clinic["Clinic-South"]["n_evaluable"]) \
+        == (1, 1)
+    assert by_clinic["Clinic-South"]["responders"] is None
+    assert by_clinic["Clinic-South"]["response_rate_itt"] is None
     assert by_clinic["Clinic-North"]["n_evaluable"] == 0
-    assert by_clinic["Clinic-North"]["response_rate_itt"] == 0.0
     # First response: EX-01 post 3 (6: 12 <= 18) -> 3 infusions; EX-02 never, censored at 3.
     ttr = phq["time_to_first_response"]
     assert ttr["n_ever_responded"] == 1 and ttr["median_infusions"] == 3

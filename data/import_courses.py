@@ -1,0 +1,185 @@
+"""Courses and conflicts of a score import (OUTCOMES.md section 5, C1).
+
+Works on the rows whose identifying cells (clinic, patient_id, infusion_number,
+timepoint, date, instrument, course_id) are valid; other rows already carry errors.
+
+- A row's course is its ``course_id`` label, or, when the patient's rows have none, is
+  inferred: in date order (then infusion number, pre before post) a new course starts
+  whenever the infusion number goes down.
+- Against the store, a label matches the patient's existing course with that label; an
+  inferred course k is the patient's course number k. New labelled courses are numbered
+  after the patient's existing courses, chronologically (earliest date, then label).
+- Two rows with the same (clinic, patient, course, infusion, timepoint, instrument), in
+  the file or against the store, are conflicts; rows of one infusion must agree on its
+  type, route and dose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from data.import_csv import RowError
+from data.import_validation import MAX_LENGTH
+from models.tables import Assessment, Clinic, Course, Infusion, Patient
+
+PATIENT = ["clinic", "patient_id"]
+SLOT = ["clinic", "patient_id", "course_number", "infusion_number", "timepoint", "instrument"]
+INFUSION = ["clinic", "patient_id", "course_number", "infusion_number"]
+_CHUNK = 5_000
+
+
+def key_mask(rows: pd.DataFrame) -> pd.Series:
+    """Rows whose identifying cells are all valid."""
+    text_ok = (rows["clinic"] != "") & (rows["patient_id"] != "")
+    for name in ("clinic", "patient_id", "course_id"):
+        text_ok &= rows[name].fillna("").str.len() <= MAX_LENGTH[name]
+    return (text_ok & rows["infusion_number"].notna() & rows["timepoint"].notna()
+            & rows["date"].notna() & rows["instrument"].notna()).astype(bool)
+
+
+def _lines(values: Iterable[int], limit: int = 5) -> str:
+    values = sorted(values)
+    shown = ", ".join(map(str, values[:limit]))
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def mixed_labels(rows: pd.DataFrame) -> list[RowError]:
+    """A patient's rows must all have a course_id or all have none."""
+    labelled = rows["course_id"].notna()
+    some = labelled.groupby([rows["clinic"], rows["patient_id"]]).transform("any")
+    errors = []
+    for _, group in rows[some & ~labelled].groupby(PATIENT, sort=False):
+        others = rows.loc[labelled & (rows["clinic"] == group["clinic"].iat[0])
+                          & (rows["patient_id"] == group["patient_id"].iat[0]), "line"]
+        reason = (f"other rows of this patient (line {_lines(others)}) have a course_id; give "
+                  "every row of a patient a course_id, or none (then courses are inferred)")
+        errors.extend(RowError(int(line), "course_id", reason) for line in group["line"])
+    return errors
+
+
+def infer_courses(rows: pd.DataFrame) -> pd.Series:
+    """Inferred course index (1-based) per row without course_id: a new course starts
+    whenever the infusion number goes down, in order of date, infusion, pre/post."""
+    order = rows.assign(_tp=(rows["timepoint"] == "post").astype(int)).sort_values(
+        [*PATIENT, "date", "infusion_number", "_tp", "line"])
+    previous = order.groupby(PATIENT, sort=False)["infusion_number"].shift()
+    starts = (order["infusion_number"] < previous).fillna(False).astype(int)
+    return (starts.groupby([order["clinic"], order["patient_id"]]).cumsum() + 1).reindex(rows.index)
+
+
+@dataclass
+class StoreState:
+    """What the store already holds for the file's patients."""
+
+    clinic_ids: dict[str, int] = field(default_factory=dict)
+    patient_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    courses: dict[tuple[str, str], dict[int, str | None]] = field(default_factory=dict)
+    slots: set[tuple] = field(default_factory=set)  # SLOT tuples of stored assessments
+
+
+def _patients(session: Session, state: StoreState, pairs: set[tuple[str, str]]) -> dict:
+    codes = sorted({c for c, _ in pairs})
+    state.clinic_ids = dict(session.execute(
+        select(Clinic.code, Clinic.id).where(Clinic.code.in_(codes))).all())
+    code_of = {cid: code for code, cid in state.clinic_ids.items()}
+    patient_of = {}
+    query = select(Patient.id, Patient.clinic_id, Patient.patient_code)
+    for pid, cid, code in session.execute(query.where(Patient.clinic_id.in_(list(code_of)))):
+        if (code_of[cid], code) in pairs:
+            state.patient_ids[(code_of[cid], code)] = pid
+            patient_of[pid] = (code_of[cid], code)
+    return patient_of
+
+
+def load_store_state(session: Session, pairs: set[tuple[str, str]]) -> StoreState:
+    """Existing clinics, patients, their courses (number -> label) and assessment slots."""
+    state = StoreState()
+    patient_of = _patients(session, state, pairs)
+    course_of: dict[int, tuple] = {}
+    pids = list(patient_of)
+    for start in range(0, len(pids), _CHUNK):
+        query = select(Course.id, Course.patient_id, Course.number, Course.label)
+        for cid, pid, number, label in session.execute(
+                query.where(Course.patient_id.in_(pids[start:start + _CHUNK]))):
+            state.courses.setdefault(patient_of[pid], {})[number] = label
+            course_of[cid] = (*patient_of[pid], number)
+    cids = list(course_of)
+    for start in range(0, len(cids), _CHUNK):
+        query = (select(Assessment.course_id, Infusion.number, Assessment.timepoint,
+                        Assessment.instrument)
+                 .join(Infusion, Assessment.infusion_id == Infusion.id)
+                 .where(Assessment.course_id.in_(cids[start:start + _CHUNK])))
+        for cid, number, timepoint, instrument in session.execute(query):
+            state.slots.add((*course_of[cid], number, timepoint, instrument))
+    return state
+
+
+def _label_numbers(rows: pd.DataFrame, state: StoreState) -> dict[tuple, int]:
+    """(clinic, patient, label) -> course number: existing label, else after the existing."""
+    numbers: dict[tuple, int] = {}
+    firsts = (rows.groupby([*PATIENT, "course_id"], sort=False)["date"].min().reset_index()
+              .sort_values([*PATIENT, "date", "course_id"]))
+    patient, by_label, next_number = None, {}, 1
+    for clinic, code, label in zip(firsts["clinic"], firsts["patient_id"], firsts["course_id"],
+                                   strict=True):
+        if (clinic, code) != patient:
+            patient, existing = (clinic, code), state.courses.get((clinic, code), {})
+            by_label = {name: n for n, name in existing.items() if name is not None}
+            next_number = max(existing, default=0) + 1
+        if label not in by_label:
+            by_label[label], next_number = next_number, next_number + 1
+        numbers[(clinic, code, label)] = by_label[label]
+    return numbers
+
+
+def number_courses(rows: pd.DataFrame, state: StoreState) -> pd.Series:
+    """Each row's course number in the store (see the module docstring)."""
+    labelled = rows["course_id"].notna()
+    numbers = pd.Series(0, index=rows.index, dtype="int64")
+    if (~labelled).any():
+        numbers[~labelled] = infer_courses(rows[~labelled]).astype("int64")
+    if labelled.any():
+        by_label = _label_numbers(rows[labelled], state)
+        part = rows[labelled]
+        numbers[labelled] = [by_label[key] for key in zip(
+            part["clinic"], part["patient_id"], part["course_id"], strict=True)]
+    return numbers
+
+
+def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
+    """Rows for the same slot in the file (each names the others), or already stored."""
+    errors = []
+    repeated = rows[rows.duplicated(SLOT, keep=False)]
+    for _, group in repeated.groupby(SLOT, sort=False):
+        for line in group["line"]:
+            others = _lines(x for x in group["line"] if x != line)
+            errors.append(RowError(int(line), "row", f"conflict: line {others} has the same "
+                                   "patient, course, infusion, timepoint and instrument"))
+    stored = [tuple(s) in state.slots for s in rows[SLOT].itertuples(index=False, name=None)]
+    for line, number, infusion, timepoint, instrument in rows.loc[
+            stored, ["line", "course_number", "infusion_number", "timepoint", "instrument"]
+    ].itertuples(index=False, name=None):
+        errors.append(RowError(int(line), "row", f"conflict: course {number}, infusion "
+                               f"{infusion}, {timepoint} {instrument} is already in the store"))
+    return errors
+
+
+def infusion_disagreements(rows: pd.DataFrame) -> list[RowError]:
+    """Rows of one infusion must give the same infusion_type, route and dose (when given)."""
+    errors = []
+    for column in ("infusion_type", "route", "dose_mg_per_kg"):
+        given = rows[rows[column].notna()]
+        groups = given.groupby(INFUSION, sort=False)
+        first, first_line = groups[column].transform("first"), groups["line"].transform("first")
+        for line, value, expected, where in zip(
+                given["line"], given[column], first, first_line, strict=True):
+            if value != expected:
+                errors.append(RowError(int(line), column, (
+                    f"{value} differs from {expected} on line {where} for the same infusion; "
+                    f"the rows of one infusion must agree on its {column}")))
+    return errors

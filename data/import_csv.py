@@ -1,0 +1,141 @@
+"""Reading a score import file (OUTCOMES.md section 5) into a table of text cells.
+
+Accepts what spreadsheets write: a UTF-8 byte-order mark, CRLF line ends, spaces
+around cells and column names, quoted cells, short rows (missing trailing cells are
+empty) and blank rows (skipped). Anything that makes the whole file unreadable is a
+`FileError` with a message for the person who saved the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+REQUIRED_COLUMNS = ("patient_id", "clinic", "infusion_number", "timepoint", "date", "instrument")
+ITEM_COLUMNS = tuple(f"item_{n}" for n in range(1, 21))
+OPTIONAL_COLUMNS = (
+    "clinician", "indication", "course_id", "infusion_type", *ITEM_COLUMNS,
+    "functional_difficulty", "total", "dose_mg_per_kg", "route",
+)  # fmt: skip
+KNOWN_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+class FileError(ValueError):
+    """The file as a whole cannot be imported (encoding, header, delimiter...)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One bad cell or row: 1-based physical line (the header is line 1), field, reason."""
+
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass
+class CsvTable:
+    """The file's cells (stripped text, '' = missing) with each row's line number."""
+
+    frame: pd.DataFrame
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def decode(raw: bytes) -> str:
+    """The file's text: UTF-8, with or without a byte-order mark."""
+    if not raw.strip():
+        raise FileError("the file is empty")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileError(
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save it from the spreadsheet as 'CSV UTF-8 (comma delimited)'"
+        ) from None
+    if not text.strip():
+        raise FileError("the file is empty")
+    return text
+
+
+def _delimiter_hint(header: list[str]) -> str:
+    joined = ",".join(header)
+    for char, name in _DELIMITERS.items():
+        if char in joined:
+            return f"; the file seems to separate columns with {name}: the import needs commas"
+    return ""
+
+
+def check_header(header: list[str]) -> list[str]:
+    """Refuse a header without the required columns or with a column twice; warnings."""
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise FileError(f"column '{name}' appears twice in the header")
+        seen.add(name)
+    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    if missing:
+        lowered = {n.lower(): n for n in header}
+        near = [f"'{lowered[c]}'" for c in missing if c in lowered]
+        hint = f" (found {', '.join(near)}: names are exact and lower-case)" if near else ""
+        raise FileError(
+            f"the header lacks required column(s) {', '.join(missing)}{hint}"
+            f"{_delimiter_hint(header)}; required: {', '.join(REQUIRED_COLUMNS)}"
+        )
+    unknown = [n for n in header if n and n not in KNOWN_COLUMNS]
+    if unknown:
+        return [f"unknown column(s) ignored: {', '.join(repr(n) for n in unknown)}"]
+    return []
+
+
+def _records(text: str, width: int, errors: list[RowError]) -> tuple[list[list[str]], list[int], int]:
+    """Data rows (padded to `width`, stripped), their start lines, and the blank-row count."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)  # the header, already read
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    blank, last_line = 0, reader.line_num
+    for cells in reader:
+        line, last_line = last_line + 1, reader.line_num
+        cells = list(map(str.strip, cells))
+        if not any(cells):
+            blank += 1
+            continue
+        if len(cells) > width:
+            if any(cells[width:]):
+                errors.append(RowError(line, "row", f"the row has {len(cells)} cells but the "
+                                       f"header has {width} columns"))
+            cells = cells[:width]
+        rows.append(cells + [""] * (width - len(cells)))
+        lines.append(line)
+    return rows, lines, blank
+
+
+def read_table(raw: bytes) -> CsvTable:
+    """Decode, check the header and read every data row (FileError when unreadable)."""
+    text = decode(raw)
+    try:
+        header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
+    except csv.Error as exc:
+        raise FileError(f"the file is not readable as CSV: {exc}") from None
+    if not any(header):
+        raise FileError("the first line must be the header row with the column names")
+    warnings = check_header(header)
+    errors: list[RowError] = []
+    try:
+        rows, lines, blank = _records(text, len(header), errors)
+    except csv.Error as exc:
+        raise FileError(f"the file is not readable as CSV: {exc}") from None
+    if not rows:
+        raise FileError("the file has a header but no data rows")
+    if blank:
+        warnings.append(f"{blank} blank row(s) skipped")
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame = frame.loc[:, [c in KNOWN_COLUMNS for c in frame.columns]]
+    frame = frame.reindex(columns=list(KNOWN_COLUMNS), fill_value="")
+    frame.insert(0, "line", lines)
+    return CsvTable(frame.reset_index(drop=True), errors, warnings)

@@ -1,0 +1,228 @@
+"""Score import: a CSV file of questionnaire administrations (OUTCOMES.md section 5).
+
+All or nothing: every file-level problem and every bad row is reported (line = the
+1-based physical line, the header being line 1) and nothing is written; a clean file
+is written in ONE transaction (data/bulk.py) with one audit event. Decisions on rules
+the contract leaves open:
+
+- Cells and column names are stripped of surrounding spaces; names are otherwise exact.
+  Blank rows are skipped (with a warning); missing trailing cells are empty; extra
+  non-empty cells beyond the header are an error. Unknown columns are warnings.
+- timepoint, infusion_type and route are case-insensitive ('Pre', 'iv'); instrument
+  names may differ in case, spaces or hyphens ('phq9'). infusion_number is 1-9999.
+- Courses: a patient's rows either all carry course_id or none. A label matches the
+  patient's stored course with that label; an inferred course k (a new course whenever
+  infusion_number goes down, in date order) IS the patient's stored course number k, so
+  a later file for the same patients adds to the same courses. New labelled courses are
+  numbered after the stored ones. See data/import_courses.py and data/import_records.py.
+- Existing clinics, patients, courses and infusions are reused unchanged.
+- dose_mg_per_kg must be above 0 and at most the protocol's dose_max_mg_per_kg (default
+  2.0), the limit the infusion form applies.
+- Item-9 alerts are 'open' when dated at most import_alert_window_days (protocol,
+  default 14) before `today`, inclusive, else 'historical'.
+- The actor needs 'record_infusions'; clinics outside the actor's scope, and new clinics
+  for an actor without all-clinic scope, reject the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from data import audit
+from data.access import Actor, PermissionDenied
+from data.bulk import BulkRecords, count_new, paused_gc, write_records
+from data.db import read_session, write_session
+from data.import_courses import (
+    StoreState,
+    conflicts,
+    infusion_disagreements,
+    key_mask,
+    load_store_state,
+    mixed_labels,
+    number_courses,
+)
+from data.import_csv import FileError, RowError, read_table
+from data.import_records import build_records
+from data.import_validation import sort_errors, validate_rows
+from data.protocol import load_protocol
+
+COUNT_KEYS = ("clinics", "patients", "courses", "infusions", "assessments", "alerts_open",
+              "alerts_historical")
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did (or, with dry_run, would do)."""
+
+    ok: bool
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
+    dry_run: bool = False
+    rows: int = 0
+
+    @property
+    def file_error(self) -> str | None:
+        """The file-level error (line 0), if any."""
+        return next((e.reason for e in self.errors if e.line == 0), None)
+
+    def format(self) -> str:
+        """The report for the command line: a summary, then one line per problem."""
+        lines = [f"file: {e.reason}" if e.line == 0
+                 else f"line {e.line}, {e.field}: {e.reason}" for e in self.errors]
+        lines += [f"warning: {w}" for w in self.warnings]
+        created = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.counts.items())
+        if not self.ok:
+            head = f"import rejected: {len(self.errors)} error(s); nothing was written"
+        elif self.dry_run:
+            head = f"dry run: {self.rows} rows are valid; would create {created}"
+        else:
+            head = f"imported {self.rows} rows; created {created}"
+        return "\n".join([head, *lines])
+
+
+class _Rejected(Exception):
+    """Raised inside the write transaction so that it rolls back."""
+
+
+@dataclass
+class _Checked:
+    rows: pd.DataFrame  # the rows with valid identifying cells, with course_number
+    errors: list[RowError]
+    warnings: list[str]
+    n_rows: int  # data rows in the file
+    doses: pd.DataFrame  # line, dose_mg_per_kg of every row with a valid dose
+
+
+def _scope_errors(actor: Actor, codes: set[str], state: StoreState) -> list[RowError]:
+    """Clinics the actor may not import into (file-level)."""
+    if actor.all_clinics:
+        return []
+    bad = sorted(c for c in codes if c not in state.clinic_ids
+                 or not actor.sees_clinic(state.clinic_ids[c]))
+    if not bad:
+        return []
+    return [RowError(0, "file", f"you may not import scores for clinic(s) {', '.join(bad)}: "
+                     "they are outside your clinics (only a user with all-clinic scope may "
+                     "create a clinic)")]
+
+
+def _dose_errors(doses: pd.DataFrame, protocol: dict) -> list[RowError]:
+    """Doses above the protocol's maximum are refused, as on the infusion form."""
+    limit = float(protocol["dose_max_mg_per_kg"])
+    return [RowError(int(line), "dose_mg_per_kg", (
+        f"{dose:g} mg/kg is above the protocol maximum of {limit:g} mg/kg "
+        f"(dose_max_mg_per_kg); doses are above 0 and at most {limit:g} mg/kg"))
+        for line, dose in zip(doses["line"], doses["dose_mg_per_kg"], strict=True) if dose > limit]
+
+
+def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
+    """Course numbers, conflicts and protocol limits against the store (errors added to
+    `checked`); the protocol in force."""
+    rows, protocol = checked.rows, load_protocol(session)
+    state = load_store_state(session, set(zip(rows["clinic"], rows["patient_id"], strict=True)))
+    checked.errors += _scope_errors(actor, set(rows["clinic"]), state)
+    checked.errors += _dose_errors(checked.doses, protocol)
+    rows["course_number"] = number_courses(rows, state)
+    checked.errors += conflicts(rows, state) + infusion_disagreements(rows)
+    return protocol
+
+
+def _check_file(raw: bytes, today: date) -> _Checked:
+    """Everything that needs no store: the file, the rows, course labelling."""
+    table = read_table(raw)
+    rows, errors = validate_rows(table.frame, today=today)
+    errors += table.errors
+    valid = rows[key_mask(rows)].copy()
+    label_errors = mixed_labels(valid)
+    errors += label_errors
+    bad_labels = {e.line for e in label_errors}
+    valid = valid[~valid["line"].isin(bad_labels)]
+    doses = rows.loc[rows["dose_mg_per_kg"].notna(), ["line", "dose_mg_per_kg"]]
+    return _Checked(valid, errors, table.warnings, len(table.frame), doses)
+
+
+def _plan(session: Session, actor: Actor, checked: _Checked, today: date) -> BulkRecords | None:
+    """Store checks, then (if every row is clean) the records to write."""
+    protocol = _store_checks(session, actor, checked)
+    if checked.errors:
+        return None
+    return build_records(checked.rows, entered_by_id=actor.user_id, today=today,
+                         alert_window_days=protocol["import_alert_window_days"],
+                         induction_length=protocol["induction_length"])
+
+
+def _counts(created: dict[str, int], records: BulkRecords) -> dict[str, int]:
+    counts = {k: created[k] for k in COUNT_KEYS[:5]}
+    statuses = [a["status"] for a in records.alerts]
+    counts["alerts_open"] = statuses.count("open")
+    counts["alerts_historical"] = statuses.count("historical")
+    return counts
+
+
+def _audit_summary(raw: bytes, n_rows: int, counts: dict[str, int]) -> dict:
+    """The import's audit value: no patient identifiers, only the file's hash and counts."""
+    return {"file_sha256": hashlib.sha256(raw).hexdigest(), "rows": n_rows, "created": counts}
+
+
+def _require_permission(actor: Actor, engine: Engine | None) -> None:
+    if not actor.can("record_infusions"):
+        with write_session(engine) as session:
+            audit.record(session, actor=actor, action="denied", entity="scores",
+                         reason="import_scores")
+        raise PermissionDenied("Only clinical staff and directors can import scores.")
+
+
+def _write(raw: bytes, actor: Actor, checked: _Checked, today: date,
+           engine: Engine | None) -> dict[str, int] | None:
+    """The one write transaction; None when the store checks rejected the file."""
+    try:
+        with write_session(engine) as session:
+            records = _plan(session, actor, checked, today)
+            if records is None:
+                raise _Rejected
+            counts = _counts(write_records(session, records), records)
+            audit.record(session, actor=actor, action="import", entity="scores",
+                         entity_id=hashlib.sha256(raw).hexdigest(),
+                         new=_audit_summary(raw, checked.n_rows, counts))
+            return counts
+    except _Rejected:
+        return None
+
+
+def import_scores(raw: bytes, *, actor: Actor, dry_run: bool = False, today: date | None = None,
+                  engine: Engine | None = None) -> ImportReport:
+    """Check a score CSV and, when every row is valid, write it all in one transaction."""
+    _require_permission(actor, engine)
+    with paused_gc():
+        return _import(raw, actor, dry_run, today or date.today(), engine)
+
+
+def _import(raw: bytes, actor: Actor, dry_run: bool, today: date,
+            engine: Engine | None) -> ImportReport:
+    try:
+        checked = _check_file(raw, today)
+    except FileError as exc:
+        return ImportReport(ok=False, errors=[RowError(0, "file", str(exc))], dry_run=dry_run)
+    report = ImportReport(ok=False, warnings=checked.warnings, dry_run=dry_run,
+                          rows=checked.n_rows)
+    if dry_run or checked.errors:
+        with read_session(engine) as session:
+            records = _plan(session, actor, checked, today)
+            counts = None if records is None else _counts(count_new(session, records), records)
+    else:
+        counts = _write(raw, actor, checked, today, engine)
+    report.errors = sort_errors(checked.errors)
+    report.ok = counts is not None and not report.errors
+    if counts is not None:
+        report.counts = counts
+    return report
+
+
+__all__ = ["ImportReport", "RowError", "import_scores"]
