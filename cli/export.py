@@ -1,35 +1,108 @@
-"""`export KIND`: data out of the store (outcomes: the OUTCOMES.md section 6 summary)."""
+"""`export KIND`: data out of the store, each export recorded in the audit trail with its
+manifest (kind, format, filters, columns, rows, SHA-256 of the bytes).
+
+The command line acts as the system actor: it sees every clinic and may export
+identified data. Identified exports from the command line are for the store's operator
+(the person responsible for the server), who must give --reason; hand anyone else a
+de-identified export (--deidentify), or let a medical director export from the app.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from datetime import date
 
-from cli.common import EXIT_OK, BadInput, write_output
+from cli.common import EXIT_OK, BadInput, err, write_output
+
+KIND_HELP = ("patients, infusions, scores (one row per assessment), outcomes (OUTCOMES.md "
+             "s.6 summary), audit (the trail), report (PDF quality report), fhir (R4 bundle)")
+DEFAULT_FORMAT = {"outcomes": "json", "report": "pdf", "fhir": "json"}
+FLAG_FOR_FIELD = {"format": "--format", "reason": "--reason", "dates": "--dates",
+                  "date range": "--start/--end", "after": "--after", "clinic": "--clinic",
+                  "kind": "KIND"}
+
+
+def _date(value: str | None, flag: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{flag}: '{value}' is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _as_bad_input(exc: ValueError) -> BadInput:
+    """An ExportError 'field: rule' with the field named as the command line spells it."""
+    field, _, rule = str(exc).partition(": ")
+    return BadInput(f"{FLAG_FOR_FIELD.get(field, field)}: {rule}" if rule else str(exc))
+
+
+def _request(args: argparse.Namespace):  # noqa: ANN202
+    from data.db import read_session
+    from data.exports import FORMATS, ExportRequest
+    from data.exports.service import clinic_ids_for
+
+    if args.kind not in FORMATS:
+        raise BadInput(f"KIND: '{args.kind}' is not a kind of export; choose from {KIND_HELP}")
+    fmt = args.format or DEFAULT_FORMAT.get(args.kind, "csv")
+    if fmt not in FORMATS[args.kind]:
+        raise BadInput(f"--format: {args.kind} exports as {', '.join(FORMATS[args.kind])}")
+    clinic_ids = None
+    if args.clinic:
+        with read_session() as session:
+            clinic_ids = clinic_ids_for(session, args.clinic)
+    return ExportRequest(
+        kind=args.kind, fmt=fmt, deidentified=args.deidentify, reason=args.reason or "",
+        date_mode=args.dates, clinic_ids=clinic_ids, start=_date(args.start, "--start"),
+        end=_date(args.end, "--end"), after_n=args.after, timepoint_rule=args.timepoint,
+        all_courses=args.all_courses,
+        clinicians=tuple(args.clinician) if args.clinician else None,
+        indications=tuple(args.indication) if args.indication else None)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from data.access import SYSTEM
-    from data.outcome_report import outcome_summary_text
+    from data.exports import ExportError, run_export
 
-    if args.kind != "outcomes":
-        raise BadInput(f"KIND: '{args.kind}' is not available yet; available: outcomes")
-    if args.format not in ("json", "csv"):
-        raise BadInput("--format: outcomes exports as json or csv")
-    if args.after is not None and not 1 <= args.after <= 50:
-        raise BadInput("--after: must be an infusion number between 1 and 50")
-    text = outcome_summary_text(actor=SYSTEM, fmt=args.format, after_n=args.after,
-                                timepoint_rule=args.timepoint, all_courses=args.all_courses)
-    write_output(text, args.out)
+    try:
+        request = _request(args)
+        if request.fmt in ("pdf", "xlsx") and not args.out and sys.stdout.isatty():
+            raise BadInput(f"--out: a {request.fmt} file is binary; name a file to write")
+        result = run_export(actor=SYSTEM, request=request)
+    except ExportError as exc:
+        raise _as_bad_input(exc) from None
+    write_output(result.content, args.out)
+    m = result.manifest
+    which = "de-identified" if m["deidentified"] else "IDENTIFIED (for the store's operator)"
+    err(f"{m['kind']} export, {which}: {m['row_count']} rows, sha256 {m['sha256']}; "
+        f"recorded as audit event {result.event_id}")
     return EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export data: outcomes (OUTCOMES.md s.6)")
-    p.add_argument("kind", metavar="KIND", help="outcomes")
-    p.add_argument("--format", default="json", help="json or csv")
+    p = sub.add_parser(
+        "export", help="export data (patients, infusions, scores, outcomes, audit, report, fhir)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("kind", metavar="KIND", help=KIND_HELP)
+    p.add_argument("--format", help="csv, xlsx or json (outcomes: json default; report: pdf; "
+                   "fhir: json; others: csv default)")
+    p.add_argument("--deidentify", action="store_true",
+                   help="HIPAA Safe Harbor: no names, codes, birth dates, free text, staff names")
+    p.add_argument("--dates", choices=["year", "days"], default="year",
+                   help="de-identified dates: the year (default) or days since the course start")
+    p.add_argument("--reason", help="why, and for whom (required for identified exports)")
+    p.add_argument("--clinic", action="append", metavar="CODE",
+                   help="only this clinic (repeat for several)")
+    p.add_argument("--start", metavar="YYYY-MM-DD", help="courses starting on or after")
+    p.add_argument("--end", metavar="YYYY-MM-DD", help="courses starting on or before")
     p.add_argument("--after", type=int, help="N of 'after infusion N' (default: protocol, 6)")
     p.add_argument("--timepoint", choices=["post", "next_pre"], help="O7 timepoint rule")
     p.add_argument("--all-courses", action="store_true", default=None,
                    help="count every course, not only each patient's index course")
+    p.add_argument("--clinician", action="append", metavar="USERNAME",
+                   help="outcomes: courses whose first infusion this clinician gave (repeat)")
+    p.add_argument("--indication", action="append",
+                   help="outcomes: courses of patients with this indication (repeat)")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_export)

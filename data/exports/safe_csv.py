@@ -1,0 +1,66 @@
+"""CSV writing that spreadsheets cannot turn into formulas (CSV/formula injection).
+
+OWASP's advice: a text cell beginning with '=', '+', '-', '@', a tab or a carriage
+return (we add a line feed) is prefixed with a single quote and the cell is quoted, so
+Excel, LibreOffice and Google Sheets show it as text. Only text is neutralised: numbers,
+dates and booleans are written from typed values, so a negative number in a numeric
+column stays a number.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from data.exports.values import utc
+
+DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r", "\n")
+_NEEDS_QUOTES = (",", '"', "\n", "\r")
+
+
+def is_dangerous(text: str) -> bool:
+    """True when a spreadsheet could read `text` as a formula."""
+    return text.startswith(DANGEROUS_FIRST)
+
+
+def neutralise(text: str) -> str:
+    """The text with a leading single quote when it is dangerous (OWASP)."""
+    return "'" + text if is_dangerous(text) else text
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def format_cell(value: Any) -> str:
+    """One CSV field: typed values as plain text, text neutralised and quoted as needed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    if is_dangerous(text):
+        return _quoted(neutralise(text))
+    if any(ch in text for ch in _NEEDS_QUOTES) or text != text.strip(" "):
+        return _quoted(text)
+    return text
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """UTF-8 CSV bytes (RFC 4180 quoting, '\\n' line ends) with every text cell made inert."""
+    buffer = io.StringIO()
+    buffer.write(",".join(format_cell(h) for h in header) + "\n")
+    for row in rows:
+        buffer.write(",".join(format_cell(v) for v in row) + "\n")
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,249 @@
+"""Exports: validate the request, check the role, build the file, and write its manifest
+to the audit trail (action 'export') before handing the bytes over.
+
+Who may export what (data/access.py):
+
+- director: identified exports (with a non-empty reason) and de-identified ones;
+- auditor: de-identified exports only (an identified request is refused and audited);
+- clinician, admin: no exports (a clinician reads outcomes on screen; exports are a
+  director's or an auditor's job, so data leaves the store through fewer hands);
+- system (the command line): everything, for the store's operator; identified exports
+  need a reason there too.
+
+The audit kind also needs `view_audit`. 'outcomes' and 'report' are aggregate (counts and
+rates by clinic, small cells suppressed): they are de-identified by construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from data import audit
+from data.access import Actor, require
+from data.db import read_session, write_session
+from data.exports import aggregate
+from data.exports.deidentify import DATE_MODE_HELP, DATE_MODES, deidentify
+from data.exports.fhir import build_bundle, bundle_bytes, resource_summary, validate_bundle
+from data.exports.safe_csv import write_csv
+from data.exports.tables import (
+    RowFilters,
+    Table,
+    load_audit,
+    load_infusions,
+    load_patients,
+    load_scores,
+)
+from data.exports.values import table_records, table_rows
+from data.exports.xlsx import TYPE_NAMES, write_workbook
+from models.tables import Clinic
+
+FORMATS: dict[str, tuple[str, ...]] = {
+    "patients": ("csv", "xlsx", "json"), "infusions": ("csv", "xlsx", "json"),
+    "scores": ("csv", "xlsx", "json"), "outcomes": ("json", "csv", "xlsx"),
+    "audit": ("csv", "xlsx", "json"), "report": ("pdf",), "fhir": ("json",),
+}
+KINDS = tuple(FORMATS)
+AGGREGATE_KINDS = ("outcomes", "report")
+MIME = {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+SAFE_HARBOR = ("HIPAA Safe Harbor: no names, patient codes, birth dates, free text or staff "
+               "names; patients by random study ID; ages 90 and over as '90+'")
+MAX_REASON = 1000
+
+
+class ExportError(ValueError):
+    """A request that breaks a rule (the message names the field)."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export; None in an outcome setting means the protocol's default."""
+
+    kind: str
+    fmt: str
+    deidentified: bool = True
+    reason: str = ""
+    date_mode: str = "year"
+    clinic_ids: tuple[int, ...] | None = None
+    start: date | None = None
+    end: date | None = None
+    after_n: int | None = None
+    timepoint_rule: str | None = None
+    all_courses: bool | None = None
+    clinicians: tuple[str, ...] | None = None  # outcomes: the Outcomes page's course filters
+    indications: tuple[str, ...] | None = None
+
+
+@dataclass
+class ExportResult:
+    """The file and its manifest (also stored as the audit event `event_id`)."""
+
+    content: bytes
+    filename: str
+    mime: str
+    manifest: dict[str, Any] = field(default_factory=dict)
+    event_id: int | None = None
+
+
+def validate_request(req: ExportRequest) -> ExportRequest:
+    """Check the request; aggregate kinds are always de-identified."""
+    if req.kind not in FORMATS:
+        raise ExportError(f"kind: must be one of {', '.join(KINDS)}")
+    if req.fmt not in FORMATS[req.kind]:
+        raise ExportError(f"format: {req.kind} exports as {', '.join(FORMATS[req.kind])}")
+    if req.date_mode not in DATE_MODES:
+        raise ExportError(f"dates: must be one of {', '.join(DATE_MODES)}")
+    if req.start and req.end and req.start > req.end:
+        raise ExportError("date range: the start must not be after the end")
+    if req.after_n is not None and not 1 <= req.after_n <= 50:
+        raise ExportError("after: must be an infusion number between 1 and 50")
+    if len(req.reason or "") > MAX_REASON:
+        raise ExportError(f"reason: at most {MAX_REASON} characters")
+    if req.kind == "fhir" and req.deidentified and req.date_mode != "year":
+        raise ExportError("dates: a de-identified FHIR bundle gives dates as years (days since "
+                          "the course start cannot be a FHIR date)")
+    if req.kind in AGGREGATE_KINDS or req.kind == "fhir":
+        req = replace(req, date_mode="year")
+    if req.kind in AGGREGATE_KINDS:
+        req = replace(req, deidentified=True)
+    return replace(req, reason=(req.reason or "").strip())
+
+
+def check_access(actor: Actor, req: ExportRequest) -> None:
+    """Raise PermissionDenied (audited by the unit of work) or ExportError."""
+    require(actor, "export_deidentified", entity="export", entity_id=req.kind,
+            message=f"Your role ({actor.role}) may not export data.")
+    if req.kind == "audit":
+        require(actor, "view_audit", entity="export", entity_id=req.kind,
+                message=f"Your role ({actor.role}) may not export the audit trail.")
+    if not req.deidentified:
+        require(actor, "export_identified", entity="export", entity_id=req.kind,
+                message=f"Your role ({actor.role}) may export de-identified data only.")
+        if not req.reason:
+            raise ExportError("reason: an identified export needs a reason (who receives "
+                              "it and why); it is kept in the audit trail")
+
+
+def clinic_ids_for(session: Session, codes: list[str]) -> tuple[int, ...]:
+    """Store ids of clinic codes (ExportError naming an unknown code)."""
+    ids = []
+    for code in codes:
+        clinic = session.exec(select(Clinic).where(Clinic.code == code.strip())).first()
+        if clinic is None:
+            raise ExportError(f"clinic: no clinic has the code '{code}'")
+        ids.append(clinic.id)
+    return tuple(ids)
+
+
+def _load(session: Session, actor: Actor, req: ExportRequest, today: date) -> list[Table]:
+    filters = RowFilters(req.clinic_ids, req.start, req.end)
+    if req.kind == "patients":
+        return [load_patients(session, actor=actor, filters=filters, today=today)]
+    if req.kind == "infusions":
+        return [load_infusions(session, actor=actor, filters=filters)]
+    if req.kind == "scores":
+        return [load_scores(session, actor=actor, filters=filters)]
+    if req.kind == "audit":
+        return [load_audit(session, actor=actor, filters=filters)]
+    return [load_patients(session, actor=actor, filters=filters, today=today),
+            load_scores(session, actor=actor, filters=filters, instruments=("PHQ-9", "GAD-7"))]
+
+
+def _about(actor: Actor, req: ExportRequest, now: datetime, filters: dict,
+           tables: list[Table]) -> list[tuple[str, Any]]:
+    about: list[tuple[str, Any]] = [
+        ("kind", req.kind), ("generated at (UTC)", now.isoformat()),
+        ("generated by", f"{actor.username} ({actor.role})"),
+        ("de-identified", SAFE_HARBOR if req.deidentified else "no: identified data"),
+    ]
+    if req.deidentified and req.kind not in AGGREGATE_KINDS:
+        about.append(("date mode", f"{req.date_mode}: {DATE_MODE_HELP[req.date_mode]}"))
+    about += [(f"filter: {k}", "" if v is None else str(v)) for k, v in filters.items()]
+    about += [(f"rows: {t.name}", len(t.rows)) for t in tables]
+    return about
+
+
+def _row_file(tables: list[Table], req: ExportRequest, about: list[tuple[str, Any]]) -> bytes:
+    table = tables[0]
+    if req.fmt == "csv":
+        return write_csv(table.column_names, table_rows(table))
+    if req.fmt == "xlsx":
+        return write_workbook(tables, about=about)
+    document = {
+        "metadata": dict(about) | {"deidentification": table.notes},
+        "definitions": [{"column": c.name, "type": TYPE_NAMES[c.kind],
+                         "description": c.description} for c in table.columns],
+        "rows": table_records(table),
+    }
+    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _build(actor: Actor, req: ExportRequest, now: datetime,
+           filters: dict) -> tuple[bytes, dict[str, Any]]:
+    """The file's bytes and what the manifest says about its content."""
+    if req.kind in AGGREGATE_KINDS:
+        return aggregate.build(actor, req, now, filters)
+    with read_session() as session:
+        tables = _load(session, actor, req, now.date())
+    if req.kind == "fhir":
+        bundle = build_bundle(tables[0], tables[1], deidentified=req.deidentified, now=now)
+        validate_bundle(bundle)
+        elements, counts = resource_summary(bundle)
+        return bundle_bytes(bundle), {"columns": elements, "rows": counts,
+                                      "row_count": len(bundle["entry"])}
+    if req.deidentified:
+        tables = [deidentify(t, date_mode=req.date_mode) for t in tables]
+    content = _row_file(tables, req, _about(actor, req, now, filters, tables))
+    return content, {"columns": {t.name: t.column_names for t in tables},
+                     "rows": {t.name: len(t.rows) for t in tables},
+                     "row_count": sum(len(t.rows) for t in tables)}
+
+
+def _filters(req: ExportRequest) -> dict[str, Any]:
+    with read_session() as session:
+        codes = ([session.get(Clinic, i).code for i in req.clinic_ids if session.get(Clinic, i)]
+                 if req.clinic_ids else None)
+    return {"clinics": ", ".join(codes) if codes else "all in scope",
+            "course_start_from": req.start.isoformat() if req.start else None,
+            "course_start_to": req.end.isoformat() if req.end else None}
+
+
+def filename_for(req: ExportRequest, now: datetime) -> str:
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    if req.kind == "report":
+        return f"quality-report-{stamp}.pdf"
+    label = "fhir-bundle" if req.kind == "fhir" else req.kind
+    which = "deidentified" if req.deidentified else "identified"
+    return f"{label}-{which}-{stamp}.{req.fmt}"
+
+
+def run_export(*, actor: Actor, request: ExportRequest,
+               now: datetime | None = None) -> ExportResult:
+    """Check, build, record the manifest (action 'export'), return the file."""
+    req = validate_request(request)
+    with read_session() as session:  # a refusal rolls back and is audited here
+        check_access(actor, req)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    filters = _filters(req)
+    content, described = _build(actor, req, now, filters)
+    manifest = {
+        "kind": req.kind, "format": req.fmt, "deidentified": req.deidentified,
+        "date_mode": req.date_mode if req.deidentified and req.kind not in AGGREGATE_KINDS
+        else None,
+        "filters": filters | described.pop("parameters", {}),
+        "generated_at": now.isoformat(), "generated_by": actor.username,
+        "filename": filename_for(req, now), "bytes": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(), **described,
+    }
+    with write_session() as session:
+        event = audit.record(session, actor=actor, action="export", entity="export",
+                             entity_id=req.kind, new=manifest, reason=req.reason or None)
+        event_id = event.id
+    return ExportResult(content, manifest["filename"], MIME[req.fmt], manifest, event_id)
+

@@ -1,0 +1,95 @@
+"""`manage.py export` end to end: kinds, formats, de-identification, reasons, manifests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from data.db import read_session
+from data.settings import PROJECT_ROOT
+from models.tables import AuditEvent
+from tests.data.exports.store import seed_identifier_store
+
+
+def manage(*args: str, url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run([sys.executable, "manage.py", "export", *args], cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, timeout=300)
+
+
+@pytest.fixture
+def url(store_url):
+    seed_identifier_store()
+    return store_url
+
+
+def _exports() -> list[AuditEvent]:
+    with read_session() as session:
+        return list(session.exec(select(AuditEvent).where(AuditEvent.action == "export")
+                                 .order_by(AuditEvent.id)).all())
+
+
+def test_deidentified_scores_to_stdout(url):
+    result = manage("scores", "--deidentify", "--dates", "days", url=url)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode("utf-8")
+    assert text.startswith("study_id,clinic,course_number,course_start_year,")
+    assert "MRN-998877" not in text and "dr.kplmnq" not in text
+    stderr = result.stderr.decode("utf-8")
+    assert "de-identified: 30 rows" in stderr and "audit event" in stderr
+    [event] = _exports()
+    manifest = json.loads(event.new_value)
+    assert event.username == "system" and manifest["date_mode"] == "days"
+    assert manifest["sha256"] == hashlib.sha256(result.stdout).hexdigest()
+
+
+def test_identified_export_needs_a_reason(url, tmp_path):
+    refused = manage("patients", url=url)
+    assert refused.returncode == 2 and b"--reason" in refused.stderr
+    assert _exports() == []
+    out = tmp_path / "patients.xlsx"
+    ok = manage("patients", "--format", "xlsx", "--reason", "operator check", "--out",
+                str(out), url=url)
+    assert ok.returncode == 0, ok.stderr
+    assert b"IDENTIFIED (for the store's operator)" in ok.stderr
+    [event] = _exports()
+    assert event.reason == "operator check"
+    assert json.loads(event.new_value)["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    names = [c.value for c in load_workbook(out)["patients"]["C"]]
+    assert "Zyxwvut Qqqq" in names
+
+
+def test_fhir_report_and_outcomes_files(url, tmp_path):
+    fhir = tmp_path / "bundle.json"
+    assert manage("fhir", "--deidentify", "--out", str(fhir), url=url).returncode == 0
+    Bundle.model_validate(json.loads(fhir.read_text(encoding="utf-8")))
+    report = tmp_path / "report.pdf"
+    assert manage("report", "--clinic", "CL1", "--out", str(report), url=url).returncode == 0
+    assert report.read_bytes().startswith(b"%PDF")
+    book = tmp_path / "outcomes.xlsx"
+    assert manage("outcomes", "--format", "xlsx", "--out", str(book), url=url).returncode == 0
+    assert load_workbook(book).sheetnames == ["summary", "by_clinic", "definitions"]
+    kinds = [json.loads(e.new_value)["kind"] for e in _exports()]
+    assert kinds == ["fhir", "report", "outcomes"]
+    assert json.loads(_exports()[1].new_value)["filters"]["clinics"] == "CL1"
+
+
+@pytest.mark.parametrize("args, flag", [
+    (("nope",), "KIND"), (("report", "--format", "csv"), "--format"),
+    (("scores", "--deidentify", "--clinic", "NOPE"), "--clinic"),
+    (("scores", "--deidentify", "--start", "2024-13-01"), "--start"),
+    (("scores", "--deidentify", "--start", "2024-06-01", "--end", "2024-01-01"), "--start/--end"),
+    (("fhir", "--deidentify", "--dates", "days"), "--dates"),
+])
+def test_bad_input_exits_2_naming_the_flag(url, args, flag):
+    result = manage(*args, url=url)
+    assert result.returncode == 2
+    assert result.stderr.decode("utf-8").startswith(f"error: {flag}:")
