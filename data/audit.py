@@ -2,18 +2,22 @@
 own transaction, so the event commits or rolls back with the change it records.
 
 Tamper evidence: each event's hash is SHA-256 over the previous event's hash and the
-event's own canonical content; `verify_chain()` walks it. Database triggers (see the
-migrations) refuse UPDATE and DELETE on the table.
+event's own canonical content; `check_chain()` walks it (`manage.py verify-audit`).
+Database triggers (see the migrations) refuse UPDATE and DELETE on the table. What the
+chain cannot show (events cut from its END) and how a noted head hash covers it:
+docs/AUDIT.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
 from sqlmodel import Session, select
 
@@ -21,6 +25,8 @@ from data.access import Actor
 from models.tables import AuditEvent
 
 GENESIS_HASH = "0" * 64
+# The canonical JSON of an event's content (the same as json.dumps with these options).
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 _HASHED_FIELDS = (
     "occurred_at", "user_id", "username", "action", "entity", "entity_id", "patient_id",
     "field", "old_value", "new_value", "reason", "session_id",
@@ -42,9 +48,14 @@ def _as_text(value: Any) -> str | None:
 
 def event_hash(prev_hash: str, event: AuditEvent) -> str:
     """SHA-256 of the previous hash and this event's canonical JSON content."""
-    content = {name: getattr(event, name) for name in _HASHED_FIELDS}
-    content["occurred_at"] = event.occurred_at.isoformat(timespec="seconds")
-    payload = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return _content_hash(prev_hash, [getattr(event, name) for name in _HASHED_FIELDS])
+
+
+def _content_hash(prev_hash: str, values: Sequence[Any]) -> str:
+    """The hash of one event from its `_HASHED_FIELDS` values, in that order."""
+    content = dict(zip(_HASHED_FIELDS, values, strict=True))
+    content["occurred_at"] = content["occurred_at"].isoformat(timespec="seconds")
+    payload = _CANONICAL.encode(content)
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
@@ -94,18 +105,83 @@ def record_changes(
                patient_id=patient_id, field=field_name, old=old, new=new, reason=reason)
 
 
-def verify_chain(session: Session, batch: int = 5000) -> tuple[bool, int | None, str]:
-    """Walk the chain in id order. Returns (intact, first broken event id, message)."""
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of one walk of the chain."""
+
+    intact: bool
+    checked: int  # events verified intact (before the first broken one)
+    broken_id: int | None = None
+    message: str = ""
+    head_id: int | None = None  # the last intact event: an operator notes its hash
+    head_hash: str = GENESIS_HASH
+
+
+def check_chain(session: Session, batch: int = 20_000) -> ChainReport:
+    """Walk the chain in id order, in keyset batches of plain rows (no ORM objects), and
+    report the first event whose link or content does not match, or the intact head.
+
+    A deleted event shows as its successor's broken link (named with the missing ids).
+    Deleting the LAST events leaves a valid shorter chain: only a head hash noted
+    outside the store (`verify-audit --expect-head`) reveals that (docs/AUDIT.md).
+    """
+    columns = [AuditEvent.id, AuditEvent.prev_hash, AuditEvent.hash]
+    columns += [getattr(AuditEvent, name) for name in _HASHED_FIELDS]
     prev, checked, last_id = GENESIS_HASH, 0, 0
+    head_id: int | None = None
+    connection = session.connection()  # plain Core rows: no ORM loading per event
     while True:
-        rows = session.exec(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        rows = connection.execute(
+            sa_select(*columns).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
+            .limit(batch)
         ).all()
         if not rows:
-            return True, None, f"audit trail intact: {checked} events"
-        for event in rows:
-            if event.prev_hash != prev:
-                return False, event.id, f"event {event.id}: previous-hash link broken"
-            if event_hash(prev, event) != event.hash:
-                return False, event.id, f"event {event.id}: content does not match its hash"
-            prev, last_id, checked = event.hash, event.id, checked + 1
+            return ChainReport(True, checked, message=f"audit trail intact: {checked} events",
+                               head_id=head_id, head_hash=prev)
+        for event_id, prev_hash, stored_hash, *values in rows:
+            problem = None
+            if prev_hash != prev:
+                gap = _gap(last_id, event_id)
+                problem = "previous-hash link broken" + (
+                    f" (events {gap} before it are missing: deleted?)" if gap else
+                    " (the event before it was altered or removed)")
+            elif _content_hash(prev, values) != stored_hash:
+                problem = "content does not match its hash (altered)"
+            if problem:
+                return ChainReport(False, checked, event_id, f"event {event_id}: {problem}",
+                                   head_id=head_id, head_hash=prev)
+            prev, last_id, head_id, checked = stored_hash, event_id, event_id, checked + 1
+
+
+def _gap(last_id: int, event_id: int) -> str:
+    """'5' or '5-7' for the ids missing between two consecutive events ('' for none).
+
+    Only a hint: PostgreSQL sequences also skip ids of rolled-back transactions.
+    """
+    if event_id - last_id <= 1:
+        return ""
+    first, last = last_id + 1, event_id - 1
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def verify_chain(session: Session, batch: int = 20_000) -> tuple[bool, int | None, str]:
+    """Walk the chain in id order. Returns (intact, first broken event id, message)."""
+    report = check_chain(session, batch)
+    return report.intact, report.broken_id, report.message
+
+
+def append_only_triggers(session: Session) -> list[str]:
+    """The names of the triggers that refuse UPDATE/DELETE on audit_event (migration 0002)."""
+    if session.get_bind().dialect.name == "sqlite":
+        sql = ("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+               "AND tbl_name = 'audit_event' ORDER BY name")
+    else:
+        sql = ("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass "
+               "AND NOT tgisinternal ORDER BY tgname")
+    return list(session.exec(text(sql)).scalars().all())
+
+
+EXPECTED_TRIGGERS = {
+    "sqlite": ["audit_event_no_delete", "audit_event_no_update"],
+    "postgresql": ["audit_event_no_truncate", "audit_event_no_update"],
+}

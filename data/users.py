@@ -159,6 +159,166 @@ def list_users(session: Session, *, actor: Actor) -> list[dict]:
         scope.setdefault(user_id, []).append(code)
     return [
         {"username": u.username, "full_name": u.full_name, "role": u.role, "active": u.active,
-         "clinics": "all" if u.all_clinics else ", ".join(sorted(scope.get(u.id, [])))}
+         "clinics": "all" if u.all_clinics else ", ".join(sorted(scope.get(u.id, []))),
+         "all_clinics": u.all_clinics, "must_change_password": u.must_change_password}
         for u in session.exec(select(User).order_by(User.username)).all()
     ]
+
+
+# --- Administrators change users; users change their own password (each audited) ---------
+
+
+def _user_named(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username.strip())).first()
+    if user is None:
+        raise UserError(f"username: no user '{username.strip()}'")
+    return user
+
+
+def _admin_target(session: Session, actor: Actor, username: str, what: str) -> User:
+    require(actor, "manage_users", entity="user", message=f"Only an administrator can {what}.")
+    return _user_named(session, username)
+
+
+def _is_last_active_admin(session: Session, user: User) -> bool:
+    if user.role != "admin" or not user.active:
+        return False
+    others = session.exec(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active, User.id != user.id)).one()
+    return others == 0
+
+
+def set_user_active(session: Session, *, actor: Actor, username: str, active: bool,
+                    reason: str | None = None) -> User:
+    """Deactivate (cannot sign in; history kept) or reactivate a user (administrators)."""
+    user = _admin_target(session, actor, username, "deactivate or reactivate users")
+    if user.active == active:
+        return user
+    if not active and user.id == actor.user_id:
+        raise UserError("active: you cannot deactivate your own account")
+    if not active and _is_last_active_admin(session, user):
+        raise UserError("active: the last active administrator cannot be deactivated")
+    user.active = active
+    if active:
+        user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    audit.record(session, actor=actor, action="update", entity="user", entity_id=user.id,
+                 field="active", old=not active, new=active, reason=reason)
+    return user
+
+
+def deactivate_user(session: Session, *, actor: Actor, username: str,
+                    reason: str | None = None) -> User:
+    return set_user_active(session, actor=actor, username=username, active=False, reason=reason)
+
+
+def reactivate_user(session: Session, *, actor: Actor, username: str,
+                    reason: str | None = None) -> User:
+    return set_user_active(session, actor=actor, username=username, active=True, reason=reason)
+
+
+def _clinic_codes(session: Session, user_id: int) -> list[str]:
+    return sorted(session.exec(select(Clinic.code).join(UserClinic, UserClinic.clinic_id == Clinic.id)
+                               .where(UserClinic.user_id == user_id)).all())
+
+
+def change_role(session: Session, *, actor: Actor, username: str, role: str,
+                clinic_codes: tuple[str, ...] = (), all_clinics: bool = False,
+                reason: str | None = None) -> User:
+    """Change a user's role and clinic scope; one audit event per changed field."""
+    user = _admin_target(session, actor, username, "change roles")
+    if role not in ROLES:
+        raise UserError(f"role: must be one of {', '.join(ROLES)}")
+    codes = sorted({c.strip() for c in clinic_codes if c.strip()})
+    if role == "admin":  # administrators see no clinical data: no clinic scope
+        codes, all_clinics = [], False
+    if role in ("clinician", "director") and not codes and not all_clinics:
+        raise UserError("clinic: a clinician or director needs at least one clinic")
+    if user.id == actor.user_id and role != user.role:
+        raise UserError("role: ask another administrator to change your own role")
+    if role != "admin" and _is_last_active_admin(session, user):
+        raise UserError("role: the last active administrator must stay an administrator")
+    old_codes = _clinic_codes(session, user.id)
+    clinics = [get_or_create_clinic(session, actor=actor, code=c) for c in codes]
+    changes = [(f, old, new) for f, old, new in (
+        ("role", user.role, role), ("clinics", old_codes, codes),
+        ("all_clinics", user.all_clinics, all_clinics)) if old != new]
+    if not changes:
+        return user
+    for link in session.exec(select(UserClinic).where(UserClinic.user_id == user.id)).all():
+        session.delete(link)
+    session.flush()
+    session.add_all(UserClinic(user_id=user.id, clinic_id=c.id) for c in clinics)
+    user.role, user.all_clinics = role, all_clinics
+    session.add(user)
+    audit.record_changes(session, actor=actor, action="update", entity="user",
+                         entity_id=user.id, changes=changes, reason=reason)
+    return user
+
+
+def force_password_reset(session: Session, *, actor: Actor, username: str,
+                         temporary_password: str | None = None,
+                         reason: str | None = None) -> User:
+    """Make a user change their password at next sign-in; optionally set a temporary one
+    (audited as a change of 'password' with no value: never the password or its hash)."""
+    user = _admin_target(session, actor, username, "force a password reset")
+    if temporary_password:
+        check_password_rule(temporary_password)
+        user.password_hash = hash_password(temporary_password)
+        user.password_changed_at = audit.utcnow()
+        user.failed_logins, user.locked_until = 0, None
+        audit.record(session, actor=actor, action="update", entity="user", entity_id=user.id,
+                     field="password", reason=reason or "temporary password set")
+    if not user.must_change_password:
+        audit.record(session, actor=actor, action="update", entity="user", entity_id=user.id,
+                     field="must_change_password", old=False, new=True, reason=reason)
+    user.must_change_password = True
+    session.add(user)
+    return user
+
+
+def change_own_password(*, actor: Actor, old_password: str, new_password: str) -> None:
+    """The signed-in user changes their password (its own transaction, so a wrong current
+    password's audit event commits); raises UserError naming the field."""
+    with write_session() as session:
+        problem = _change_password(session, actor, old_password, new_password)
+    if problem:
+        raise UserError(problem)
+
+
+def _change_password(session: Session, actor: Actor, old_password: str,
+                     new_password: str) -> str | None:
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or not user.active:
+        raise UserError("account: not found or deactivated")
+    check_password_rule(new_password)
+    if not _verify(user.password_hash, old_password):
+        audit.record(session, actor=actor, action="password_change_failed", entity="user",
+                     entity_id=user.id, field="password")
+        return "current password: incorrect"
+    if new_password == old_password:
+        raise UserError("new password: must differ from the current password")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = audit.utcnow()
+    audit.record(session, actor=actor, action="update", entity="user", entity_id=user.id,
+                 field="password", reason="changed by the user")
+    if user.must_change_password:
+        user.must_change_password = False
+        audit.record(session, actor=actor, action="update", entity="user", entity_id=user.id,
+                     field="must_change_password", old=True, new=False)
+    session.add(user)
+    return None
+
+
+def session_check(session: Session, *, actor: Actor) -> str:
+    """For a signed-in browser session, on every run: 'ended' when the account was
+    deactivated or its role or scope changed since sign-in, 'change_password' when the
+    user must change it first, else 'ok'."""
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or not user.active:
+        return "ended"
+    now_actor = actor_for(session, user, actor.session_id)
+    if (now_actor.role, now_actor.all_clinics, now_actor.clinic_ids) != (
+            actor.role, actor.all_clinics, actor.clinic_ids):
+        return "ended"
+    return "change_password" if user.must_change_password else "ok"

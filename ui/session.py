@@ -11,10 +11,10 @@ import streamlit as st
 
 from data import audit
 from data.access import Actor
-from data.db import get_engine, write_session
+from data.db import get_engine, read_session, write_session
 from data.migrate import upgrade
 from data.settings import get_settings
-from data.users import SignInError, sign_in
+from data.users import SignInError, session_check, sign_in
 
 ACTOR_KEY = "actor"
 
@@ -69,6 +69,28 @@ def sign_in_form() -> None:
 def start_session(actor: Actor) -> None:
     st.session_state[ACTOR_KEY] = actor
     st.session_state["signed_in_at"] = st.session_state["last_seen"] = time.time()
+    with read_session() as session:  # dashboard.py shows only the account page until changed
+        state = session_check(session, actor=actor)
+    st.session_state["must_change_password"] = state == "change_password"
+
+
+def follow_account_changes(actor: Actor) -> None:
+    """On every page run: end the session of an account deactivated (or whose role or
+    clinic scope changed) since sign-in; send a user who must change their password to
+    the account page (dashboard.py restricts the navigation while the flag is set)."""
+    with read_session() as session:
+        state = session_check(session, actor=actor)
+    if state == "ended":
+        sign_out(reason="account changed")
+        st.session_state["signed_out_message"] = ("Your account was changed by an "
+                                                  "administrator: sign in again.")
+        st.rerun()
+    must_change = state == "change_password"
+    if must_change != st.session_state.get("must_change_password", False):
+        st.session_state["must_change_password"] = must_change
+        if must_change:
+            st.switch_page("pages/account.py")
+        st.rerun()
 
 
 def sign_out(reason: str = "sign_out") -> None:
@@ -82,10 +104,18 @@ def sign_out(reason: str = "sign_out") -> None:
 
 
 def require_actor() -> Actor:
-    """For pages: the signed-in actor (dashboard.py only runs pages for signed-in users)."""
-    actor = st.session_state.get(ACTOR_KEY)
-    if actor is None:
+    """For pages: the signed-in actor (dashboard.py only runs pages for signed-in users).
+
+    The timeouts are checked again here: with a pages/ directory Streamlit can run a page
+    script without dashboard.py (its v1 multipage mode: AppTest's reruns, or a server's
+    first request), and a timed-out session must not see the page then either."""
+    if st.session_state.get(ACTOR_KEY) is None:
         st.stop()
+    actor = current_actor()
+    if actor is None:  # timed out just now (current_actor signed it out)
+        sign_in_form()
+        st.stop()
+    follow_account_changes(actor)
     return actor
 
 
