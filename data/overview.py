@@ -63,9 +63,11 @@ def search_patients(
     )
     query = query.strip()
     if query:
-        pattern = f"%{query.lower()}%"
-        stmt = stmt.where(or_(func.lower(Patient.patient_code).like(pattern),
-                              func.lower(Patient.name).like(pattern)))
+        # '%' and '_' typed by the user are literal characters, not LIKE wildcards.
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        stmt = stmt.where(or_(func.lower(Patient.patient_code).like(pattern, escape="\\"),
+                              func.lower(Patient.name).like(pattern, escape="\\")))
     return [
         {"id": p.id, "patient_code": p.patient_code, "name": p.name, "clinic": code,
          "birth_date": p.birth_date, "indication": p.indication or "", "courses": n}

@@ -1,4 +1,5 @@
-"""Patients: search by patient code or name within the user's clinic scope."""
+"""Patients: search by patient code or name within the user's clinic scope, open a record,
+register a patient."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import streamlit as st
 from data.db import read_session
 from data.overview import clinics_in_scope, search_patients
 from ui.layout import page_setup
+from ui.patient_edit import register_patient_form
+from ui.text import show_flash
 
 actor = page_setup("view_patients")
 st.title("Patients")
+show_flash()
 
 with read_session() as session:
     clinics = clinics_in_scope(session, actor=actor)
@@ -35,3 +39,18 @@ else:
         "birth_date": st.column_config.DateColumn("Birth date"),
         "indication": "Indication", "courses": "Courses",
     })
+    by_id = {r["id"]: r for r in rows}
+    if st.session_state.get("open_patient") not in by_id:
+        st.session_state.pop("open_patient", None)
+    pick, go = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox(
+        "Open a patient record", list(by_id), key="open_patient",
+        format_func=lambda i: (f"{by_id[i]['patient_code']} · {by_id[i]['name'] or '(no name)'}"
+                               f" · {by_id[i]['clinic']}"))
+    if go.button("Open record", type="primary", key="open_record"):
+        st.session_state["patient_id"] = chosen
+        st.switch_page("pages/patient.py")
+
+if actor.can("edit_patients"):
+    with st.expander("Register a patient", expanded=not rows):
+        register_patient_form(actor, clinics)

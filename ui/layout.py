@@ -5,16 +5,20 @@ not by dashboard.py, so it is part of each page's own run)."""
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from data.access import Actor
 from data.db import read_session
 from data.overview import count_open_alerts
 from ui.session import require_actor, require_permission, sign_out
+from ui.text import apply_widget_resets
 
 
 def page_setup(permission: str | None = None) -> Actor:
     """The signed-in actor, after the sidebar, the alert banner and the permission check."""
     actor = require_actor()
+    note_page()
+    apply_widget_resets()
     with st.sidebar:
         st.caption(f"Signed in as **{actor.username}** ({actor.role})")
         if st.button("Sign out", key="sign_out"):
@@ -26,10 +30,25 @@ def page_setup(permission: str | None = None) -> Actor:
     return actor
 
 
+def note_page() -> None:
+    """Remember this run's page and the previous run's (the record page audits each opening
+    of a record, not each rerun while the user works on it)."""
+    ctx = get_script_run_ctx()
+    st.session_state["previous_page"] = st.session_state.get("current_page")
+    st.session_state["current_page"] = ctx.page_script_hash if ctx else None
+
+
+def is_new_visit() -> bool:
+    """True when the previous run showed another page (or none)."""
+    return st.session_state.get("previous_page") != st.session_state.get("current_page")
+
+
 def alert_banner(actor: Actor) -> None:
     """Open alerts are shown on every page to the users of that clinic."""
     with read_session() as session:
         n_open = count_open_alerts(session, actor=actor)
     if n_open:
         st.error(f"**{n_open} open suicide-risk alert(s)** (PHQ-9 item 9 positive) need a "
-                 "clinician's acknowledgement with the action taken.", icon="🚨")
+                 "clinician's acknowledgement with the action taken.", icon=":material/emergency:")
+        st.page_link("pages/safety.py", label="Review the open alerts",
+                     icon=":material/emergency:")

@@ -1,0 +1,140 @@
+"""Suicide-risk alerts: a PHQ-9 with item 9 >= 1 (OUTCOMES.md section 1) opens a
+SafetyAlert in the same transaction as the score.
+
+- An alert never closes by itself. Closing one records the action taken (ALERT_ACTIONS;
+  'other' needs a note), who closed it and when.
+- Correcting item 9 later keeps the original alert (with the value that raised it); a
+  correction that makes item 9 positive on a score without an alert opens one.
+- Imported scores get their alerts from the importer ('open' within the protocol's
+  window, else 'historical'); historical alerts need no action and cannot be closed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from sqlmodel import Session, select
+
+from data import audit
+from data.access import Actor, require, require_clinic
+from data.observations import scope_filter
+from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, parse
+from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert, User
+
+EXPORT_COLUMNS = ("alert_id", "patient_id", "clinic", "date", "instrument", "timepoint",
+                  "course", "infusion", "item9_value", "status", "opened_at", "closed_at",
+                  "closed_by", "action")
+
+
+def open_alert_if_positive(session: Session, *, actor: Actor, assessment: Assessment,
+                           patient: Patient) -> SafetyAlert | None:
+    """Open an alert for a positive PHQ-9 item 9, unless the score already has one."""
+    if assessment.instrument != "PHQ-9" or assessment.item9 is None or assessment.item9 < 1:
+        return None
+    existing = session.exec(
+        select(SafetyAlert).where(SafetyAlert.assessment_id == assessment.id)).first()
+    if existing is not None:
+        return None
+    alert = SafetyAlert(assessment_id=assessment.id, patient_id=patient.id,
+                        clinic_id=patient.clinic_id, item9_value=assessment.item9,
+                        observed_on=assessment.administered_on, status="open",
+                        opened_at=audit.utcnow())
+    session.add(alert)
+    session.flush()
+    audit.record(session, actor=actor, action="open", entity="alert", entity_id=alert.id,
+                 patient_id=patient.id, new={"item9_value": alert.item9_value,
+                                             "assessment_id": assessment.id,
+                                             "observed_on": alert.observed_on})
+    return alert
+
+
+def _alert_rows(session: Session, actor: Actor, *, status: str | None = None,
+                patient_id: int | None = None) -> list[tuple]:
+    stmt = (
+        select(SafetyAlert, Patient, Clinic.code, Assessment, Infusion.number, Course.number,
+               User.username)
+        .join(Patient, Patient.id == SafetyAlert.patient_id)
+        .join(Clinic, Clinic.id == SafetyAlert.clinic_id)
+        .join(Assessment, Assessment.id == SafetyAlert.assessment_id)
+        .join(Infusion, Infusion.id == Assessment.infusion_id)
+        .join(Course, Course.id == Assessment.course_id)
+        .outerjoin(User, User.id == SafetyAlert.closed_by_id)
+        .where(scope_filter(actor, SafetyAlert.clinic_id))
+        .order_by(SafetyAlert.observed_on.desc(), SafetyAlert.id.desc())
+    )
+    if status:
+        stmt = stmt.where(SafetyAlert.status == status)
+    if patient_id is not None:
+        stmt = stmt.where(SafetyAlert.patient_id == patient_id)
+    return list(session.exec(stmt).all())
+
+
+def list_alerts(session: Session, *, actor: Actor, status: str | None = None,
+                patient_id: int | None = None) -> list[dict[str, Any]]:
+    """Alerts in the actor's scope (newest first), for the Safety page and the record."""
+    require(actor, "view_alerts", entity="alert", message="This role does not see alerts.")
+    return [
+        {"id": a.id, "patient_db_id": p.id, "patient_code": p.patient_code, "name": p.name,
+         "clinic": code, "date": a.observed_on, "instrument": s.instrument,
+         "timepoint": s.timepoint, "course": course_no, "infusion": inf_no,
+         "item9_value": a.item9_value, "status": a.status, "opened_at": a.opened_at,
+         "closed_at": a.closed_at, "closed_by": closer, "action": a.action,
+         "action_label": ALERT_ACTIONS.get(a.action or "", ""), "note": a.action_note}
+        for a, p, code, s, inf_no, course_no, closer in _alert_rows(
+            session, actor, status=status, patient_id=patient_id)
+    ]
+
+
+def close_alert(session: Session, *, actor: Actor, alert_id: int, action: str,
+                note: str = "") -> SafetyAlert:
+    """Close an open alert with the action taken; records who and when (audited)."""
+    require(actor, "close_alerts", entity="alert", entity_id=alert_id,
+            message="This role may not close safety alerts.")
+    alert = session.get(SafetyAlert, alert_id) if alert_id else None
+    if alert is None:
+        raise InputError([("alert", f"no alert with id {alert_id}" if alert_id
+                           else "choose the alert to close")])
+    require_clinic(actor, alert.clinic_id, entity="alert", entity_id=alert_id)
+    closing = parse(AlertCloseIn, {"action": action, "note": note})
+    if alert.status != "open":
+        raise InputError([("alert", f"alert {alert_id} is {alert.status}; only an open alert "
+                           "can be closed")])
+    alert.status, alert.closed_at, alert.closed_by_id = "closed", audit.utcnow(), actor.user_id
+    alert.action, alert.action_note = closing.action, closing.note
+    session.add(alert)
+    audit.record(session, actor=actor, action="close", entity="alert", entity_id=alert.id,
+                 patient_id=alert.patient_id, field="status", old="open", new="closed",
+                 reason=f"{closing.action}: {closing.note}" if closing.note else closing.action)
+    return alert
+
+
+def alert_export_rows(session: Session, *, actor: Actor,
+                      open_only: bool = False) -> list[dict[str, Any]]:
+    """Alerts for a clinic's on-call routine: patient code, clinic, date, item 9, status."""
+    require(actor, "view_alerts", entity="alert", message="This role does not see alerts.")
+    rows = _alert_rows(session, actor, status="open" if open_only else None)
+    return [
+        {"alert_id": a.id, "patient_id": p.patient_code, "clinic": code,
+         "date": a.observed_on.isoformat(), "instrument": s.instrument, "timepoint": s.timepoint,
+         "course": course_no, "infusion": inf_no, "item9_value": a.item9_value,
+         "status": a.status, "opened_at": a.opened_at.isoformat(),
+         "closed_at": a.closed_at.isoformat() if a.closed_at else None,
+         "closed_by": closer, "action": a.action}
+        for a, p, code, s, inf_no, course_no, closer in reversed(rows)
+    ]
+
+
+def format_alerts(rows: list[dict[str, Any]], fmt: str) -> str:
+    """JSON (a list of objects) or CSV (header row, empty cell for none)."""
+    if fmt == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    if fmt != "csv":
+        raise InputError([("--format", f"'{fmt}' is not available; json or csv")])
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    return buffer.getvalue()

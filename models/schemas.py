@@ -1,0 +1,307 @@
+"""Input schemas: what a form or a file may write, checked before any row is built.
+
+Every rule that refuses an input lives here, once, with the message the user sees
+("field: rule"). Services call `parse(Schema, data, today=..., protocol=...)`, which
+raises `InputError` (a ValueError) listing every bad field; nothing is written.
+
+Decisions on rules the issue leaves open (documented in docs/CLINICAL_WORKFLOW.md):
+
+- Free text (names, notes, side-effect text, adverse events, correction reasons) is
+  stored exactly as typed: no trimming, no Unicode normalisation, never rendered as
+  markdown or HTML. Any printable Unicode is accepted; control characters are refused
+  (line breaks and tabs are allowed in the multi-line fields: notes, adverse event,
+  reason). Lengths count Unicode code points: names 200, notes 2000.
+- Patient codes are trimmed of surrounding spaces (they are identifiers and CSV cells
+  are trimmed too); 1-64 printable characters.
+- Plausible ranges (inclusive) are in `VITAL_RANGES`, `WEIGHT_RANGE_KG`,
+  `DURATION_RANGE_MIN`; dose limits are protocol settings (data/protocol.py).
+
+The infusion schema lives in models/infusion_schema.py and the shared machinery (InputError,
+parse, text and date checks) in models/validation.py; both are re-exported here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from models.infusion_schema import (
+    DURATION_RANGE_MIN,
+    SIDE_EFFECTS,
+    VITAL_FIELDS,
+    VITAL_MOMENTS,
+    VITAL_RANGES,
+    WEIGHT_RANGE_KG,
+    InfusionIn,
+    dose_warning,
+    mg,
+    total_dose_mg,
+)
+from models.tables import COURSE_TYPES, SEXES, TIMEPOINTS
+from models.validation import (
+    NAME_MAX,
+    NOTES_MAX,
+    AlreadySaved,
+    InputError,
+    ModelProblems,
+    check_text,
+    check_visit_date,
+    parse,
+    problems_of,
+    today_from,
+)
+from outcomes.instruments import (
+    INSTRUMENT_NAMES,
+    SUICIDAL_IDEATION_ITEM,
+    UnknownInstrumentError,
+    get_instrument,
+)
+from outcomes.scoring import Score, ScoringError, check_functional_difficulty, score_items
+
+__all__ = [
+    "ALERT_ACTIONS", "DURATION_RANGE_MIN", "INDICATIONS", "NAME_MAX", "NOTES_MAX",
+    "SIDE_EFFECTS", "VITAL_FIELDS", "VITAL_MOMENTS", "VITAL_RANGES", "WEIGHT_RANGE_KG",
+    "AlertCloseIn", "AlreadySaved", "CourseIn", "InfusionIn", "InputError", "PatientIn",
+    "ScoreIn", "age_on", "age_warning", "check_reason", "check_text", "dose_warning", "mg",
+    "parse", "parse_score", "total_dose_mg",
+]
+
+CODE_MAX = 64
+INDICATION_MAX = 100
+FAILED_TRIALS_MAX = 30
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+ADULT_AGE = 18
+INDICATIONS = ("TRD", "MDD", "bipolar depression", "PTSD", "anxiety", "chronic pain")
+ALERT_ACTIONS: dict[str, str] = {
+    "risk_assessment": "Suicide risk assessment done (e.g. C-SSRS)",
+    "safety_plan": "Safety plan reviewed with the patient",
+    "escalated": "Escalated to the prescriber",
+    "emergency": "Emergency services called",
+    "other": "Other (describe in the note)",
+}
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """Completed years on `today`."""
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month,
+                                                                        birth_date.day))
+
+
+def age_warning(birth_date: date | None, today: date | None = None) -> str | None:
+    """The under-18 warning (the treatment is for adults), or None."""
+    if birth_date is None:
+        return None
+    age = age_on(birth_date, today or date.today())
+    if age >= ADULT_AGE:
+        return None
+    return (f"birth_date: the patient is {age} years old (under {ADULT_AGE}). Ketamine "
+            "treatment here is for adults: check the date of birth and the prescription.")
+
+
+class PatientIn(BaseModel):
+    """A patient's registration or edited details."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clinic_id: int
+    patient_code: str
+    name: str = ""
+    birth_date: date | None = None
+    sex: str | None = None
+    indication: str | None = None
+    failed_trials: int | None = None
+    notes: str = ""
+
+    @field_validator("patient_code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("required; the clinic's patient code (MRN) must not be empty")
+        return check_text(value, limit=CODE_MAX)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_text(value, limit=NAME_MAX)
+
+    @field_validator("notes")
+    @classmethod
+    def _notes(cls, value: str) -> str:
+        return check_text(value, limit=NOTES_MAX, multiline=True)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date(cls, value: date | None, info: ValidationInfo) -> date | None:
+        today = today_from(info)
+        if value is not None and value > today:
+            raise ValueError(f"{value.isoformat()} is in the future (today is {today.isoformat()})")
+        if value is not None and value < EARLIEST_BIRTH_DATE:
+            raise ValueError(f"{value.isoformat()} is not plausible; a birth date is on or "
+                             f"after {EARLIEST_BIRTH_DATE.isoformat()}")
+        return value
+
+    @field_validator("sex")
+    @classmethod
+    def _sex(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if value not in SEXES:
+            raise ValueError(f"'{value}' is not allowed; one of {', '.join(SEXES)}")
+        return value
+
+    @field_validator("indication")
+    @classmethod
+    def _indication(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return check_text(value.strip(), limit=INDICATION_MAX)
+
+    @field_validator("failed_trials")
+    @classmethod
+    def _failed_trials(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= FAILED_TRIALS_MAX:
+            raise ValueError(f"{value} is out of range; failed antidepressant trials are a "
+                             f"whole number 0-{FAILED_TRIALS_MAX}")
+        return value
+
+
+class CourseIn(BaseModel):
+    """A new treatment course (C1: a new induction is a new course)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    course_type: str = "induction"
+    start_date: date
+
+    @field_validator("course_type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if value not in COURSE_TYPES:
+            raise ValueError(f"'{value}' is not allowed; one of {', '.join(COURSE_TYPES)}")
+        return value
+
+    @field_validator("start_date")
+    @classmethod
+    def _start(cls, value: date, info: ValidationInfo) -> date:
+        return check_visit_date(value, today_from(info))
+
+
+class ScoreIn(BaseModel):
+    """One questionnaire at one timepoint: item answers (None = not answered)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instrument: str
+    timepoint: str
+    items: list[Any]
+    functional_difficulty: int | None = None
+
+    @field_validator("instrument")
+    @classmethod
+    def _instrument(cls, value: str) -> str:
+        try:
+            return get_instrument(value).name
+        except UnknownInstrumentError:
+            raise ValueError(f"'{value}' is not known; one of {', '.join(INSTRUMENT_NAMES)}") \
+                from None
+
+    @field_validator("timepoint")
+    @classmethod
+    def _timepoint(cls, value: str) -> str:
+        if value not in TIMEPOINTS:
+            raise ValueError(f"'{value}' is not allowed; one of {', '.join(TIMEPOINTS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _answers(self) -> ScoreIn:
+        self.scored()  # raises ScoringError (a ValueError naming the item and its range)
+        if self.functional_difficulty is not None:
+            if self.instrument != "PHQ-9":
+                raise ModelProblems([("functional_difficulty", "PHQ-9 question 10 only")])
+            check_functional_difficulty(self.functional_difficulty)
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.timepoint} {self.instrument}"
+
+    def scored(self) -> Score:
+        return score_items(self.instrument, self.items)
+
+    @property
+    def item9(self) -> int | None:
+        if self.instrument != "PHQ-9":
+            return None
+        return self.scored().items[SUICIDAL_IDEATION_ITEM - 1]
+
+    @property
+    def answered(self) -> bool:
+        return any(v is not None for v in self.scored().items)
+
+
+def parse_score(data: ScoreIn | dict[str, Any]) -> ScoreIn:
+    """A ScoreIn whose problems are labelled '<timepoint> <instrument> <field>'."""
+    raw = data.model_dump() if isinstance(data, ScoreIn) else data
+    try:
+        name = get_instrument(raw.get("instrument", "?")).name
+    except UnknownInstrumentError:
+        name = raw.get("instrument", "?")
+    label = f"{raw.get('timepoint', '?')} {name}"
+    try:
+        return ScoreIn.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            inner = (error.get("ctx") or {}).get("error")
+            if isinstance(inner, ScoringError):
+                text = str(inner)
+                prefix = f"{inner.instrument} {inner.field}: "
+                problems.append((f"{label} {inner.field}",
+                                 text[len(prefix):] if text.startswith(prefix) else text))
+            else:
+                problems += [(f"{label} {field}", rule) for field, rule in problems_of(error)]
+        raise InputError(problems) from None
+
+
+class AlertCloseIn(BaseModel):
+    """Closing a suicide-risk alert: the action taken, and a note when 'other'."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str
+    note: str = ""
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, value: str) -> str:
+        return check_text(value, limit=NOTES_MAX, multiline=True)
+
+    @model_validator(mode="after")
+    def _action(self) -> AlertCloseIn:
+        if self.action not in ALERT_ACTIONS:
+            raise ModelProblems([("action", "choose the action taken: one of "
+                                   + ", ".join(ALERT_ACTIONS))])
+        if self.action == "other" and not self.note.strip():
+            raise ModelProblems([("note", "required when the action is 'other'; describe "
+                                   "what was done")])
+        return self
+
+
+def check_reason(reason: str | None) -> str:
+    """A correction's reason: required, printable, up to 2000 characters."""
+    if reason is None or not reason.strip():
+        raise InputError([("reason", "required; say why the saved record is being corrected")])
+    try:
+        return check_text(reason, limit=NOTES_MAX, multiline=True)
+    except ValueError as exc:
+        raise InputError([("reason", str(exc))]) from None

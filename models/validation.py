@@ -1,0 +1,100 @@
+"""The shared machinery of the input schemas: one error type listing every (field, rule)
+problem, `parse()` to validate with a schema, and the text, date and range checks the
+schemas share. See models/schemas.py for the schemas and the rules they apply."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ValidationError, ValidationInfo
+
+NAME_MAX = 200
+NOTES_MAX = 2000
+EARLIEST_VISIT_DATE = date(2000, 1, 1)
+
+
+class InputError(ValueError):
+    """Bad input: every (field, rule) problem found; nothing was written."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {rule}" for field, rule in problems))
+
+    @property
+    def fields(self) -> list[str]:
+        return [field for field, _ in self.problems]
+
+
+class AlreadySaved(InputError):
+    """The record this submission would create exists (a second click, a second tab)."""
+
+
+def problems_of(error: dict) -> list[tuple[str, str]]:
+    """(field, rule) pairs of one pydantic error; our own messages are kept verbatim."""
+    field = ".".join(str(part) for part in error["loc"]) or "input"
+    inner = (error.get("ctx") or {}).get("error")
+    if isinstance(inner, ModelProblems):
+        return list(inner.problems)
+    if error["type"] == "value_error":
+        return [(field, str(inner))]
+    if error["type"] == "missing":
+        return [(field, "required")]
+    return [(field, error["msg"][:1].lower() + error["msg"][1:])]
+
+
+def parse(schema: type[BaseModel], data: BaseModel | dict[str, Any], **context: Any) -> Any:
+    """Validate `data` with `schema` (context: today, protocol...); InputError on failure."""
+    if isinstance(data, schema):
+        data = data.model_dump()
+    try:
+        return schema.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise InputError([p for e in exc.errors() for p in problems_of(e)]) from None
+
+
+def today_from(info: ValidationInfo) -> date:
+    return (info.context or {}).get("today") or date.today()
+
+
+
+
+def check_text(value: str, *, limit: int, multiline: bool = False) -> str:
+    """Printable Unicode up to `limit` code points; control characters refused."""
+    if len(value) > limit:
+        raise ValueError(f"{len(value)} characters is too long; at most {limit}")
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+    for char in value:
+        if char in allowed:
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise ValueError(f"contains a control character (U+{ord(char):04X}); only printable "
+                             "text is accepted" + ("" if multiline else " on one line"))
+    return value
+
+
+class ModelProblems(ValueError):
+    """Several cross-field problems of one model (unpacked by `parse`)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+
+
+def check_visit_date(value: date, today: date) -> date:
+    """Not in the future, not before EARLIEST_VISIT_DATE."""
+    if value > today:
+        raise ValueError(f"{value.isoformat()} is in the future (today is {today.isoformat()}); "
+                         "record a visit on or after the day it happens")
+    if value < EARLIEST_VISIT_DATE:
+        raise ValueError(f"{value.isoformat()} is not plausible; dates are on or after "
+                         f"{EARLIEST_VISIT_DATE.isoformat()}")
+    return value
+
+
+def check_range(value: float | None, low: float, high: float, unit: str, what: str) -> None:
+    """Refuse a value outside [low, high], naming the plausible range."""
+    if value is not None and not low <= value <= high:
+        raise ValueError(f"{value:g} {unit} is not plausible; {what} must be {low:g}-{high:g} "
+                         f"{unit}")

@@ -1,0 +1,242 @@
+"""End to end in a real Chromium: a clinician signs in, registers a patient, logs an
+infusion with a pre PHQ-9 whose item 9 is 1 and a post PHQ-9, sees the alert banner, and
+closes the alert with the action taken. Screenshots of each step go to docs/screenshots/
+(the README shows them).
+
+Skipped, with the reason, only when /usr/bin/chromium (or Playwright) is missing and the
+CI environment variable is not set; under CI=true a missing browser fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from data.db import read_session
+from data.settings import PROJECT_ROOT
+from models.tables import Assessment, Infusion, Patient, SafetyAlert
+from tests.factories import PASSWORD, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = PROJECT_ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 20_000
+
+
+def _require_browser():
+    """Playwright's sync API, or skip (locally) / fail (under CI) with the reason."""
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = problem or "the playwright package is not installed"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run under CI: {problem}")
+        pytest.skip(f"browser test skipped: {problem} (install Debian's chromium and "
+                    "playwright, or set CI=true to make this a failure)")
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(store_url):
+    """`streamlit run dashboard.py` against the test's store, with a clinician in it."""
+    make_user("dr.day", "clinician", ("CL1",))
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": store_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS":
+           "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none"],  # edits elsewhere must not reload modules
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not become healthy in time")
+
+
+def settle(page) -> None:  # noqa: ANN001
+    """Wait until Streamlit has finished the rerun a widget change started."""
+    page.wait_for_timeout(200)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for()
+
+
+def widget(page, key: str):  # noqa: ANN001, ANN201
+    return page.locator(f".st-key-{key}")
+
+
+def type_into(page, key: str, text: str) -> None:  # noqa: ANN001
+    field = widget(page, key).locator("input, textarea").first
+    field.click()
+    field.fill(text)
+    field.press("Enter" if field.evaluate("e => e.tagName") == "INPUT" else "Tab")
+    settle(page)
+
+
+def type_date(page, key: str, yyyymmdd: str) -> None:  # noqa: ANN001
+    """Type into the date field's segments, then click away: the date commits on blur."""
+    widget(page, key).locator("[role=spinbutton][data-type=year]").click()
+    page.keyboard.type(yyyymmdd)
+    page.keyboard.press("Enter")
+    page.locator("h1").first.click()
+    settle(page)
+
+
+def choose(page, key: str, option: str) -> None:  # noqa: ANN001
+    """A radio answer: click its label (the input itself is visually hidden)."""
+    widget(page, key).get_by_text(option, exact=True).click()
+    settle(page)
+
+
+def select_option(page, key: str, option: str) -> None:  # noqa: ANN001
+    widget(page, key).get_by_role("combobox").click()
+    page.get_by_role("option", name=option).click()
+    settle(page)
+
+
+def shot(page, name: str, height: int = 1000, heading: str | None = None) -> None:  # noqa: ANN001
+    """A screenshot from the top of the page, or from `heading` (Streamlit scrolls its own
+    main container, so a taller viewport, not full_page, shows more of a long form)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": height})
+    if heading:
+        page.get_by_role("heading", name=heading).evaluate("e => e.scrollIntoView()")
+    else:
+        page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                      " (m || window).scrollTo(0, 0); }")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def sign_in_and_register(page, url: str) -> None:  # noqa: ANN001
+    page.goto(url)
+    page.get_by_text("Sign in", exact=True).first.wait_for()
+    # Inside the sign-in form, Enter would submit: fill both fields, then click.
+    widget(page, "sign_in_username").locator("input").fill("dr.day")
+    widget(page, "sign_in_password").locator("input").fill(PASSWORD)
+    shot(page, "01_sign_in")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Home").wait_for()
+    # Navigate inside the app: a reload would sign the user out (session state dies).
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patients").click()
+    page.get_by_role("heading", name="Patients").wait_for()
+    type_into(page, "new_patient_code", "MRN-4711")
+    type_into(page, "new_patient_name", "Ada <script>alert(1)</script> Lovelace")
+    type_date(page, "new_patient_birth_date", "19811210")
+    shot(page, "02_register_patient")
+    widget(page, "register_patient").get_by_role("button").click()
+    page.get_by_role("heading", name="Patient record").wait_for()
+    settle(page)
+    shot(page, "03_patient_record", height=1300)
+
+
+def log_the_infusion(page) -> None:  # noqa: ANN001
+    widget(page, "log_infusion").get_by_role("button").click()
+    page.get_by_role("heading", name="Log infusion").wait_for()
+    widget(page, "start_course").get_by_role("button").click()
+    page.get_by_text("Course 1 (induction) started.").wait_for()
+    type_into(page, "infusion_weight_kg", "70")
+    type_into(page, "infusion_dose_mg_per_kg", "0.5")
+    page.get_by_text("35.0 mg").wait_for()
+    for n in range(1, 10):
+        choose(page, f"pre_PHQ-9_item_{n}", "1 · Several days" if n == 9
+               else "2 · More than half the days")
+        choose(page, f"post_PHQ-9_item_{n}", "0 · Not at all" if n == 9 else "1 · Several days")
+    page.get_by_text("PHQ-9 total 17 / 27: moderately severe").wait_for()
+    page.get_by_text("PHQ-9 total 8 / 27: mild").wait_for()
+    shot(page, "04_infusion_with_scores", height=2200)
+    widget(page, "save_infusion").get_by_role("button").click()
+    page.get_by_text("Infusion 1 saved with 2 score(s).").wait_for()
+    page.get_by_text("1 open suicide-risk alert(s)").first.wait_for()
+    settle(page)
+    shot(page, "05_saved_alert_banner", height=1200)
+
+
+def close_the_alert(page) -> None:  # noqa: ANN001
+    page.get_by_role("link", name="Review the open alerts").first.click()
+    page.get_by_role("heading", name="Safety alerts").wait_for()
+    settle(page)
+    select_option(page, "alert_to_close", "MRN-4711")
+    select_option(page, "alert_action", "Suicide risk assessment done (e.g. C-SSRS)")
+    type_into(page, "alert_note", "C-SSRS screen: no plan, no intent; safety plan given")
+    shot(page, "06_safety_close_alert")
+    widget(page, "close_alert").get_by_role("button").click()
+    page.get_by_text("No open alert in your clinics.").wait_for()
+    settle(page)
+    shot(page, "07_alert_closed")
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patient record").click()
+    page.get_by_role("heading", name="Correction history").wait_for()
+    settle(page)
+    shot(page, "08_patient_record_courses", height=1100, heading="Courses")
+
+
+@pytest.mark.browser
+def test_a_clinicians_infusion_day(server):
+    sync_playwright = _require_browser()
+    started = time.monotonic()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            sign_in_and_register(page, server)
+            assert page.get_by_text("Name: Ada <script>alert(1)</script> Lovelace").count() == 1
+            log_the_infusion(page)
+            close_the_alert(page)
+            assert page.get_by_text("open suicide-risk alert").count() == 0
+        except Exception:
+            page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp"))
+                                     / "infusion_day_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    with read_session() as session:
+        patient = session.exec(select(Patient)).one()
+        assert (patient.patient_code, patient.birth_date.isoformat()) == ("MRN-4711",
+                                                                          "1981-12-10")
+        assert session.exec(select(Infusion.total_dose_mg)).one() == 35.0
+        assert sorted(session.exec(select(Assessment.total)).all()) == [8, 17]
+        alert = session.exec(select(SafetyAlert)).one()
+        assert (alert.item9_value, alert.status, alert.action) == (1, "closed",
+                                                                   "risk_assessment")
+    assert time.monotonic() - started < 120

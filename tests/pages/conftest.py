@@ -1,0 +1,60 @@
+"""AppTest helpers for the page tests: a fresh store, sign-in through the form, and
+switching pages the way a user does (AppTest keeps the page it was last sent to)."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from sqlmodel import func, select
+from streamlit.testing.v1 import AppTest
+
+from data.db import read_session
+from data.settings import PROJECT_ROOT
+from tests.factories import PASSWORD
+
+
+@pytest.fixture
+def app(store_url):
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=60)
+    yield at
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def sign_in(at: AppTest, username: str) -> AppTest:
+    at.run()
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Home"
+    return at
+
+
+def go(at: AppTest, page: str) -> AppTest:
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def values(elements) -> list[str]:  # noqa: ANN001
+    return [e.value for e in elements]
+
+
+def joined(elements) -> str:  # noqa: ANN001
+    return "\n".join(str(e.value) for e in elements)
+
+
+def count(model) -> int:  # noqa: ANN001
+    with read_session() as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def table_with(at: AppTest, column: str):  # noqa: ANN201
+    """The first dataframe shown with `column` (AppTest dataframes carry no key)."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a {column!r} column")

@@ -1,0 +1,38 @@
+"""The patient header shared by the record and infusion pages (plain text only)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from models.schemas import age_on, age_warning
+from models.tables import Patient
+from ui.text import labelled
+
+
+def patient_header(patient: Patient, clinic: str, today: date | None = None) -> None:
+    """Code, name, clinic and age as plain text, and the under-18 warning."""
+    today = today or date.today()
+    cols = st.columns(4)
+    with cols[0]:
+        labelled("Patient code", patient.patient_code)
+    with cols[1]:
+        labelled("Name", patient.name or "(not recorded)")
+    with cols[2]:
+        labelled("Clinic", clinic)
+    with cols[3]:
+        if patient.birth_date:
+            labelled("Age", f"{age_on(patient.birth_date, today)} (born "
+                            f"{patient.birth_date.isoformat()})")
+        else:
+            labelled("Age", "birth date not recorded")
+    if warning := age_warning(patient.birth_date, today):
+        st.warning(warning)
+
+
+def no_patient_chosen() -> None:
+    """Shown when a patient page is opened without a patient selected; stops the page."""
+    st.info("Choose a patient on the Patients page first.")
+    st.page_link("pages/patients.py", label="Find a patient", icon=":material/group:")
+    st.stop()

@@ -1,0 +1,89 @@
+"""Showing user-typed text safely, and one-shot messages that survive a rerun.
+
+User text (names, codes, notes...) is never markdown- or HTML-interpreted: it goes
+through `st.text`, a dataframe, or a code span built by `code_span()`."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+FLASH_KEY = "flash_messages"
+RESET_KEY = "widget_resets"
+
+
+def code_span(value: object) -> str:
+    """A markdown code span showing `value` literally (its backticks cannot close it)."""
+    text = " ".join(str(value).splitlines()) or " "
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
+
+
+def labelled(label: str, value: object) -> None:
+    """'label: value' as plain text (never interpreted)."""
+    st.text(f"{label}: {'' if value is None else value}")
+
+
+def flash(kind: str, message: str) -> None:
+    """Queue a message (success, info, warning, error) for the next run of the page."""
+    st.session_state.setdefault(FLASH_KEY, []).append((kind, message))
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state.pop(FLASH_KEY, []):
+        getattr(st, kind)(message)
+
+
+def show_problems(exc: Exception) -> None:
+    """An input error: one line per field and rule, as plain text inside st.error."""
+    problems = getattr(exc, "problems", None)
+    lines = [f"{field}: {rule}" for field, rule in problems] if problems else [str(exc)]
+    st.error("Not saved. " + " · ".join(code_span(line) if _needs_code(line) else line
+                                        for line in lines))
+
+
+_MARKDOWN_RISK = re.compile(r"[\\`*\[\]<>#~|!$&=]|:\w|://|www\.|(?<!\w)_|_(?!\w)")
+
+
+def _needs_code(line: str) -> bool:
+    """True when markdown could interpret part of the line (emphasis, links, HTML...)."""
+    return bool(_MARKDOWN_RISK.search(line))
+
+
+def clear_keys(*prefixes: str) -> None:
+    """Forget values whose key starts with one of `prefixes` (widgets that leave the screen).
+
+    A widget that stays on screen keeps its value in the browser when its key is only
+    deleted: use `reset_widgets()` for those."""
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(prefixes):
+            del st.session_state[key]
+
+
+def _blank(value: object) -> object:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, list):
+        return []
+    return None
+
+
+def reset_widgets(*prefixes: str, keep: tuple[str, ...] = (),
+                  values: dict[str, object] | None = None) -> None:
+    """Blank the widgets whose key starts with `prefixes` (except `keep`; `values` override)
+    on the next run. Applied by `apply_widget_resets()` before any widget exists, so the
+    browser shows the new values too. Call st.rerun() after this."""
+    resets = {key: _blank(value) for key, value in st.session_state.items()
+              if isinstance(key, str) and key.startswith(prefixes) and key not in keep}
+    resets.update(values or {})
+    st.session_state[RESET_KEY] = {**st.session_state.get(RESET_KEY, {}), **resets}
+
+
+def apply_widget_resets() -> None:
+    """Set the values queued by `reset_widgets()` (page_setup calls it first thing)."""
+    for key, value in st.session_state.pop(RESET_KEY, {}).items():
+        st.session_state[key] = value
