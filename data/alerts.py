@@ -11,8 +11,6 @@ SafetyAlert in the same transaction as the score.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -20,6 +18,7 @@ from sqlmodel import Session, select
 
 from data import audit
 from data.access import Actor, require, require_clinic
+from data.exports.safe_csv import write_csv
 from data.observations import scope_filter
 from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, parse
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert, User
@@ -133,8 +132,6 @@ def format_alerts(rows: list[dict[str, Any]], fmt: str) -> str:
         return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     if fmt != "csv":
         raise InputError([("--format", f"'{fmt}' is not available; json or csv")])
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
-    return buffer.getvalue()
+    # Patient codes are free text: neutralise formula injection like every CSV export.
+    return write_csv(EXPORT_COLUMNS, ([row.get(c) for c in EXPORT_COLUMNS] for row in rows)
+                     ).decode("utf-8")

@@ -169,3 +169,15 @@ def test_imported_alert_window_leaves_old_alerts_historical(clin, store_url):
     with pytest.raises(InputError), write_session() as session:
         close_alert(session, actor=clin, alert_id=historical.id, action="safety_plan")
     assert date(2025, 1, 1) == historical.observed_on
+
+
+def test_alerts_csv_neutralises_formula_injection_in_patient_codes():
+    from data.alerts import EXPORT_COLUMNS, format_alerts
+
+    row = dict.fromkeys(EXPORT_COLUMNS)
+    row.update(patient_id='=HYPERLINK("http://x","y")', clinic="+1+2", item9_value=-1)
+    lines = format_alerts([row], "csv").splitlines()
+    cells = lines[1]
+    assert cells.startswith(',"\'=HYPERLINK(""http://x"",""y"")"')  # quoted, leading quote
+    assert "\"'+1+2\"" in cells
+    assert ",-1," in cells  # a number stays a number
