@@ -60,13 +60,15 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import_scores(args: argparse.Namespace) -> int:
-    from data.importer import import_scores
-
     from data.access import SYSTEM
+    from data.import_csv import size_problem
+    from data.importer import import_scores
 
     path = Path(args.file)
     if not path.is_file():
         raise BadInput(f"FILE: {path} does not exist or is not a file")
+    if problem := size_problem(path.stat().st_size):  # refused before it is read
+        raise BadInput(f"FILE: {problem}")
     report = import_scores(path.read_bytes(), actor=SYSTEM, dry_run=args.dry_run)
     err(report.format())
     return EXIT_OK if report.ok else EXIT_BAD_INPUT

@@ -4,6 +4,9 @@ Accepts what spreadsheets write: a UTF-8 byte-order mark, CRLF line ends, spaces
 around cells and column names, quoted cells, short rows (missing trailing cells are
 empty) and blank rows (skipped). Anything that makes the whole file unreadable is a
 `FileError` with a message for the person who saved the file.
+
+A file larger than MAX_IMPORT_BYTES (50 MB, about 400,000 score rows) is refused before
+it is decoded, for both imports (scores and patients): split it into smaller files.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ OPTIONAL_COLUMNS = (
 )  # fmt: skip
 KNOWN_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
 class FileError(ValueError):
@@ -46,8 +50,18 @@ class CsvTable:
     warnings: list[str] = field(default_factory=list)
 
 
+def size_problem(size: int) -> str | None:
+    """The refusal of a file of `size` bytes above MAX_IMPORT_BYTES, or None."""
+    if size <= MAX_IMPORT_BYTES:
+        return None
+    return (f"the file is {size / 1024 / 1024:.1f} MB; an import file may be at most "
+            f"{MAX_IMPORT_BYTES // 1024 // 1024} MB: split it into smaller files")
+
+
 def decode(raw: bytes) -> str:
     """The file's text: UTF-8, with or without a byte-order mark."""
+    if problem := size_problem(len(raw)):
+        raise FileError(problem)
     if not raw.strip():
         raise FileError("the file is empty")
     try:
@@ -62,7 +76,8 @@ def decode(raw: bytes) -> str:
     return text
 
 
-def _delimiter_hint(header: list[str]) -> str:
+def delimiter_hint(header: list[str]) -> str:
+    """'; the file seems to separate columns with ...' when the header holds another separator."""
     joined = ",".join(header)
     for char, name in _DELIMITERS.items():
         if char in joined:
@@ -84,7 +99,7 @@ def check_header(header: list[str]) -> list[str]:
         hint = f" (found {', '.join(near)}: names are exact and lower-case)" if near else ""
         raise FileError(
             f"the header lacks required column(s) {', '.join(missing)}{hint}"
-            f"{_delimiter_hint(header)}; required: {', '.join(REQUIRED_COLUMNS)}"
+            f"{delimiter_hint(header)}; required: {', '.join(REQUIRED_COLUMNS)}"
         )
     unknown = [n for n in header if n and n not in KNOWN_COLUMNS]
     if unknown:
