@@ -16,7 +16,15 @@ PAGES = {
     # (file, title, icon, permission needed or None)
     "home": ("pages/home.py", "Home", ":material/home:", None),
     "patients": ("pages/patients.py", "Patients", ":material/group:", "view_patients"),
+    "outcomes": ("pages/outcomes.py", "Outcomes", ":material/monitoring:", "view_outcomes"),
     "users": ("pages/users.py", "Users", ":material/manage_accounts:", "manage_users"),
+    "audit": ("pages/audit.py", "Audit trail", ":material/policy:", "view_audit"),
+    "exports": ("pages/exports.py", "Exports", ":material/download:", "export_deidentified"),
+    "account": ("pages/account.py", "Account", ":material/key:", None),
+    "patient": ("pages/patient.py", "Patient record", ":material/person:", "view_patients"),
+    "infusion": ("pages/infusion.py", "Log infusion", ":material/vaccines:", "record_infusions"),
+    "safety": ("pages/safety.py", "Safety alerts", ":material/emergency:", "view_alerts"),
+    "settings": ("pages/settings.py", "Protocol settings", ":material/tune:", "edit_settings"),
 }
 
 
@@ -39,6 +47,10 @@ def main() -> None:
     actor = current_actor()
     if actor is None:
         st.navigation([st.Page(sign_in_screen, title="Sign in", url_path="sign-in")]).run()
+        return
+    if st.session_state.get("must_change_password"):  # ui.session: at sign-in, page runs
+        account = PAGES["account"]
+        st.navigation([st.Page(account[0], title=account[1], url_path="account")]).run()
         return
     st.navigation(navigation_for(actor)).run()
 

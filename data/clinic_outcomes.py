@@ -1,0 +1,140 @@
+"""Everything the Outcomes page shows, computed from frames loaded within the actor's scope.
+
+The headline figures are the OUTCOMES.md section 6 summary of
+``data.outcome_report.summary_of`` (what ``manage.py export outcomes`` writes for the
+same filters); breakdowns, waterfall, durability, safety and the needs-attention list
+come from the pure modules of ``outcomes/`` applied to the same observation frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from data.access import Actor
+from data.db import read_session
+from data.observations import load_observations
+from data.outcome_frames import load_infusions, load_open_alerts, patient_labels
+from data.outcome_report import OutcomeFilters, filter_courses, resolved_parameters
+from data.protocol import load_protocol
+from outcomes import attention, breakdowns, durability, quality
+from outcomes.engine import course_table
+from outcomes.instruments import get_instrument
+
+BREAKDOWN_DIMENSIONS = ("clinic", "clinician", "indication", "route", "dose_band", "start_month")
+
+
+@dataclass
+class ClinicFrames:
+    """The frames of one scope and one set of course filters."""
+
+    obs: pd.DataFrame
+    infusions: pd.DataFrame
+    open_alerts: pd.DataFrame
+
+
+@dataclass
+class ClinicAnalysis:
+    """One instrument's clinic-view tables (the headline summary is separate)."""
+
+    instrument: str
+    parameters: dict[str, Any]
+    breakdowns: dict[str, pd.DataFrame] = field(default_factory=dict)
+    waterfall: pd.DataFrame | None = None
+    severity: pd.DataFrame | None = None
+    durability: pd.DataFrame | None = None
+    durability_summary: dict = field(default_factory=dict)
+    durability_km: pd.DataFrame | None = None
+    boosters: pd.DataFrame | None = None
+    booster_summary: dict = field(default_factory=dict)
+    safety: dict = field(default_factory=dict)
+    side_effects: pd.DataFrame | None = None
+    completeness: dict = field(default_factory=dict)
+    attention: pd.DataFrame | None = None
+
+
+def load_clinic_frames(*, actor: Actor, filters: OutcomeFilters) -> ClinicFrames:
+    """Observations (as the export reads them), infusions and open alerts for the filters."""
+    return narrow(ClinicFrames(
+        obs=load_observations(
+            actor=actor, clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+            start=filters.start, end=filters.end),
+        infusions=load_infusions(actor=actor, filters=filters),
+        open_alerts=load_open_alerts(actor=actor, filters=filters),
+    ), filters)
+
+
+def narrow(frames: ClinicFrames, filters: OutcomeFilters) -> ClinicFrames:
+    """Keep the chosen clinicians' and indications' courses (``filter_courses``, as the
+    export does) and the open alerts of their patients."""
+    if not (filters.clinicians or filters.indications):
+        return frames
+    obs = filter_courses(frames.obs, filters)
+    infusions = filter_courses(frames.infusions, filters)
+    patients = set(obs["patient_key"]) | set(infusions["patient_key"])
+    alerts = frames.open_alerts[frames.open_alerts["patient_key"].isin(patients)]
+    return ClinicFrames(obs=obs, infusions=infusions, open_alerts=alerts)
+
+
+def analyse(frames: ClinicFrames, *, actor: Actor, filters: OutcomeFilters, instrument: str,
+            today: date) -> ClinicAnalysis:
+    """Course table, breakdowns, waterfall, severity, durability, safety, attention."""
+    params = resolved_parameters(filters)
+    with read_session() as session:
+        params["booster_overdue_days"] = load_protocol(session)["booster_overdue_days"]
+    spec = get_instrument(instrument)
+    override = params["remission_max"].get(spec.name)
+    limit = spec.remission_max if override is None else override
+    table = course_table(frames.obs, spec.name, after_n=params["after_n"],
+                         timepoint_rule=params["timepoint_rule"], remission_max=override,
+                         all_courses=params["all_courses"])
+    options = {"has_remission": limit is not None, "has_rci": spec.rci is not None,
+               "small_cell": params["small_cell"]}
+    result = ClinicAnalysis(instrument=spec.name, parameters={**params, "remission_limit": limit})
+    result.breakdowns = {
+        dim: breakdowns.with_response_interval(breakdowns.breakdown(table, dim, **options))
+        for dim in BREAKDOWN_DIMENSIONS
+    }
+    result.waterfall = breakdowns.waterfall(table)
+    result.severity = breakdowns.severity_distribution(table, spec.name)
+    _add_durability(result, frames, params)
+    _add_safety(result, frames, spec.name)
+    result.attention = _attention(frames, actor=actor, params=params, instrument=spec.name,
+                                  override=override, today=today,
+                                  table=table if params["all_courses"] else None)
+    return result
+
+
+def _add_durability(result: ClinicAnalysis, frames: ClinicFrames, params: dict) -> None:
+    lasting = durability.response_durability(frames.obs, result.instrument,
+                                             all_courses=params["all_courses"])
+    result.durability = lasting
+    result.durability_summary = durability.durability_summary(lasting)
+    result.durability_km = durability.durability_km(lasting)
+    result.boosters = durability.booster_intervals(frames.infusions)
+    result.booster_summary = durability.booster_summary(result.boosters)
+
+
+def _add_safety(result: ClinicAnalysis, frames: ClinicFrames, instrument: str) -> None:
+    result.safety = quality.safety_rates(frames.infusions)
+    result.side_effects = quality.side_effect_table(frames.infusions)
+    result.completeness = quality.completeness(frames.obs, frames.infusions, instrument)
+
+
+def _attention(frames: ClinicFrames, *, actor: Actor, params: dict, instrument: str,
+               override: int | None, today: date,
+               table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Needs-attention rows over every course (each patient's current one), with labels."""
+    if table is None:  # the rates' table holds index courses only: the rules need all
+        table = course_table(frames.obs, instrument, after_n=params["after_n"],
+                             timepoint_rule=params["timepoint_rule"], remission_max=override,
+                             all_courses=True)
+    rows = attention.needs_attention(table, infusions=frames.infusions,
+                                     open_alerts=frames.open_alerts, today=today,
+                                     overdue_days=params["booster_overdue_days"])
+    labels = patient_labels(actor=actor, patient_keys=rows["patient_key"].tolist())
+    return rows.merge(labels, on="patient_key", how="left")
+

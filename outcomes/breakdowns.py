@@ -1,0 +1,126 @@
+"""Clinic-view tables built from a course table (``outcomes.engine.course_table``).
+
+Rules, from OUTCOMES.md:
+
+- Breakdowns (O7 rates by clinic, clinician, indication, route, dose band, month
+  of course start) count and divide exactly as ``outcomes.summary.rate_block``
+  does, so the clinic row of a breakdown equals the clinic block of the summary.
+  A dimension value that is missing is shown as ``unknown``.
+- O11 small cells: a cell with fewer than ``small_cell`` courses keeps its course
+  counts and nulls every other figure (``outcomes.summary.suppress``).
+- Waterfall: one bar per evaluable course (O2, baseline > 0), the O3 percent
+  change of the latest score, sorted from the largest rise to the largest fall.
+- Severity distribution: the band (OUTCOMES.md section 1) of the baseline and of
+  the latest score, over the same courses: those with both (paired).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from outcomes.instruments import get_instrument
+from outcomes.summary import rate_block, suppress
+
+DIMENSION_LABELS = {
+    "clinic": "Clinic",
+    "clinician": "Clinician",
+    "indication": "Indication",
+    "route": "Route",
+    "dose_band": "Dose band (mg/kg)",
+    "start_month": "Month of course start",
+}
+UNKNOWN = "unknown"
+BLOCK_KEYS = (
+    "n_courses", "n_with_baseline", "n_evaluable", "n_baseline_in_remission", "responders",
+    "remitters", "response_rate_observed", "response_rate_itt", "remission_rate_observed",
+    "remission_rate_itt", "reliable_improvement", "reliable_deterioration",
+    "reliable_improvement_rate", "reliable_deterioration_rate",
+)  # the keys of outcomes.summary.rate_block, in its order  # fmt: skip
+
+
+def with_start_month(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``start_month`` ('2024-03'; 'unknown' when the course start is not known)."""
+    start = pd.to_datetime(table["course_start"])
+    month = start.dt.strftime("%Y-%m").astype("object")
+    return table.assign(start_month=month.where(start.notna(), UNKNOWN))
+
+
+def breakdown(
+    table: pd.DataFrame,
+    dimension: str,
+    *,
+    prefix: str = "after_n_",
+    has_remission: bool = True,
+    has_rci: bool = True,
+    small_cell: int | None = None,
+) -> pd.DataFrame:
+    """One row per value of ``dimension``: the O4-O7 rate block, small cells suppressed (O11).
+
+    ``prefix`` 'after_n_' uses the O7 score, '' the latest score. Columns: the
+    dimension's value as ``group``, then the keys of ``rate_block`` and ``suppressed``.
+    """
+    if dimension == "start_month" and "start_month" not in table.columns:
+        table = with_start_month(table)
+    if dimension not in table.columns:
+        raise ValueError(f"dimension: {dimension!r} is not a column of the course table")
+    groups = table[dimension].astype("object").where(table[dimension].notna(), UNKNOWN)
+    rows = []
+    for value, courses in table.groupby(groups.astype(str), sort=True):
+        block = rate_block(courses, prefix=prefix, has_remission=has_remission, has_rci=has_rci)
+        rows.append({"group": value, **suppress(block, small_cell)})
+    frame = pd.DataFrame(rows, columns=["group", *BLOCK_KEYS, "suppressed"])
+    kinds = {key: "Float64" if "rate" in key else "Int64" for key in BLOCK_KEYS}
+    return frame.astype({**kinds, "group": "object", "suppressed": "bool"})
+
+
+def waterfall(table: pd.DataFrame) -> pd.DataFrame:
+    """Evaluable courses' percent change at the latest score, largest rise first (O3)."""
+    columns = ["course_key", "clinic", "baseline", "latest", "pct_change", "response",
+               "remission"]  # fmt: skip
+    rows = table.loc[table["evaluable"].astype(bool), columns]
+    rows = rows.sort_values(["pct_change", "course_key"], ascending=[False, True], kind="stable")
+    return rows.reset_index(drop=True).assign(rank=lambda f: range(1, len(f) + 1))
+
+
+def severity_distribution(table: pd.DataFrame, instrument: str) -> pd.DataFrame:
+    """Courses per severity band at baseline and at the latest score (paired courses only)."""
+    spec = get_instrument(instrument)
+    paired = table[table["baseline"].notna() & table["latest"].notna()]
+    rows = []
+    for band in spec.bands:
+        at_baseline = paired["baseline"].between(band.low, band.high)
+        at_latest = paired["latest"].between(band.low, band.high)
+        rows.append({"band": band.label, "low": band.low, "high": band.high,
+                     "baseline": int(at_baseline.sum()), "latest": int(at_latest.sum())})
+    return pd.DataFrame(rows, columns=["band", "low", "high", "baseline", "latest"])
+
+
+def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion (95 % with z = 1.96); None when total is 0.
+
+    Shown around observed rates so that differences between small groups are read with
+    care (an addition of this app, not an OUTCOMES.md rule).
+    """
+    if total <= 0:
+        return None
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def with_response_interval(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``response_ci_low`` / ``response_ci_high`` (Wilson, observed response) per group;
+    null for suppressed cells."""
+    bounds = [
+        None if suppressed or pd.isna(k) else wilson_interval(int(k), int(n))
+        for k, n, suppressed in zip(table["responders"], table["n_evaluable"],
+                                    table["suppressed"], strict=True)
+    ]
+    return table.assign(
+        response_ci_low=pd.array([b[0] if b else None for b in bounds], dtype="Float64"),
+        response_ci_high=pd.array([b[1] if b else None for b in bounds], dtype="Float64"),
+    )

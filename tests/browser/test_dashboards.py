@@ -1,0 +1,182 @@
+"""End to end in a real Chromium: the demo clinic's Outcomes page and a patient's outcome
+view, against `streamlit run` on a temporary store seeded with the demo cohort.
+
+Screenshots go to docs/screenshots/ (outcomes-*.png, patient-trajectory.png). Skipped
+only when /usr/bin/chromium is missing and CI is not set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from data.settings import PROJECT_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = PROJECT_ROOT / "docs" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                       reason="needs /usr/bin/chromium (required in CI)"),
+]
+
+
+def _manage(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url}
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'clinic.db'}"
+    _manage(url, "init-db")
+    _manage(url, "seed-demo", "--patients", "120", "--seed", "42")
+    return url
+
+
+@pytest.fixture(scope="module")
+def server(demo_url):
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": demo_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists()
+                                    else shutil.which("chromium"), args=ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 1000},
+                                      accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        yield page
+        browser.close()
+
+
+def sign_in(page, username: str) -> None:
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Home").wait_for()
+
+
+def open_outcomes(page) -> None:
+    page.get_by_role("link", name="Outcomes").click()
+    page.get_by_text("After infusion 6", exact=True).wait_for()
+    page.wait_for_load_state("networkidle")
+    page.locator(".js-plotly-plot").first.wait_for()
+
+
+def metric_value(page, label: str, group: str | None = None) -> str:
+    """The value of the metric whose label starts with ``label`` (inside ``group``'s box)."""
+    scope = page
+    if group:
+        scope = page.locator('[data-testid="stVerticalBlock"]').filter(
+            has=page.get_by_text(group, exact=True)).last
+    metric = scope.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def settle(page) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1200)  # plotly animates its first draw
+
+
+def shoot(page, name: str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main section, so the
+    viewport is stretched to the section's height first."""
+    settle(page)
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=stMain]');"
+                           " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    page.set_viewport_size({"width": 1440, "height": min(max(1000, height + 40), 7000)})
+    settle(page)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_director_sees_clinic_outcomes_matching_the_command_line(page, demo_url):
+    sign_in(page, "demo.director")
+    open_outcomes(page)
+    summary = json.loads(_manage(demo_url, "export", "outcomes").stdout)["PHQ-9"]
+    after = summary["after_infusion_6"]
+    for label, rate in (("Response · observed", "response_rate_observed"),
+                        ("Response · ITT", "response_rate_itt"),
+                        ("Remission · observed", "remission_rate_observed"),
+                        ("Remission · ITT", "remission_rate_itt")):
+        assert metric_value(page, label, "After infusion 6") == f"{100 * after[rate]:.1f} %"
+    latest = summary["overall_latest"]["response_rate_observed"]
+    assert metric_value(page, "Response · observed", "At the latest score") == (
+        f"{100 * latest:.1f} %")
+    shoot(page, "outcomes-headline")
+    page.get_by_role("tab", name="Breakdowns").click()
+    page.get_by_role("heading", name="By indication").wait_for()
+    shoot(page, "outcomes-breakdowns")
+    for tab, shot in (("Durability", "outcomes-durability"),
+                      ("Safety & data quality", "outcomes-safety"),
+                      ("Needs attention", "outcomes-attention")):
+        page.get_by_role("tab", name=tab).click()
+        shoot(page, shot)
+
+
+def test_clinician_opens_a_patient_trajectory_and_report(page, tmp_path):
+    sign_in(page, "demo.clin1")
+    open_outcomes(page)
+    page.get_by_role("tab", name="Needs attention").click()
+    page.get_by_role("button", name="Open outcome view").click()
+    page.get_by_role("heading", name="Outcome trajectory").wait_for()
+    page.get_by_text("is the patient better than at baseline?").wait_for()
+    assert metric_value(page, "Baseline")
+    page.locator(".js-plotly-plot").first.wait_for()
+    shoot(page, "patient-trajectory")
+    page.get_by_role("button", name="Prepare progress report (PDF)").click()
+    with page.expect_download(timeout=90_000) as download:
+        page.get_by_role("button", name="Download progress report (PDF)").click()
+    target = tmp_path / "report.pdf"
+    download.value.save_as(target)
+    assert target.read_bytes().startswith(b"%PDF")

@@ -1,0 +1,410 @@
+"""Figure builders: DataFrame in, plotly Figure out, no Streamlit (pages and PDFs share them).
+
+Colours: one palette for courses, one green-to-red ramp for severity bands, and fixed
+colours for response (green) and remission (teal) so every chart reads the same way.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from outcomes.instruments import get_instrument
+
+COURSE_COLOURS = ("#2563eb", "#7c3aed", "#0f766e", "#db2777", "#ea580c", "#4b5563")
+BAND_RAMP = ("#16a34a", "#84cc16", "#eab308", "#f97316", "#dc2626")
+RESPONSE, REMISSION, NEUTRAL, WORSE = "#16a34a", "#1d4ed8", "#94a3b8", "#dc2626"
+BOOSTER = "#a855f7"
+FONT = dict(family="Inter, 'Source Sans Pro', Arial, sans-serif", size=13, color="#1f2937")
+
+
+def base_layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
+    """The house style: white background, light grid, legend on top, tight margins."""
+    fig.update_layout(
+        template="plotly_white", height=height, font=FONT, hovermode="closest",
+        margin=dict(l=60, r=30, t=70 if title else 40, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        title=dict(text=title, x=0, font=dict(size=16)) if title else None,
+    )
+    return fig
+
+
+def band_colours(n: int) -> list[str]:
+    """n colours from the green-to-red ramp, ends always included."""
+    if n == 1:
+        return [BAND_RAMP[0]]
+    step = (len(BAND_RAMP) - 1) / (n - 1)
+    return [BAND_RAMP[round(i * step)] for i in range(n)]
+
+
+def course_colour(position: int) -> str:
+    return COURSE_COLOURS[position % len(COURSE_COLOURS)]
+
+
+# --- patient trajectory ------------------------------------------------------------------
+
+
+def trajectory_figure(
+    points: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    infusions: pd.DataFrame,
+    *,
+    axis: str = "infusion",
+    remission_max: dict[str, int | None] | None = None,
+    gaps: pd.DataFrame | None = None,
+    height_per_instrument: int = 300,
+) -> go.Figure:
+    """Every instrument's scores over the course(s), one panel per instrument.
+
+    ``points``: ``outcomes.trajectory.trajectory_points``; ``outcomes``: course-table
+    rows (course_key, instrument, baseline, baseline_infusion); ``infusions``: one row
+    per infusion (course_key, course_number, infusion_number, date, infusion_type).
+    ``axis`` is 'infusion' (pre at k - 0.2, post at k + 0.2) or 'date'.
+    """
+    instruments = [name for name in _instrument_order(points["instrument"].unique())]
+    if not instruments:
+        return base_layout(go.Figure(), height=200)
+    fig = make_subplots(rows=len(instruments), cols=1, shared_xaxes=True,
+                        vertical_spacing=0.09 if len(instruments) > 1 else 0.0,
+                        subplot_titles=[f"{get_instrument(n).title} ({n})" for n in instruments])
+    courses = sorted(points["course_key"].unique(), key=lambda k: _course_number(infusions, k))
+    colours = {key: course_colour(i) for i, key in enumerate(courses)}
+    limits = remission_max or {}
+    for row, name in enumerate(instruments, start=1):
+        spec = get_instrument(name)
+        _add_bands(fig, spec, row)
+        panel = points[points["instrument"] == name]
+        for key in courses:
+            course_points = panel[panel["course_key"] == key]
+            if course_points.empty:
+                continue
+            label = f"Course {_course_number(infusions, key)}"
+            _add_scores(fig, course_points, label, colours[key], axis, row)
+            match = outcomes[(outcomes["course_key"] == key) & (outcomes["instrument"] == name)]
+            if not match.empty:
+                _add_reference_lines(fig, match.iloc[0], course_points, label, colours[key],
+                                     axis, row)
+        limit = limits.get(name, spec.remission_max)
+        if limit is not None:
+            _add_remission_line(fig, panel, limit, axis, row)
+        fig.update_yaxes(title_text=name, range=[spec.total_min - 0.5, spec.total_max + 0.5],
+                         row=row, col=1)
+    _add_boosters(fig, infusions, axis)
+    if gaps is not None and not gaps.empty:
+        _add_gaps(fig, gaps, axis)
+    _style_x_axis(fig, points, axis, len(instruments))
+    base_layout(fig, height=90 + height_per_instrument * len(instruments))
+    fig.update_layout(legend=dict(y=1.0 + 40 / (90 + height_per_instrument * len(instruments))))
+    return fig
+
+
+def _instrument_order(names) -> list[str]:  # noqa: ANN001
+    from outcomes.instruments import INSTRUMENT_NAMES
+
+    return [name for name in INSTRUMENT_NAMES if name in set(names)]
+
+
+def _course_number(infusions: pd.DataFrame, course_key) -> int:  # noqa: ANN001
+    match = infusions.loc[infusions["course_key"] == course_key, "course_number"]
+    return int(match.iloc[0]) if len(match) else 0
+
+
+def _add_bands(fig: go.Figure, spec, row: int) -> None:  # noqa: ANN001
+    for band, colour in zip(spec.bands, band_colours(len(spec.bands)), strict=True):
+        fig.add_hrect(y0=band.low - 0.5, y1=band.high + 0.5, fillcolor=colour, opacity=0.09,
+                      line_width=0, layer="below", row=row, col=1, exclude_empty_subplots=False,
+                      annotation_text=band.label, annotation_position="top right",
+                      annotation_font=dict(size=10, color="#6b7280"))
+
+
+def _x(frame: pd.DataFrame, axis: str) -> pd.Series:
+    return frame["date"] if axis == "date" else frame["x"]
+
+
+def _add_scores(fig: go.Figure, points: pd.DataFrame, label: str, colour: str, axis: str,
+                row: int) -> None:
+    symbols = [
+        ("star" if kind == "booster" else "circle") + ("" if tp == "pre" else "-open")
+        for kind, tp in zip(points["infusion_type"], points["timepoint"], strict=True)
+    ]
+    custom = pd.DataFrame({
+        "infusion": points["infusion_number"].astype(int),
+        "timepoint": points["timepoint"],
+        "date": pd.to_datetime(points["date"]).dt.strftime("%Y-%m-%d"),
+        "type": points["infusion_type"].fillna("infusion"),
+        "dose": points["dose_mg_per_kg"].map(lambda d: "dose not recorded" if pd.isna(d)
+                                              else f"{d:g} mg/kg"),
+        "route": points["route"].fillna("route not recorded"),
+        "severity": points["severity"],
+    })
+    fig.add_trace(go.Scatter(
+        x=_x(points, axis), y=points["total"], mode="lines+markers", name=label,
+        legendgroup=label, showlegend=row == 1,
+        line=dict(color=colour, width=2), marker=dict(size=9, symbol=symbols, color=colour,
+                                                       line=dict(width=2, color=colour)),
+        customdata=custom.to_numpy(),
+        hovertemplate=(f"<b>{label}</b> · infusion %{{customdata[0]}} (%{{customdata[3]}})<br>"
+                       "%{customdata[1]} score %{y} (%{customdata[6]})<br>"
+                       "%{customdata[2]} · %{customdata[4]} · %{customdata[5]}<extra></extra>"),
+    ), row=row, col=1)
+
+
+def _add_reference_lines(fig: go.Figure, outcome: pd.Series, points: pd.DataFrame, label: str,
+                         colour: str, axis: str, row: int) -> None:
+    """The course's baseline (dashed) and response line at half the baseline (dotted)."""
+    if pd.isna(outcome["baseline"]):
+        return
+    xs = _x(points, axis)
+    x = [xs.min(), xs.max()]
+    baseline = float(outcome["baseline"])
+    where = f"pre {int(outcome['baseline_infusion'])}"
+    fig.add_trace(go.Scatter(
+        x=x, y=[baseline, baseline], mode="lines", name=f"{label} baseline",
+        legendgroup=label, showlegend=False, line=dict(color=colour, width=1.5, dash="dash"),
+        hovertemplate=f"{label} baseline {baseline:g} ({where})<extra></extra>",
+    ), row=row, col=1)
+    fig.add_trace(go.Scatter(
+        x=x, y=[baseline / 2, baseline / 2], mode="lines", name=f"{label} response line",
+        legendgroup=label, showlegend=False, line=dict(color=RESPONSE, width=1.5, dash="dot"),
+        hovertemplate=f"{label} response: at or below {baseline / 2:g} "
+                      "(half the baseline)<extra></extra>",
+    ), row=row, col=1)
+    fig.add_annotation(x=x[0], y=baseline, text=f"baseline {baseline:g}", showarrow=False,
+                       xanchor="left", yanchor="bottom", font=dict(size=10, color=colour),
+                       row=row, col=1)
+    fig.add_annotation(x=x[0], y=baseline / 2, text=f"response ≤ {baseline / 2:g}",
+                       showarrow=False, xanchor="left", yanchor="bottom",
+                       font=dict(size=10, color=RESPONSE), row=row, col=1)
+
+
+def _add_remission_line(fig: go.Figure, panel: pd.DataFrame, limit: int, axis: str,
+                        row: int) -> None:
+    xs = _x(panel, axis)
+    fig.add_trace(go.Scatter(
+        x=[xs.min(), xs.max()], y=[limit, limit], mode="lines", name="remission line",
+        showlegend=False, line=dict(color=REMISSION, width=1.5, dash="dashdot"),
+        hovertemplate=f"remission: {limit} or below<extra></extra>",
+    ), row=row, col=1)
+    fig.add_annotation(x=xs.min(), y=limit, text=f"remission ≤ {limit}", showarrow=False,
+                       xanchor="left", yanchor="top", font=dict(size=10, color=REMISSION),
+                       row=row, col=1)
+
+
+def _add_boosters(fig: go.Figure, infusions: pd.DataFrame, axis: str) -> None:
+    boosters = infusions[infusions["infusion_type"] == "booster"]
+    for _, infusion in boosters.iterrows():
+        x = infusion["date"] if axis == "date" else infusion["infusion_number"]
+        fig.add_vline(x=x, line=dict(color=BOOSTER, width=1, dash="dot"), opacity=0.7)
+    if not boosters.empty:  # one legend entry for every booster line
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="booster infusion",
+                                 line=dict(color=BOOSTER, dash="dot")), row=1, col=1)
+
+
+def _add_gaps(fig: go.Figure, gaps: pd.DataFrame, axis: str) -> None:
+    for _, gap in gaps.iterrows():
+        if axis == "date":
+            x0, x1 = gap["previous_date"], gap["date"]
+        else:
+            x0, x1 = gap["infusion_number"] - 0.75, gap["infusion_number"] - 0.25
+        fig.add_vrect(x0=x0, x1=x1, fillcolor="#9ca3af", opacity=0.18, line_width=0,
+                      layer="below", annotation_text=f"{int(gap['days'])}-day gap",
+                      annotation_position="top", annotation_font=dict(size=10, color="#4b5563"))
+
+
+def _style_x_axis(fig: go.Figure, points: pd.DataFrame, axis: str, rows: int) -> None:
+    if axis == "date":
+        fig.update_xaxes(title_text="Date", row=rows, col=1)
+        return
+    last = int(points["infusion_number"].max())
+    fig.update_xaxes(tickmode="array", tickvals=list(range(1, last + 1)), range=[0.4, last + 0.6])
+    fig.update_xaxes(title_text="Infusion number (● pre-infusion score, ○ post-infusion score, "
+                                "★ booster)", row=rows, col=1)
+
+
+def item9_figure(history: pd.DataFrame) -> go.Figure:
+    """PHQ-9 item 9 answers (0-3) by infusion, positive answers (>= 1) in red."""
+    single = history["course_number"].nunique() == 1
+    offset = history["timepoint"].map({"pre": -0.2, "post": 0.2})
+    x = (history["infusion_number"] + offset if single else
+         [f"C{c}·{i} {t}" for c, i, t in zip(history["course_number"], history["infusion_number"],
+                                             history["timepoint"], strict=True)])
+    custom = history[["infusion_number", "timepoint"]].assign(
+        date=pd.to_datetime(history["date"]).dt.strftime("%Y-%m-%d")).to_numpy()
+    fig = go.Figure(go.Bar(
+        x=x, y=history["item9"].clip(lower=0.06), width=0.35 if single else None,
+        marker_color=[WORSE if p else NEUTRAL for p in history["positive"]], name="item 9",
+        customdata=custom, hovertemplate=("infusion %{customdata[0]} %{customdata[1]} "
+                                          "(%{customdata[2]}): item 9 = %{y:.0f}<extra></extra>"),
+    ))
+    fig.update_yaxes(range=[0, 3.2], tickvals=[0, 1, 2, 3], title_text="Item 9 answer")
+    if single:
+        fig.update_xaxes(title_text="Infusion number (left bar pre, right bar post)", dtick=1)
+    else:
+        fig.update_xaxes(title_text="Course · infusion · timepoint", type="category")
+    fig = base_layout(fig, height=240)
+    fig.update_layout(showlegend=False, margin=dict(t=20))
+    return fig
+
+
+# --- clinic view ---------------------------------------------------------------------------
+
+
+def km_figure(response_curve: list[dict], remission_curve: list[dict], after_n: int) -> go.Figure:
+    """Cumulative response and remission by infusions received (Kaplan-Meier, O8)."""
+    fig = go.Figure()
+    for name, curve, colour in (("Response", response_curve, RESPONSE),
+                                ("Remission", remission_curve, REMISSION)):
+        if not curve:
+            continue
+        xs = [0] + [p["infusions"] for p in curve]
+        ys = [0.0] + [round(100 * p["cumulative"], 2) for p in curve]
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", line_shape="hv", name=name,
+            line=dict(color=colour, width=3),
+            hovertemplate=f"{name} by %{{x}} infusions: %{{y:.1f}} %<extra></extra>",
+        ))
+    fig.add_vline(x=after_n, line=dict(color="#6b7280", dash="dot"),
+                  annotation_text=f"infusion {after_n}", annotation_position="bottom right",
+                  annotation_font=dict(size=11, color="#6b7280"))
+    fig.update_xaxes(title_text="Infusions received", dtick=1, rangemode="tozero")
+    fig.update_yaxes(title_text="Cumulative % of courses", range=[0, 100], ticksuffix=" %")
+    return base_layout(fig, height=380)
+
+
+def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500) -> go.Figure:
+    """Percent change per course at the latest score, largest rise to largest fall (O3).
+
+    Above ``max_bars`` courses, evenly spaced ranks are drawn (the shape is kept; the
+    axis title says how many courses each bar stands for).
+    """
+    total = len(waterfall)
+    if total > max_bars:
+        step = -(-total // max_bars)
+        waterfall = waterfall.iloc[::step]
+    colours = [REMISSION if _is(rem) else RESPONSE if _is(resp) else
+               (WORSE if pct > 0 else NEUTRAL)
+               for resp, rem, pct in zip(waterfall["response"], waterfall["remission"],
+                                         waterfall["pct_change"], strict=True)]
+    fig = go.Figure(go.Bar(
+        x=waterfall["rank"], y=waterfall["pct_change"].round(1), marker_color=colours,
+        marker_line_width=0, name="percent change", showlegend=False,
+        customdata=waterfall[["baseline", "latest", "clinic"]].to_numpy(),
+        hovertemplate=("%{customdata[2]}: %{customdata[0]:.0f} → %{customdata[1]:.0f} "
+                       "(%{y:+.1f} %)<extra></extra>"),
+    ))
+    fig.add_hline(y=-50, line=dict(color=RESPONSE, dash="dot"),
+                  annotation_text="response: −50 %", annotation_position="top left",
+                  annotation_font=dict(size=11, color=RESPONSE), annotation_bgcolor="white")
+    for name, colour in (("remission", REMISSION), ("response", RESPONSE),
+                         ("no response", NEUTRAL), ("worse", WORSE)):
+        fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name))
+    fig.update_layout(bargap=0.05, barmode="overlay")
+    shown = len(waterfall)
+    fig.update_xaxes(title_text="Courses, ordered by change" + (
+        "" if shown == total else f" (every {-(-total // max_bars)}th of {total:,} courses drawn)"),
+        showticklabels=False)
+    fig.update_yaxes(title_text="% change from baseline", ticksuffix=" %")
+    return base_layout(fig, height=380)
+
+
+def severity_figure(distribution: pd.DataFrame, instrument: str) -> go.Figure:
+    """Courses per severity band at baseline and at the latest score (paired courses)."""
+    fig = go.Figure()
+    for column, colour, name in (("baseline", "#94a3b8", "Baseline"),
+                                 ("latest", "#2563eb", "Latest")):
+        fig.add_trace(go.Bar(
+            x=[label.replace(" ", "<br>") for label in distribution["band"]],
+            y=distribution[column], name=name, marker_color=colour,
+            text=distribution[column], textposition="outside",
+            hovertemplate=f"{name}: %{{y}} course(s) %{{x}}<extra></extra>",
+        ))
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text=f"{instrument} severity band", tickangle=0)
+    fig.update_yaxes(title_text="Courses")
+    return base_layout(fig, height=360)
+
+
+def breakdown_figure(table: pd.DataFrame, label: str, *, small_cell: int | None) -> go.Figure:
+    """Response (observed, with its 95 % interval, and ITT) per group; suppressed cells
+    drawn without bars and labelled."""
+    rows = table.iloc[::-1]
+    groups = rows["group"].astype(str)
+    fig = go.Figure()
+    for column, colour, name in (("response_rate_itt", "#86efac", "Response (ITT)"),
+                                 ("response_rate_observed", RESPONSE, "Response (observed)")):
+        values = (rows[column].astype("float64") * 100).round(1)
+        observed = column == "response_rate_observed"
+        bar = dict(
+            y=groups, x=values.fillna(0), orientation="h", name=name, marker_color=colour,
+            text=["" if s else f"{v:.0f} %" for v, s in
+                  zip(values.fillna(0), rows["suppressed"], strict=True)],
+            textposition="inside", insidetextanchor="start",
+            textfont=dict(color="white" if observed else "#14532d"),
+            customdata=rows[["n_courses", "n_evaluable"]].to_numpy(),
+            hovertemplate=(f"%{{y}}: {name} %{{x:.1f}} %<br>%{{customdata[0]}} courses, "
+                           "%{customdata[1]} evaluable<extra></extra>"),
+        )
+        if observed and "response_ci_low" in rows:
+            low = (rows["response_ci_low"].astype("float64") * 100).round(1)
+            high = (rows["response_ci_high"].astype("float64") * 100).round(1)
+            bar["error_x"] = dict(type="data", symmetric=False, array=(high - values).fillna(0),
+                                  arrayminus=(values - low).fillna(0), color="#166534",
+                                  thickness=1.2, width=3)
+        fig.add_trace(go.Bar(**bar))
+    for group, suppressed, n in zip(groups, rows["suppressed"], rows["n_courses"], strict=True):
+        if suppressed:
+            fig.add_annotation(y=group, x=1, xanchor="left", showarrow=False,
+                               text=f"suppressed: {n} course(s), under {small_cell}",
+                               font=dict(size=11, color="#6b7280"))
+    fig.update_layout(barmode="group", legend=dict(traceorder="reversed"))
+    fig.update_xaxes(title_text="% of courses · whiskers: 95 % interval", range=[0, 105],
+                     ticksuffix=" %")
+    fig.update_yaxes(title_text=None, automargin=True)
+    return base_layout(fig, height=max(240, 90 + 60 * len(rows)))
+
+
+def durability_figure(km: pd.DataFrame | None) -> go.Figure:
+    """Share of responders still in response by weeks since response (Kaplan-Meier)."""
+    fig = go.Figure()
+    if km is not None and not km.empty:
+        xs = [0.0, *km["time"].round(2)]
+        ys = [100.0, *(100 * km["survival"]).round(2)]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line_shape="hv", name="in response",
+                                 line=dict(color=RESPONSE, width=3),
+                                 hovertemplate="%{x:.1f} weeks: %{y:.1f} % still in "
+                                               "response<extra></extra>"))
+    fig.update_xaxes(title_text="Weeks since first response", rangemode="tozero")
+    fig.update_yaxes(title_text="% still in response", range=[0, 102], ticksuffix=" %")
+    return base_layout(fig, height=340)
+
+
+def booster_figure(intervals: pd.DataFrame, overdue_days: int) -> go.Figure:
+    """Histogram of booster intervals (days since the previous infusion)."""
+    fig = go.Figure(go.Histogram(x=intervals["days_since_previous"], marker_color=BOOSTER,
+                                 opacity=0.8, xbins=dict(start=0, size=7), name="boosters",
+                                 hovertemplate="%{x} days: %{y} booster(s)<extra></extra>"))
+    fig.add_vline(x=overdue_days, line=dict(color=WORSE, dash="dot"),
+                  annotation_text=f"overdue after {overdue_days} d", annotation_position="top")
+    fig.update_xaxes(title_text="Days since the previous infusion")
+    fig.update_yaxes(title_text="Boosters")
+    return base_layout(fig, height=340)
+
+
+def side_effect_figure(table: pd.DataFrame) -> go.Figure:
+    """Rate per infusion of each recorded side effect."""
+    rows = table.iloc[::-1]
+    fig = go.Figure(go.Bar(
+        y=rows["side_effect"], x=(rows["rate"] * 100).round(1), orientation="h",
+        marker_color="#f59e0b", text=[f"{v * 100:.1f} %" for v in rows["rate"]],
+        textposition="outside", customdata=rows[["infusions"]].to_numpy(),
+        hovertemplate="%{y}: %{customdata[0]} infusions (%{x:.1f} %)<extra></extra>",
+    ))
+    top = float(rows["rate"].max() or 0) * 100
+    fig.update_xaxes(title_text="% of infusions", ticksuffix=" %", range=[0, top * 1.15 + 1])
+    fig.update_yaxes(automargin=True)
+    return base_layout(fig, height=max(220, 60 + 34 * len(rows)))
+
+
+def _is(value) -> bool:  # noqa: ANN001
+    return False if pd.isna(value) else bool(value)

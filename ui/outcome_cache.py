@@ -1,0 +1,89 @@
+"""Cached reads for the Outcomes page.
+
+Three layers: the loaded frames (large; read only when a layer above misses), then the
+summary, the per-instrument analysis and the filter options (small), so a rerun with
+unchanged filters unpickles kilobytes, not the million-row frame.
+
+``st.cache_data`` is shared by every user of the server, so every key holds the actor's
+``scope_key`` (role and clinics), the filters, and the store's data version (the latest
+audited write: any new score, correction, alert closure or setting change gives new
+keys). A short ttl bounds what a write outside the app could leave stale. The actor
+itself is passed as ``_actor`` (not hashed): users with the same scope see the same data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from data.access import Actor
+from data.clinic_outcomes import (
+    ClinicAnalysis,
+    ClinicFrames,
+    analyse,
+    load_clinic_frames,
+    narrow,
+)
+from data.outcome_frames import data_version
+from data.outcome_report import OutcomeFilters, summary_of
+
+TTL_SECONDS = 300
+
+
+def store_version() -> int:
+    """The data version, read once per script run."""
+    return data_version()
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=3, show_spinner="Loading outcome data...")
+def cached_frames(scope_key: str, filters: OutcomeFilters, version: int, *,
+                  _actor: Actor) -> ClinicFrames:
+    """Observations, infusions and open alerts of one scope, clinics and date range."""
+    return load_clinic_frames(actor=_actor, filters=_loading_filters(filters))
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner="Computing outcomes...")
+def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
+                   _actor: Actor) -> dict:
+    """The OUTCOMES.md s.6 summary: ``summary_of`` as ``manage.py export outcomes`` runs it."""
+    frames = cached_frames(scope_key, _loading_filters(filters), version, _actor=_actor)
+    return summary_of(narrow(frames, filters).obs, filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner="Computing breakdowns...")
+def cached_analysis(scope_key: str, filters: OutcomeFilters, instrument: str, today: date,
+                    version: int, *, _actor: Actor) -> ClinicAnalysis:
+    """One instrument's breakdowns, waterfall, durability, safety and attention list."""
+    frames = cached_frames(scope_key, _loading_filters(filters), version, _actor=_actor)
+    return analyse(narrow(frames, filters), actor=_actor, filters=filters,
+                   instrument=instrument, today=today)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
+def cached_options(scope_key: str, filters: OutcomeFilters, version: int, *,
+                   _actor: Actor) -> dict[str, list[str]]:
+    """The clinicians and indications present, for the filter widgets (small, so a rerun
+    never unpickles the large frames)."""
+    obs = cached_frames(scope_key, filters, version, _actor=_actor).obs
+    return {column: sorted(obs[column].dropna().unique().tolist())
+            for column in ("clinician", "indication") if column in obs}
+
+
+def options_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict[str, list[str]]:
+    return cached_options(actor.scope_key, _loading_filters(filters), version, _actor=actor)
+
+
+def summary_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict:
+    return cached_summary(actor.scope_key, filters, version, _actor=actor)
+
+
+def analysis_for(actor: Actor, filters: OutcomeFilters, instrument: str, today: date,
+                 version: int) -> ClinicAnalysis:
+    return cached_analysis(actor.scope_key, filters, instrument, today, version, _actor=actor)
+
+
+def _loading_filters(filters: OutcomeFilters) -> OutcomeFilters:
+    """What the store query filters on; the rest (N, timepoint rule, C3, clinicians,
+    indications) is applied in memory, so changing it reuses the loaded frames."""
+    return OutcomeFilters(clinic_ids=filters.clinic_ids, start=filters.start, end=filters.end)

@@ -1,0 +1,266 @@
+"""The Outcomes page's sections: headline figures (from the s.6 summary, exactly what
+``manage.py export outcomes`` writes), charts and tables, each with its note."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from data.clinic_outcomes import ClinicAnalysis
+from outcomes.breakdowns import DIMENSION_LABELS
+from outcomes.summary import NHS_KEY
+from ui import charts
+from ui.outcome_notes import NOTES
+
+DASH = "—"
+CHART = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def pct(rate) -> str:  # noqa: ANN001
+    """A rate (fraction) as '62.5 %'; a null rate as a dash."""
+    return DASH if rate is None or pd.isna(rate) else f"{100 * float(rate):.1f} %"
+
+
+def of(count, total, what: str) -> str:  # noqa: ANN001
+    return "not defined" if count is None else f"{count} of {total} {what}"
+
+
+def headline(summary: dict, instrument: str, after_n: int) -> None:
+    """Response and remission after N and at the latest score, both denominators labelled."""
+    block = summary[instrument]
+    after, latest = block[f"after_infusion_{after_n}"], block["overall_latest"]
+    st.caption(
+        f"{after['n_courses']} course(s) with {instrument} scores, {after['n_with_baseline']} "
+        f"with a baseline; {after['n_evaluable']} evaluable after infusion {after_n}, "
+        f"{latest['n_evaluable']} at the latest score"
+        + ("" if after["n_baseline_in_remission"] is None else
+           f"; {after['n_baseline_in_remission']} already in remission at baseline") + ".")
+    groups = st.columns(2)
+    for col, title, data, key in ((groups[0], f"After infusion {after_n}", after, "after_n"),
+                                  (groups[1], "At the latest score", latest, "latest")):
+        with col.container(border=True):
+            st.markdown(f"**{title}**")
+            note = NOTES["response_after_n"] if key == "after_n" else NOTES["latest_rates"]
+            rem_note = NOTES["remission_after_n"] if key == "after_n" else NOTES["latest_rates"]
+            top, bottom = st.columns(2), st.columns(2)
+            _metric(top[0], "Response · observed", data["response_rate_observed"],
+                    of(data["responders"], data["n_evaluable"], "evaluable"), note)
+            _metric(top[1], "Response · ITT", data["response_rate_itt"],
+                    of(data["responders"], data["n_with_baseline"], "with a baseline"), note)
+            _metric(bottom[0], "Remission · observed", data["remission_rate_observed"],
+                    of(data["remitters"], data["n_evaluable"], "evaluable"), rem_note)
+            _metric(bottom[1], "Remission · ITT", data["remission_rate_itt"],
+                    of(data["remitters"], data["n_with_baseline"], "with a baseline"), rem_note)
+
+
+def change_and_safety(summary: dict, instrument: str, after_n: int) -> None:
+    """Reliable change, NHS paired recovery, item-9 resolution and time to response."""
+    latest = summary[instrument]["overall_latest"]
+    nhs, item9 = summary[NHS_KEY], summary.get("PHQ-9", {}).get("item9")
+    with st.container(border=True):
+        st.markdown("**Reliable change, recovery and suicidal ideation**")
+        cols = st.columns(4)
+        _metric(cols[0], "Reliable improvement", latest["reliable_improvement_rate"],
+                of(latest["reliable_improvement"], latest["n_evaluable"], "evaluable (latest)"),
+                NOTES["reliable"])
+        _metric(cols[1], "Reliable deterioration", latest["reliable_deterioration_rate"],
+                of(latest["reliable_deterioration"], latest["n_evaluable"],
+                   "evaluable (latest)"), NOTES["reliable"])
+        _metric(cols[2], "NHS recovery (PHQ-9 + GAD-7)", nhs["recovery_rate"],
+                f"{nhs['recovered']} of {nhs['n_case_at_baseline']} cases at baseline; "
+                f"reliable recovery {pct(nhs['reliable_recovery_rate'])}", NOTES["nhs"])
+        resolved = None if item9 is None else item9[f"baseline_positive_resolved_after_{after_n}"]
+        answered = None if item9 is None else item9[
+            f"baseline_positive_with_item9_after_{after_n}"]
+        _metric(cols[3], f"Item 9 resolved after infusion {after_n}",
+                None if not answered else resolved / answered,
+                "no PHQ-9 scores" if item9 is None else
+                f"{resolved} of {answered} positive at baseline; "
+                f"{item9['n_emergent_positive']} emergent", NOTES["item9"])
+    _time_to_response(summary[instrument]["time_to_first_response"], after_n)
+
+
+def _time_to_response(ttr: dict, after_n: int) -> None:
+    with st.container(border=True):
+        st.markdown("**Time to first response**")
+        cols = st.columns(4)
+        _metric(cols[0], f"Responded by infusion {after_n} (KM)",
+                ttr[f"km_cumulative_response_by_{after_n}"],
+                f"{ttr['n_ever_responded']} course(s) ever responded", NOTES["km"])
+        _metric(cols[1], f"Remitted by infusion {after_n} (KM)",
+                ttr[f"km_cumulative_remission_by_{after_n}"], "", NOTES["km"])
+        cols[2].metric("Median infusions to first response", _number(ttr["median_infusions"]),
+                       help=NOTES["km"])
+        cols[2].caption("among courses that responded")
+        cols[3].metric("Median infusions to remission",
+                       _number(ttr["median_infusions_to_remission"]), help=NOTES["km"])
+        cols[3].caption("among courses that remitted")
+
+
+def _metric(col, label: str, rate, caption: str, note: str) -> None:  # noqa: ANN001
+    col.metric(label, pct(rate), help=note)
+    if caption:
+        col.caption(caption)
+
+
+def _number(value, digits: int | None = None) -> str:  # noqa: ANN001
+    if value is None:
+        return DASH
+    return f"{value:.{digits}f}" if digits is not None else f"{value:g}"
+
+
+def response_over_time(summary: dict, analysis: ClinicAnalysis, after_n: int) -> None:
+    """KM curve, waterfall and severity distribution."""
+    ttr = summary[analysis.instrument]["time_to_first_response"]
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Cumulative response by infusion")
+        st.plotly_chart(charts.km_figure(ttr["km_response_curve"], ttr["km_remission_curve"],
+                                         after_n), key="oc_km_chart", config=CHART)
+        st.caption(NOTES["km"])
+    with right:
+        st.subheader("Severity at baseline and latest")
+        st.plotly_chart(charts.severity_figure(analysis.severity, analysis.instrument),
+                        key="oc_severity_chart", config=CHART)
+        st.caption(NOTES["severity"])
+    st.subheader("Change per course (waterfall)")
+    if analysis.waterfall.empty:
+        st.info("No evaluable course for these filters.")
+    else:
+        st.plotly_chart(charts.waterfall_figure(analysis.waterfall), key="oc_waterfall_chart",
+                        config=CHART)
+    st.caption(NOTES["waterfall"])
+
+
+def breakdown_section(analysis: ClinicAnalysis, after_n: int) -> None:
+    """Response after N by indication and dose band side by side, then any other dimension."""
+    small_cell = analysis.parameters["small_cell"]
+    st.caption(NOTES["breakdowns"] + f" Small-cell threshold: {small_cell} courses.")
+    left, right = st.columns(2)
+    for col, dimension in ((left, "indication"), (right, "dose_band")):
+        with col:
+            _breakdown(analysis, dimension, small_cell, after_n, compact=True)
+    other = st.radio("More breakdowns", ["clinic", "clinician", "route", "start_month"],
+                     format_func=DIMENSION_LABELS.get, horizontal=True, key="oc_dimension")
+    _breakdown(analysis, other, small_cell, after_n)
+
+
+def _breakdown(analysis: ClinicAnalysis, dimension: str, small_cell: int, after_n: int,
+               *, compact: bool = False) -> None:
+    label = DIMENSION_LABELS[dimension]
+    table = analysis.breakdowns[dimension]
+    st.subheader(f"By {label.lower()}")
+    if table.empty:
+        st.info("No course for these filters.")
+        return
+    st.plotly_chart(charts.breakdown_figure(table, label, small_cell=small_cell),
+                    key=f"oc_breakdown_{dimension}", config=CHART)
+    shown = breakdown_display(table, label, after_n)
+    if compact:
+        shown = shown[[label, "Courses", f"Evaluable after {after_n}", "Response (observed)",
+                       "95 % interval", "Response (ITT)"]].rename(columns={
+            f"Evaluable after {after_n}": "Evaluable", "Response (observed)": "Observed",
+            "95 % interval": "95 % CI", "Response (ITT)": "ITT"})
+    st.dataframe(shown, hide_index=True, key=f"oc_breakdown_table_{dimension}")
+
+
+def breakdown_display(table: pd.DataFrame, label: str, after_n: int) -> pd.DataFrame:
+    """The breakdown as the screen shows it: suppressed cells say so instead of a figure."""
+    hidden = table["suppressed"].tolist()
+
+    def rate(column: str) -> list[str]:
+        return ["suppressed" if s else pct(v) for v, s in zip(table[column], hidden, strict=True)]
+
+    def count(column: str) -> list[str]:
+        return ["suppressed" if s else ("" if pd.isna(v) else str(int(v)))
+                for v, s in zip(table[column], hidden, strict=True)]
+
+    interval = ["suppressed" if s else (DASH if pd.isna(lo) else
+                                        f"{100 * lo:.0f}-{100 * hi:.0f} %")
+                for lo, hi, s in zip(table["response_ci_low"], table["response_ci_high"], hidden,
+                                     strict=True)]
+    return pd.DataFrame({
+        label: table["group"], "Courses": table["n_courses"],
+        "With baseline": table["n_with_baseline"],
+        f"Evaluable after {after_n}": table["n_evaluable"],
+        "Responders": count("responders"),
+        "Response (observed)": rate("response_rate_observed"), "95 % interval": interval,
+        "Response (ITT)": rate("response_rate_itt"),
+        "Remitters": count("remitters"),
+        "Remission (observed)": rate("remission_rate_observed"),
+        "Remission (ITT)": rate("remission_rate_itt"),
+    })
+
+
+def durability_section(analysis: ClinicAnalysis) -> None:
+    """Among responders, how long response lasts; booster intervals."""
+    summary, boosters = analysis.durability_summary, analysis.booster_summary
+    cols = st.columns(4)
+    cols[0].metric("Responders (pre-infusion)", summary["n_responders"],
+                   help=NOTES["durability"])
+    cols[1].metric("Lost response", pct(summary["lost_rate"]), help=NOTES["durability"])
+    cols[1].caption(f"{summary['n_lost']} of {summary['n_responders']} responders")
+    cols[2].metric("Median weeks to loss", _number(summary["median_weeks_to_loss"], 1),
+                   help=NOTES["durability"])
+    cols[2].caption(f"median infusions to loss: {_number(summary['median_infusions_to_loss'])}")
+    cols[3].metric("Still responding at 12 weeks (KM)",
+                   pct(summary["still_responding_at_12_weeks"]), help=NOTES["durability"])
+    cols[3].caption(f"at 4 weeks {pct(summary['still_responding_at_4_weeks'])}, at 8 weeks "
+                    f"{pct(summary['still_responding_at_8_weeks'])}")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Staying in response")
+        st.plotly_chart(charts.durability_figure(analysis.durability_km),
+                        key="oc_durability_chart", config=CHART)
+        st.caption(NOTES["durability"])
+    with right:
+        st.subheader("Booster intervals")
+        overdue = analysis.parameters["booster_overdue_days"]
+        st.plotly_chart(charts.booster_figure(analysis.boosters, overdue),
+                        key="oc_booster_chart", config=CHART)
+        st.caption(f"{boosters['n_boosters']} booster(s) in {boosters['n_courses_with_booster']} "
+                   f"course(s); median {_number(boosters['median_days'])} days (quartiles "
+                   f"{_number(boosters['q1_days'])}-{_number(boosters['q3_days'])}). "
+                   + NOTES["boosters"])
+
+
+def safety_section(analysis: ClinicAnalysis) -> None:
+    """Side effects and adverse events per infusion; data completeness."""
+    safety, complete = analysis.safety, analysis.completeness
+    cols = st.columns(4)
+    cols[0].metric("Infusions with a side effect", pct(safety["side_effect_rate"]),
+                   help=NOTES["safety"])
+    cols[0].caption(f"{safety['infusions_with_side_effect']} of {safety['n_infusions']} "
+                    "infusions")
+    cols[1].metric("Infusions with an adverse event", pct(safety["adverse_event_rate"]),
+                   help=NOTES["safety"])
+    cols[1].caption(f"{safety['infusions_with_adverse_event']} of {safety['n_infusions']}")
+    cols[2].metric(f"Infusions with pre and post {analysis.instrument}",
+                   pct(complete["pre_and_post_rate"]), help=NOTES["completeness"])
+    cols[2].caption(f"{complete['infusions_with_pre_and_post']} of {complete['n_infusions']}")
+    cols[3].metric("Courses without a baseline", pct(complete["without_baseline_rate"]),
+                   help=NOTES["completeness"])
+    cols[3].caption(f"{complete['courses_without_baseline']} of {complete['n_courses']} "
+                    f"courses; {complete['incomplete_administrations']} incomplete "
+                    "administration(s)")
+    st.subheader("Side effects per infusion")
+    if analysis.side_effects.empty:
+        st.info("No side effect recorded for these filters.")
+    else:
+        st.plotly_chart(charts.side_effect_figure(analysis.side_effects),
+                        key="oc_side_effect_chart", config=CHART)
+    st.caption(NOTES["safety"] + " " + NOTES["completeness"])
+
+
+def attention_table(analysis: ClinicAnalysis) -> pd.DataFrame:
+    """The needs-attention list as the screen shows it."""
+    rows = analysis.attention
+    return pd.DataFrame({
+        "Patient": rows["patient"], "Clinic": rows["clinic"],
+        "Needs attention because": rows["reasons"].map(", ".join),
+        "Baseline": rows["baseline"], "Latest": rows["latest"],
+        "Infusions received": rows["latest_received"],
+        "Change": rows["pct_change"].map(lambda v: DASH if pd.isna(v) else f"{v:+.0f} %"),
+        "Days since last infusion": rows["days_since_infusion"],
+        "Open alerts": rows["open_alerts"],
+    })
