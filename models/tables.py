@@ -1,8 +1,11 @@
 """The store's tables (SQLModel). `table=True` classes do not validate on construction:
 services validate with the input schemas of `models/schemas.py` before building a row.
 
-Indexes serve the two read paths: one patient's course (patient -> course -> infusion
--> assessment) and the clinic-wide observation frame (assessment by instrument).
+Indexes serve the read paths and nothing twice (migration 0003, docs/PERFORMANCE.md): one
+patient's record (patient -> course -> infusion -> assessment) walks the unique
+constraints uq_course_number (patient_id, number), uq_infusion_number (course_id,
+number) and ix_assessment_course_instrument (course_id, instrument); the clinic-wide
+observation frame reads every score of the scope, so it scans rather than seeks.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ class Patient(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("clinic_id", "patient_code", name="uq_patient_code"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    clinic_id: int = Field(foreign_key="clinic.id", index=True)
+    clinic_id: int = Field(foreign_key="clinic.id")  # uq_patient_code indexes it first
     patient_code: str = Field(max_length=64)
     study_id: str = Field(max_length=32, unique=True)  # random pseudonym for de-identified exports
     name: str = Field(default="", max_length=200)
@@ -74,7 +77,7 @@ class Course(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("patient_id", "number", name="uq_course_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id")  # uq_course_number indexes it first
     number: int
     label: str | None = Field(default=None, max_length=64)  # the import's course_id
     course_type: str = Field(default="induction", max_length=20)
@@ -87,7 +90,7 @@ class Infusion(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("course_id", "number", name="uq_infusion_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    course_id: int = Field(foreign_key="course.id", index=True)
+    course_id: int = Field(foreign_key="course.id")  # uq_infusion_number indexes it first
     number: int
     administered_on: date = Field(index=True)
     started_at: datetime | None = None
@@ -122,12 +125,12 @@ class Assessment(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("infusion_id", "timepoint", "instrument", name="uq_assessment_slot"),
-        Index("ix_assessment_instrument_course", "instrument", "course_id"),
+        Index("ix_assessment_course_instrument", "course_id", "instrument"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    course_id: int = Field(foreign_key="course.id", index=True)
-    infusion_id: int = Field(foreign_key="infusion.id", index=True)
+    course_id: int = Field(foreign_key="course.id")
+    infusion_id: int = Field(foreign_key="infusion.id")  # uq_assessment_slot indexes it first
     timepoint: str = Field(max_length=4)
     instrument: str = Field(max_length=12)
     administered_on: date

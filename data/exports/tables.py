@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.orm import Bundle
 from sqlmodel import Session, or_, select
 
 from data.access import Actor
@@ -149,12 +150,20 @@ def load_infusions(session: Session, *, actor: Actor, filters: RowFilters) -> Ta
     return Table("infusions", INFUSION_COLUMNS, rows)
 
 
+# The assessment columns the export writes, as a Bundle: plain rows with attribute access
+# instead of ORM objects (a million Assessment instances took most of the export's time).
+_SCORE_FIELDS = Bundle(
+    "assessment", Assessment.timepoint, Assessment.instrument, Assessment.administered_on,
+    Assessment.items, Assessment.functional_difficulty, Assessment.total, Assessment.severity,
+    Assessment.complete, Assessment.source, Assessment.entered_at)
+
+
 def load_scores(session: Session, *, actor: Actor, filters: RowFilters,
                 instruments: tuple[str, ...] | None = None) -> Table:
     """One row per assessment, items spread over item_1..item_n."""
     first = _first_infusions()
     stmt = (
-        select(Assessment, Course.number, Course.start_date, first.c.first_on, Infusion.number,
+        select(_SCORE_FIELDS, Course.number, Course.start_date, first.c.first_on, Infusion.number,
                Patient.study_id, Patient.patient_code, Clinic.code, User.username)
         .join(Infusion, Infusion.id == Assessment.infusion_id)
         .join(Course, Course.id == Assessment.course_id)

@@ -1,0 +1,1 @@
+"""Performance benchmark (issue 7): python bench/run.py --scale S|M|L."""

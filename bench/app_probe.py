@@ -1,0 +1,91 @@
+"""Run in a subprocess by bench/run.py: the app's heaviest read path (the clinic-wide
+outcome summary, then the Outcomes page rendered in AppTest, cold and warm), beside the
+bare floor page, and the process's peak memory (max RSS). Prints one JSON object.
+
+    python bench/app_probe.py --database-url URL --repeat N
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PASSWORD = "demo-password"  # data.seed.seed_demo's default
+TIMEOUT = 900
+
+
+def _run(at) -> float:  # noqa: ANN001
+    start = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - start
+    if at.exception:
+        raise RuntimeError(f"the page raised: {at.exception}")
+    return elapsed
+
+
+def _outcomes_page():  # noqa: ANN202
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.text_input(key="sign_in_username").input("demo.director")
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button[0].click().run()
+    at.switch_page("pages/outcomes.py")
+    return at
+
+
+def probe(url: str, repeat: int, warm_runs: int) -> dict:
+    from bench.figures import director
+    from bench.stores import use_store
+
+    use_store(url)
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from data.outcome_report import OutcomeFilters, outcome_summary
+
+    floor = AppTest.from_file(str(ROOT / "bench" / "floor_page.py"), default_timeout=TIMEOUT)
+    floor_cold = _run(floor)  # first run: imports plotly and the page
+    outcome_summary(actor=director(), filters=OutcomeFilters())
+    page = _outcomes_page()
+    first = _run(page)  # the first render also imports the page's modules
+    cold, floors_cold = [], []
+    for _ in range(repeat):
+        st.cache_data.clear()
+        floors_cold.append(_run(AppTest.from_file(str(ROOT / "bench" / "floor_page.py"),
+                                                  default_timeout=TIMEOUT)))
+        cold.append(_run(page))
+    warm, floors = [], []
+    for _ in range(warm_runs):
+        floors.append(_run(floor))
+        warm.append(_run(page))
+    n_charts = len(page.get("plotly_chart"))
+    n_tables = len(page.dataframe)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"first_render_s": first, "cold_s": cold, "floor_cold_s": floors_cold,
+            "floor_first_s": floor_cold, "warm_s": warm, "floor_warm_s": floors,
+            "charts": n_charts, "tables": n_tables, "peak_rss_bytes": peak}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--warm-runs", type=int, default=7)
+    args = parser.parse_args()
+    result = probe(args.database_url, args.repeat, args.warm_runs)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

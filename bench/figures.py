@@ -1,0 +1,380 @@
+"""The measured figures, each beside its floor measured in the same run on the same data.
+
+Figure and floor runs alternate (floor first), so both see the same load from whatever
+else runs on the machine. Times are wall-clock (``time.perf_counter``).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+
+from bench.report import Figure, Target, median, percentile
+from bench.stores import TODAY, Scale
+
+MS = 1000.0
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def alternate(figure: Callable[[], Any], floor: Callable[[], Any],
+              repeat: int) -> tuple[list[float], list[float]]:
+    """Seconds of `repeat` runs of each, floor and figure alternating."""
+    figures, floors = [], []
+    for _ in range(repeat):
+        floors.append(timed(floor))
+        figures.append(timed(figure))
+    return figures, floors
+
+
+def director():  # noqa: ANN201
+    """The demo director (all clinics): the widest scope, the heaviest reads."""
+    from sqlmodel import select
+
+    from data.db import read_session
+    from data.users import actor_for
+    from models.tables import User
+
+    with read_session() as session:
+        user = session.exec(select(User).where(User.username == "demo.director")).one()
+        return actor_for(session, user)
+
+
+def driver_connection():  # noqa: ANN201
+    """A raw DBAPI connection (sqlite3 or psycopg) to the store, for the floors."""
+    from data.db import get_engine
+
+    return get_engine().raw_connection()
+
+
+def read_sql(sql: str, conn) -> pd.DataFrame:  # noqa: ANN001
+    with warnings.catch_warnings():  # pandas warns about non-sqlite3 DBAPI connections
+        warnings.simplefilter("ignore", UserWarning)
+        return pd.read_sql(sql, conn.driver_connection)
+
+
+# --- patient view ---------------------------------------------------------------------
+
+def patient_view(scale: Scale, seed: int) -> Figure:
+    """What the patient record page reads: the record (courses, item 9, corrections) and
+    the outcome view (observations, infusions, alerts, protocol)."""
+    from data.db import read_session
+    from data.patient_view import load_patient_view
+    from data.records import patient_record
+
+    actor = director()
+    with read_session() as session:
+        ids = session.execute(text("SELECT id FROM patient ORDER BY id")).scalars().all()
+    chosen = random.Random(seed).sample(list(ids), min(scale.patient_views, len(ids)))
+
+    def load(patient_id: int) -> None:
+        with read_session() as session:
+            patient_record(session, actor=actor, patient_id=patient_id)
+        load_patient_view(actor=actor, patient_id=patient_id)
+
+    load(chosen[0])  # warm-up: imports, connection pool
+    samples = [timed(lambda p=p: load(p)) * MS for p in chosen]
+    return Figure("patient_view", "patient view data load (record + outcome view)", "ms",
+                  median(samples), target=Target("max", 50, "under 50 ms"), samples=samples,
+                  note=f"p90 {percentile(samples, 90):.1f} ms over {len(samples)} patients")
+
+
+# --- clinic-wide outcome summary ------------------------------------------------------
+
+# The per-score columns any outcome summary must read (the engine's: course, infusion,
+# instrument, timepoint, date, total, item 9); the narrow variant (course, instrument,
+# timepoint, total) is reported beside it in the figure's note.
+SUMMARY_FLOOR_SQL = ("SELECT course_id, infusion_id, instrument, timepoint, administered_on, "
+                     "total, item9 FROM assessment")
+NARROW_FLOOR_SQL = "SELECT course_id, instrument, timepoint, total FROM assessment"
+
+
+def summary_floor(sql: str = SUMMARY_FLOOR_SQL) -> None:
+    conn = driver_connection()
+    try:
+        scores = read_sql(sql, conn)
+        scores.groupby(["course_id", "instrument"])["total"].agg(["first", "last"])
+    finally:
+        conn.close()
+
+
+def outcome_summary_cold(scale: Scale) -> Figure:
+    from data.outcome_report import OutcomeFilters, outcome_summary
+
+    actor = director()
+    outcome_summary(actor=actor, filters=OutcomeFilters())  # warm-up: imports, OS cache
+    samples, floors, narrow = [], [], []
+    for _ in range(scale.repeat):
+        narrow.append(timed(lambda: summary_floor(NARROW_FLOOR_SQL)))
+        floors.append(timed(summary_floor))
+        samples.append(timed(lambda: outcome_summary(actor=actor, filters=OutcomeFilters())))
+    ratio = median(samples) / median(narrow)
+    return Figure("summary_cold", "clinic-wide outcome summary, cold (from the store)", "s",
+                  median(samples), median(floors), "read_sql of the 7 score columns the "
+                  "summary needs + groupby first/last",
+                  Target("ratio_max", 1.5, "at most 1.5x the floor"), samples, floors,
+                  note=f"narrow floor (4 columns: course, instrument, timepoint, total) "
+                       f"{median(narrow):.2f} s, ratio {ratio:.2f}x")
+
+
+def outcome_summary_warm(scale: Scale) -> Figure:
+    """The Outcomes page's cached summary: the data version query plus the cache hit."""
+    import logging
+
+    import streamlit as st
+
+    from data.outcome_report import OutcomeFilters
+    from ui.outcome_cache import store_version, summary_for
+
+    for name in ("streamlit.runtime.caching.cache_data_api",
+                 "streamlit.runtime.scriptrunner_utils.script_run_context"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # "no runtime": expected in bare mode
+    actor = director()
+    st.cache_data.clear()
+    filters = OutcomeFilters()
+    summary_for(actor, filters, store_version())  # fills the cache
+
+    def warm() -> None:
+        summary_for(actor, filters, store_version())
+
+    samples = [timed(warm) * MS for _ in range(max(10, scale.repeat * 5))]
+    st.cache_data.clear()
+    return Figure("summary_warm", "the same, warm (cached)", "ms", median(samples),
+                  target=Target("max", 100, "under 100 ms"), samples=samples)
+
+
+# --- export ---------------------------------------------------------------------------
+
+def export_scores(scale: Scale) -> Figure:
+    """All scores as a de-identified CSV (the director's scope: every clinic)."""
+    from data.exports.service import ExportRequest, run_export
+
+    actor = director()
+    request = ExportRequest(kind="scores", fmt="csv")
+    content = run_export(actor=actor, request=request).content
+    frame = pd.read_csv(io.BytesIO(content))
+    rows = len(frame)
+
+    def floor() -> None:
+        frame.to_csv(index=False).encode("utf-8")
+
+    samples, floors = alternate(lambda: run_export(actor=actor, request=request), floor,
+                                scale.repeat)
+    return Figure("export", f"export of all scores to CSV ({rows:,} rows)", "s",
+                  median(samples), median(floors), "pandas to_csv of the same frame",
+                  Target("ratio_max", 1.5, "at most 1.5x the floor"), samples, floors)
+
+
+# --- one infusion save ----------------------------------------------------------------
+
+PHQ9_PRE = [2, 2, 1, 2, 1, 1, 2, 1, 1]  # item 9 = 1: an open alert
+PHQ9_POST = [1, 1, 1, 1, 0, 1, 1, 0, 0]
+GAD7_PRE = [2, 2, 1, 2, 1, 1, 2]
+GAD7_POST = [1, 1, 1, 0, 0, 1, 1]
+
+
+def _courses_to_extend(n: int, seed: int) -> list[tuple[int, int]]:
+    """(course id, next infusion number) of `n` random courses."""
+    from data.db import read_session
+
+    with read_session() as session:
+        rows = session.execute(text(
+            "SELECT course_id, MAX(number) FROM infusion GROUP BY course_id")).all()
+    return [(course, last + 1) for course, last in random.Random(seed).sample(rows, n)]
+
+
+def infusion_save(scale: Scale, seed: int) -> list[Figure]:
+    from data.db import write_session
+    from data.infusions import log_infusion
+
+    actor = director()
+    scores = [{"instrument": "PHQ-9", "timepoint": "pre", "items": PHQ9_PRE},
+              {"instrument": "GAD-7", "timepoint": "pre", "items": GAD7_PRE},
+              {"instrument": "PHQ-9", "timepoint": "post", "items": PHQ9_POST},
+              {"instrument": "GAD-7", "timepoint": "post", "items": GAD7_POST}]
+    warmup = 5
+    courses = _courses_to_extend(scale.saves + warmup, seed)
+
+    def save(course_id: int, number: int) -> None:
+        infusion = {"number": number, "administered_on": TODAY, "infusion_type": "booster",
+                    "route": "IV", "dose_mg_per_kg": 0.5, "weight_kg": 70.0,
+                    "duration_min": 40, "side_effects": ["nausea"]}
+        with write_session() as session:
+            saved = log_infusion(session, actor=actor, course_id=course_id, infusion=infusion,
+                                 scores=scores, today=TODAY)
+            assert len(saved.assessments) == 4 and len(saved.alerts) == 1
+
+    for course_id, number in courses[:warmup]:
+        save(course_id, number)
+    samples = [timed(lambda c=c, n=n: save(c, n)) * MS for c, n in courses[warmup:]]
+    label = "save of one infusion with pre and post scores, audit and alert"
+    return [
+        Figure("save_p50", f"{label}: p50", "ms", median(samples), samples=samples),
+        Figure("save_p99", f"{label}: p99", "ms", percentile(samples, 99),
+               target=Target("max", 30, "p99 under 30 ms"),
+               note=f"{len(samples)} saves, each its own transaction"),
+    ]
+
+
+# --- bulk import ----------------------------------------------------------------------
+
+IMPORT_COLUMNS = ["patient_id", "clinic", "clinician", "indication", "course_id",
+                  "infusion_number", "infusion_type", "timepoint", "date", "instrument",
+                  *[f"item_{n}" for n in range(1, 11)], "functional_difficulty",
+                  "dose_mg_per_kg", "route"]
+
+
+def import_csv(n_rows: int, seed: int, clinic: str) -> tuple[bytes, int]:
+    """At most `n_rows` score rows of new synthetic patients of a new clinic, as a CSV file
+    (whole patients, in patient order)."""
+    from data.seed import generate_demo
+
+    records = generate_demo(n_patients=max(5, int(n_rows / 25)), seed=seed, today=TODAY).records
+    indication = {p["patient_code"]: p["indication"] for p in records.patients}
+    infusions = {(i["patient_code"], i["course_number"], i["number"]): i
+                 for i in records.infusions}
+    by_patient: dict[str, list[list]] = {}
+    for a in records.assessments:
+        inf = infusions[(a["patient_code"], a["course_number"], a["infusion_number"])]
+        items = ["" if v is None else v for v in a["items"]] + [""] * (10 - len(a["items"]))
+        by_patient.setdefault(a["patient_code"], []).append([
+            a["patient_code"], clinic, inf["clinician_code"], indication[a["patient_code"]],
+            f"C{a['course_number']}", a["infusion_number"], inf["infusion_type"],
+            a["timepoint"], a["administered_on"].isoformat(), a["instrument"], *items,
+            "" if a["functional_difficulty"] is None else a["functional_difficulty"],
+            inf["dose_mg_per_kg"], inf["route"]])
+    rows: list[list] = []
+    for code in sorted(by_patient):
+        if len(rows) + len(by_patient[code]) > n_rows:
+            break
+        rows += by_patient[code]
+    frame = pd.DataFrame(rows, columns=IMPORT_COLUMNS)
+    return frame.to_csv(index=False).encode("utf-8"), len(frame)
+
+
+_COPY_TABLES = ("clinic", "patient", "course", "infusion", "assessment", "safetyalert")
+_ID_LINKS = {  # column -> the table whose ids it holds
+    "clinic_id": "clinic", "patient_id": "patient", "course_id": "course",
+    "infusion_id": "infusion", "assessment_id": "assessment",
+}
+
+
+def _created_rows(conn, clinic: str) -> dict[str, tuple[list[str], list[tuple]]]:  # noqa: ANN001
+    """Every row the import of `clinic` created, table by table (columns, rows)."""
+    mark = "?" if _is_sqlite(conn) else "%s"
+    where = {
+        "clinic": f"SELECT * FROM clinic WHERE code = {mark}",
+        "patient": "SELECT p.* FROM patient p JOIN clinic k ON k.id = p.clinic_id "
+                   f"WHERE k.code = {mark}",
+        "course": "SELECT c.* FROM course c JOIN patient p ON p.id = c.patient_id "
+                  f"JOIN clinic k ON k.id = p.clinic_id WHERE k.code = {mark}",
+        "infusion": "SELECT i.* FROM infusion i JOIN course c ON c.id = i.course_id "
+                    "JOIN patient p ON p.id = c.patient_id JOIN clinic k ON k.id = p.clinic_id "
+                    f"WHERE k.code = {mark}",
+        "assessment": "SELECT a.* FROM assessment a JOIN course c ON c.id = a.course_id "
+                      "JOIN patient p ON p.id = c.patient_id "
+                      f"JOIN clinic k ON k.id = p.clinic_id WHERE k.code = {mark}",
+        "safetyalert": "SELECT s.* FROM safetyalert s JOIN clinic k ON k.id = s.clinic_id "
+                       f"WHERE k.code = {mark}",
+    }
+    out = {}
+    cursor = conn.cursor()
+    for table in _COPY_TABLES:
+        cursor.execute(where[table], (clinic,))
+        out[table] = ([d[0] for d in cursor.description], cursor.fetchall())
+    cursor.close()
+    return out
+
+
+def _is_sqlite(conn) -> bool:  # noqa: ANN001
+    return type(conn.driver_connection).__module__.startswith("sqlite3")
+
+
+def _copies(created: dict, offset: int, clinic: str, is_sqlite: bool) -> dict:
+    """The created rows with ids moved by `offset`, a new clinic code and study ids."""
+    json_wrap = (lambda v: v) if is_sqlite else _pg_json
+    copies = {}
+    for table, (columns, rows) in created.items():
+        fixes = []
+        for n, name in enumerate(columns):
+            if name == "id" or name in _ID_LINKS:
+                fixes.append((n, lambda v: None if v is None else v + offset))
+            elif table == "clinic" and name == "code":
+                fixes.append((n, lambda v: clinic))
+            elif table == "patient" and name == "study_id":
+                fixes.append((n, lambda v: f"F{offset // 10_000_000}{v}"))
+            elif name in ("items", "side_effects"):
+                fixes.append((n, json_wrap))
+        new_rows = []
+        for row in rows:
+            values = list(row)
+            for n, fix in fixes:
+                values[n] = fix(values[n])
+            new_rows.append(tuple(values))
+        copies[table] = (columns, new_rows)
+    return copies
+
+
+def _pg_json(value: Any) -> Any:
+    from psycopg.types.json import Json
+
+    return Json(value)
+
+
+def _insert_copies(conn, copies: dict) -> None:  # noqa: ANN001
+    """The floor: one transaction of plain executemany INSERTs, table by table."""
+    mark = "?" if _is_sqlite(conn) else "%s"
+    cursor = conn.cursor()
+    if _is_sqlite(conn):
+        cursor.execute("BEGIN IMMEDIATE")
+    for table in _COPY_TABLES:
+        columns, rows = copies[table]
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+               f"VALUES ({', '.join([mark] * len(columns))})")
+        cursor.executemany(sql, rows)
+    conn.commit()
+    cursor.close()
+
+
+def bulk_import(scale: Scale, seed: int) -> Figure:
+    """import_scores of a CSV of new patients of a new clinic, beside plain executemany
+    INSERTs of the same rows (the rows the import created, copied under new ids)."""
+    from data.importer import import_scores
+
+    actor = director()
+    figures, floors, n_rows = [], [], 0
+    for rep in range(scale.repeat):
+        clinic = f"BENCH-IMP-{rep}"
+        raw, n_rows = import_csv(scale.import_rows, seed + 1000, clinic)
+        report = None
+
+        def run(raw: bytes = raw) -> None:
+            nonlocal report
+            report = import_scores(raw, actor=actor, today=TODAY)
+
+        figures.append(n_rows / timed(run))
+        assert report is not None and report.ok, report.format()[:2000] if report else None
+        conn = driver_connection()
+        try:
+            created = _created_rows(conn, clinic)
+            conn.commit()
+            copies = _copies(created, (rep + 1) * 50_000_000, f"BENCH-FLOOR-{rep}",
+                             _is_sqlite(conn))
+            floors.append(n_rows / timed(lambda c=conn, rows=copies: _insert_copies(c, rows)))
+        finally:
+            conn.close()
+    return Figure("import", f"bulk import, rows/s ({n_rows:,}-row CSV, new clinic)", "rows/s",
+                  median(figures), median(floors), "plain executemany of the same rows",
+                  Target("ratio_min", 0.5, "at least half the floor"), figures, floors)
+

@@ -1,0 +1,183 @@
+"""Performance benchmark at clinic-network scale (issue 7); see docs/PERFORMANCE.md.
+
+    python bench/run.py --scale S|M|L [--json FILE] [--database-url URL] [--seed N]
+
+Builds (or reuses from the bench cache) a synthetic store of the scale, works on a copy,
+and prints one table: each figure's median beside a floor measured in the same run on
+the same data, their ratio, the target and PASS/MISS. Not a test: it exits 0 whatever
+the figures are (1 only when something fails to run). CI runs scale S.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.report import (  # noqa: E402
+    MIB,
+    Figure,
+    Target,
+    format_table,
+    median,
+    summary_line,
+)
+
+FIGURE_KEYS = ("patient_view", "summary_cold", "summary_warm", "page", "export", "save",
+               "import")
+
+
+def machine(database_url: str | None) -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+                   if line.startswith("MemTotal")), 0)
+    info = {
+        "nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(), "loadavg_start": os.getloadavg(),
+    }
+    for package in ("pandas", "sqlalchemy", "streamlit", "plotly"):
+        info[package] = __import__(package).__version__
+    if database_url and not database_url.startswith("sqlite"):
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        engine = create_engine(make_url(database_url).set(database="postgres"))
+        with engine.connect() as conn:
+            info["postgresql"] = conn.execute(text("SHOW server_version")).scalar()
+        engine.dispose()
+    return info
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def store_counts() -> dict[str, int]:
+    from sqlalchemy import text
+
+    from data.db import get_engine
+
+    with get_engine().connect() as conn:
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                for t in ("patient", "course", "infusion", "assessment", "safetyalert")}
+
+
+def page_figures(url: str, repeat: int) -> list[Figure]:
+    """The Outcomes page (AppTest) and peak memory, from a fresh subprocess."""
+    command = [sys.executable, str(ROOT / "bench" / "app_probe.py"), "--database-url", url,
+               "--repeat", str(repeat)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "DATABASE_URL": url})
+    if done.returncode != 0:
+        raise RuntimeError(f"app probe failed:\n{done.stderr[-4000:]}")
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    cold = [s * 1000 for s in probe["cold_s"]]
+    floor_cold = [s * 1000 for s in probe["floor_cold_s"]]
+    warm = [s * 1000 for s in probe["warm_s"]]
+    floor_warm = [s * 1000 for s in probe["floor_warm_s"]]
+    floor_label = "bare AppTest page: one plotly chart + a table"
+    shown = f"{probe['charts']} charts, {probe['tables']} tables"
+    return [
+        Figure("page_cold", "Outcomes page render in AppTest, cold (empty caches)", "ms",
+               median(cold), median(floor_cold), floor_label, samples=cold,
+               floor_samples=floor_cold, note=shown),
+        Figure("page_warm", "Outcomes page render in AppTest, warm (rerun)", "ms",
+               median(warm), median(floor_warm), floor_label,
+               Target("ratio_max", 3, "at most 3x the floor"), warm, floor_warm, shown),
+        Figure("peak_memory", "peak memory of the app process (summary + Outcomes page)", "MiB",
+               probe["peak_rss_bytes"] / MIB, target=Target("max", 1536, "under 1.5 GB"),
+               note="max RSS of the probe subprocess"),
+    ]
+
+
+def measure(scale_name: str, seed: int, database_url: str | None, only: set[str],
+            repeat: int | None) -> tuple[list[Figure], dict[str, Any]]:
+    from dataclasses import replace
+
+    from bench import figures as fig
+    from bench.stores import SCALES, bench_store, use_store
+
+    scale = SCALES[scale_name]
+    if repeat:
+        scale = replace(scale, repeat=repeat)
+    results: dict[str, list[Figure]] = {}
+    with tempfile.TemporaryDirectory(prefix="clinic-bench-") as workdir, \
+            bench_store(scale, seed, Path(workdir), database_url) as url:
+        use_store(url)
+        counts = store_counts()
+        print(f"store: {counts}", flush=True)
+        steps: list[tuple[str, Callable[[], list[Figure]]]] = [  # reads first, then writes
+            ("patient_view", lambda: [fig.patient_view(scale, seed)]),
+            ("summary_cold", lambda: [fig.outcome_summary_cold(scale)]),
+            ("summary_warm", lambda: [fig.outcome_summary_warm(scale)]),
+            ("page", lambda: page_figures(url, scale.repeat)),
+            ("export", lambda: [fig.export_scores(scale)]),
+            ("save", lambda: fig.infusion_save(scale, seed)),
+            ("import", lambda: [fig.bulk_import(scale, seed)]),
+        ]
+        for key, step in steps:
+            if only and key not in only:
+                continue
+            start = time.perf_counter()
+            results[key] = step()
+            print(f"  {key}: {time.perf_counter() - start:.0f} s", flush=True)
+        from data.db import dispose_engines
+
+        dispose_engines()
+    order = ("import", "save", "patient_view", "summary_cold", "summary_warm", "page", "export")
+    return [f for key in order for f in results.get(key, [])], counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Performance benchmark (issue 7)")
+    parser.add_argument("--scale", choices=("S", "M", "L"), default="S")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--database-url", help="a PostgreSQL server to run on (a template "
+                        "database is cached there and cloned per run); default: SQLite")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, help="repetitions of the slow figures")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {FIGURE_KEYS}")
+    args = parser.parse_args(argv)
+    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    info = machine(args.database_url)
+    backend = "PostgreSQL" if args.database_url and not args.database_url.startswith(
+        "sqlite") else "SQLite"
+    print(f"scale {args.scale} on {backend}; {info['nproc']} CPUs ({info['cpu']}), "
+          f"{info['ram_gib']} GiB, load average {info['loadavg_start'][0]:.1f}", flush=True)
+    only = {k for k in args.only.split(",") if k}
+    figures, counts = measure(args.scale, args.seed, args.database_url, only, args.repeat)
+    info["loadavg_end"] = os.getloadavg()
+    print()
+    print(format_table(figures))
+    print()
+    print(summary_line(figures))
+    if args.json:
+        args.json.write_text(json.dumps({
+            "command": command, "scale": args.scale, "backend": backend, "seed": args.seed,
+            "store": counts, "machine": info, "figures": [f.as_dict() for f in figures],
+        }, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

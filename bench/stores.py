@@ -1,0 +1,185 @@
+"""Synthetic stores for the benchmark, built with the demo seed and cached between runs.
+
+A built store is kept in the bench cache dir (``BENCH_CACHE_DIR``, default
+``~/.cache/ketamine-outcomes-bench``) under a key made of the scale, the patient count,
+the seed and the schema revision (Alembic head): a new migration gives a new key, and
+the stale stores of that scale are deleted. Every run works on a copy (the benchmark
+writes infusions and imports), so the cached store never changes.
+
+- SQLite: the cache is a database file; the run copies it into its temp dir.
+- PostgreSQL: the cache is a template database ``bench_tpl_<key>`` on the server named
+  by ``--database-url``; the run clones it (``CREATE DATABASE ... TEMPLATE``) into
+  ``bench_run_<pid>`` and drops the clone at the end. The database named in the URL is
+  never touched (the tests reset theirs), only the server is used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+TODAY = date(2026, 6, 1)  # the seed's "today": fixed, so a cached store stays valid
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    patients: int  # ~28.6 score rows per seeded patient
+    import_rows: int  # rows of the bulk-import CSV
+    repeat: int  # repetitions of the slow figures
+    saves: int  # infusion saves timed
+    patient_views: int  # patient views timed
+
+
+SCALES = {
+    "S": Scale("S", 300, 3_000, 3, 40, 20),
+    "M": Scale("M", 22_800, 100_000, 3, 200, 50),  # ~650,000 score rows
+    "L": Scale("L", 40_000, 100_000, 3, 200, 50),  # ~1.14 million score rows
+}
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("BENCH_CACHE_DIR")
+                or Path.home() / ".cache" / "ketamine-outcomes-bench")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from data.migrate import alembic_config
+
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+def store_key(scale: Scale, seed: int) -> str:
+    return f"{scale.name}-{scale.patients}p-seed{seed}-rev{head_revision()}".lower()
+
+
+def _seed(url: str, scale: Scale, seed: int) -> dict[str, int]:
+    from data.db import make_engine
+    from data.migrate import upgrade
+    from data.seed import seed_demo
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        return seed_demo(n_patients=scale.patients, seed=seed, today=TODAY, engine=engine)
+    finally:
+        engine.dispose()
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def sqlite_cached(scale: Scale, seed: int) -> Path:
+    """The cached store file for (scale, seed, schema revision), built when missing."""
+    key = store_key(scale, seed)
+    cached = cache_dir() / f"{key}.db"
+    if cached.exists():
+        return cached
+    for stale in cache_dir().glob(f"{scale.name.lower()}-*.db"):
+        stale.unlink()
+    building = cached.with_suffix(".building")
+    for leftover in cache_dir().glob(building.name + "*"):
+        leftover.unlink()
+    _log(f"building the {scale.name} store ({scale.patients:,} patients, seed {seed}); "
+         "cached for later runs")
+    start = time.perf_counter()
+    counts = _seed(f"sqlite:///{building}", scale, seed)
+    with sqlite3.connect(building) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to copy
+    building.rename(cached)
+    for leftover in cache_dir().glob(building.name + "*"):  # the writer-lock file
+        leftover.unlink()
+    _log(f"  built in {time.perf_counter() - start:.0f} s: {counts}")
+    return cached
+
+
+@contextmanager
+def sqlite_store(scale: Scale, seed: int, workdir: Path) -> Iterator[str]:
+    """A working copy of the cached store; yields its URL."""
+    target = workdir / "clinic.db"
+    shutil.copyfile(sqlite_cached(scale, seed), target)
+    yield f"sqlite:///{target}"
+
+
+def _admin_engine(server_url: str):  # noqa: ANN202
+    url = make_url(server_url).set(database="postgres")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _databases(admin) -> set[str]:  # noqa: ANN001
+    with admin.connect() as conn:
+        return set(conn.execute(text("SELECT datname FROM pg_database")).scalars())
+
+
+@contextmanager
+def postgres_store(scale: Scale, seed: int, server_url: str) -> Iterator[str]:
+    """A clone of the cached template database on the server; yields its URL."""
+    key = store_key(scale, seed).replace("-", "_")
+    template, building = f"bench_tpl_{key}", f"bench_build_{key}"
+    run = f"bench_run_{os.getpid()}"
+    admin = _admin_engine(server_url)
+    try:
+        if template not in _databases(admin):
+            with admin.connect() as conn:
+                for name in _databases(admin):
+                    if name.startswith(f"bench_tpl_{scale.name.lower()}_") or name == building:
+                        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{building}"'))
+            _log(f"building the {scale.name} store on PostgreSQL ({scale.patients:,} "
+                 f"patients, seed {seed}); kept as template {template}")
+            start = time.perf_counter()
+            counts = _seed(make_url(server_url).set(database=building).render_as_string(
+                hide_password=False), scale, seed)
+            with admin.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{template}"'))
+            _log(f"  built in {time.perf_counter() - start:.0f} s: {counts}")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{template}"'))
+        try:
+            yield str(make_url(server_url).set(database=run).render_as_string(
+                hide_password=False))
+        finally:
+            from data.db import dispose_engines
+
+            dispose_engines()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def bench_store(scale: Scale, seed: int, workdir: Path, database_url: str | None) -> Iterator[str]:
+    if database_url and not database_url.startswith("sqlite"):
+        with postgres_store(scale, seed, database_url) as url:
+            yield url
+    else:
+        with sqlite_store(scale, seed, workdir) as url:
+            yield url
+
+
+def use_store(url: str) -> None:
+    """Point the app's settings and engines at `url` (as DATABASE_URL does)."""
+    from data import db
+    from data.settings import get_settings
+
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    db.dispose_engines()
