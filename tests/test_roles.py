@@ -13,7 +13,8 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import func, select
 
-from data.access import Actor, PermissionDenied
+from data.access import SYSTEM, Actor, PermissionDenied
+from data.alerts import close_alert, list_alerts
 from data.audit_queries import (
     AuditFilter,
     export_events_csv,
@@ -22,8 +23,11 @@ from data.audit_queries import (
     verify_trail,
 )
 from data.db import read_session, write_session
+from data.exports.service import ExportRequest, run_export
+from data.infusions import log_infusion
 from data.observations import load_observations
 from data.overview import search_patients
+from data.patients import record_view, register_patient
 from data.protocol import update_protocol
 from data.users import (
     change_own_password,
@@ -33,7 +37,17 @@ from data.users import (
     force_password_reset,
     list_users,
 )
-from models.tables import AuditEvent
+from models.tables import AuditEvent, Course, Patient, SafetyAlert
+from tests.clinical_factories import (
+    PHQ9_PRE,
+    TODAY,
+    clinic_id,
+    infusion_input,
+    log,
+    make_course,
+    make_patient,
+    score,
+)
 from tests.factories import PASSWORD, make_user
 
 ROLES = ("clinician", "director", "auditor", "admin")
@@ -53,6 +67,41 @@ def _read(service: Callable, **kwargs) -> Callable[[Actor], object]:
     return run
 
 
+def _the(model: type, **where: object) -> int:
+    """The id of the one row of `model` the `actors` fixture made (looked up when run)."""
+    with read_session() as session:
+        stmt = select(model.id)
+        for name, value in where.items():
+            stmt = stmt.where(getattr(model, name) == value)
+        return session.exec(stmt).one()
+
+
+def _patient_action(service: Callable, **kwargs) -> Callable[[Actor], object]:
+    def run(actor: Actor) -> object:
+        with write_session() as session:
+            return service(session, actor=actor, patient_id=_the(Patient, patient_code="P-001"),
+                           **kwargs)
+    return run
+
+
+def _log_second_infusion(actor: Actor) -> object:
+    with write_session() as session:
+        return log_infusion(session, actor=actor, course_id=_the(Course), today=TODAY,
+                            infusion=infusion_input(2), scores=[])
+
+
+def _close_the_alert(actor: Actor) -> object:
+    with write_session() as session:
+        return close_alert(session, actor=actor, alert_id=_the(SafetyAlert),
+                           action="risk_assessment", note="")
+
+
+def _export(deidentified: bool) -> Callable[[Actor], object]:
+    return lambda actor: run_export(actor=actor, request=ExportRequest(
+        "scores", "csv", deidentified=deidentified,
+        reason="" if deidentified else "referral letter to the patient's psychiatrist"))
+
+
 ACTIONS: dict[str, Callable[[Actor], object]] = {
     "create user": _write(create_user, username="new.user", password=PASSWORD,
                           role="clinician", clinic_codes=("CL1",)),
@@ -63,6 +112,15 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
     "force a password reset": _write(force_password_reset, username="target.user"),
     "update protocol settings": _write(update_protocol, changes={"induction_length": 8}),
     "search patients": _read(search_patients),
+    "register a patient": lambda actor: _write(register_patient, today=TODAY, patient={
+        "clinic_id": clinic_id("CL1"), "patient_code": "P-002",
+        "birth_date": TODAY.replace(year=1970)})(actor),
+    "view a patient record": _patient_action(record_view),
+    "log an infusion": _log_second_infusion,
+    "list safety alerts": _read(list_alerts),
+    "close a safety alert": _close_the_alert,
+    "export de-identified scores": _export(deidentified=True),
+    "export identified scores": _export(deidentified=False),
     "load observations": lambda actor: load_observations(actor=actor),
     "view the audit trail": _read(search_events, filters=AuditFilter()),
     "rebuild a record's history": _read(record_history, entity="user", entity_id="1"),
@@ -82,6 +140,16 @@ MATRIX = [
     ("force a password reset",      N, N, N, Y, "manage_users"),
     ("update protocol settings",    N, Y, N, N, "edit_settings"),
     ("search patients",             Y, Y, N, N, "view_patients"),
+    ("register a patient",          Y, Y, N, N, "edit_patients"),
+    ("view a patient record",       Y, Y, N, N, "view_patients"),
+    ("log an infusion",             Y, Y, N, N, "record_infusions"),
+    ("list safety alerts",          Y, Y, N, N, "view_alerts"),
+    ("close a safety alert",        Y, Y, N, N, "close_alerts"),
+    ("export de-identified scores", N, Y, Y, N, "export_deidentified"),
+    # the clinician and the admin may not export at all; the auditor de-identified only
+    ("export identified scores",    N, Y, N, N, {"clinician": "export_deidentified",
+                                                 "auditor": "export_identified",
+                                                 "admin": "export_deidentified"}),
     ("load observations",           Y, Y, Y, N, "view_outcomes"),
     ("view the audit trail",        N, Y, Y, N, "view_audit"),
     ("rebuild a record's history",  N, Y, Y, N, "view_audit"),
@@ -108,7 +176,11 @@ def _events() -> list[AuditEvent]:
 @pytest.fixture
 def actors(store_url) -> dict[str, Actor]:
     make_user("target.user", "clinician")
-    return {role: make_user(f"the.{role}", role) for role in ROLES}
+    made = {role: make_user(f"the.{role}", role) for role in ROLES}
+    # one CL1 patient with a course, an infusion and an open item-9 alert (PHQ9_PRE: item 9 = 1)
+    course_id = make_course(SYSTEM, make_patient(SYSTEM, "P-001"))
+    log(SYSTEM, course_id, 1, [score("PHQ-9", "pre", PHQ9_PRE)])
+    return made
 
 
 @pytest.mark.parametrize("action, role, allowed, permission", CASES)
@@ -124,8 +196,9 @@ def test_role_may_or_may_not(actors, action, role, allowed, permission):
     written = _events()[before:]
     assert len(written) == 1  # the refused unit of work rolled back; only its denial stays
     denied = written[0]
+    named = permission[role] if isinstance(permission, dict) else permission
     assert (denied.action, denied.user_id, denied.username, denied.reason) == (
-        "denied", actor.user_id, f"the.{role}", permission)
+        "denied", actor.user_id, f"the.{role}", named)
 
 
 def test_a_refused_change_changes_nothing(actors):
