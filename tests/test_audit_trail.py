@@ -66,6 +66,34 @@ def test_each_event_links_to_the_previous_one(store_url):
     assert [e.new_value for e in events] == ["1", "2", "3"]
 
 
+def test_events_of_one_transaction_chain_from_each_other(store_url):
+    with write_session() as session:
+        for n in (1, 2, 3):
+            audit.record(session, actor=SYSTEM, action="create", entity="clinic", entity_id=n)
+    with read_session() as session:
+        events = session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.prev_hash for e in events] == [GENESIS, events[0].hash, events[1].hash]
+
+
+def test_a_rolled_back_event_is_not_the_next_transactions_head(store_url):
+    from sqlmodel import Session
+
+    from data.db import get_engine
+
+    with Session(get_engine()) as session:  # one session, two transactions
+        with session.begin():
+            audit.record(session, actor=SYSTEM, action="create", entity="clinic", entity_id=1)
+        transaction = session.begin()
+        audit.record(session, actor=SYSTEM, action="create", entity="clinic", entity_id=2)
+        transaction.rollback()
+        with session.begin():
+            audit.record(session, actor=SYSTEM, action="create", entity="clinic", entity_id=3)
+    with read_session() as session:
+        events = session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.entity_id for e in events] == ["1", "3"]
+    assert events[1].prev_hash == events[0].hash
+
+
 @pytest.mark.parametrize("sql", [
     "UPDATE audit_event SET new_value = 'forged' WHERE id = 1",
     "DELETE FROM audit_event WHERE id = 1",
