@@ -21,6 +21,8 @@ import time
 import traceback
 from pathlib import Path
 
+import pytest
+
 from data import db
 from data.audit import verify_chain
 from data.settings import PROJECT_ROOT
@@ -111,6 +113,22 @@ def _import(url: str, path: Path) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+def _wait_for_savers(barrier, savers: list) -> None:  # noqa: ANN001
+    """Join the savers' barrier, failing at once (not after JOIN_SECONDS) if one dies first."""
+    deadline = time.monotonic() + JOIN_SECONDS
+    while barrier.n_waiting < len(savers):
+        dead = [i for i, p in enumerate(savers) if p.exitcode is not None]
+        if dead or time.monotonic() > deadline:
+            barrier.abort()
+            for process in savers:
+                process.join(30)
+            pytest.fail(f"saver(s) {dead} exited before the start (exit codes "
+                        f"{[savers[i].exitcode for i in dead]})" if dead
+                        else f"the savers were not ready after {JOIN_SECONDS} s")
+        time.sleep(0.1)
+    barrier.wait(JOIN_SECONDS)
+
+
 def test_concurrent_saves_and_imports_lose_nothing(store_url, engine, tmp_path):
     clinician = make_user("dr.busy", "clinician", ("CL1",))
     director = make_user("dr.reads", "director", ("CL1",))
@@ -134,7 +152,7 @@ def test_concurrent_saves_and_imports_lose_nothing(store_url, engine, tmp_path):
     started = time.monotonic()
     for process in [reader, *savers]:
         process.start()
-    barrier.wait(JOIN_SECONDS)  # every saver is ready: the writes start together
+    _wait_for_savers(barrier, savers)  # every saver is ready: the writes start together
     imports = [_import(store_url, path) for path in files]
     results = [p.communicate(timeout=JOIN_SECONDS) + (p.returncode,) for p in imports]
     for process in savers:
