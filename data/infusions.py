@@ -22,8 +22,16 @@ from data.access import Actor, require, require_clinic
 from data.patients import clinic_code, get_patient
 from data.protocol import load_protocol
 from data.scores import check_scores, write_scores
-from models.schemas import AlreadySaved, CourseIn, InfusionIn, InputError, ScoreIn, parse
-from models.tables import Assessment, Course, Infusion, Patient, SafetyAlert
+from models.schemas import (
+    AlreadySaved,
+    CourseIn,
+    InfusionIn,
+    InputError,
+    ScoreIn,
+    check_reason,
+    parse,
+)
+from models.tables import COURSE_STATUSES, Assessment, Course, Infusion, Patient, SafetyAlert
 
 
 @dataclass
@@ -74,6 +82,29 @@ def start_course(session: Session, *, actor: Actor, patient_id: int,
     audit.record(session, actor=actor, action="create", entity="course", entity_id=course.id,
                  patient_id=patient.id, new={"number": number, "course_type": course.course_type,
                                              "start_date": course.start_date})
+    return course
+
+
+def set_course_status(session: Session, *, actor: Actor, course_id: int, status: str,
+                      reason: str | None) -> Course:
+    """Mark a course completed or discontinued (or active again), with the reason (audited:
+    field 'status', old and new value). Infusions may still be logged in a completed course
+    (boosters follow an induction); a discontinued course leaves the booster-overdue list."""
+    _require_recording(actor, "course", course_id)
+    course, patient = course_in_scope(session, actor=actor, course_id=course_id)
+    if status not in COURSE_STATUSES:
+        raise InputError([("status", f"'{status}' is not allowed; one of "
+                           f"{', '.join(COURSE_STATUSES)}")])
+    if status == course.status:
+        raise InputError([("status", f"course {course.number} is already {status}")])
+    if reason is None or not reason.strip():
+        raise InputError([("reason", f"required; say why course {course.number} is now "
+                           f"{status}")])
+    reason = check_reason(reason)
+    old, course.status = course.status, status
+    session.add(course)
+    audit.record(session, actor=actor, action="update", entity="course", entity_id=course.id,
+                 patient_id=patient.id, field="status", old=old, new=status, reason=reason)
     return course
 
 

@@ -122,6 +122,9 @@ def _record_names(session: Session, patient_id: int) -> dict[tuple[str, str], st
     names: dict[tuple[str, str], str] = {("patient", str(patient_id)): "patient details"}
     stmt = (select(Infusion, Course.number).join(Course)
             .where(Course.patient_id == patient_id))
+    for course_id, course_no in session.exec(select(Course.id, Course.number)
+                                             .where(Course.patient_id == patient_id)):
+        names[("course", str(course_id))] = f"course {course_no}"
     infusion_names = {}
     for inf, course_no in session.exec(stmt).all():
         infusion_names[inf.id] = f"infusion {inf.number} (course {course_no})"
@@ -133,10 +136,13 @@ def _record_names(session: Session, patient_id: int) -> dict[tuple[str, str], st
 
 
 def correction_history(session: Session, patient_id: int) -> list[dict[str, Any]]:
-    """Every correction of the record, newest first: who, when, field, old, new, reason."""
-    events = session.exec(select(AuditEvent).where(AuditEvent.patient_id == patient_id,
-                                                   AuditEvent.action == "correct")
-                          .order_by(AuditEvent.id.desc())).all()
+    """Every correction of the record and every course status change, newest first: who,
+    when, record, field, old, new, reason."""
+    course_status = (AuditEvent.entity == "course") & (AuditEvent.field == "status")
+    events = session.exec(select(AuditEvent).where(
+        AuditEvent.patient_id == patient_id,
+        (AuditEvent.action == "correct") | ((AuditEvent.action == "update") & course_status))
+        .order_by(AuditEvent.id.desc())).all()
     names = _record_names(session, patient_id)
     return [{"when": e.occurred_at, "by": e.username or "", "record":
              names.get((e.entity or "", e.entity_id or ""), f"{e.entity} {e.entity_id}"),

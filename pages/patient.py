@@ -11,6 +11,7 @@ from data.db import read_session, write_session
 from data.patients import record_view
 from data.records import patient_record
 from models.schemas import InputError
+from ui.course_status import course_status_form
 from ui.layout import is_new_visit, page_setup
 from ui.patient_edit import edit_patient_form
 from ui.patient_header import no_patient_chosen, patient_header
@@ -70,6 +71,8 @@ for course in record.courses:
                      key=f"course_table_{course['id']}")
     else:
         st.caption("No infusion recorded in this course yet.")
+    if actor.can("record_infusions"):
+        course_status_form(actor, course)
 st.caption("Post-infusion PHQ-9 and GAD-7 scores ask about the last 2 weeks: they are a "
            "different measurement from the pre-infusion scores and are labelled as such.")
 
@@ -83,7 +86,8 @@ st.header("Correction history")
 if record.history:
     st.dataframe(pd.DataFrame(record.history), hide_index=True, key="history_table")
 else:
-    st.caption("No correction so far. Corrections keep the previous values here.")
+    st.caption("No correction so far. Corrections and course status changes keep the "
+               "previous values here.")
 
 if actor.can("edit_patients"):
     with st.expander("Edit patient details"):

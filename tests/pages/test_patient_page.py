@@ -108,3 +108,32 @@ def test_a_director_sees_the_record_too(app, patient_id):
     open_record(sign_in(app, "boss"), patient_id)
     assert app.title[0].value == "Patient record"
     assert not app.exception
+
+
+def _save_status(app, course_id: int, status: str, reason: str):  # noqa: ANN001, ANN202
+    app.selectbox(key=f"course_status_{course_id}").set_value(status)
+    app.text_area(key=f"course_status_reason_{course_id}").input(reason)
+    next(b for b in app.button if b.label == "Save status").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_a_course_is_discontinued_with_a_reason_shown_in_the_history(app, patient_id):
+    open_record(sign_in(app, "clin"), patient_id)
+    _save_status(app, 1, "discontinued", "")
+    assert any("reason: required; say why course 1 is now discontinued" in str(e.value)
+               for e in app.error)
+    assert any(s.value.endswith("· active") for s in app.subheader)
+    _save_status(app, 1, "discontinued", "stopped: raised blood pressure")
+    assert any(s.value.endswith("· discontinued") for s in app.subheader)
+    history = table_with(app, "reason")
+    assert list(zip(history["record"], history["old"], history["new"], history["reason"],
+                    strict=True)) == [("course 1", "active", "discontinued",
+                                       "stopped: raised blood pressure")]
+
+
+def test_a_director_may_complete_a_course_too(app, patient_id):
+    make_user("dir", "director", ("CL1",))
+    open_record(sign_in(app, "dir"), patient_id)
+    _save_status(app, 1, "completed", "induction complete; boosters as needed")
+    assert any(s.value.endswith("· completed") for s in app.subheader)
