@@ -102,7 +102,8 @@ def _effects(listed, other) -> str:  # noqa: ANN001
     '|'-separated (text pickles fast in the cache); 'other' when the free text is filled."""
     if isinstance(listed, str):
         listed = json.loads(listed)
-    effects = dict.fromkeys(str(e).replace("|", "/") for e in (listed or []) if e)
+    listed = [] if listed is None else list(listed)  # PostgreSQL's driver may give an array
+    effects = dict.fromkeys(str(e).replace("|", "/") for e in listed if e)
     if other and str(other).strip():
         effects["other"] = None
     return "|".join(effects)
