@@ -64,6 +64,17 @@ def open_outcomes(username: str) -> AppTest:
     return at
 
 
+def open_section(at: AppTest, label: str) -> None:
+    """Click a section's tab: the tabs are a widget (key oc_section) whose change reruns."""
+    at.session_state["oc_section"] = label
+    at.run()
+    assert not at.exception, at.exception
+
+
+def chart_keys(at: AppTest) -> set[str]:
+    return {e.proto.id.rsplit("-", 1)[-1] for e in at.get("plotly_chart")}
+
+
 def metrics(at: AppTest) -> list[tuple[str, str]]:
     return [(m.label, m.value) for m in at.metric]
 
@@ -170,6 +181,7 @@ def test_outcome_figures_on_screen_equal_the_engine(demo, widgets, filters, inst
 
 def test_clinic_breakdown_chart_equals_the_summary(demo):
     at = open_outcomes("demo.director")
+    open_section(at, "Breakdowns")
     summary = outcome_summary(actor=actor("demo.director"), filters=OutcomeFilters())
     by_clinic = summary["PHQ-9"]["by_clinic_after_infusion_6"]
     spec = chart(at, "oc_breakdown_clinic")
@@ -216,6 +228,7 @@ def test_a_clinician_sees_their_clinic_only_and_caches_do_not_mix(demo):
 
 def test_a_write_shows_on_the_next_run(demo):
     at = open_outcomes("demo.director")
+    open_section(at, "Breakdowns")
     assert "suppressed: " not in json.dumps(chart(at, "oc_breakdown_clinic"))
     with write_session() as session:  # every breakdown cell becomes a small cell
         update_protocol(session, actor=actor("demo.director"),
@@ -227,8 +240,35 @@ def test_a_write_shows_on_the_next_run(demo):
 def test_auditor_sees_figures_but_no_patient_codes(demo):
     at = open_outcomes("demo.auditor")
     assert headline(at) == expected_headline(export(demo)["PHQ-9"], 6)
-    table = at.dataframe(key="oc_attention_table").value if any(
-        d.key == "oc_attention_table" for d in at.dataframe) else None
-    if table is not None:
-        assert not table["Patient"].astype(str).str.startswith("DEMO-").any()
+    open_section(at, "Needs attention")
+    # AppTest dataframes carry no key: the list is the table with its reasons column.
+    tables = [d.value for d in at.dataframe if "Needs attention because" in d.value.columns]
+    assert tables or any("No patient needs attention" in s.value for s in at.success)
+    for table in tables:
+        assert len(table) and not table["Patient"].astype(str).str.startswith("DEMO-").any()
     assert not any(b.key == "oc_open_patient" for b in at.button)
+
+
+def test_only_the_open_section_runs_and_closed_sections_keep_their_choices(demo):
+    at = open_outcomes("demo.director")
+    first = {"oc_km_chart", "oc_severity_chart", "oc_waterfall_chart"}
+    assert chart_keys(at) == first
+    open_section(at, "Breakdowns")
+    assert chart_keys(at) == {"oc_breakdown_indication", "oc_breakdown_dose_band",
+                              "oc_breakdown_clinic"}
+    at.radio(key="oc_dimension").set_value("clinician").run()
+    assert "oc_breakdown_clinician" in chart_keys(at)
+    open_section(at, "Durability")
+    assert chart_keys(at) == {"oc_durability_chart", "oc_booster_chart"}
+    at.run()  # a rerun with the Breakdowns section closed
+    open_section(at, "Breakdowns")
+    assert at.radio(key="oc_dimension").value == "clinician"
+    assert "oc_breakdown_clinician" in chart_keys(at)
+    open_section(at, "Needs attention")
+    assert not chart_keys(at)
+    table = next(d.value for d in at.dataframe if "Needs attention because" in d.value.columns)
+    assert table["Patient"].astype(str).str.startswith("DEMO-").all()  # the director's view
+    assert any(b.key == "oc_open_patient" for b in at.button)
+    open_section(at, "Response over time")
+    assert chart_keys(at) == first
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from data.access import Actor
 from data.clinic_outcomes import ClinicAnalysis
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
@@ -14,6 +15,34 @@ from ui.outcome_notes import NOTES
 
 DASH = "—"
 CHART = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# The page's sections (tabs), by id; only the open one runs.
+SECTIONS = {"response": "Response over time", "breakdowns": "Breakdowns",
+            "durability": "Durability", "safety": "Safety & data quality",
+            "attention": "Needs attention"}
+SECTION_KEY = "oc_section"
+# Widgets inside a section: when their section is closed they are not rendered, and
+# Streamlit would forget their value; `keep_widget_values` keeps it.
+SECTION_WIDGETS = (SECTION_KEY, "oc_dimension", "oc_attention_patient")
+PATIENT_PAGE = "pages/patient.py"
+
+
+def keep_widget_values(keys: tuple[str, ...] = SECTION_WIDGETS) -> None:
+    """Keep the values of widgets that a run may not render (a closed section, or a run
+    stopped early): writing a widget's value back to Session State before the widget is
+    called is Streamlit's documented way to interrupt its widget clean-up."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def section_tabs() -> tuple[dict[str, object], str]:
+    """The sections as tabs (by id) and the id of the open one. A tab change reruns the
+    page (``on_change="rerun"``), and a closed tab's ``.open`` is False, so the page
+    runs the open section's code only instead of every tab's on every rerun."""
+    tabs = dict(zip(SECTIONS, st.tabs(list(SECTIONS.values()), key=SECTION_KEY,
+                                      on_change="rerun"), strict=True))
+    shown = next((section for section, tab in tabs.items() if tab.open), "response")
+    return tabs, shown
 
 
 def pct(rate) -> str:  # noqa: ANN001
@@ -250,6 +279,25 @@ def safety_section(analysis: ClinicAnalysis) -> None:
         st.plotly_chart(charts.side_effect_figure(analysis.side_effects),
                         key="oc_side_effect_chart", config=CHART)
     st.caption(NOTES["safety"] + " " + NOTES["completeness"])
+
+
+def attention_section(actor: Actor, analysis: ClinicAnalysis) -> None:
+    """The needs-attention list; users who see patients can open one's outcome view."""
+    st.caption(NOTES["attention"] + f" Booster interval setting: "
+               f"{analysis.parameters['booster_overdue_days']} days.")
+    if analysis.attention.empty:
+        st.success("No patient needs attention under these rules.")
+        return
+    st.dataframe(attention_table(analysis), hide_index=True, key="oc_attention_table")
+    if actor.can("view_patients"):
+        choices = dict(zip(analysis.attention["patient"], analysis.attention["patient_key"],
+                           strict=True))
+        left, right = st.columns([3, 1])
+        chosen = left.selectbox("Open a patient's outcome view", list(choices),
+                                key="oc_attention_patient")
+        if right.button("Open outcome view", key="oc_open_patient") and chosen is not None:
+            st.session_state["patient_id"] = int(choices[chosen])
+            st.switch_page(PATIENT_PAGE)
 
 
 def attention_table(analysis: ClinicAnalysis) -> pd.DataFrame:
