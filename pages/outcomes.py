@@ -15,7 +15,7 @@ from data.overview import clinics_in_scope
 from data.protocol import load_protocol
 from ui import outcome_sections as sections
 from ui.layout import page_setup
-from ui.outcome_cache import analysis_for, options_for, store_version, summary_for
+from ui.outcome_cache import options_for, section_analysis_for, store_version, summary_for
 from ui.outcome_filters import cli_command, course_filters, store_filters
 from ui.outcome_notes import NOTES
 
@@ -44,9 +44,10 @@ st.caption(f"**{instrument}** · after infusion {after_n} = {rule} · "
 sections.headline(summary, instrument, after_n)
 sections.change_and_safety(summary, instrument, after_n)
 
-# Only the open section runs (Streamlit would run every tab's code on every rerun).
+# Only the open section runs (Streamlit would run every tab's code on every rerun), and
+# reads only its part of the cached analysis.
 tabs, shown = sections.section_tabs()
-analysis = analysis_for(actor, filters, instrument, date.today(), version)
+analysis = section_analysis_for(actor, filters, instrument, date.today(), version, shown)
 with tabs[shown]:
     if shown == "response":
         sections.response_over_time(summary, analysis, after_n)

@@ -264,6 +264,8 @@ def test_only_the_open_section_runs_and_closed_sections_keep_their_choices(demo)
     open_section(at, "Breakdowns")
     assert at.radio(key="oc_dimension").value == "clinician"
     assert "oc_breakdown_clinician" in chart_keys(at)
+    open_section(at, "Safety & data quality")
+    assert chart_keys(at) == {"oc_side_effect_chart"}
     open_section(at, "Needs attention")
     assert not chart_keys(at)
     table = next(d.value for d in at.dataframe if "Needs attention because" in d.value.columns)
@@ -272,3 +274,27 @@ def test_only_the_open_section_runs_and_closed_sections_keep_their_choices(demo)
     open_section(at, "Response over time")
     assert chart_keys(at) == first
 
+
+
+def test_each_section_gets_its_part_of_the_analysis_unchanged():
+    from dataclasses import fields
+
+    from data.clinic_outcomes import ClinicAnalysis
+    from ui.outcome_cache import SECTION_FIELDS, section_of
+    from ui.outcome_sections import SECTIONS
+
+    assert set(SECTION_FIELDS) == set(SECTIONS)
+    full = ClinicAnalysis(instrument="PHQ-9", parameters={"small_cell": 5},
+                          **{f.name: object() for f in fields(ClinicAnalysis)
+                             if f.name not in ("instrument", "parameters")})
+    shown = set()
+    for section, names in SECTION_FIELDS.items():
+        part = section_of(full, section)
+        assert part.instrument == "PHQ-9" and part.parameters == {"small_cell": 5}
+        for name in names:
+            assert getattr(part, name) is getattr(full, name)
+        shown.update(names)
+    # every table the analysis holds is shown by some section, except the per-course
+    # durability rows (the Durability section shows their summary and KM curve)
+    assert {f.name for f in fields(ClinicAnalysis)} - shown == {
+        "instrument", "parameters", "durability"}
