@@ -44,19 +44,22 @@ st.caption(f"**{instrument}** · after infusion {after_n} = {rule} · "
 sections.headline(summary, instrument, after_n)
 sections.change_and_safety(summary, instrument, after_n)
 
-# Only the open section runs (Streamlit would run every tab's code on every rerun), and
-# reads only its part of the cached analysis.
+# Only the open section runs: it reads its part of the (cached) analysis and builds its
+# figures, once per page state (sections.figure_memo).
 tabs, shown = sections.section_tabs()
-analysis = section_analysis_for(actor, filters, instrument, date.today(), version, shown)
+today = date.today()
+analysis = section_analysis_for(actor, filters, instrument, today, version, shown)
+figures = sections.figure_memo(actor.username, actor.scope_key, filters, instrument, today,
+                               version)
 with tabs[shown]:
     if shown == "response":
-        sections.response_over_time(summary, analysis, after_n)
+        sections.response_over_time(summary, analysis, after_n, figures)
     elif shown == "breakdowns":
-        sections.breakdown_section(analysis, after_n)
+        sections.breakdown_section(analysis, after_n, figures)
     elif shown == "durability":
-        sections.durability_section(analysis)
+        sections.durability_section(analysis, figures)
     elif shown == "safety":
-        sections.safety_section(analysis)
+        sections.safety_section(analysis, figures)
     else:
         sections.attention_section(actor, analysis)
 

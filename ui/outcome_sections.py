@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from data.access import Actor
@@ -11,6 +15,7 @@ from data.clinic_outcomes import ClinicAnalysis
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui import charts
+from ui.outcome_cache import TTL_SECONDS
 from ui.outcome_notes import NOTES
 
 DASH = "—"
@@ -23,7 +28,10 @@ SECTION_KEY = "oc_section"
 # Widgets inside a section: when their section is closed they are not rendered, and
 # Streamlit would forget their value; `keep_widget_values` keeps it.
 SECTION_WIDGETS = (SECTION_KEY, "oc_dimension", "oc_attention_patient")
+FIGURES_KEY = "outcome_page_figures"
 PATIENT_PAGE = "pages/patient.py"
+
+Figures = dict[str, go.Figure]
 
 
 def keep_widget_values(keys: tuple[str, ...] = SECTION_WIDGETS) -> None:
@@ -43,6 +51,28 @@ def section_tabs() -> tuple[dict[str, object], str]:
                                       on_change="rerun"), strict=True))
     shown = next((section for section, tab in tabs.items() if tab.open), "response")
     return tabs, shown
+
+
+def figure_memo(*key: object, ttl: float = TTL_SECONDS) -> Figures:
+    """This browser session's built figures for one page state. ``key``: the user, their
+    scope, the filters, the instrument, the day and the data version (the figures' inputs
+    are cached under the same key); at most ``ttl`` seconds old, like those caches. Held
+    in Session State, never in a cache shared between sessions (the figures show patient
+    data); only the latest page state's figures are kept."""
+    memo = st.session_state.get(FIGURES_KEY)
+    now = time.monotonic()
+    if memo is None or memo[0] != key or now - memo[1] > ttl:
+        memo = (key, now, {})
+        st.session_state[FIGURES_KEY] = memo
+    return memo[2]
+
+
+def chart(figures: Figures, key: str, build: Callable[[], go.Figure]) -> None:
+    """``st.plotly_chart`` of the figure ``build`` returns, built once per page state."""
+    figure = figures.get(key)
+    if figure is None:
+        figure = figures[key] = build()
+    st.plotly_chart(figure, key=key, config=CHART)
 
 
 def pct(rate) -> str:  # noqa: ANN001
@@ -138,52 +168,52 @@ def _number(value, digits: int | None = None) -> str:  # noqa: ANN001
     return f"{value:.{digits}f}" if digits is not None else f"{value:g}"
 
 
-def response_over_time(summary: dict, analysis: ClinicAnalysis, after_n: int) -> None:
+def response_over_time(summary: dict, analysis: ClinicAnalysis, after_n: int,
+                       figures: Figures) -> None:
     """KM curve, waterfall and severity distribution."""
     ttr = summary[analysis.instrument]["time_to_first_response"]
     left, right = st.columns(2)
     with left:
         st.subheader("Cumulative response by infusion")
-        st.plotly_chart(charts.km_figure(ttr["km_response_curve"], ttr["km_remission_curve"],
-                                         after_n), key="oc_km_chart", config=CHART)
+        chart(figures, "oc_km_chart", lambda: charts.km_figure(
+            ttr["km_response_curve"], ttr["km_remission_curve"], after_n))
         st.caption(NOTES["km"])
     with right:
         st.subheader("Severity at baseline and latest")
-        st.plotly_chart(charts.severity_figure(analysis.severity, analysis.instrument),
-                        key="oc_severity_chart", config=CHART)
+        chart(figures, "oc_severity_chart",
+              lambda: charts.severity_figure(analysis.severity, analysis.instrument))
         st.caption(NOTES["severity"])
     st.subheader("Change per course (waterfall)")
     if analysis.waterfall.empty:
         st.info("No evaluable course for these filters.")
     else:
-        st.plotly_chart(charts.waterfall_figure(analysis.waterfall), key="oc_waterfall_chart",
-                        config=CHART)
+        chart(figures, "oc_waterfall_chart", lambda: charts.waterfall_figure(analysis.waterfall))
     st.caption(NOTES["waterfall"])
 
 
-def breakdown_section(analysis: ClinicAnalysis, after_n: int) -> None:
+def breakdown_section(analysis: ClinicAnalysis, after_n: int, figures: Figures) -> None:
     """Response after N by indication and dose band side by side, then any other dimension."""
     small_cell = analysis.parameters["small_cell"]
     st.caption(NOTES["breakdowns"] + f" Small-cell threshold: {small_cell} courses.")
     left, right = st.columns(2)
     for col, dimension in ((left, "indication"), (right, "dose_band")):
         with col:
-            _breakdown(analysis, dimension, small_cell, after_n, compact=True)
+            _breakdown(analysis, dimension, small_cell, after_n, figures, compact=True)
     other = st.radio("More breakdowns", ["clinic", "clinician", "route", "start_month"],
                      format_func=DIMENSION_LABELS.get, horizontal=True, key="oc_dimension")
-    _breakdown(analysis, other, small_cell, after_n)
+    _breakdown(analysis, other, small_cell, after_n, figures)
 
 
 def _breakdown(analysis: ClinicAnalysis, dimension: str, small_cell: int, after_n: int,
-               *, compact: bool = False) -> None:
+               figures: Figures, *, compact: bool = False) -> None:
     label = DIMENSION_LABELS[dimension]
     table = analysis.breakdowns[dimension]
     st.subheader(f"By {label.lower()}")
     if table.empty:
         st.info("No course for these filters.")
         return
-    st.plotly_chart(charts.breakdown_figure(table, label, small_cell=small_cell),
-                    key=f"oc_breakdown_{dimension}", config=CHART)
+    chart(figures, f"oc_breakdown_{dimension}",
+          lambda: charts.breakdown_figure(table, label, small_cell=small_cell))
     shown = breakdown_display(table, label, after_n)
     if compact:
         shown = shown[[label, "Courses", f"Evaluable after {after_n}", "Response (observed)",
@@ -221,7 +251,7 @@ def breakdown_display(table: pd.DataFrame, label: str, after_n: int) -> pd.DataF
     })
 
 
-def durability_section(analysis: ClinicAnalysis) -> None:
+def durability_section(analysis: ClinicAnalysis, figures: Figures) -> None:
     """Among responders, how long response lasts; booster intervals."""
     summary, boosters = analysis.durability_summary, analysis.booster_summary
     cols = st.columns(4)
@@ -239,21 +269,21 @@ def durability_section(analysis: ClinicAnalysis) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Staying in response")
-        st.plotly_chart(charts.durability_figure(analysis.durability_km),
-                        key="oc_durability_chart", config=CHART)
+        chart(figures, "oc_durability_chart",
+              lambda: charts.durability_figure(analysis.durability_km))
         st.caption(NOTES["durability"])
     with right:
         st.subheader("Booster intervals")
         overdue = analysis.parameters["booster_overdue_days"]
-        st.plotly_chart(charts.booster_figure(analysis.boosters, overdue),
-                        key="oc_booster_chart", config=CHART)
+        chart(figures, "oc_booster_chart",
+              lambda: charts.booster_figure(analysis.boosters, overdue))
         st.caption(f"{boosters['n_boosters']} booster(s) in {boosters['n_courses_with_booster']} "
                    f"course(s); median {_number(boosters['median_days'])} days (quartiles "
                    f"{_number(boosters['q1_days'])}-{_number(boosters['q3_days'])}). "
                    + NOTES["boosters"])
 
 
-def safety_section(analysis: ClinicAnalysis) -> None:
+def safety_section(analysis: ClinicAnalysis, figures: Figures) -> None:
     """Side effects and adverse events per infusion; data completeness."""
     safety, complete = analysis.safety, analysis.completeness
     cols = st.columns(4)
@@ -276,8 +306,8 @@ def safety_section(analysis: ClinicAnalysis) -> None:
     if analysis.side_effects.empty:
         st.info("No side effect recorded for these filters.")
     else:
-        st.plotly_chart(charts.side_effect_figure(analysis.side_effects),
-                        key="oc_side_effect_chart", config=CHART)
+        chart(figures, "oc_side_effect_chart",
+              lambda: charts.side_effect_figure(analysis.side_effects))
     st.caption(NOTES["safety"] + " " + NOTES["completeness"])
 
 
