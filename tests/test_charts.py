@@ -33,3 +33,27 @@ def test_a_figure_changing_its_template_leaves_the_others_alone():
     second = charts.base_layout(_figure(), height=300)
     assert second.layout.template.layout.paper_bgcolor == "white"
     assert charts.TEMPLATE.layout.paper_bgcolor == "white"
+
+
+def test_waterfall_hover_data_per_bar():
+    import json
+
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "course_key": [1, 2, 3], "clinic": ["NORTH", "SOUTH", "NORTH"],
+        "baseline": [20.0, 10.0, 12.0], "latest": [24.0, 5.0, 2.0],
+        "pct_change": [20.0, -50.0, -83.333], "response": [False, True, True],
+        "remission": [False, False, True], "rank": [1, 2, 3],
+    })
+    fig = charts.waterfall_figure(frame)
+    bar = fig.data[0]
+    assert list(bar.x) == [1, 2, 3] and list(bar.y) == [20.0, -50.0, -83.3]
+    assert list(bar.marker.color) == [charts.WORSE, charts.RESPONSE, charts.REMISSION]
+    assert bar.customdata.tolist() == [[20.0, 24.0], [10.0, 5.0], [12.0, 2.0]]
+    assert list(bar.hovertext) == ["NORTH", "SOUTH", "NORTH"]
+    assert bar.hovertemplate.startswith("%{hovertext}: %{customdata[0]:.0f} → "
+                                        "%{customdata[1]:.0f}")
+    # the scores travel as one typed array, not value by value
+    spec = json.loads(fig.to_json())
+    assert "bdata" in spec["data"][0]["customdata"]

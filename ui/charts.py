@@ -306,11 +306,14 @@ def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500) -> go.Figure
                (WORSE if pct > 0 else NEUTRAL)
                for resp, rem, pct in zip(waterfall["response"], waterfall["remission"],
                                          waterfall["pct_change"], strict=True)]
+    # Scores as a float array (sent as one typed array) and the clinic as hover text: a
+    # mixed object array would be serialised value by value on every render.
     fig = go.Figure(go.Bar(
         x=waterfall["rank"], y=waterfall["pct_change"].round(1), marker_color=colours,
         marker_line_width=0, name="percent change", showlegend=False,
-        customdata=waterfall[["baseline", "latest", "clinic"]].to_numpy(),
-        hovertemplate=("%{customdata[2]}: %{customdata[0]:.0f} → %{customdata[1]:.0f} "
+        customdata=waterfall[["baseline", "latest"]].to_numpy(dtype="float64"),
+        hovertext=waterfall["clinic"].astype(str).tolist(),
+        hovertemplate=("%{hovertext}: %{customdata[0]:.0f} → %{customdata[1]:.0f} "
                        "(%{y:+.1f} %)<extra></extra>"),
     ))
     fig.add_hline(y=-50, line=dict(color=RESPONSE, dash="dot"),
