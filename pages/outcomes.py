@@ -45,23 +45,22 @@ sections.headline(summary, instrument, after_n)
 sections.change_and_safety(summary, instrument, after_n)
 
 # Only the open section runs: it reads its part of the (cached) analysis and builds its
-# figures, once per page state (sections.figure_memo).
+# figures and tables once per page state (sections.page_memo).
 tabs, shown = sections.section_tabs()
 today = date.today()
 analysis = section_analysis_for(actor, filters, instrument, today, version, shown)
-figures = sections.figure_memo(actor.username, actor.scope_key, filters, instrument, today,
-                               version)
+memo = sections.page_memo(actor.username, actor.scope_key, filters, instrument, today, version)
 with tabs[shown]:
     if shown == "response":
-        sections.response_over_time(summary, analysis, after_n, figures)
+        sections.response_over_time(summary, analysis, after_n, memo)
     elif shown == "breakdowns":
-        sections.breakdown_section(analysis, after_n, figures)
+        sections.breakdown_section(analysis, after_n, memo)
     elif shown == "durability":
-        sections.durability_section(analysis, figures)
+        sections.durability_section(analysis, memo)
     elif shown == "safety":
-        sections.safety_section(analysis, figures)
+        sections.safety_section(analysis, memo)
     else:
-        sections.attention_section(actor, analysis)
+        sections.attention_section(actor, analysis, memo)
 
 with st.expander("How these figures are computed"):
     for name, note in NOTES.items():

@@ -299,18 +299,18 @@ def test_each_section_gets_its_part_of_the_analysis_unchanged():
     assert {f.name for f in fields(ClinicAnalysis)} - shown == {
         "instrument", "parameters", "durability"}
 
-def test_built_figures_are_kept_per_session_and_page_state():
+def test_built_figures_and_tables_are_kept_per_session_and_page_state():
     def script():
         import streamlit as st
 
-        from ui.outcome_sections import figure_memo
+        from ui.outcome_sections import page_memo
 
-        a = figure_memo("user", "scope", 1)
+        a = page_memo("user", "scope", 1)
         a["chart"] = "built"
-        st.session_state["same"] = figure_memo("user", "scope", 1) is a
-        st.session_state["new_key"] = figure_memo("user", "scope", 2) is not a
-        b = figure_memo("user", "scope", 2)
-        st.session_state["expired"] = figure_memo("user", "scope", 2, ttl=-1) is not b
+        st.session_state["same"] = page_memo("user", "scope", 1) is a
+        st.session_state["new_key"] = page_memo("user", "scope", 2) is not a
+        b = page_memo("user", "scope", 2)
+        st.session_state["expired"] = page_memo("user", "scope", 2, ttl=-1) is not b
 
     at = AppTest.from_function(script).run()
     assert not at.exception, at.exception

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -28,10 +29,10 @@ SECTION_KEY = "oc_section"
 # Widgets inside a section: when their section is closed they are not rendered, and
 # Streamlit would forget their value; `keep_widget_values` keeps it.
 SECTION_WIDGETS = (SECTION_KEY, "oc_dimension", "oc_attention_patient")
-FIGURES_KEY = "outcome_page_figures"
+MEMO_KEY = "outcome_page_memo"
 PATIENT_PAGE = "pages/patient.py"
 
-Figures = dict[str, go.Figure]
+Memo = dict[str, object]
 
 
 def keep_widget_values(keys: tuple[str, ...] = SECTION_WIDGETS) -> None:
@@ -53,26 +54,30 @@ def section_tabs() -> tuple[dict[str, object], str]:
     return tabs, shown
 
 
-def figure_memo(*key: object, ttl: float = TTL_SECONDS) -> Figures:
-    """This browser session's built figures for one page state. ``key``: the user, their
-    scope, the filters, the instrument, the day and the data version (the figures' inputs
-    are cached under the same key); at most ``ttl`` seconds old, like those caches. Held
-    in Session State, never in a cache shared between sessions (the figures show patient
-    data); only the latest page state's figures are kept."""
-    memo = st.session_state.get(FIGURES_KEY)
+def page_memo(*key: object, ttl: float = TTL_SECONDS) -> Memo:
+    """This browser session's built figures and display tables for one page state.
+    ``key``: the user, their scope, the filters, the instrument, the day and the data
+    version (their inputs are cached under the same key); at most ``ttl`` seconds old,
+    like those caches. Held in Session State, never in a cache shared between sessions
+    (they show patient data); only the latest page state's are kept."""
+    memo = st.session_state.get(MEMO_KEY)
     now = time.monotonic()
     if memo is None or memo[0] != key or now - memo[1] > ttl:
         memo = (key, now, {})
-        st.session_state[FIGURES_KEY] = memo
+        st.session_state[MEMO_KEY] = memo
     return memo[2]
 
 
-def chart(figures: Figures, key: str, build: Callable[[], go.Figure]) -> None:
+def built(memo: Memo, key: str, build: Callable[[], Any]) -> Any:
+    """``build()``, once per page state."""
+    if key not in memo:
+        memo[key] = build()
+    return memo[key]
+
+
+def chart(memo: Memo, key: str, build: Callable[[], go.Figure]) -> None:
     """``st.plotly_chart`` of the figure ``build`` returns, built once per page state."""
-    figure = figures.get(key)
-    if figure is None:
-        figure = figures[key] = build()
-    st.plotly_chart(figure, key=key, config=CHART)
+    st.plotly_chart(built(memo, key, build), key=key, config=CHART)
 
 
 def pct(rate) -> str:  # noqa: ANN001
@@ -169,50 +174,50 @@ def _number(value, digits: int | None = None) -> str:  # noqa: ANN001
 
 
 def response_over_time(summary: dict, analysis: ClinicAnalysis, after_n: int,
-                       figures: Figures) -> None:
+                       memo: Memo) -> None:
     """KM curve, waterfall and severity distribution."""
     ttr = summary[analysis.instrument]["time_to_first_response"]
     left, right = st.columns(2)
     with left:
         st.subheader("Cumulative response by infusion")
-        chart(figures, "oc_km_chart", lambda: charts.km_figure(
+        chart(memo, "oc_km_chart", lambda: charts.km_figure(
             ttr["km_response_curve"], ttr["km_remission_curve"], after_n))
         st.caption(NOTES["km"])
     with right:
         st.subheader("Severity at baseline and latest")
-        chart(figures, "oc_severity_chart",
+        chart(memo, "oc_severity_chart",
               lambda: charts.severity_figure(analysis.severity, analysis.instrument))
         st.caption(NOTES["severity"])
     st.subheader("Change per course (waterfall)")
     if analysis.waterfall.empty:
         st.info("No evaluable course for these filters.")
     else:
-        chart(figures, "oc_waterfall_chart", lambda: charts.waterfall_figure(analysis.waterfall))
+        chart(memo, "oc_waterfall_chart", lambda: charts.waterfall_figure(analysis.waterfall))
     st.caption(NOTES["waterfall"])
 
 
-def breakdown_section(analysis: ClinicAnalysis, after_n: int, figures: Figures) -> None:
+def breakdown_section(analysis: ClinicAnalysis, after_n: int, memo: Memo) -> None:
     """Response after N by indication and dose band side by side, then any other dimension."""
     small_cell = analysis.parameters["small_cell"]
     st.caption(NOTES["breakdowns"] + f" Small-cell threshold: {small_cell} courses.")
     left, right = st.columns(2)
     for col, dimension in ((left, "indication"), (right, "dose_band")):
         with col:
-            _breakdown(analysis, dimension, small_cell, after_n, figures, compact=True)
+            _breakdown(analysis, dimension, small_cell, after_n, memo, compact=True)
     other = st.radio("More breakdowns", ["clinic", "clinician", "route", "start_month"],
                      format_func=DIMENSION_LABELS.get, horizontal=True, key="oc_dimension")
-    _breakdown(analysis, other, small_cell, after_n, figures)
+    _breakdown(analysis, other, small_cell, after_n, memo)
 
 
 def _breakdown(analysis: ClinicAnalysis, dimension: str, small_cell: int, after_n: int,
-               figures: Figures, *, compact: bool = False) -> None:
+               memo: Memo, *, compact: bool = False) -> None:
     label = DIMENSION_LABELS[dimension]
     table = analysis.breakdowns[dimension]
     st.subheader(f"By {label.lower()}")
     if table.empty:
         st.info("No course for these filters.")
         return
-    chart(figures, f"oc_breakdown_{dimension}",
+    chart(memo, f"oc_breakdown_{dimension}",
           lambda: charts.breakdown_figure(table, label, small_cell=small_cell))
     shown = breakdown_display(table, label, after_n)
     if compact:
@@ -251,7 +256,7 @@ def breakdown_display(table: pd.DataFrame, label: str, after_n: int) -> pd.DataF
     })
 
 
-def durability_section(analysis: ClinicAnalysis, figures: Figures) -> None:
+def durability_section(analysis: ClinicAnalysis, memo: Memo) -> None:
     """Among responders, how long response lasts; booster intervals."""
     summary, boosters = analysis.durability_summary, analysis.booster_summary
     cols = st.columns(4)
@@ -269,13 +274,13 @@ def durability_section(analysis: ClinicAnalysis, figures: Figures) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Staying in response")
-        chart(figures, "oc_durability_chart",
+        chart(memo, "oc_durability_chart",
               lambda: charts.durability_figure(analysis.durability_km))
         st.caption(NOTES["durability"])
     with right:
         st.subheader("Booster intervals")
         overdue = analysis.parameters["booster_overdue_days"]
-        chart(figures, "oc_booster_chart",
+        chart(memo, "oc_booster_chart",
               lambda: charts.booster_figure(analysis.boosters, overdue))
         st.caption(f"{boosters['n_boosters']} booster(s) in {boosters['n_courses_with_booster']} "
                    f"course(s); median {_number(boosters['median_days'])} days (quartiles "
@@ -283,7 +288,7 @@ def durability_section(analysis: ClinicAnalysis, figures: Figures) -> None:
                    + NOTES["boosters"])
 
 
-def safety_section(analysis: ClinicAnalysis, figures: Figures) -> None:
+def safety_section(analysis: ClinicAnalysis, memo: Memo) -> None:
     """Side effects and adverse events per infusion; data completeness."""
     safety, complete = analysis.safety, analysis.completeness
     cols = st.columns(4)
@@ -306,22 +311,23 @@ def safety_section(analysis: ClinicAnalysis, figures: Figures) -> None:
     if analysis.side_effects.empty:
         st.info("No side effect recorded for these filters.")
     else:
-        chart(figures, "oc_side_effect_chart",
+        chart(memo, "oc_side_effect_chart",
               lambda: charts.side_effect_figure(analysis.side_effects))
     st.caption(NOTES["safety"] + " " + NOTES["completeness"])
 
 
-def attention_section(actor: Actor, analysis: ClinicAnalysis) -> None:
+def attention_section(actor: Actor, analysis: ClinicAnalysis, memo: Memo) -> None:
     """The needs-attention list; users who see patients can open one's outcome view."""
     st.caption(NOTES["attention"] + f" Booster interval setting: "
                f"{analysis.parameters['booster_overdue_days']} days.")
     if analysis.attention.empty:
         st.success("No patient needs attention under these rules.")
         return
-    st.dataframe(attention_table(analysis), hide_index=True, key="oc_attention_table")
+    st.dataframe(built(memo, "oc_attention_table", lambda: attention_table(analysis)),
+                 hide_index=True, key="oc_attention_table")
     if actor.can("view_patients"):
-        choices = dict(zip(analysis.attention["patient"], analysis.attention["patient_key"],
-                           strict=True))
+        choices = built(memo, "oc_attention_choices", lambda: dict(zip(
+            analysis.attention["patient"], analysis.attention["patient_key"], strict=True)))
         left, right = st.columns([3, 1])
         chosen = left.selectbox("Open a patient's outcome view", list(choices),
                                 key="oc_attention_patient")
