@@ -15,13 +15,12 @@ from data.overview import clinics_in_scope
 from data.protocol import load_protocol
 from ui import outcome_sections as sections
 from ui.layout import page_setup
-from ui.outcome_cache import analysis_for, options_for, store_version, summary_for
+from ui.outcome_cache import options_for, section_analysis_for, store_version, summary_for
 from ui.outcome_filters import cli_command, course_filters, store_filters
 from ui.outcome_notes import NOTES
 
-PATIENT_PAGE = "pages/patient.py"
-
 actor = page_setup("view_outcomes")
+sections.keep_widget_values()
 st.title("Outcomes")
 
 with read_session() as session:
@@ -37,7 +36,6 @@ if not summary[instrument]["overall_latest"]["n_courses"]:
     st.info(f"No {instrument} scores for these filters. Change the filters in the sidebar.")
     st.stop()
 
-analysis = analysis_for(actor, filters, instrument, date.today(), version)
 rule = (f"the post score of infusion {after_n}" if filters.timepoint_rule == "post"
         else f"the pre score of infusion {after_n + 1}")
 st.caption(f"**{instrument}** · after infusion {after_n} = {rule} · "
@@ -46,33 +44,23 @@ st.caption(f"**{instrument}** · after infusion {after_n} = {rule} · "
 sections.headline(summary, instrument, after_n)
 sections.change_and_safety(summary, instrument, after_n)
 
-tabs = st.tabs(["Response over time", "Breakdowns", "Durability", "Safety & data quality",
-                "Needs attention"])
-with tabs[0]:
-    sections.response_over_time(summary, analysis, after_n)
-with tabs[1]:
-    sections.breakdown_section(analysis, after_n)
-with tabs[2]:
-    sections.durability_section(analysis)
-with tabs[3]:
-    sections.safety_section(analysis)
-with tabs[4]:
-    st.caption(NOTES["attention"] + f" Booster interval setting: "
-               f"{analysis.parameters['booster_overdue_days']} days.")
-    if analysis.attention.empty:
-        st.success("No patient needs attention under these rules.")
+# Only the open section runs: it reads its part of the (cached) analysis and builds its
+# figures and tables once per page state (sections.page_memo).
+tabs, shown = sections.section_tabs()
+today = date.today()
+analysis = section_analysis_for(actor, filters, instrument, today, version, shown)
+memo = sections.page_memo(actor.username, actor.scope_key, filters, instrument, today, version)
+with tabs[shown]:
+    if shown == "response":
+        sections.response_over_time(summary, analysis, after_n, memo)
+    elif shown == "breakdowns":
+        sections.breakdown_section(analysis, after_n, memo)
+    elif shown == "durability":
+        sections.durability_section(analysis, memo)
+    elif shown == "safety":
+        sections.safety_section(analysis, memo)
     else:
-        st.dataframe(sections.attention_table(analysis), hide_index=True,
-                     key="oc_attention_table")
-        if actor.can("view_patients"):
-            choices = dict(zip(analysis.attention["patient"], analysis.attention["patient_key"],
-                               strict=True))
-            left, right = st.columns([3, 1])
-            chosen = left.selectbox("Open a patient's outcome view", list(choices),
-                                    key="oc_attention_patient")
-            if right.button("Open outcome view", key="oc_open_patient") and chosen is not None:
-                st.session_state["patient_id"] = int(choices[chosen])
-                st.switch_page(PATIENT_PAGE)
+        sections.attention_section(actor, analysis, memo)
 
 with st.expander("How these figures are computed"):
     for name, note in NOTES.items():

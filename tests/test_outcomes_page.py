@@ -64,6 +64,17 @@ def open_outcomes(username: str) -> AppTest:
     return at
 
 
+def open_section(at: AppTest, label: str) -> None:
+    """Click a section's tab: the tabs are a widget (key oc_section) whose change reruns."""
+    at.session_state["oc_section"] = label
+    at.run()
+    assert not at.exception, at.exception
+
+
+def chart_keys(at: AppTest) -> set[str]:
+    return {e.proto.id.rsplit("-", 1)[-1] for e in at.get("plotly_chart")}
+
+
 def metrics(at: AppTest) -> list[tuple[str, str]]:
     return [(m.label, m.value) for m in at.metric]
 
@@ -170,6 +181,7 @@ def test_outcome_figures_on_screen_equal_the_engine(demo, widgets, filters, inst
 
 def test_clinic_breakdown_chart_equals_the_summary(demo):
     at = open_outcomes("demo.director")
+    open_section(at, "Breakdowns")
     summary = outcome_summary(actor=actor("demo.director"), filters=OutcomeFilters())
     by_clinic = summary["PHQ-9"]["by_clinic_after_infusion_6"]
     spec = chart(at, "oc_breakdown_clinic")
@@ -216,6 +228,7 @@ def test_a_clinician_sees_their_clinic_only_and_caches_do_not_mix(demo):
 
 def test_a_write_shows_on_the_next_run(demo):
     at = open_outcomes("demo.director")
+    open_section(at, "Breakdowns")
     assert "suppressed: " not in json.dumps(chart(at, "oc_breakdown_clinic"))
     with write_session() as session:  # every breakdown cell becomes a small cell
         update_protocol(session, actor=actor("demo.director"),
@@ -227,8 +240,79 @@ def test_a_write_shows_on_the_next_run(demo):
 def test_auditor_sees_figures_but_no_patient_codes(demo):
     at = open_outcomes("demo.auditor")
     assert headline(at) == expected_headline(export(demo)["PHQ-9"], 6)
-    table = at.dataframe(key="oc_attention_table").value if any(
-        d.key == "oc_attention_table" for d in at.dataframe) else None
-    if table is not None:
-        assert not table["Patient"].astype(str).str.startswith("DEMO-").any()
+    open_section(at, "Needs attention")
+    # AppTest dataframes carry no key: the list is the table with its reasons column.
+    tables = [d.value for d in at.dataframe if "Needs attention because" in d.value.columns]
+    assert tables or any("No patient needs attention" in s.value for s in at.success)
+    for table in tables:
+        assert len(table) and not table["Patient"].astype(str).str.startswith("DEMO-").any()
     assert not any(b.key == "oc_open_patient" for b in at.button)
+
+
+def test_only_the_open_section_runs_and_closed_sections_keep_their_choices(demo):
+    at = open_outcomes("demo.director")
+    first = {"oc_km_chart", "oc_severity_chart", "oc_waterfall_chart"}
+    assert chart_keys(at) == first
+    open_section(at, "Breakdowns")
+    assert chart_keys(at) == {"oc_breakdown_indication", "oc_breakdown_dose_band",
+                              "oc_breakdown_clinic"}
+    at.radio(key="oc_dimension").set_value("clinician").run()
+    assert "oc_breakdown_clinician" in chart_keys(at)
+    open_section(at, "Durability")
+    assert chart_keys(at) == {"oc_durability_chart", "oc_booster_chart"}
+    at.run()  # a rerun with the Breakdowns section closed
+    open_section(at, "Breakdowns")
+    assert at.radio(key="oc_dimension").value == "clinician"
+    assert "oc_breakdown_clinician" in chart_keys(at)
+    open_section(at, "Safety & data quality")
+    assert chart_keys(at) == {"oc_side_effect_chart"}
+    open_section(at, "Needs attention")
+    assert not chart_keys(at)
+    table = next(d.value for d in at.dataframe if "Needs attention because" in d.value.columns)
+    assert table["Patient"].astype(str).str.startswith("DEMO-").all()  # the director's view
+    assert any(b.key == "oc_open_patient" for b in at.button)
+    open_section(at, "Response over time")
+    assert chart_keys(at) == first
+
+
+
+def test_each_section_gets_its_part_of_the_analysis_unchanged():
+    from dataclasses import fields
+
+    from data.clinic_outcomes import ClinicAnalysis
+    from ui.outcome_cache import SECTION_FIELDS, section_of
+    from ui.outcome_sections import SECTIONS
+
+    assert set(SECTION_FIELDS) == set(SECTIONS)
+    full = ClinicAnalysis(instrument="PHQ-9", parameters={"small_cell": 5},
+                          **{f.name: object() for f in fields(ClinicAnalysis)
+                             if f.name not in ("instrument", "parameters")})
+    shown = set()
+    for section, names in SECTION_FIELDS.items():
+        part = section_of(full, section)
+        assert part.instrument == "PHQ-9" and part.parameters == {"small_cell": 5}
+        for name in names:
+            assert getattr(part, name) is getattr(full, name)
+        shown.update(names)
+    # every table the analysis holds is shown by some section, except the per-course
+    # durability rows (the Durability section shows their summary and KM curve)
+    assert {f.name for f in fields(ClinicAnalysis)} - shown == {
+        "instrument", "parameters", "durability"}
+
+def test_built_figures_and_tables_are_kept_per_session_and_page_state():
+    def script():
+        import streamlit as st
+
+        from ui.outcome_sections import page_memo
+
+        a = page_memo("user", "scope", 1)
+        a["chart"] = "built"
+        st.session_state["same"] = page_memo("user", "scope", 1) is a
+        st.session_state["new_key"] = page_memo("user", "scope", 2) is not a
+        b = page_memo("user", "scope", 2)
+        st.session_state["expired"] = page_memo("user", "scope", 2, ttl=-1) is not b
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception, at.exception
+    assert at.session_state["same"] and at.session_state["new_key"]
+    assert at.session_state["expired"]

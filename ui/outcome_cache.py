@@ -1,8 +1,11 @@
 """Cached reads for the Outcomes page.
 
-Three layers: the loaded frames (large; read only when a layer above misses), then the
-summary, the per-instrument analysis and the filter options (small), so a rerun with
-unchanged filters unpickles kilobytes, not the million-row frame.
+Four layers: the loaded frames (large; read only when a layer above misses), then the
+summary, the per-instrument analysis and the filter options, and last the part of the
+analysis one section of the page shows (``section_analysis_for``), so a rerun with
+unchanged filters unpickles kilobytes, not the million-row frame nor the whole analysis
+(8 MB pickled at 40,000 patients, most of it the needs-attention list and per-course
+tables that one section each shows).
 
 ``st.cache_data`` is shared by every user of the server, so every key holds the actor's
 ``scope_key`` (role and clinics), the filters, and the store's data version (the latest
@@ -29,6 +32,15 @@ from data.outcome_frames import data_version
 from data.outcome_report import OutcomeFilters, summary_of
 
 TTL_SECONDS = 300
+# The ClinicAnalysis fields each section of the Outcomes page reads (besides instrument and
+# parameters, which every section gets).
+SECTION_FIELDS = {
+    "response": ("severity", "waterfall"),
+    "breakdowns": ("breakdowns",),
+    "durability": ("durability_summary", "durability_km", "boosters", "booster_summary"),
+    "safety": ("safety", "side_effects", "completeness"),
+    "attention": ("attention",),
+}
 
 
 def store_version() -> int:
@@ -60,6 +72,20 @@ def cached_analysis(scope_key: str, filters: OutcomeFilters, instrument: str, to
                    instrument=instrument, today=today)
 
 
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def cached_section(scope_key: str, filters: OutcomeFilters, instrument: str, today: date,
+                   version: int, section: str, *, _actor: Actor) -> ClinicAnalysis:
+    """The analysis reduced to what one section of the page shows."""
+    analysis = cached_analysis(scope_key, filters, instrument, today, version, _actor=_actor)
+    return section_of(analysis, section)
+
+
+def section_of(analysis: ClinicAnalysis, section: str) -> ClinicAnalysis:
+    """``analysis`` with only ``section``'s fields (the others keep their empty defaults)."""
+    return ClinicAnalysis(instrument=analysis.instrument, parameters=analysis.parameters,
+                          **{name: getattr(analysis, name) for name in SECTION_FIELDS[section]})
+
+
 @st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
 def cached_options(scope_key: str, filters: OutcomeFilters, version: int, *,
                    _actor: Actor) -> dict[str, list[str]]:
@@ -81,6 +107,12 @@ def summary_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict:
 def analysis_for(actor: Actor, filters: OutcomeFilters, instrument: str, today: date,
                  version: int) -> ClinicAnalysis:
     return cached_analysis(actor.scope_key, filters, instrument, today, version, _actor=actor)
+
+
+def section_analysis_for(actor: Actor, filters: OutcomeFilters, instrument: str, today: date,
+                         version: int, section: str) -> ClinicAnalysis:
+    return cached_section(actor.scope_key, filters, instrument, today, version, section,
+                          _actor=actor)
 
 
 def _loading_filters(filters: OutcomeFilters) -> OutcomeFilters:

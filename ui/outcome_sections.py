@@ -3,17 +3,81 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from data.access import Actor
 from data.clinic_outcomes import ClinicAnalysis
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui import charts
+from ui.outcome_cache import TTL_SECONDS
 from ui.outcome_notes import NOTES
 
 DASH = "—"
 CHART = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# The page's sections (tabs), by id; only the open one runs.
+SECTIONS = {"response": "Response over time", "breakdowns": "Breakdowns",
+            "durability": "Durability", "safety": "Safety & data quality",
+            "attention": "Needs attention"}
+SECTION_KEY = "oc_section"
+# Widgets inside a section: when their section is closed they are not rendered, and
+# Streamlit would forget their value; `keep_widget_values` keeps it.
+SECTION_WIDGETS = (SECTION_KEY, "oc_dimension", "oc_attention_patient")
+MEMO_KEY = "outcome_page_memo"
+PATIENT_PAGE = "pages/patient.py"
+
+Memo = dict[str, object]
+
+
+def keep_widget_values(keys: tuple[str, ...] = SECTION_WIDGETS) -> None:
+    """Keep the values of widgets that a run may not render (a closed section, or a run
+    stopped early): writing a widget's value back to Session State before the widget is
+    called is Streamlit's documented way to interrupt its widget clean-up."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def section_tabs() -> tuple[dict[str, object], str]:
+    """The sections as tabs (by id) and the id of the open one. A tab change reruns the
+    page (``on_change="rerun"``), and a closed tab's ``.open`` is False, so the page
+    runs the open section's code only instead of every tab's on every rerun."""
+    tabs = dict(zip(SECTIONS, st.tabs(list(SECTIONS.values()), key=SECTION_KEY,
+                                      on_change="rerun"), strict=True))
+    shown = next((section for section, tab in tabs.items() if tab.open), "response")
+    return tabs, shown
+
+
+def page_memo(*key: object, ttl: float = TTL_SECONDS) -> Memo:
+    """This browser session's built figures and display tables for one page state.
+    ``key``: the user, their scope, the filters, the instrument, the day and the data
+    version (their inputs are cached under the same key); at most ``ttl`` seconds old,
+    like those caches. Held in Session State, never in a cache shared between sessions
+    (they show patient data); only the latest page state's are kept."""
+    memo = st.session_state.get(MEMO_KEY)
+    now = time.monotonic()
+    if memo is None or memo[0] != key or now - memo[1] > ttl:
+        memo = (key, now, {})
+        st.session_state[MEMO_KEY] = memo
+    return memo[2]
+
+
+def built(memo: Memo, key: str, build: Callable[[], Any]) -> Any:
+    """``build()``, once per page state."""
+    if key not in memo:
+        memo[key] = build()
+    return memo[key]
+
+
+def chart(memo: Memo, key: str, build: Callable[[], go.Figure]) -> None:
+    """``st.plotly_chart`` of the figure ``build`` returns, built once per page state."""
+    st.plotly_chart(built(memo, key, build), key=key, config=CHART)
 
 
 def pct(rate) -> str:  # noqa: ANN001
@@ -109,52 +173,52 @@ def _number(value, digits: int | None = None) -> str:  # noqa: ANN001
     return f"{value:.{digits}f}" if digits is not None else f"{value:g}"
 
 
-def response_over_time(summary: dict, analysis: ClinicAnalysis, after_n: int) -> None:
+def response_over_time(summary: dict, analysis: ClinicAnalysis, after_n: int,
+                       memo: Memo) -> None:
     """KM curve, waterfall and severity distribution."""
     ttr = summary[analysis.instrument]["time_to_first_response"]
     left, right = st.columns(2)
     with left:
         st.subheader("Cumulative response by infusion")
-        st.plotly_chart(charts.km_figure(ttr["km_response_curve"], ttr["km_remission_curve"],
-                                         after_n), key="oc_km_chart", config=CHART)
+        chart(memo, "oc_km_chart", lambda: charts.km_figure(
+            ttr["km_response_curve"], ttr["km_remission_curve"], after_n))
         st.caption(NOTES["km"])
     with right:
         st.subheader("Severity at baseline and latest")
-        st.plotly_chart(charts.severity_figure(analysis.severity, analysis.instrument),
-                        key="oc_severity_chart", config=CHART)
+        chart(memo, "oc_severity_chart",
+              lambda: charts.severity_figure(analysis.severity, analysis.instrument))
         st.caption(NOTES["severity"])
     st.subheader("Change per course (waterfall)")
     if analysis.waterfall.empty:
         st.info("No evaluable course for these filters.")
     else:
-        st.plotly_chart(charts.waterfall_figure(analysis.waterfall), key="oc_waterfall_chart",
-                        config=CHART)
+        chart(memo, "oc_waterfall_chart", lambda: charts.waterfall_figure(analysis.waterfall))
     st.caption(NOTES["waterfall"])
 
 
-def breakdown_section(analysis: ClinicAnalysis, after_n: int) -> None:
+def breakdown_section(analysis: ClinicAnalysis, after_n: int, memo: Memo) -> None:
     """Response after N by indication and dose band side by side, then any other dimension."""
     small_cell = analysis.parameters["small_cell"]
     st.caption(NOTES["breakdowns"] + f" Small-cell threshold: {small_cell} courses.")
     left, right = st.columns(2)
     for col, dimension in ((left, "indication"), (right, "dose_band")):
         with col:
-            _breakdown(analysis, dimension, small_cell, after_n, compact=True)
+            _breakdown(analysis, dimension, small_cell, after_n, memo, compact=True)
     other = st.radio("More breakdowns", ["clinic", "clinician", "route", "start_month"],
                      format_func=DIMENSION_LABELS.get, horizontal=True, key="oc_dimension")
-    _breakdown(analysis, other, small_cell, after_n)
+    _breakdown(analysis, other, small_cell, after_n, memo)
 
 
 def _breakdown(analysis: ClinicAnalysis, dimension: str, small_cell: int, after_n: int,
-               *, compact: bool = False) -> None:
+               memo: Memo, *, compact: bool = False) -> None:
     label = DIMENSION_LABELS[dimension]
     table = analysis.breakdowns[dimension]
     st.subheader(f"By {label.lower()}")
     if table.empty:
         st.info("No course for these filters.")
         return
-    st.plotly_chart(charts.breakdown_figure(table, label, small_cell=small_cell),
-                    key=f"oc_breakdown_{dimension}", config=CHART)
+    chart(memo, f"oc_breakdown_{dimension}",
+          lambda: charts.breakdown_figure(table, label, small_cell=small_cell))
     shown = breakdown_display(table, label, after_n)
     if compact:
         shown = shown[[label, "Courses", f"Evaluable after {after_n}", "Response (observed)",
@@ -192,7 +256,7 @@ def breakdown_display(table: pd.DataFrame, label: str, after_n: int) -> pd.DataF
     })
 
 
-def durability_section(analysis: ClinicAnalysis) -> None:
+def durability_section(analysis: ClinicAnalysis, memo: Memo) -> None:
     """Among responders, how long response lasts; booster intervals."""
     summary, boosters = analysis.durability_summary, analysis.booster_summary
     cols = st.columns(4)
@@ -210,21 +274,21 @@ def durability_section(analysis: ClinicAnalysis) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Staying in response")
-        st.plotly_chart(charts.durability_figure(analysis.durability_km),
-                        key="oc_durability_chart", config=CHART)
+        chart(memo, "oc_durability_chart",
+              lambda: charts.durability_figure(analysis.durability_km))
         st.caption(NOTES["durability"])
     with right:
         st.subheader("Booster intervals")
         overdue = analysis.parameters["booster_overdue_days"]
-        st.plotly_chart(charts.booster_figure(analysis.boosters, overdue),
-                        key="oc_booster_chart", config=CHART)
+        chart(memo, "oc_booster_chart",
+              lambda: charts.booster_figure(analysis.boosters, overdue))
         st.caption(f"{boosters['n_boosters']} booster(s) in {boosters['n_courses_with_booster']} "
                    f"course(s); median {_number(boosters['median_days'])} days (quartiles "
                    f"{_number(boosters['q1_days'])}-{_number(boosters['q3_days'])}). "
                    + NOTES["boosters"])
 
 
-def safety_section(analysis: ClinicAnalysis) -> None:
+def safety_section(analysis: ClinicAnalysis, memo: Memo) -> None:
     """Side effects and adverse events per infusion; data completeness."""
     safety, complete = analysis.safety, analysis.completeness
     cols = st.columns(4)
@@ -247,9 +311,29 @@ def safety_section(analysis: ClinicAnalysis) -> None:
     if analysis.side_effects.empty:
         st.info("No side effect recorded for these filters.")
     else:
-        st.plotly_chart(charts.side_effect_figure(analysis.side_effects),
-                        key="oc_side_effect_chart", config=CHART)
+        chart(memo, "oc_side_effect_chart",
+              lambda: charts.side_effect_figure(analysis.side_effects))
     st.caption(NOTES["safety"] + " " + NOTES["completeness"])
+
+
+def attention_section(actor: Actor, analysis: ClinicAnalysis, memo: Memo) -> None:
+    """The needs-attention list; users who see patients can open one's outcome view."""
+    st.caption(NOTES["attention"] + f" Booster interval setting: "
+               f"{analysis.parameters['booster_overdue_days']} days.")
+    if analysis.attention.empty:
+        st.success("No patient needs attention under these rules.")
+        return
+    st.dataframe(built(memo, "oc_attention_table", lambda: attention_table(analysis)),
+                 hide_index=True, key="oc_attention_table")
+    if actor.can("view_patients"):
+        choices = built(memo, "oc_attention_choices", lambda: dict(zip(
+            analysis.attention["patient"], analysis.attention["patient_key"], strict=True)))
+        left, right = st.columns([3, 1])
+        chosen = left.selectbox("Open a patient's outcome view", list(choices),
+                                key="oc_attention_patient")
+        if right.button("Open outcome view", key="oc_open_patient") and chosen is not None:
+            st.session_state["patient_id"] = int(choices[chosen])
+            st.switch_page(PATIENT_PAGE)
 
 
 def attention_table(analysis: ClinicAnalysis) -> pd.DataFrame:

@@ -125,7 +125,16 @@ def metric_value(page, label: str, group: str | None = None) -> str:
 
 def settle(page) -> None:
     page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(200)  # a click's rerun starts
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for()
     page.wait_for_timeout(1200)  # plotly animates its first draw
+
+
+def open_section(page, tab: str, shown: str) -> None:
+    """Click a section's tab (a tab change reruns the page: only the open section runs)
+    and wait for a text the section shows."""
+    page.get_by_role("tab", name=tab).click()
+    page.get_by_text(shown, exact=True).first.wait_for()
 
 
 def shoot(page, name: str) -> None:
@@ -154,20 +163,20 @@ def test_director_sees_clinic_outcomes_matching_the_command_line(page, demo_url)
     assert metric_value(page, "Response · observed", "At the latest score") == (
         f"{100 * latest:.1f} %")
     shoot(page, "outcomes-headline")
-    page.get_by_role("tab", name="Breakdowns").click()
-    page.get_by_role("heading", name="By indication").wait_for()
+    open_section(page, "Breakdowns", "By indication")
     shoot(page, "outcomes-breakdowns")
-    for tab, shot in (("Durability", "outcomes-durability"),
-                      ("Safety & data quality", "outcomes-safety"),
-                      ("Needs attention", "outcomes-attention")):
-        page.get_by_role("tab", name=tab).click()
+    for tab, shown, shot in (("Durability", "Staying in response", "outcomes-durability"),
+                             ("Safety & data quality", "Side effects per infusion",
+                              "outcomes-safety"),
+                             ("Needs attention", "Open outcome view", "outcomes-attention")):
+        open_section(page, tab, shown)
         shoot(page, shot)
 
 
 def test_clinician_opens_a_patient_trajectory_and_report(page, tmp_path):
     sign_in(page, "demo.clin1")
     open_outcomes(page)
-    page.get_by_role("tab", name="Needs attention").click()
+    open_section(page, "Needs attention", "Open outcome view")
     page.get_by_role("button", name="Open outcome view").click()
     page.get_by_role("heading", name="Outcome trajectory").wait_for()
     page.get_by_text("is the patient better than at baseline?").wait_for()
