@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from data.bulk import BulkRecords
 from data.import_courses import INFUSION, PATIENT
-from outcomes.instruments import SUICIDAL_IDEATION_ITEM
 
 _COURSE = ["clinic", "patient_id", "course_number"]
+_SLOT = ["clinic", "patient_code", "course_number", "infusion_number", "timepoint", "instrument"]
 
 
 def _firsts(rows: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
@@ -31,58 +32,57 @@ def _firsts(rows: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataF
     return result.reset_index()
 
 
-def _none(value: object) -> object:
-    """None for a missing value (None or NaN: NaN is the only value unequal to itself)."""
-    return None if value is None or value != value else value
+def _dates(values: pd.Series) -> list:
+    """Python dates of a datetime column, converted once per distinct day."""
+    codes, days = pd.factorize(values)
+    return np.array([d.date() for d in days] + [None], dtype=object)[codes].tolist()
 
 
-def _patients(rows: pd.DataFrame) -> list[dict]:
+def _none(values: pd.Series) -> list:
+    """The column's values with None for every missing value (None, NaN, NA)."""
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def _patients(rows: pd.DataFrame) -> pd.DataFrame:
     firsts = _firsts(rows, PATIENT, ["indication"])
-    return [{"clinic": c, "patient_code": p, "indication": _none(i)}
-            for c, p, i in zip(firsts["clinic"], firsts["patient_id"], firsts["indication"],
-                               strict=True)]
+    return pd.DataFrame({"clinic": firsts["clinic"], "patient_code": firsts["patient_id"],
+                         "indication": _none(firsts["indication"])})
 
 
-def _courses(rows: pd.DataFrame) -> list[dict]:
+def _courses(rows: pd.DataFrame) -> pd.DataFrame:
     firsts = _firsts(rows, _COURSE, ["course_id"])
-    return [{"clinic": c, "patient_code": p, "number": int(n), "label": _none(label),
-             "course_type": "induction", "start_date": d.date()}
-            for c, p, n, label, d in zip(firsts["clinic"], firsts["patient_id"],
-                                         firsts["course_number"], firsts["course_id"],
-                                         firsts["date"], strict=True)]
+    return pd.DataFrame({
+        "clinic": firsts["clinic"], "patient_code": firsts["patient_id"],
+        "number": firsts["course_number"].astype("int64"), "label": _none(firsts["course_id"]),
+        "course_type": "induction", "start_date": _dates(firsts["date"])})
 
 
-def _infusions(rows: pd.DataFrame, induction_length: int) -> list[dict]:
+def _infusions(rows: pd.DataFrame, induction_length: int) -> pd.DataFrame:
     firsts = _firsts(rows, INFUSION, ["infusion_type", "route", "dose_mg_per_kg", "clinician"])
-    records = []
-    for row in firsts.itertuples(index=False):
-        number = int(row.infusion_number)
-        default_type = "induction" if number <= induction_length else "booster"
-        records.append({
-            "clinic": row.clinic, "patient_code": row.patient_id,
-            "course_number": int(row.course_number), "number": number,
-            "administered_on": row.date.date(),
-            "infusion_type": _none(row.infusion_type) or default_type,
-            "route": _none(row.route), "dose_mg_per_kg": _none(row.dose_mg_per_kg),
-            "clinician_code": _none(row.clinician),
-        })
-    return records
+    number = firsts["infusion_number"].astype("int64")
+    default_type = np.where(number <= induction_length, "induction", "booster")
+    given_type = firsts["infusion_type"]
+    return pd.DataFrame({
+        "clinic": firsts["clinic"], "patient_code": firsts["patient_id"],
+        "course_number": firsts["course_number"].astype("int64"), "number": number,
+        "administered_on": _dates(firsts["date"]),
+        "infusion_type": given_type.where(given_type.notna(), default_type).astype(object),
+        "route": _none(firsts["route"]), "dose_mg_per_kg": _none(firsts["dose_mg_per_kg"]),
+        "clinician_code": _none(firsts["clinician"]),
+    })
 
 
-def _assessments(rows: pd.DataFrame, entered_by_id: int | None) -> list[dict]:
-    columns = [rows[c].tolist() for c in ("clinic", "patient_id", "course_number",
-                                          "infusion_number", "timepoint", "instrument")]
-    item9 = SUICIDAL_IDEATION_ITEM - 1
-    return [{
-        "clinic": clinic, "patient_code": patient, "course_number": course,
-        "infusion_number": infusion, "timepoint": timepoint, "instrument": instrument,
-        "administered_on": day, "items": list(result.items), "functional_difficulty": fd,
-        "total": result.total, "severity": result.severity, "complete": result.complete,
-        "item9": result.items[item9] if instrument == "PHQ-9" else None,
+def _assessments(rows: pd.DataFrame, entered_by_id: int | None) -> pd.DataFrame:
+    return pd.DataFrame({
+        "clinic": rows["clinic"], "patient_code": rows["patient_id"],
+        "course_number": rows["course_number"].astype("int64"),
+        "infusion_number": rows["infusion_number"].astype("int64"),
+        "timepoint": rows["timepoint"], "instrument": rows["instrument"],
+        "administered_on": _dates(rows["date"]), "items": rows["items"],
+        "functional_difficulty": rows["functional_difficulty"], "total": rows["total"],
+        "severity": rows["severity"], "complete": rows["complete"], "item9": rows["item9"],
         "source": "import", "entered_by_id": entered_by_id,
-    } for clinic, patient, course, infusion, timepoint, instrument, day, result, fd in zip(
-        *columns, rows["date"].dt.date.tolist(), rows["score"].tolist(),
-        rows["functional_difficulty"].tolist(), strict=True)]
+    }).reset_index(drop=True)
 
 
 def alert_status(observed_on: date, today: date, window_days: int) -> str:
@@ -99,9 +99,17 @@ def alerts_for(assessments: list[dict], today: date, window_days: int) -> list[d
             for a in assessments if a["item9"] is not None and a["item9"] >= 1]
 
 
+def _alerts(assessments: pd.DataFrame, today: date, window_days: int) -> pd.DataFrame:
+    """`alerts_for` of the assessment table (few rows: built as records)."""
+    item9 = assessments["item9"]
+    positive = assessments[item9.notna() & (item9.fillna(0).astype("int64") >= 1)]
+    return pd.DataFrame(alerts_for(positive.to_dict("records"), today, window_days),
+                        columns=[*_SLOT, "item9_value", "observed_on", "status"])
+
+
 def build_records(rows: pd.DataFrame, *, entered_by_id: int | None, today: date,
                   alert_window_days: int, induction_length: int) -> BulkRecords:
-    """Bulk records for valid rows that carry their `course_number`."""
+    """Bulk tables (DataFrames) for valid rows that carry their `course_number`."""
     assessments = _assessments(rows, entered_by_id)
     return BulkRecords(
         clinics=[{"code": code, "name": code} for code in rows["clinic"].unique()],
@@ -109,5 +117,5 @@ def build_records(rows: pd.DataFrame, *, entered_by_id: int | None, today: date,
         courses=_courses(rows),
         infusions=_infusions(rows, induction_length),
         assessments=assessments,
-        alerts=alerts_for(assessments, today, alert_window_days),
+        alerts=_alerts(assessments, today, alert_window_days),
     )

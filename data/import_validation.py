@@ -1,74 +1,107 @@
 """Row checks of a score import (OUTCOMES.md section 5).
 
-Column checks are vectorised over the whole file; item answers and totals go through
-`outcomes.scoring` (S1-S3) once per distinct (instrument, answers, total), so a file
-of repeated patterns costs one scoring call per pattern. Every bad cell is reported.
+Every check works on whole columns: a text column's rule is applied once per distinct
+text and the outcome spread back over the rows (`_per_text`), and item answers and
+totals are scored one instrument at a time by `outcomes.scoring_frame` (the rules of
+`outcomes.scoring`, S1-S3, which also words every refusal). Every bad cell is reported.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from data.bulk import json_int_lists
 from data.import_csv import ITEM_COLUMNS, REQUIRED_COLUMNS, RowError
 from models.tables import INFUSION_TYPES, ROUTES, TIMEPOINTS
-from outcomes.instruments import INSTRUMENTS, Instrument, UnknownInstrumentError, get_instrument
-from outcomes.scoring import (
-    Score,
-    ScoringError,
-    check_functional_difficulty,
-    parse_answer,
-    score,
+from outcomes.instruments import (
+    INSTRUMENTS,
+    SUICIDAL_IDEATION_ITEM,
+    UnknownInstrumentError,
+    get_instrument,
 )
+from outcomes.scoring import ScoringError, check_functional_difficulty
+from outcomes.scoring_frame import MISSING, score_cells
 
 MAX_LENGTH = {"patient_id": 64, "clinic": 40, "clinician": 80, "indication": 100,
               "course_id": 64}
 MAX_INFUSION_NUMBER = 9999
 _ROUTE_NAMES = {r.lower(): r for r in ROUTES}
-_SMALL_INTEGERS = {str(n): n for n in range(10)}  # the scoring module checks ints faster
+_INFUSION_NUMBER = re.compile(r"\+?[0-9]{1,6}")
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _FIELD_ORDER = {name: n for n, name in enumerate(
     ("row", *REQUIRED_COLUMNS, "course_id", "clinician", "indication", "infusion_type", "route",
      "dose_mg_per_kg", *ITEM_COLUMNS, "items", "functional_difficulty", "total"))}
+SCORE_COLUMNS = ("items", "total", "severity", "complete", "item9", "scored")
 
 
-def _flag(errors: list[RowError], frame: pd.DataFrame, mask: pd.Series, field: str,
+def _objects(values: list) -> np.ndarray:
+    """A 1-D object array of `values` (np.array would nest tuples and lists)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _per_text(column: pd.Series, convert: Callable[[object], object]) -> np.ndarray:
+    """`convert` applied once per distinct text of `column`, spread over its rows."""
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+    return _objects([convert(u) for u in uniques])[codes]
+
+
+def _flag(errors: list[RowError], frame: pd.DataFrame, mask: np.ndarray | pd.Series, field: str,
           reason: Callable[[str], str]) -> None:
     """One RowError per row of `mask`, the reason built from the cell's text."""
-    for line, value in zip(frame.loc[mask, "line"], frame.loc[mask, field], strict=True):
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return
+    for line, value in zip(frame["line"].to_numpy()[mask], frame[field].to_numpy()[mask],
+                           strict=True):
         errors.append(RowError(int(line), field, reason(value)))
+
+
+def _filled(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return frame[name].to_numpy(dtype=object) != ""
 
 
 def _check_text(frame: pd.DataFrame, errors: list[RowError]) -> None:
     """Required cells present; text fields within their column's length."""
     for name in REQUIRED_COLUMNS:
-        _flag(errors, frame, frame[name] == "", name,
+        _flag(errors, frame, ~_filled(frame, name), name,
               lambda v, n=name: f"required; {n} must not be empty")
     for name, limit in MAX_LENGTH.items():
-        lengths = np.fromiter(map(len, frame[name].tolist()), dtype=np.int64, count=len(frame))
-        _flag(errors, frame, pd.Series(lengths > limit, index=frame.index), name,
+        too_long = _per_text(frame[name], lambda v, k=limit: len(v) > k).astype(bool)
+        _flag(errors, frame, too_long, name,
               lambda v, n=name, k=limit: f"{len(v)} characters is too long; {n} has at most {k}")
 
 
+def _infusion_number(text: str) -> int | None:
+    if not _INFUSION_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_INFUSION_NUMBER else None
+
+
 def _infusion_numbers(frame: pd.DataFrame, errors: list[RowError]) -> pd.Series:
-    text = frame["infusion_number"]
-    number = pd.to_numeric(text.where(text.str.fullmatch(r"\+?[0-9]{1,6}")), errors="coerce")
-    valid = (number >= 1) & (number <= MAX_INFUSION_NUMBER)
-    _flag(errors, frame, (text != "") & ~valid, "infusion_number",
+    number = _per_text(frame["infusion_number"], _infusion_number)
+    _flag(errors, frame, _filled(frame, "infusion_number") & pd.isna(number), "infusion_number",
           lambda v: f"'{v}' is not a positive integer; infusion_number is a whole number "
                     f"1-{MAX_INFUSION_NUMBER}")
-    return number.where(valid).astype("Int64")
+    return pd.Series(pd.array(number, dtype="Int64"), index=frame.index)
 
 
 def _dates(frame: pd.DataFrame, errors: list[RowError], today: date) -> pd.Series:
-    text = frame["date"]
-    iso = text.where(text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"))
+    codes, uniques = pd.factorize(frame["date"].to_numpy(dtype=object), use_na_sentinel=False)
+    text = pd.Series(uniques, dtype=object)
+    iso = text.where(text.str.fullmatch(_ISO_DATE).astype(bool))
     parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
-    _flag(errors, frame, (text != "") & parsed.isna(), "date",
+    future = (parsed > pd.Timestamp(today)).to_numpy()[codes]
+    parsed = pd.Series(parsed.to_numpy()[codes], index=frame.index)
+    _flag(errors, frame, _filled(frame, "date") & parsed.isna().to_numpy(), "date",
           lambda v: f"'{v}' is not a valid ISO date; dates are written YYYY-MM-DD (e.g. 2024-01-13)")
-    future = parsed > pd.Timestamp(today)
     _flag(errors, frame, future, "date",
           lambda v: f"{v} is in the future (today is {today.isoformat()}); a score cannot be "
                     "dated after today")
@@ -78,52 +111,59 @@ def _dates(frame: pd.DataFrame, errors: list[RowError], today: date) -> pd.Serie
 def _choice(frame: pd.DataFrame, errors: list[RowError], name: str, allowed: dict[str, str],
             noun: str) -> pd.Series:
     """Case-insensitive choice from `allowed` (lower-case text -> stored value); None if empty."""
-    text = frame[name]
-    value = text.str.lower().map(allowed)
+    value = _per_text(frame[name], lambda v: allowed.get(v.lower()))
     shown = ", ".join(allowed.values())
-    _flag(errors, frame, (text != "") & value.isna(), name,
+    _flag(errors, frame, _filled(frame, name) & pd.isna(value), name,
           lambda v: f"'{v}' is not {noun}; allowed: {shown}")
-    return value.astype(object).where(value.notna(), None)
+    return pd.Series(value, index=frame.index, dtype=object)
 
 
-def _instruments(frame: pd.DataFrame, errors: list[RowError]) -> list[str | None]:
-    names: dict[str, str | None] = {"": None}
-    for value in frame["instrument"].unique():
-        try:
-            names[value] = get_instrument(value).name
-        except UnknownInstrumentError:
-            names[value] = None
-    unknown = frame["instrument"].map(lambda v: v != "" and names[v] is None).astype(bool)
+def _instrument_name(text: str) -> str | None:
+    if text == "":
+        return None
+    try:
+        return get_instrument(text).name
+    except UnknownInstrumentError:
+        return None
+
+
+def _instruments(frame: pd.DataFrame, errors: list[RowError]) -> np.ndarray:
+    names = _per_text(frame["instrument"], _instrument_name)
     allowed = ", ".join(INSTRUMENTS)
-    _flag(errors, frame, unknown, "instrument",
+    _flag(errors, frame, _filled(frame, "instrument") & pd.isna(names), "instrument",
           lambda v: f"'{v}' is not a known instrument; allowed: {allowed}")
-    return [names[v] for v in frame["instrument"].tolist()]
+    return names
 
 
 def _doses(frame: pd.DataFrame, errors: list[RowError]) -> pd.Series:
-    text = frame["dose_mg_per_kg"]
-    dose = pd.to_numeric(text.where(text != ""), errors="coerce")
+    codes, uniques = pd.factorize(frame["dose_mg_per_kg"].to_numpy(dtype=object),
+                                  use_na_sentinel=False)
+    text = pd.Series(uniques, dtype=object)
+    number = pd.to_numeric(text.where(text != ""), errors="coerce")  # same dtype as per row
+    dose = pd.Series(number.to_numpy()[codes], index=frame.index)
     valid = (dose > 0) & (dose < float("inf"))
-    _flag(errors, frame, (text != "") & ~valid, "dose_mg_per_kg",
+    _flag(errors, frame, _filled(frame, "dose_mg_per_kg") & ~valid.to_numpy(), "dose_mg_per_kg",
           lambda v: f"'{v}' is not a positive number; dose_mg_per_kg is the dose in mg per kg "
                     "of body weight, greater than 0")
     return dose.where(valid)
 
 
 def _check_unused_cells(frame: pd.DataFrame, errors: list[RowError],
-                        instrument: list[str | None]) -> None:
+                        instrument: np.ndarray) -> None:
     """Items beyond the instrument's count, and functional_difficulty outside PHQ-9, are empty."""
-    counts = np.array([INSTRUMENTS[name].n_items if name else 99 for name in instrument])
+    counts = np.array([INSTRUMENTS[name].n_items if name else 99 for name in instrument],
+                      dtype=np.int64) if len(instrument) else np.zeros(0, dtype=np.int64)
     for k, column in enumerate(ITEM_COLUMNS, 1):
-        for pos in ((frame[column].to_numpy() != "") & (counts < k)).nonzero()[0]:
+        for pos in (_filled(frame, column) & (counts < k)).nonzero()[0]:
             errors.append(RowError(
                 int(frame["line"].iat[pos]), column,
                 f"{instrument[pos]} has {counts[pos]} items; {column} must be empty"))
-    for pos, (name, text) in enumerate(zip(instrument, frame["functional_difficulty"], strict=True)):
-        if name and name != "PHQ-9" and text != "":
-            errors.append(RowError(
-                int(frame["line"].iat[pos]), "functional_difficulty",
-                f"functional_difficulty is PHQ-9 question 10; leave it empty for {name}"))
+    known = ~pd.isna(instrument)
+    other = _filled(frame, "functional_difficulty") & known & (instrument != "PHQ-9")
+    for pos in other.nonzero()[0]:
+        errors.append(RowError(
+            int(frame["line"].iat[pos]), "functional_difficulty",
+            f"functional_difficulty is PHQ-9 question 10; leave it empty for {instrument[pos]}"))
 
 
 def _reason(exc: ScoringError) -> str:
@@ -132,68 +172,55 @@ def _reason(exc: ScoringError) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
-def _score_one(inst: Instrument, items: tuple, total: str) -> Score | list[tuple]:
-    """A Score, or every (field, reason) wrong with the answers and total (S1-S3)."""
-    try:
-        return score(inst, list(items), total)
-    except ScoringError as exc:
-        if not exc.field.startswith("item"):
-            return [(exc.field, _reason(exc))]
-        problems = []
-        for k, value in enumerate(items, 1):
-            try:
-                parse_answer(inst, f"item_{k}", value)
-            except ScoringError as item_exc:
-                problems.append((item_exc.field, _reason(item_exc)))
-        return problems or [(exc.field, _reason(exc))]
+def _scores(frame: pd.DataFrame, errors: list[RowError], instrument: np.ndarray) -> dict:
+    """Score every row with a known instrument (S1-S3), one instrument at a time.
 
-
-def _scores(frame: pd.DataFrame, errors: list[RowError],
-            instrument: list[str | None]) -> list[Score | None]:
-    """Score every row with a known instrument (S1-S3), memoised per distinct pattern."""
-    memo: dict[tuple, Score | list[tuple]] = {}
-    answers = zip(*(frame[c].tolist() for c in ITEM_COLUMNS), strict=True)
-    scores: list[Score | None] = []
-    for line, name, total, items in zip(frame["line"].tolist(), instrument,
-                                        frame["total"].tolist(), answers, strict=True):
-        if name is None:
-            scores.append(None)
+    Columns over all rows: items (JSON text), total, severity, complete, item9 (PHQ-9),
+    and `scored` (False where the instrument is unknown or the answers were refused).
+    """
+    n = len(frame)
+    out = {name: np.full(n, None, dtype=object) for name in SCORE_COLUMNS}
+    out["scored"] = np.zeros(n, dtype=bool)
+    lines = frame["line"].to_numpy()
+    for name, inst in INSTRUMENTS.items():
+        rows = np.flatnonzero(instrument == name)
+        if not len(rows):
             continue
-        inst = INSTRUMENTS[name]
-        key = (name, total, items[:inst.n_items])
-        outcome = memo.get(key)
-        if outcome is None:
-            answers = tuple(_SMALL_INTEGERS.get(v, v) for v in key[2])
-            outcome = memo[key] = _score_one(inst, answers, total)
-        if isinstance(outcome, Score):
-            scores.append(outcome)
-        else:
-            scores.append(None)
-            errors.extend(RowError(line, field, reason) for field, reason in outcome)
-    return scores
+        cells = frame[list(ITEM_COLUMNS[:inst.n_items])].to_numpy(dtype=object)[rows]
+        result = score_cells(inst, cells, frame["total"].to_numpy(dtype=object)[rows])
+        for i, problems in result.errors.items():
+            errors.extend(RowError(int(lines[rows[i]]), p.field, _reason(p)) for p in problems)
+        ok = result.ok
+        good = rows[ok]
+        missing = result.answers[ok] == MISSING
+        out["items"][good] = json_int_lists(result.answers[ok], missing)
+        totals = result.total[ok]
+        out["total"][good] = _objects([None if t == MISSING else t for t in totals.tolist()])
+        out["severity"][good] = result.severity[ok]
+        out["complete"][good] = result.complete[ok]
+        if name == "PHQ-9":
+            item9 = result.answers[ok][:, SUICIDAL_IDEATION_ITEM - 1].tolist()
+            out["item9"][good] = _objects([None if a == MISSING else a for a in item9])
+        out["scored"][good] = True
+    return out
 
 
 def _functional_difficulty(frame: pd.DataFrame, errors: list[RowError],
-                           instrument: list[str | None]) -> list[int | None]:
+                           instrument: np.ndarray) -> np.ndarray:
     """PHQ-9 question 10 (0-3), checked by the scoring module once per distinct text."""
-    checked: dict[str, int | str | None] = {"": None}
-    values: list[int | None] = []
-    for line, name, text in zip(frame["line"].tolist(), instrument,
-                                frame["functional_difficulty"].tolist(), strict=True):
-        if name != "PHQ-9":
-            values.append(None)
-            continue
-        if text not in checked:
-            try:
-                checked[text] = check_functional_difficulty(text)
-            except ScoringError as exc:
-                checked[text] = _reason(exc)
-        value = checked[text]
-        if isinstance(value, str):
-            errors.append(RowError(line, "functional_difficulty", value))
-            value = None
-        values.append(value)
-    return values
+    def check(text: object) -> int | str | None:
+        try:
+            return check_functional_difficulty(text)
+        except ScoringError as exc:
+            return _reason(exc)
+
+    checked = _per_text(frame["functional_difficulty"], check)
+    phq9 = instrument == "PHQ-9"
+    refused = phq9 & np.array([isinstance(v, str) for v in checked], dtype=bool)
+    for pos in refused.nonzero()[0]:
+        errors.append(RowError(int(frame["line"].iat[pos]), "functional_difficulty",
+                               checked[pos]))
+    return np.where(phq9 & ~refused, checked, None)
 
 
 def _optional_text(series: pd.Series) -> pd.Series:
@@ -201,11 +228,15 @@ def _optional_text(series: pd.Series) -> pd.Series:
 
 
 def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, list[RowError]]:
-    """Check every row; the normalised rows (NA/None where a cell is bad) and every error."""
+    """Check every row; the normalised rows (NA/None where a cell is bad) and every error.
+
+    The rows carry the scores in SCORE_COLUMNS (`scored` False where there is none).
+    """
     errors: list[RowError] = []
     _check_text(frame, errors)
     instrument = _instruments(frame, errors)
     _check_unused_cells(frame, errors, instrument)
+    scores = _scores(frame, errors, instrument)
     rows = pd.DataFrame({
         "line": frame["line"].astype(int),
         "clinic": frame["clinic"],
@@ -222,9 +253,9 @@ def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, li
         "instrument": pd.Series(instrument, index=frame.index, dtype=object),
         "route": _choice(frame, errors, "route", _ROUTE_NAMES, "a route"),
         "dose_mg_per_kg": _doses(frame, errors),
-        "score": pd.Series(_scores(frame, errors, instrument), index=frame.index, dtype=object),
         "functional_difficulty": pd.Series(_functional_difficulty(frame, errors, instrument),
                                            index=frame.index, dtype=object),
+        **{name: pd.Series(values, index=frame.index) for name, values in scores.items()},
     })
     return rows, errors
 

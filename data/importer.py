@@ -160,7 +160,7 @@ def _plan(session: Session, actor: Actor, checked: _Checked, today: date) -> Bul
 
 def _counts(created: dict[str, int], records: BulkRecords) -> dict[str, int]:
     counts = {k: created[k] for k in COUNT_KEYS[:5]}
-    statuses = [a["status"] for a in records.alerts]
+    statuses = list(pd.DataFrame(records.alerts, columns=["status"])["status"])
     counts["alerts_open"] = statuses.count("open")
     counts["alerts_historical"] = statuses.count("historical")
     return counts
