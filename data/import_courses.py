@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
@@ -33,13 +34,21 @@ INFUSION = ["clinic", "patient_id", "course_number", "infusion_number"]
 _CHUNK = 5_000
 
 
+def _within(values: pd.Series, limit: int) -> np.ndarray:
+    """Cells (missing counts as empty) of at most `limit` characters, judged per distinct text."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    fits = np.array([len(u) <= limit for u in uniques] + [True], dtype=bool)
+    return fits[codes]
+
+
 def key_mask(rows: pd.DataFrame) -> pd.Series:
     """Rows whose identifying cells are all valid."""
-    text_ok = (rows["clinic"] != "") & (rows["patient_id"] != "")
+    text_ok = ((rows["clinic"] != "") & (rows["patient_id"] != "")).to_numpy(dtype=bool, copy=True)
     for name in ("clinic", "patient_id", "course_id"):
-        text_ok &= rows[name].fillna("").str.len() <= MAX_LENGTH[name]
-    return (text_ok & rows["infusion_number"].notna() & rows["timepoint"].notna()
-            & rows["date"].notna() & rows["instrument"].notna()).astype(bool)
+        text_ok &= _within(rows[name], MAX_LENGTH[name])
+    return pd.Series(text_ok, index=rows.index) & (
+        rows["infusion_number"].notna() & rows["timepoint"].notna() & rows["date"].notna()
+        & rows["instrument"].notna()).astype(bool)
 
 
 def _lines(values: Iterable[int], limit: int = 5) -> str:
@@ -144,10 +153,12 @@ def number_courses(rows: pd.DataFrame, state: StoreState) -> pd.Series:
     if (~labelled).any():
         numbers[~labelled] = infer_courses(rows[~labelled]).astype("int64")
     if labelled.any():
-        by_label = _label_numbers(rows[labelled], state)
         part = rows[labelled]
-        numbers[labelled] = [by_label[key] for key in zip(
-            part["clinic"], part["patient_id"], part["course_id"], strict=True)]
+        by_label = _label_numbers(part, state)
+        grouped = part.groupby([*PATIENT, "course_id"], sort=False)
+        labels = grouped.size().index  # in order of first appearance, as ngroup numbers them
+        number_of = np.array([by_label[key] for key in labels], dtype=np.int64)
+        numbers[labelled] = number_of[grouped.ngroup().to_numpy()]
     return numbers
 
 
@@ -160,8 +171,13 @@ def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
             others = _lines(x for x in group["line"] if x != line)
             errors.append(RowError(int(line), "row", f"conflict: line {others} has the same "
                                    "patient, course, infusion, timepoint and instrument"))
-    stored = [tuple(s) in state.slots for s in rows[SLOT].itertuples(index=False, name=None)]
-    for line, number, infusion, timepoint, instrument in rows.loc[
+    if not state.slots:
+        return errors
+    known = [key in state.patient_ids for key in zip(rows["clinic"], rows["patient_id"],
+                                                     strict=True)]
+    candidates = rows[known]  # only a stored patient can have a stored slot
+    stored = [s in state.slots for s in candidates[SLOT].itertuples(index=False, name=None)]
+    for line, number, infusion, timepoint, instrument in candidates.loc[
             stored, ["line", "course_number", "infusion_number", "timepoint", "instrument"]
     ].itertuples(index=False, name=None):
         errors.append(RowError(int(line), "row", f"conflict: course {number}, infusion "
@@ -172,14 +188,19 @@ def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
 def infusion_disagreements(rows: pd.DataFrame) -> list[RowError]:
     """Rows of one infusion must give the same infusion_type, route and dose (when given)."""
     errors = []
+    infusion = rows.groupby(INFUSION, sort=False).ngroup().to_numpy()
+    lines = rows["line"].to_numpy()
     for column in ("infusion_type", "route", "dose_mg_per_kg"):
-        given = rows[rows[column].notna()]
-        groups = given.groupby(INFUSION, sort=False)
-        first, first_line = groups[column].transform("first"), groups["line"].transform("first")
-        for line, value, expected, where in zip(
-                given["line"], given[column], first, first_line, strict=True):
-            if value != expected:
-                errors.append(RowError(int(line), column, (
-                    f"{value} differs from {expected} on line {where} for the same infusion; "
-                    f"the rows of one infusion must agree on its {column}")))
+        values = rows[column]
+        given = np.flatnonzero(values.notna().to_numpy())
+        if not len(given):
+            continue
+        values = values.to_numpy(dtype=object)
+        groups, first = np.unique(infusion[given], return_index=True)  # first given row
+        first_row = given[first[np.searchsorted(groups, infusion[given])]]
+        differs = values[given] != values[first_row]
+        for row, where in zip(given[differs], first_row[differs], strict=True):
+            errors.append(RowError(int(lines[row]), column, (
+                f"{values[row]} differs from {values[where]} on line {lines[where]} for the same "
+                f"infusion; the rows of one infusion must agree on its {column}")))
     return errors
