@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 REQUIRED_COLUMNS = ("patient_id", "clinic", "infusion_number", "timepoint", "date", "instrument")
@@ -107,8 +109,9 @@ def check_header(header: list[str]) -> list[str]:
     return []
 
 
-def _records(text: str, width: int, errors: list[RowError]) -> tuple[list[list[str]], list[int], int]:
-    """Data rows (padded to `width`, stripped), their start lines, and the blank-row count."""
+def _records(text: str, width: int, errors: list[RowError]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Data rows (stripped, padded to `width`) as a 2-D array, their start lines, and the
+    blank-row count, read by the csv module."""
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader)  # the header, already read
     rows: list[list[str]] = []
@@ -127,7 +130,60 @@ def _records(text: str, width: int, errors: list[RowError]) -> tuple[list[list[s
             cells = cells[:width]
         rows.append(cells + [""] * (width - len(cells)))
         lines.append(line)
-    return rows, lines, blank
+    table = np.empty((len(rows), width), dtype=object)
+    if rows:
+        table[:] = rows
+    return table, np.array(lines, dtype=np.int64), blank
+
+
+_ASCII_SPACES = " \t\v\f\x1c\x1d\x1e\x1f"  # what str.strip removes, \r and \n aside
+
+
+def _may_need_strip(text: str) -> bool:
+    """False when no cell of an unquoted file starts or ends with a space (cheap scans)."""
+    if not text.isascii():
+        return True
+    for space in _ASCII_SPACES:
+        if space in text and (text.startswith(space) or text.endswith(space) or any(
+                pair in text for pair in (space + ",", "," + space, space + "\n", "\n" + space,
+                                          space + "\r", "\r" + space))):
+            return True
+    return False
+
+
+def _simple_records(text: str, width: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """What `_records` returns, read by pandas' C parser, for a file without quotes; None
+    when the file needs the csv module (quotes, NUL, a row wider than the header, a cell
+    over the csv field limit).
+
+    Without quotes a row is one physical line and a cell the text between commas, so the
+    two readers agree: every physical line after the header is a row (blank lines
+    included, skipped below), line ends are \n, \r\n or \r, short rows are padded.
+    tests/data/test_import_csv.py compares both readers.
+    """
+    if '"' in text or "\0" in text:
+        return None
+    physical = text.split("\n")  # a file of bare \r line ends is one long "line": csv module
+    if (max(map(len, physical)) > csv.field_size_limit()
+            or max(line.count(",") for line in physical) >= width):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # any doubt: the csv module
+            frame = pd.read_csv(io.StringIO(text), header=None, names=range(width),
+                                index_col=False, skiprows=1, dtype=object, na_filter=False,
+                                skip_blank_lines=False, engine="c")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, Warning):
+        return None
+    cells = frame.to_numpy(dtype=object)
+    if _may_need_strip(text):
+        for j in range(width):
+            cells[:, j] = list(map(str.strip, cells[:, j]))
+    keep = (cells != "").any(axis=1)
+    lines = np.arange(2, len(cells) + 2, dtype=np.int64)  # the header is line 1
+    if keep.all():
+        return cells, lines, 0
+    return cells[keep], lines[keep], int((~keep).sum())
 
 
 def read_table(raw: bytes) -> CsvTable:
@@ -141,16 +197,18 @@ def read_table(raw: bytes) -> CsvTable:
         raise FileError("the first line must be the header row with the column names")
     warnings = check_header(header)
     errors: list[RowError] = []
+    read = _simple_records(text, len(header))
     try:
-        rows, lines, blank = _records(text, len(header), errors)
+        cells, lines, blank = read if read is not None else _records(text, len(header), errors)
     except csv.Error as exc:
         raise FileError(f"the file is not readable as CSV: {exc}") from None
-    if not rows:
+    if not len(lines):
         raise FileError("the file has a header but no data rows")
     if blank:
         warnings.append(f"{blank} blank row(s) skipped")
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame = frame.loc[:, [c in KNOWN_COLUMNS for c in frame.columns]]
-    frame = frame.reindex(columns=list(KNOWN_COLUMNS), fill_value="")
+    position = {name: j for j, name in reversed(list(enumerate(header)))}
+    empty = np.full(len(lines), "", dtype=object)
+    frame = pd.DataFrame({name: cells[:, position[name]] if name in position else empty
+                          for name in KNOWN_COLUMNS}, dtype=object)
     frame.insert(0, "line", lines)
-    return CsvTable(frame.reset_index(drop=True), errors, warnings)
+    return CsvTable(frame, errors, warnings)
