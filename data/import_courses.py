@@ -25,8 +25,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from data.import_csv import RowError
-from data.import_validation import MAX_LENGTH
+from data.import_validation import MAX_INFUSION_NUMBER, MAX_LENGTH
 from models.tables import Assessment, Clinic, Course, Infusion, Patient
+from outcomes.instruments import INSTRUMENTS
 
 PATIENT = ["clinic", "patient_id"]
 SLOT = ["clinic", "patient_id", "course_number", "infusion_number", "timepoint", "instrument"]
@@ -60,11 +61,10 @@ def _lines(values: Iterable[int], limit: int = 5) -> str:
 def mixed_labels(rows: pd.DataFrame) -> list[RowError]:
     """A patient's rows must all have a course_id or all have none."""
     labelled = rows["course_id"].notna()
-    some = labelled.groupby([rows["clinic"], rows["patient_id"]]).transform("any")
+    some = labelled.groupby(rows["_patient"]).transform("any")
     errors = []
-    for _, group in rows[some & ~labelled].groupby(PATIENT, sort=False):
-        others = rows.loc[labelled & (rows["clinic"] == group["clinic"].iat[0])
-                          & (rows["patient_id"] == group["patient_id"].iat[0]), "line"]
+    for patient, group in rows[some & ~labelled].groupby("_patient", sort=False):
+        others = rows.loc[labelled & (rows["_patient"] == patient), "line"]
         reason = (f"other rows of this patient (line {_lines(others)}) have a course_id; give "
                   "every row of a patient a course_id, or none (then courses are inferred)")
         errors.extend(RowError(int(line), "course_id", reason) for line in group["line"])
@@ -75,10 +75,10 @@ def infer_courses(rows: pd.DataFrame) -> pd.Series:
     """Inferred course index (1-based) per row without course_id: a new course starts
     whenever the infusion number goes down, in order of date, infusion, pre/post."""
     order = rows.assign(_tp=(rows["timepoint"] == "post").astype(int)).sort_values(
-        [*PATIENT, "date", "infusion_number", "_tp", "line"])
-    previous = order.groupby(PATIENT, sort=False)["infusion_number"].shift()
+        ["_patient", "date", "infusion_number", "_tp", "line"])
+    previous = order.groupby("_patient", sort=False)["infusion_number"].shift()
     starts = (order["infusion_number"] < previous).fillna(False).astype(int)
-    return (starts.groupby([order["clinic"], order["patient_id"]]).cumsum() + 1).reindex(rows.index)
+    return (starts.groupby(order["_patient"]).cumsum() + 1).reindex(rows.index)
 
 
 @dataclass
@@ -128,21 +128,22 @@ def load_store_state(session: Session, pairs: set[tuple[str, str]]) -> StoreStat
     return state
 
 
-def _label_numbers(rows: pd.DataFrame, state: StoreState) -> dict[tuple, int]:
-    """(clinic, patient, label) -> course number: existing label, else after the existing."""
-    numbers: dict[tuple, int] = {}
-    firsts = (rows.groupby([*PATIENT, "course_id"], sort=False)["date"].min().reset_index()
-              .sort_values([*PATIENT, "date", "course_id"]))
+def _label_numbers(courses: pd.DataFrame, state: StoreState) -> np.ndarray:
+    """The course number of each labelled course (clinic, patient_id, course_id, date: its
+    earliest): the patient's existing course with that label, else numbered after the
+    existing ones, chronologically (earliest date, then label)."""
+    numbers = np.zeros(len(courses), dtype=np.int64)
+    order = courses.sort_values([*PATIENT, "date", "course_id"])
     patient, by_label, next_number = None, {}, 1
-    for clinic, code, label in zip(firsts["clinic"], firsts["patient_id"], firsts["course_id"],
-                                   strict=True):
+    for row, clinic, code, label in zip(order.index, order["clinic"], order["patient_id"],
+                                        order["course_id"], strict=True):
         if (clinic, code) != patient:
             patient, existing = (clinic, code), state.courses.get((clinic, code), {})
             by_label = {name: n for n, name in existing.items() if name is not None}
             next_number = max(existing, default=0) + 1
         if label not in by_label:
             by_label[label], next_number = next_number, next_number + 1
-        numbers[(clinic, code, label)] = by_label[label]
+        numbers[row] = by_label[label]
     return numbers
 
 
@@ -154,19 +155,38 @@ def number_courses(rows: pd.DataFrame, state: StoreState) -> pd.Series:
         numbers[~labelled] = infer_courses(rows[~labelled]).astype("int64")
     if labelled.any():
         part = rows[labelled]
-        by_label = _label_numbers(part, state)
-        grouped = part.groupby([*PATIENT, "course_id"], sort=False)
-        labels = grouped.size().index  # in order of first appearance, as ngroup numbers them
-        number_of = np.array([by_label[key] for key in labels], dtype=np.int64)
-        numbers[labelled] = number_of[grouped.ngroup().to_numpy()]
+        label, labels = pd.factorize(part["course_id"].to_numpy(dtype=object))
+        course = pd.factorize(part["_patient"].to_numpy(np.int64) * len(labels) + label)[0]
+        grouped = part[[*PATIENT, "course_id", "date"]].groupby(course, sort=True)
+        courses = grouped[[*PATIENT, "course_id"]].first()
+        courses["date"] = grouped["date"].min()
+        numbers[labelled] = _label_numbers(courses.reset_index(drop=True), state)[course]
     return numbers
+
+
+_TIMEPOINT_CODE = {"pre": 0, "post": 1}
+
+
+def add_group_keys(rows: pd.DataFrame) -> None:
+    """Numbers for grouping rows that carry their course_number: `_course`, `_infusion` and
+    `_slot` (course, infusion, timepoint, instrument), one per distinct SLOT key."""
+    patient = rows["_patient"].to_numpy(np.int64)
+    number = rows["course_number"].to_numpy(np.int64)
+    course = pd.factorize(patient * (int(number.max(initial=0)) + 1) + number)[0]
+    infusion = course.astype(np.int64) * (MAX_INFUSION_NUMBER + 1) + rows[
+        "infusion_number"].to_numpy(np.int64)
+    timepoint = rows["timepoint"].map(_TIMEPOINT_CODE).to_numpy(np.int64)
+    instrument = rows["instrument"].map({n: k for k, n in enumerate(INSTRUMENTS)})
+    rows["_course"] = course
+    rows["_infusion"] = infusion
+    rows["_slot"] = (infusion * 2 + timepoint) * len(INSTRUMENTS) + instrument.to_numpy(np.int64)
 
 
 def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
     """Rows for the same slot in the file (each names the others), or already stored."""
     errors = []
-    repeated = rows[rows.duplicated(SLOT, keep=False)]
-    for _, group in repeated.groupby(SLOT, sort=False):
+    repeated = rows[rows["_slot"].duplicated(keep=False)]
+    for _, group in repeated.groupby("_slot", sort=False):
         for line in group["line"]:
             others = _lines(x for x in group["line"] if x != line)
             errors.append(RowError(int(line), "row", f"conflict: line {others} has the same "
@@ -188,7 +208,7 @@ def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
 def infusion_disagreements(rows: pd.DataFrame) -> list[RowError]:
     """Rows of one infusion must give the same infusion_type, route and dose (when given)."""
     errors = []
-    infusion = rows.groupby(INFUSION, sort=False).ngroup().to_numpy()
+    infusion = rows["_infusion"].to_numpy()
     lines = rows["line"].to_numpy()
     for column in ("infusion_type", "route", "dose_mg_per_kg"):
         values = rows[column]

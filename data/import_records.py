@@ -24,12 +24,14 @@ _COURSE = ["clinic", "patient_id", "course_number"]
 _SLOT = ["clinic", "patient_code", "course_number", "infusion_number", "timepoint", "instrument"]
 
 
-def _firsts(rows: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
-    """Per group: the earliest date and the first non-empty value of each column."""
-    grouped = rows.groupby(keys, sort=False)
-    result = grouped[columns].first() if columns else grouped[[]].first()
+def _firsts(rows: pd.DataFrame, group: str, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Per group (`group`: a number per patient, course or infusion, see import_courses),
+    in order of first appearance: its `keys`, the earliest date and the first non-empty
+    value of each column."""
+    grouped = rows.groupby(group, sort=False)
+    result = grouped[[*keys, *columns]].first()
     result["date"] = grouped["date"].min()
-    return result.reset_index()
+    return result.reset_index(drop=True)
 
 
 def _dates(values: pd.Series) -> list:
@@ -44,13 +46,13 @@ def _none(values: pd.Series) -> list:
 
 
 def _patients(rows: pd.DataFrame) -> pd.DataFrame:
-    firsts = _firsts(rows, PATIENT, ["indication"])
+    firsts = _firsts(rows, "_patient", PATIENT, ["indication"])
     return pd.DataFrame({"clinic": firsts["clinic"], "patient_code": firsts["patient_id"],
                          "indication": _none(firsts["indication"])})
 
 
 def _courses(rows: pd.DataFrame) -> pd.DataFrame:
-    firsts = _firsts(rows, _COURSE, ["course_id"])
+    firsts = _firsts(rows, "_course", _COURSE, ["course_id"])
     return pd.DataFrame({
         "clinic": firsts["clinic"], "patient_code": firsts["patient_id"],
         "number": firsts["course_number"].astype("int64"), "label": _none(firsts["course_id"]),
@@ -58,7 +60,8 @@ def _courses(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _infusions(rows: pd.DataFrame, induction_length: int) -> pd.DataFrame:
-    firsts = _firsts(rows, INFUSION, ["infusion_type", "route", "dose_mg_per_kg", "clinician"])
+    firsts = _firsts(rows, "_infusion", INFUSION,
+                     ["infusion_type", "route", "dose_mg_per_kg", "clinician"])
     number = firsts["infusion_number"].astype("int64")
     default_type = np.where(number <= induction_length, "induction", "booster")
     given_type = firsts["infusion_type"]

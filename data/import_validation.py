@@ -46,10 +46,34 @@ def _objects(values: list) -> np.ndarray:
     return array
 
 
-def _per_text(column: pd.Series, convert: Callable[[object], object]) -> np.ndarray:
-    """`convert` applied once per distinct text of `column`, spread over its rows."""
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
-    return _objects([convert(u) for u in uniques])[codes]
+class _Texts:
+    """The file's text columns, each factorized once: a rule is applied once per distinct
+    text and its outcome spread back over the rows."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def factorized(self, name: str) -> tuple[np.ndarray, list]:
+        """(codes, distinct texts) of column `name`; a missing cell (None or NaN: code -1,
+        the last entry) reads as ''."""
+        if name not in self._factorized:
+            codes, uniques = pd.factorize(self.frame[name].to_numpy(dtype=object))
+            self._factorized[name] = (codes, [*uniques, ""])
+        return self._factorized[name]
+
+    def per_text(self, name: str, convert: Callable[[object], object]) -> np.ndarray:
+        """`convert` of each row's text in column `name` (an object array)."""
+        codes, uniques = self.factorized(name)
+        return _objects([convert(u) for u in uniques])[codes]
+
+    def test(self, name: str, predicate: Callable[[object], bool]) -> np.ndarray:
+        """`predicate` of each row's text in column `name` (a bool array)."""
+        codes, uniques = self.factorized(name)
+        return np.array([bool(predicate(u)) for u in uniques], dtype=bool)[codes]
+
+    def filled(self, name: str) -> np.ndarray:
+        return self.test(name, lambda v: v != "")
 
 
 def _flag(errors: list[RowError], frame: pd.DataFrame, mask: np.ndarray | pd.Series, field: str,
@@ -63,18 +87,13 @@ def _flag(errors: list[RowError], frame: pd.DataFrame, mask: np.ndarray | pd.Ser
         errors.append(RowError(int(line), field, reason(value)))
 
 
-def _filled(frame: pd.DataFrame, name: str) -> np.ndarray:
-    return frame[name].to_numpy(dtype=object) != ""
-
-
-def _check_text(frame: pd.DataFrame, errors: list[RowError]) -> None:
+def _check_text(texts: _Texts, errors: list[RowError]) -> None:
     """Required cells present; text fields within their column's length."""
     for name in REQUIRED_COLUMNS:
-        _flag(errors, frame, ~_filled(frame, name), name,
+        _flag(errors, texts.frame, ~texts.filled(name), name,
               lambda v, n=name: f"required; {n} must not be empty")
     for name, limit in MAX_LENGTH.items():
-        too_long = _per_text(frame[name], lambda v, k=limit: len(v) > k).astype(bool)
-        _flag(errors, frame, too_long, name,
+        _flag(errors, texts.frame, texts.test(name, lambda v, k=limit: len(v) > k), name,
               lambda v, n=name, k=limit: f"{len(v)} characters is too long; {n} has at most {k}")
 
 
@@ -85,37 +104,40 @@ def _infusion_number(text: str) -> int | None:
     return number if 1 <= number <= MAX_INFUSION_NUMBER else None
 
 
-def _infusion_numbers(frame: pd.DataFrame, errors: list[RowError]) -> pd.Series:
-    number = _per_text(frame["infusion_number"], _infusion_number)
-    _flag(errors, frame, _filled(frame, "infusion_number") & pd.isna(number), "infusion_number",
+def _infusion_numbers(texts: _Texts, errors: list[RowError]) -> pd.Series:
+    number = texts.per_text("infusion_number", _infusion_number)
+    valid = texts.test("infusion_number", lambda v: _infusion_number(v) is not None)
+    _flag(errors, texts.frame, texts.filled("infusion_number") & ~valid, "infusion_number",
           lambda v: f"'{v}' is not a positive integer; infusion_number is a whole number "
                     f"1-{MAX_INFUSION_NUMBER}")
-    return pd.Series(pd.array(number, dtype="Int64"), index=frame.index)
+    return pd.Series(pd.array(number, dtype="Int64"), index=texts.frame.index)
 
 
-def _dates(frame: pd.DataFrame, errors: list[RowError], today: date) -> pd.Series:
-    codes, uniques = pd.factorize(frame["date"].to_numpy(dtype=object), use_na_sentinel=False)
-    text = pd.Series(uniques, dtype=object)
+def _dates(texts: _Texts, errors: list[RowError], today: date) -> pd.Series:
+    codes, uniques = texts.factorized("date")
+    text = pd.Series(uniques, dtype=object)  # the codes index it (-1: the last, '')
     iso = text.where(text.str.fullmatch(_ISO_DATE).astype(bool))
     parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
     future = (parsed > pd.Timestamp(today)).to_numpy()[codes]
-    parsed = pd.Series(parsed.to_numpy()[codes], index=frame.index)
-    _flag(errors, frame, _filled(frame, "date") & parsed.isna().to_numpy(), "date",
+    bad = parsed.isna().to_numpy()[codes]
+    parsed = pd.Series(parsed.to_numpy()[codes], index=texts.frame.index)
+    _flag(errors, texts.frame, texts.filled("date") & bad, "date",
           lambda v: f"'{v}' is not a valid ISO date; dates are written YYYY-MM-DD (e.g. 2024-01-13)")
-    _flag(errors, frame, future, "date",
+    _flag(errors, texts.frame, future, "date",
           lambda v: f"{v} is in the future (today is {today.isoformat()}); a score cannot be "
                     "dated after today")
     return parsed.where(~future)
 
 
-def _choice(frame: pd.DataFrame, errors: list[RowError], name: str, allowed: dict[str, str],
+def _choice(texts: _Texts, errors: list[RowError], name: str, allowed: dict[str, str],
             noun: str) -> pd.Series:
     """Case-insensitive choice from `allowed` (lower-case text -> stored value); None if empty."""
-    value = _per_text(frame[name], lambda v: allowed.get(v.lower()))
+    value = texts.per_text(name, lambda v: allowed.get(v.lower()))
+    known = texts.test(name, lambda v: v.lower() in allowed)
     shown = ", ".join(allowed.values())
-    _flag(errors, frame, _filled(frame, name) & pd.isna(value), name,
+    _flag(errors, texts.frame, texts.filled(name) & ~known, name,
           lambda v: f"'{v}' is not {noun}; allowed: {shown}")
-    return pd.Series(value, index=frame.index, dtype=object)
+    return pd.Series(value, index=texts.frame.index, dtype=object)
 
 
 def _instrument_name(text: str) -> str | None:
@@ -127,39 +149,42 @@ def _instrument_name(text: str) -> str | None:
         return None
 
 
-def _instruments(frame: pd.DataFrame, errors: list[RowError]) -> np.ndarray:
-    names = _per_text(frame["instrument"], _instrument_name)
+def _instruments(texts: _Texts, errors: list[RowError]) -> np.ndarray:
+    names = texts.per_text("instrument", _instrument_name)
+    known = texts.test("instrument", lambda v: _instrument_name(v) is not None)
     allowed = ", ".join(INSTRUMENTS)
-    _flag(errors, frame, _filled(frame, "instrument") & pd.isna(names), "instrument",
+    _flag(errors, texts.frame, texts.filled("instrument") & ~known, "instrument",
           lambda v: f"'{v}' is not a known instrument; allowed: {allowed}")
     return names
 
 
-def _doses(frame: pd.DataFrame, errors: list[RowError]) -> pd.Series:
-    codes, uniques = pd.factorize(frame["dose_mg_per_kg"].to_numpy(dtype=object),
-                                  use_na_sentinel=False)
+def _doses(texts: _Texts, errors: list[RowError]) -> pd.Series:
+    codes, uniques = texts.factorized("dose_mg_per_kg")
     text = pd.Series(uniques, dtype=object)
     number = pd.to_numeric(text.where(text != ""), errors="coerce")  # same dtype as per row
-    dose = pd.Series(number.to_numpy()[codes], index=frame.index)
-    valid = (dose > 0) & (dose < float("inf"))
-    _flag(errors, frame, _filled(frame, "dose_mg_per_kg") & ~valid.to_numpy(), "dose_mg_per_kg",
+    dose = pd.Series(number.to_numpy()[codes], index=texts.frame.index)
+    valid = ((number > 0) & (number < float("inf"))).to_numpy()[codes]
+    _flag(errors, texts.frame, texts.filled("dose_mg_per_kg") & ~valid, "dose_mg_per_kg",
           lambda v: f"'{v}' is not a positive number; dose_mg_per_kg is the dose in mg per kg "
                     "of body weight, greater than 0")
     return dose.where(valid)
 
 
-def _check_unused_cells(frame: pd.DataFrame, errors: list[RowError],
-                        instrument: np.ndarray) -> None:
+def _check_unused_cells(texts: _Texts, errors: list[RowError], instrument: np.ndarray) -> None:
     """Items beyond the instrument's count, and functional_difficulty outside PHQ-9, are empty."""
-    counts = np.array([INSTRUMENTS[name].n_items if name else 99 for name in instrument],
-                      dtype=np.int64) if len(instrument) else np.zeros(0, dtype=np.int64)
+    frame = texts.frame
+    counts = np.full(len(frame), 99, dtype=np.int64)
+    for name, inst in INSTRUMENTS.items():
+        counts[instrument == name] = inst.n_items
     for k, column in enumerate(ITEM_COLUMNS, 1):
-        for pos in (_filled(frame, column) & (counts < k)).nonzero()[0]:
+        if k <= counts.min(initial=99):
+            continue  # every row's instrument has item k
+        for pos in (texts.filled(column) & (counts < k)).nonzero()[0]:
             errors.append(RowError(
                 int(frame["line"].iat[pos]), column,
                 f"{instrument[pos]} has {counts[pos]} items; {column} must be empty"))
-    known = ~pd.isna(instrument)
-    other = _filled(frame, "functional_difficulty") & known & (instrument != "PHQ-9")
+    known = counts != 99
+    other = texts.filled("functional_difficulty") & known & (instrument != "PHQ-9")
     for pos in other.nonzero()[0]:
         errors.append(RowError(
             int(frame["line"].iat[pos]), "functional_difficulty",
@@ -182,30 +207,30 @@ def _scores(frame: pd.DataFrame, errors: list[RowError], instrument: np.ndarray)
     out = {name: np.full(n, None, dtype=object) for name in SCORE_COLUMNS}
     out["scored"] = np.zeros(n, dtype=bool)
     lines = frame["line"].to_numpy()
-    for name, inst in INSTRUMENTS.items():
-        rows = np.flatnonzero(instrument == name)
-        if not len(rows):
-            continue
-        cells = frame[list(ITEM_COLUMNS[:inst.n_items])].to_numpy(dtype=object)[rows]
-        result = score_cells(inst, cells, frame["total"].to_numpy(dtype=object)[rows])
+    used = [inst for name, inst in INSTRUMENTS.items() if (instrument == name).any()]
+    width = max((inst.n_items for inst in used), default=0)
+    block = frame[list(ITEM_COLUMNS[:width])].to_numpy(dtype=object)
+    totals = frame["total"].to_numpy(dtype=object)
+    for inst in used:
+        rows = np.flatnonzero(instrument == inst.name)
+        result = score_cells(inst, block[rows, :inst.n_items], totals[rows])
         for i, problems in result.errors.items():
             errors.extend(RowError(int(lines[rows[i]]), p.field, _reason(p)) for p in problems)
         ok = result.ok
-        good = rows[ok]
-        missing = result.answers[ok] == MISSING
-        out["items"][good] = json_int_lists(result.answers[ok], missing)
-        totals = result.total[ok]
-        out["total"][good] = _objects([None if t == MISSING else t for t in totals.tolist()])
+        good, answers = rows[ok], result.answers[ok]
+        out["items"][good] = json_int_lists(answers, answers == MISSING)
+        total = result.total[ok]
+        out["total"][good] = np.where(total == MISSING, None, total.astype(object))
         out["severity"][good] = result.severity[ok]
         out["complete"][good] = result.complete[ok]
-        if name == "PHQ-9":
-            item9 = result.answers[ok][:, SUICIDAL_IDEATION_ITEM - 1].tolist()
-            out["item9"][good] = _objects([None if a == MISSING else a for a in item9])
+        if inst.name == "PHQ-9":
+            item9 = answers[:, SUICIDAL_IDEATION_ITEM - 1]
+            out["item9"][good] = np.where(item9 == MISSING, None, item9.astype(object))
         out["scored"][good] = True
     return out
 
 
-def _functional_difficulty(frame: pd.DataFrame, errors: list[RowError],
+def _functional_difficulty(texts: _Texts, errors: list[RowError],
                            instrument: np.ndarray) -> np.ndarray:
     """PHQ-9 question 10 (0-3), checked by the scoring module once per distinct text."""
     def check(text: object) -> int | str | None:
@@ -214,11 +239,11 @@ def _functional_difficulty(frame: pd.DataFrame, errors: list[RowError],
         except ScoringError as exc:
             return _reason(exc)
 
-    checked = _per_text(frame["functional_difficulty"], check)
+    checked = texts.per_text("functional_difficulty", check)
     phq9 = instrument == "PHQ-9"
-    refused = phq9 & np.array([isinstance(v, str) for v in checked], dtype=bool)
+    refused = phq9 & texts.test("functional_difficulty", lambda v: isinstance(check(v), str))
     for pos in refused.nonzero()[0]:
-        errors.append(RowError(int(frame["line"].iat[pos]), "functional_difficulty",
+        errors.append(RowError(int(texts.frame["line"].iat[pos]), "functional_difficulty",
                                checked[pos]))
     return np.where(phq9 & ~refused, checked, None)
 
@@ -227,15 +252,24 @@ def _optional_text(series: pd.Series) -> pd.Series:
     return series.where(series != "", None)
 
 
+def _patients(texts: _Texts) -> np.ndarray:
+    """A number per (clinic, patient_id) pair, for grouping rows by patient."""
+    clinic, _ = texts.factorized("clinic")
+    patient, patients = texts.factorized("patient_id")
+    return pd.factorize(clinic.astype(np.int64) * (len(patients) + 1) + patient)[0]
+
+
 def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, list[RowError]]:
     """Check every row; the normalised rows (NA/None where a cell is bad) and every error.
 
-    The rows carry the scores in SCORE_COLUMNS (`scored` False where there is none).
+    The rows carry the scores in SCORE_COLUMNS (`scored` False where there is none) and
+    `_patient`, a number per (clinic, patient_id).
     """
     errors: list[RowError] = []
-    _check_text(frame, errors)
-    instrument = _instruments(frame, errors)
-    _check_unused_cells(frame, errors, instrument)
+    texts = _Texts(frame)
+    _check_text(texts, errors)
+    instrument = _instruments(texts, errors)
+    _check_unused_cells(texts, errors, instrument)
     scores = _scores(frame, errors, instrument)
     rows = pd.DataFrame({
         "line": frame["line"].astype(int),
@@ -244,18 +278,19 @@ def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, li
         "clinician": _optional_text(frame["clinician"]),
         "indication": _optional_text(frame["indication"]),
         "course_id": _optional_text(frame["course_id"]),
-        "infusion_number": _infusion_numbers(frame, errors),
-        "infusion_type": _choice(frame, errors, "infusion_type",
+        "infusion_number": _infusion_numbers(texts, errors),
+        "infusion_type": _choice(texts, errors, "infusion_type",
                                  {t: t for t in INFUSION_TYPES}, "an infusion type"),
-        "timepoint": _choice(frame, errors, "timepoint", {t: t for t in TIMEPOINTS},
+        "timepoint": _choice(texts, errors, "timepoint", {t: t for t in TIMEPOINTS},
                              "a timepoint"),
-        "date": _dates(frame, errors, today),
+        "date": _dates(texts, errors, today),
         "instrument": pd.Series(instrument, index=frame.index, dtype=object),
-        "route": _choice(frame, errors, "route", _ROUTE_NAMES, "a route"),
-        "dose_mg_per_kg": _doses(frame, errors),
-        "functional_difficulty": pd.Series(_functional_difficulty(frame, errors, instrument),
+        "route": _choice(texts, errors, "route", _ROUTE_NAMES, "a route"),
+        "dose_mg_per_kg": _doses(texts, errors),
+        "functional_difficulty": pd.Series(_functional_difficulty(texts, errors, instrument),
                                            index=frame.index, dtype=object),
         **{name: pd.Series(values, index=frame.index) for name, values in scores.items()},
+        "_patient": _patients(texts),
     })
     return rows, errors
 

@@ -40,6 +40,7 @@ from data.bulk import BulkRecords, count_new, paused_gc, write_records
 from data.db import read_session, write_session
 from data.import_courses import (
     StoreState,
+    add_group_keys,
     conflicts,
     infusion_disagreements,
     key_mask,
@@ -126,10 +127,13 @@ def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
     """Course numbers, conflicts and protocol limits against the store (errors added to
     `checked`); the protocol in force."""
     rows, protocol = checked.rows, load_protocol(session)
-    state = load_store_state(session, set(zip(rows["clinic"], rows["patient_id"], strict=True)))
-    checked.errors += _scope_errors(actor, set(rows["clinic"]), state)
+    patients = rows.drop_duplicates("_patient")
+    state = load_store_state(session, set(zip(patients["clinic"], patients["patient_id"],
+                                              strict=True)))
+    checked.errors += _scope_errors(actor, set(patients["clinic"]), state)
     checked.errors += _dose_errors(checked.doses, protocol)
     rows["course_number"] = number_courses(rows, state)
+    add_group_keys(rows)
     checked.errors += conflicts(rows, state) + infusion_disagreements(rows)
     return protocol
 
