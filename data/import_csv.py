@@ -136,36 +136,41 @@ def _records(text: str, width: int, errors: list[RowError]) -> tuple[np.ndarray,
     return table, np.array(lines, dtype=np.int64), blank
 
 
-_ASCII_SPACES = " \t\v\f\x1c\x1d\x1e\x1f"  # what str.strip removes, \r and \n aside
+_SPACE_BYTE = np.zeros(256, dtype=bool)  # what str.strip removes in ASCII, \r and \n aside
+_SPACE_BYTE[[ord(c) for c in " \t\v\f\x1c\x1d\x1e\x1f"]] = True
+_SEPARATOR_BYTE = np.zeros(256, dtype=bool)
+_SEPARATOR_BYTE[[ord(","), ord("\n"), ord("\r")]] = True
 
 
-def _may_need_strip(text: str) -> bool:
-    """False when no cell of an unquoted file starts or ends with a space (cheap scans)."""
-    if not text.isascii():
+def _may_need_strip(data: np.ndarray, ascii_only: bool) -> bool:
+    """False when no cell of an unquoted file (its bytes) starts or ends with a space."""
+    if not ascii_only:
         return True
-    for space in _ASCII_SPACES:
-        if space in text and (text.startswith(space) or text.endswith(space) or any(
-                pair in text for pair in (space + ",", "," + space, space + "\n", "\n" + space,
-                                          space + "\r", "\r" + space))):
-            return True
-    return False
+    spaces = np.flatnonzero(_SPACE_BYTE[data])
+    if not len(spaces):
+        return False
+    if spaces[0] == 0 or spaces[-1] == len(data) - 1:
+        return True
+    return bool(_SEPARATOR_BYTE[data[spaces - 1]].any() or _SEPARATOR_BYTE[data[spaces + 1]].any())
 
 
 def _simple_records(text: str, width: int) -> tuple[np.ndarray, np.ndarray, int] | None:
     """What `_records` returns, read by pandas' C parser, for a file without quotes; None
-    when the file needs the csv module (quotes, NUL, a row wider than the header, a cell
-    over the csv field limit).
+    when the file needs the csv module (quotes, NUL, a bare \r line end, a row wider than
+    the header, a cell over the csv field limit).
 
     Without quotes a row is one physical line and a cell the text between commas, so the
     two readers agree: every physical line after the header is a row (blank lines
-    included, skipped below), line ends are \n, \r\n or \r, short rows are padded.
+    included, skipped below), line ends are \n or \r\n, short rows are padded; a
+    longer row makes pandas warn or fail, which hands the file to the csv module.
     tests/data/test_import_csv.py compares both readers.
     """
-    if '"' in text or "\0" in text:
-        return None
-    physical = text.split("\n")  # a file of bare \r line ends is one long "line": csv module
-    if (max(map(len, physical)) > csv.field_size_limit()
-            or max(line.count(",") for line in physical) >= width):
+    encoded = text.encode("utf-8")
+    if b'"' in encoded or b"\0" in encoded or encoded.count(b"\r") != encoded.count(b"\r\n"):
+        return None  # quotes, NUL, line ends of a bare \r (pandas reads some of those apart)
+    data = np.frombuffer(encoded, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))  # bytes >= characters: a safe bound
+    if np.diff(ends, prepend=-1, append=len(data)).max() > csv.field_size_limit():
         return None
     try:
         with warnings.catch_warnings():
@@ -176,7 +181,7 @@ def _simple_records(text: str, width: int) -> tuple[np.ndarray, np.ndarray, int]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, Warning):
         return None
     cells = frame.to_numpy(dtype=object)
-    if _may_need_strip(text):
+    if _may_need_strip(data, len(encoded) == len(text)):
         for j in range(width):
             cells[:, j] = list(map(str.strip, cells[:, j]))
     keep = (cells != "").any(axis=1)

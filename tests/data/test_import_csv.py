@@ -52,6 +52,7 @@ CASES = {
     "plain": f"{HEADER}\n{ROW}\n{ROW}\n",
     "no final line end": f"{HEADER}\n{ROW}",
     "carriage returns only": f"{HEADER}\r{ROW}\r\r{ROW}\r",
+    "carriage returns, empty first cells": f"{HEADER}\r,A,1\r,,1,pre\r",
     "mixed line ends": f"{HEADER}\r\n{ROW}\n{ROW}\r{ROW}\r\n",
     "trailing blank lines": f"{HEADER}\n{ROW}\n\n\n",
     "blank first data line": f"{HEADER}\n\n{ROW}\n",
@@ -86,6 +87,8 @@ def test_quotes_and_wide_rows_go_to_the_csv_module() -> None:
     width = len(HEADER.split(","))
     assert import_csv._simple_records(CASES["quoted cells"], width) is None
     assert import_csv._simple_records(CASES["longer row, a value past the header"], width) is None
+    assert import_csv._simple_records(CASES["carriage returns only"], width) is None
+    assert import_csv._simple_records(f"{HEADER}\n,{ROW[3:]}\r\n", width) is not None
     cells, lines, blank = import_csv._simple_records(CASES["trailing blank lines"], width)
     assert cells.shape == (1, width) and lines.tolist() == [2] and blank == 2
 
