@@ -18,74 +18,96 @@ import numpy as np
 import pandas as pd
 
 from data.bulk import BulkRecords
-from data.import_courses import INFUSION, PATIENT
 
-_COURSE = ["clinic", "patient_id", "course_number"]
 _SLOT = ["clinic", "patient_code", "course_number", "infusion_number", "timepoint", "instrument"]
 
 
-def _firsts(rows: pd.DataFrame, group: str, keys: list[str], columns: list[str]) -> pd.DataFrame:
-    """Per group (`group`: a number per patient, course or infusion, see import_courses),
-    in order of first appearance: its `keys`, the earliest date and the first non-empty
-    value of each column."""
-    grouped = rows.groupby(group, sort=False)
-    result = grouped[[*keys, *columns]].first()
-    result["date"] = grouped["date"].min()
-    return result.reset_index(drop=True)
+class _Groups:
+    """The rows' groups (`group`: a number per patient, course or infusion, see
+    import_courses), in order of first appearance."""
+
+    def __init__(self, rows: pd.DataFrame, group: str) -> None:
+        self.rows = rows
+        self.number = rows[group].to_numpy()
+        numbers, first = np.unique(self.number, return_index=True)
+        self.first = np.sort(first)  # each group's first row, groups in order of appearance
+        self.position = pd.Series(np.arange(len(first)), index=self.number[self.first])
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def key(self, column: str) -> np.ndarray:
+        """A column that is the same on every row of a group."""
+        return self.rows[column].to_numpy(dtype=object)[self.first]
+
+    def first_given(self, column: str) -> np.ndarray:
+        """The first non-missing value of `column` in each group (None if none)."""
+        given = np.flatnonzero(self.rows[column].notna().to_numpy())
+        numbers, first = np.unique(self.number[given], return_index=True)
+        values = np.full(len(self), None, dtype=object)
+        values[self.position.loc[numbers].to_numpy()] = (
+            self.rows[column].to_numpy(dtype=object)[given[first]])
+        return values
+
+    def earliest(self, column: str) -> np.ndarray:
+        """The earliest value of a datetime column in each group."""
+        earliest = pd.Series(self.rows[column].to_numpy()).groupby(self.number).min()
+        return earliest.loc[self.number[self.first]].to_numpy()
 
 
-def _dates(values: pd.Series) -> list:
-    """Python dates of a datetime column, converted once per distinct day."""
-    codes, days = pd.factorize(values)
-    return np.array([d.date() for d in days] + [None], dtype=object)[codes].tolist()
+def _dates(values: np.ndarray | pd.Series) -> np.ndarray:
+    """Python dates of datetime values, converted once per distinct day."""
+    codes, days = pd.factorize(pd.Series(values))
+    return np.array([d.date() for d in days] + [None], dtype=object)[codes]
 
 
-def _none(values: pd.Series) -> list:
-    """The column's values with None for every missing value (None, NaN, NA)."""
-    return values.astype(object).where(values.notna(), None).tolist()
+def _table(columns: dict) -> pd.DataFrame:
+    """A bulk table: object columns (plain Python values, None where missing)."""
+    return pd.DataFrame(columns, dtype=object)
 
 
 def _patients(rows: pd.DataFrame) -> pd.DataFrame:
-    firsts = _firsts(rows, "_patient", PATIENT, ["indication"])
-    return pd.DataFrame({"clinic": firsts["clinic"], "patient_code": firsts["patient_id"],
-                         "indication": _none(firsts["indication"])})
+    groups = _Groups(rows, "_patient")
+    return _table({"clinic": groups.key("clinic"), "patient_code": groups.key("patient_id"),
+                   "indication": groups.first_given("indication")})
 
 
 def _courses(rows: pd.DataFrame) -> pd.DataFrame:
-    firsts = _firsts(rows, "_course", _COURSE, ["course_id"])
-    return pd.DataFrame({
-        "clinic": firsts["clinic"], "patient_code": firsts["patient_id"],
-        "number": firsts["course_number"].astype("int64"), "label": _none(firsts["course_id"]),
-        "course_type": "induction", "start_date": _dates(firsts["date"])})
+    groups = _Groups(rows, "_course")
+    return _table({
+        "clinic": groups.key("clinic"), "patient_code": groups.key("patient_id"),
+        "number": groups.key("course_number"), "label": groups.first_given("course_id"),
+        "course_type": "induction", "start_date": _dates(groups.earliest("date"))})
 
 
 def _infusions(rows: pd.DataFrame, induction_length: int) -> pd.DataFrame:
-    firsts = _firsts(rows, "_infusion", INFUSION,
-                     ["infusion_type", "route", "dose_mg_per_kg", "clinician"])
-    number = firsts["infusion_number"].astype("int64")
-    default_type = np.where(number <= induction_length, "induction", "booster")
-    given_type = firsts["infusion_type"]
-    return pd.DataFrame({
-        "clinic": firsts["clinic"], "patient_code": firsts["patient_id"],
-        "course_number": firsts["course_number"].astype("int64"), "number": number,
-        "administered_on": _dates(firsts["date"]),
-        "infusion_type": given_type.where(given_type.notna(), default_type).astype(object),
-        "route": _none(firsts["route"]), "dose_mg_per_kg": _none(firsts["dose_mg_per_kg"]),
-        "clinician_code": _none(firsts["clinician"]),
+    groups = _Groups(rows, "_infusion")
+    number = groups.key("infusion_number")
+    given_type = groups.first_given("infusion_type")
+    default_type = np.where(number.astype(np.int64) <= induction_length, "induction", "booster")
+    return _table({
+        "clinic": groups.key("clinic"), "patient_code": groups.key("patient_id"),
+        "course_number": groups.key("course_number"), "number": number,
+        "administered_on": _dates(groups.earliest("date")),
+        "infusion_type": np.where(pd.isna(given_type), default_type.astype(object), given_type),
+        "route": groups.first_given("route"),
+        "dose_mg_per_kg": groups.first_given("dose_mg_per_kg"),
+        "clinician_code": groups.first_given("clinician"),
     })
 
 
 def _assessments(rows: pd.DataFrame, entered_by_id: int | None) -> pd.DataFrame:
-    return pd.DataFrame({
-        "clinic": rows["clinic"], "patient_code": rows["patient_id"],
-        "course_number": rows["course_number"].astype("int64"),
-        "infusion_number": rows["infusion_number"].astype("int64"),
-        "timepoint": rows["timepoint"], "instrument": rows["instrument"],
-        "administered_on": _dates(rows["date"]), "items": rows["items"],
-        "functional_difficulty": rows["functional_difficulty"], "total": rows["total"],
-        "severity": rows["severity"], "complete": rows["complete"], "item9": rows["item9"],
-        "source": "import", "entered_by_id": entered_by_id,
-    }).reset_index(drop=True)
+    columns = ("timepoint", "instrument", "items", "functional_difficulty", "total", "severity",
+               "complete", "item9")
+    return _table({
+        "clinic": rows["clinic"].to_numpy(dtype=object),
+        "patient_code": rows["patient_id"].to_numpy(dtype=object),
+        "course_number": rows["course_number"].to_numpy(dtype=object),
+        "infusion_number": rows["infusion_number"].to_numpy(dtype=object),
+        **{name: rows[name].to_numpy(dtype=object) for name in columns},
+        "administered_on": _dates(rows["date"]), "source": "import",
+        "entered_by_id": entered_by_id,
+    })
 
 
 def alert_status(observed_on: date, today: date, window_days: int) -> str:
@@ -107,7 +129,7 @@ def _alerts(assessments: pd.DataFrame, today: date, window_days: int) -> pd.Data
     item9 = assessments["item9"]
     positive = assessments[item9.notna() & (item9.fillna(0).astype("int64") >= 1)]
     return pd.DataFrame(alerts_for(positive.to_dict("records"), today, window_days),
-                        columns=[*_SLOT, "item9_value", "observed_on", "status"])
+                        columns=[*_SLOT, "item9_value", "observed_on", "status"], dtype=object)
 
 
 def build_records(rows: pd.DataFrame, *, entered_by_id: int | None, today: date,

@@ -289,7 +289,8 @@ def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, li
         "dose_mg_per_kg": _doses(texts, errors),
         "functional_difficulty": pd.Series(_functional_difficulty(texts, errors, instrument),
                                            index=frame.index, dtype=object),
-        **{name: pd.Series(values, index=frame.index) for name, values in scores.items()},
+        **{name: pd.Series(values, index=frame.index, dtype=values.dtype)
+           for name, values in scores.items()},
         "_patient": _patients(texts),
     })
     return rows, errors

@@ -117,10 +117,11 @@ def _scope_errors(actor: Actor, codes: set[str], state: StoreState) -> list[RowE
 def _dose_errors(doses: pd.DataFrame, protocol: dict) -> list[RowError]:
     """Doses above the protocol's maximum are refused, as on the infusion form."""
     limit = float(protocol["dose_max_mg_per_kg"])
+    above = doses[doses["dose_mg_per_kg"] > limit]
     return [RowError(int(line), "dose_mg_per_kg", (
         f"{dose:g} mg/kg is above the protocol maximum of {limit:g} mg/kg "
         f"(dose_max_mg_per_kg); doses are above 0 and at most {limit:g} mg/kg"))
-        for line, dose in zip(doses["line"], doses["dose_mg_per_kg"], strict=True) if dose > limit]
+        for line, dose in zip(above["line"], above["dose_mg_per_kg"], strict=True)]
 
 
 def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
