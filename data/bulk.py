@@ -167,6 +167,24 @@ def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
 
 # --- natural key -> id ----------------------------------------------------------------
 
+def _select_in(session: Session, model: type[SQLModel], columns: Sequence[str], where: str,
+               values: Iterable[Any]) -> list[tuple]:
+    """Plain rows of `columns` of `model` whose `where` column is in `values` (one query per
+    5,000 values; the driver's tuples, without Core's row objects)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+    head = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
+            f"WHERE {quote(where)} IN ")
+    rows: list[tuple] = []
+    connection = session.connection()
+    for chunk in _chunks(sorted(set(values)), _LOOKUP_CHUNK):
+        sql = head + f"({', '.join([mark] * len(chunk))})"
+        rows += connection.exec_driver_sql(sql, tuple(chunk)).all()
+    return rows
+
+
 @dataclass
 class _Ids:
     """Natural key -> store id, for rows that exist or were just written."""
@@ -179,44 +197,38 @@ class _Ids:
     assessments: dict[tuple, int] = field(default_factory=dict)
 
     def read_clinics(self, session: Session, codes: Iterable[str]) -> None:
-        for chunk in _chunks(sorted(set(codes)), _LOOKUP_CHUNK):
-            self.clinics.update(session.execute(
-                select(Clinic.code, Clinic.id).where(Clinic.code.in_(chunk))).all())
+        self.clinics.update((code, cid) for cid, code in _select_in(
+            session, Clinic, ("id", "code"), "code", codes))
 
     def read_patients(self, session: Session, keys: Iterable[tuple]) -> None:
         """Ids of the patients `keys` (clinic code, patient code) that the store holds."""
         wanted = set(keys)
         code_of = {cid: code for code, cid in self.clinics.items()}
-        clinic_ids = sorted({self.clinics[c] for c, _ in wanted if c in self.clinics})
-        query = select(Patient.id, Patient.clinic_id, Patient.patient_code)
-        for chunk in _chunks(clinic_ids, _LOOKUP_CHUNK):
-            for pid, cid, code in session.execute(query.where(Patient.clinic_id.in_(chunk))):
-                if (code_of[cid], code) in wanted:
-                    self.patients[(code_of[cid], code)] = pid
+        clinic_ids = {self.clinics[c] for c, _ in wanted if c in self.clinics}
+        for pid, cid, code in _select_in(session, Patient, ("id", "clinic_id", "patient_code"),
+                                         "clinic_id", clinic_ids):
+            if (code_of[cid], code) in wanted:
+                self.patients[(code_of[cid], code)] = pid
 
     def read_children(self, session: Session, model: type[SQLModel], parent_ids: dict[tuple, int],
                       parents: Iterable[tuple], known: dict[tuple, int]) -> None:
         """Ids of the courses/infusions (`model`) of the `parents` keys, into `known`."""
-        table = model.__table__  # type: ignore[attr-defined]
-        link = table.c.patient_id if model is Course else table.c.course_id
+        link = "patient_id" if model is Course else "course_id"
         key_of = {parent_ids[p]: p for p in set(parents) if p in parent_ids}
-        query = select(table.c.id, link, table.c.number)
-        for chunk in _chunks(sorted(key_of), _LOOKUP_CHUNK):
-            for row_id, parent, number in session.execute(query.where(link.in_(chunk))):
-                known[(*key_of[parent], number)] = row_id
+        for row_id, parent, number in _select_in(session, model, ("id", link, "number"), link,
+                                                 key_of):
+            known[(*key_of[parent], number)] = row_id
 
     def read_assessments(self, session: Session, keys: Iterable[tuple]) -> None:
         """Ids of the assessments `keys` (infusion key, timepoint, instrument)."""
         wanted = set(keys)
         key_of = {self.infusions[k[:4]]: k[:4] for k in wanted if k[:4] in self.infusions}
-        query = select(Assessment.id, Assessment.infusion_id, Assessment.timepoint,
-                       Assessment.instrument)
-        for chunk in _chunks(sorted(key_of), _LOOKUP_CHUNK):
-            for aid, infusion, timepoint, instrument in session.execute(
-                    query.where(Assessment.infusion_id.in_(chunk))):
-                key = (*key_of[infusion], timepoint, instrument)
-                if key in wanted:
-                    self.assessments[key] = aid
+        for aid, infusion, timepoint, instrument in _select_in(
+                session, Assessment, ("id", "infusion_id", "timepoint", "instrument"),
+                "infusion_id", key_of):
+            key = (*key_of[infusion], timepoint, instrument)
+            if key in wanted:
+                self.assessments[key] = aid
 
 
 _PATIENT = ("clinic", "patient_code")
@@ -385,11 +397,13 @@ def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int
     created["infusions"] = len(keys)
 
     rows = batch.assessments
-    slots = rows.keys(*_SLOT[:4])
+    parents = {key: (ids.courses[key[:3]], infusion) for key, infusion in ids.infusions.items()}
+    links = [parents[key] for key in rows.keys(*_SLOT[:4])]
+    course_ids = [course for course, _ in links]
+    infusion_ids = [infusion for _, infusion in links]
     entered = [i if i is not None else users.get(name) for i, name in zip(
         rows.get("entered_by_id"), rows.get("entered_by_username"), strict=True)]
-    writer.insert(Assessment, rows, {"course_id": [ids.courses[k[:3]] for k in slots],
-                                     "infusion_id": [ids.infusions[k] for k in slots],
+    writer.insert(Assessment, rows, {"course_id": course_ids, "infusion_id": infusion_ids,
                                      "entered_by_id": entered})
     created["assessments"] = len(rows)
 
