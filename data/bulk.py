@@ -380,6 +380,15 @@ def _write_people(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     return {"clinics": len(codes), "users": len(names), "patients": len(keys)}
 
 
+def _user_ids(rows: _Columns, id_column: str, name_column: str, users: dict[str, int]) -> list:
+    """A user id per row: `id_column`, else the id of the user named in `name_column`."""
+    ids = rows.get(id_column)
+    if name_column not in rows:
+        return ids
+    return [i if i is not None else users.get(name)
+            for i, name in zip(ids, rows.get(name_column), strict=True)]
+
+
 def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     """Courses, infusions, assessments and safety alerts."""
     session, users = writer.session, ids.users
@@ -389,8 +398,7 @@ def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int
     created = {"courses": len(keys)}
 
     infusions, keys = _new(batch.infusions, batch.infusions.keys(*_INFUSION), ids.infusions)
-    clinician = [i if i is not None else users.get(code) for i, code in zip(
-        infusions.get("clinician_id"), infusions.get("clinician_code"), strict=True)]
+    clinician = _user_ids(infusions, "clinician_id", "clinician_code", users)
     writer.insert(Infusion, infusions, {"course_id": [ids.courses[k[:3]] for k in keys],
                                         "clinician_id": clinician})
     ids.read_children(session, Infusion, ids.courses, [k[:3] for k in keys], ids.infusions)
@@ -401,8 +409,7 @@ def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int
     links = [parents[key] for key in rows.keys(*_SLOT[:4])]
     course_ids = [course for course, _ in links]
     infusion_ids = [infusion for _, infusion in links]
-    entered = [i if i is not None else users.get(name) for i, name in zip(
-        rows.get("entered_by_id"), rows.get("entered_by_username"), strict=True)]
+    entered = _user_ids(rows, "entered_by_id", "entered_by_username", users)
     writer.insert(Assessment, rows, {"course_id": course_ids, "infusion_id": infusion_ids,
                                      "entered_by_id": entered})
     created["assessments"] = len(rows)

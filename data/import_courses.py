@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from data.import_csv import RowError
-from data.import_validation import MAX_INFUSION_NUMBER, MAX_LENGTH
+from data.import_validation import MAX_INFUSION_NUMBER
 from models.tables import Assessment, Clinic, Course, Infusion, Patient
 from outcomes.instruments import INSTRUMENTS
 
@@ -35,21 +35,11 @@ INFUSION = ["clinic", "patient_id", "course_number", "infusion_number"]
 _CHUNK = 5_000
 
 
-def _within(values: pd.Series, limit: int) -> np.ndarray:
-    """Cells (missing counts as empty) of at most `limit` characters, judged per distinct text."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-    fits = np.array([len(u) <= limit for u in uniques] + [True], dtype=bool)
-    return fits[codes]
-
-
 def key_mask(rows: pd.DataFrame) -> pd.Series:
-    """Rows whose identifying cells are all valid."""
-    text_ok = ((rows["clinic"] != "") & (rows["patient_id"] != "")).to_numpy(dtype=bool, copy=True)
-    for name in ("clinic", "patient_id", "course_id"):
-        text_ok &= _within(rows[name], MAX_LENGTH[name])
-    return pd.Series(text_ok, index=rows.index) & (
-        rows["infusion_number"].notna() & rows["timepoint"].notna() & rows["date"].notna()
-        & rows["instrument"].notna()).astype(bool)
+    """Rows whose identifying cells are all valid (`_short`: see validate_rows)."""
+    return ((rows["clinic"] != "") & (rows["patient_id"] != "") & rows["_short"]
+            & rows["infusion_number"].notna() & rows["timepoint"].notna()
+            & rows["date"].notna() & rows["instrument"].notna()).astype(bool)
 
 
 def _lines(values: Iterable[int], limit: int = 5) -> str:
@@ -157,10 +147,11 @@ def number_courses(rows: pd.DataFrame, state: StoreState) -> pd.Series:
         part = rows[labelled]
         label, labels = pd.factorize(part["course_id"].to_numpy(dtype=object))
         course = pd.factorize(part["_patient"].to_numpy(np.int64) * len(labels) + label)[0]
-        grouped = part[[*PATIENT, "course_id", "date"]].groupby(course, sort=True)
-        courses = grouped[[*PATIENT, "course_id"]].first()
-        courses["date"] = grouped["date"].min()
-        numbers[labelled] = _label_numbers(courses.reset_index(drop=True), state)[course]
+        first = np.unique(course, return_index=True)[1]  # course k's first row
+        courses = pd.DataFrame({name: part[name].to_numpy(dtype=object)[first]
+                                for name in (*PATIENT, "course_id")}, dtype=object)
+        courses["date"] = pd.Series(part["date"].to_numpy()).groupby(course).min().to_numpy()
+        numbers[labelled] = _label_numbers(courses, state)[course]
     return numbers
 
 
@@ -175,11 +166,17 @@ def add_group_keys(rows: pd.DataFrame) -> None:
     course = pd.factorize(patient * (int(number.max(initial=0)) + 1) + number)[0]
     infusion = course.astype(np.int64) * (MAX_INFUSION_NUMBER + 1) + rows[
         "infusion_number"].to_numpy(np.int64)
-    timepoint = rows["timepoint"].map(_TIMEPOINT_CODE).to_numpy(np.int64)
-    instrument = rows["instrument"].map({n: k for k, n in enumerate(INSTRUMENTS)})
+    timepoint = _codes(rows["timepoint"], _TIMEPOINT_CODE)
+    instrument = _codes(rows["instrument"], {n: k for k, n in enumerate(INSTRUMENTS)})
     rows["_course"] = course
     rows["_infusion"] = infusion
-    rows["_slot"] = (infusion * 2 + timepoint) * len(INSTRUMENTS) + instrument.to_numpy(np.int64)
+    rows["_slot"] = (infusion * 2 + timepoint) * len(INSTRUMENTS) + instrument
+
+
+def _codes(values: pd.Series, code_of: dict[str, int]) -> np.ndarray:
+    """`code_of` each value (all known), looked up once per distinct value."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    return np.array([code_of[u] for u in uniques], dtype=np.int64)[codes]
 
 
 def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:

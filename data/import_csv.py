@@ -184,7 +184,9 @@ def _simple_records(text: str, width: int) -> tuple[np.ndarray, np.ndarray, int]
     if _may_need_strip(data, len(encoded) == len(text)):
         for j in range(width):
             cells[:, j] = list(map(str.strip, cells[:, j]))
-    keep = (cells != "").any(axis=1)
+    keep = cells[:, 0] != ""
+    rest = np.flatnonzero(~keep)  # usually few: check their other cells
+    keep[rest] = (cells[rest] != "").any(axis=1)
     lines = np.arange(2, len(cells) + 2, dtype=np.int64)  # the header is line 1
     if keep.all():
         return cells, lines, 0

@@ -248,8 +248,10 @@ def _functional_difficulty(texts: _Texts, errors: list[RowError],
     return np.where(phq9 & ~refused, checked, None)
 
 
-def _optional_text(series: pd.Series) -> pd.Series:
-    return series.where(series != "", None)
+def _optional_text(texts: _Texts, name: str) -> pd.Series:
+    """The column's text, None where empty."""
+    return pd.Series(texts.per_text(name, lambda v: v or None), index=texts.frame.index,
+                     dtype=object)
 
 
 def _patients(texts: _Texts) -> np.ndarray:
@@ -259,11 +261,20 @@ def _patients(texts: _Texts) -> np.ndarray:
     return pd.factorize(clinic.astype(np.int64) * (len(patients) + 1) + patient)[0]
 
 
+def _short_keys(texts: _Texts) -> np.ndarray:
+    """Rows whose clinic, patient_id and course_id are within their lengths."""
+    short = np.ones(len(texts.frame), dtype=bool)
+    for name in ("clinic", "patient_id", "course_id"):
+        short &= texts.test(name, lambda v, k=MAX_LENGTH[name]: len(v) <= k)
+    return short
+
+
 def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, list[RowError]]:
     """Check every row; the normalised rows (NA/None where a cell is bad) and every error.
 
-    The rows carry the scores in SCORE_COLUMNS (`scored` False where there is none) and
-    `_patient`, a number per (clinic, patient_id).
+    The rows carry the scores in SCORE_COLUMNS (`scored` False where there is none),
+    `_patient`, a number per (clinic, patient_id), and `_short`: clinic, patient_id and
+    course_id within their lengths.
     """
     errors: list[RowError] = []
     texts = _Texts(frame)
@@ -275,9 +286,9 @@ def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, li
         "line": frame["line"].astype(int),
         "clinic": frame["clinic"],
         "patient_id": frame["patient_id"],
-        "clinician": _optional_text(frame["clinician"]),
-        "indication": _optional_text(frame["indication"]),
-        "course_id": _optional_text(frame["course_id"]),
+        "clinician": _optional_text(texts, "clinician"),
+        "indication": _optional_text(texts, "indication"),
+        "course_id": _optional_text(texts, "course_id"),
         "infusion_number": _infusion_numbers(texts, errors),
         "infusion_type": _choice(texts, errors, "infusion_type",
                                  {t: t for t in INFUSION_TYPES}, "an infusion type"),
@@ -292,6 +303,7 @@ def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, li
         **{name: pd.Series(values, index=frame.index, dtype=values.dtype)
            for name, values in scores.items()},
         "_patient": _patients(texts),
+        "_short": _short_keys(texts),
     })
     return rows, errors
 
