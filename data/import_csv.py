@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +49,8 @@ class CsvTable:
     frame: pd.DataFrame
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # column -> (codes, distinct texts) when the reader had them (see _simple_records)
+    factorized: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
 
 
 def size_problem(size: int) -> str | None:
@@ -136,61 +137,85 @@ def _records(text: str, width: int, errors: list[RowError]) -> tuple[np.ndarray,
     return table, np.array(lines, dtype=np.int64), blank
 
 
-_SPACE_BYTE = np.zeros(256, dtype=bool)  # what str.strip removes in ASCII, \r and \n aside
-_SPACE_BYTE[[ord(c) for c in " \t\v\f\x1c\x1d\x1e\x1f"]] = True
-_SEPARATOR_BYTE = np.zeros(256, dtype=bool)
-_SEPARATOR_BYTE[[ord(","), ord("\n"), ord("\r")]] = True
+Factorized = tuple[np.ndarray, list[str]]  # a column as codes into its distinct texts
 
 
-def _may_need_strip(data: np.ndarray, ascii_only: bool) -> bool:
-    """False when no cell of an unquoted file (its bytes) starts or ends with a space."""
-    if not ascii_only:
-        return True
-    spaces = np.flatnonzero(_SPACE_BYTE[data])
-    if not len(spaces):
-        return False
-    if spaces[0] == 0 or spaces[-1] == len(data) - 1:
-        return True
-    return bool(_SEPARATOR_BYTE[data[spaces - 1]].any() or _SEPARATOR_BYTE[data[spaces + 1]].any())
+def _arrow_columns(encoded: bytes, width: int, n_rows: int) -> list[Factorized] | None:
+    """The data rows' columns read by pyarrow (cells as written), dictionary-encoded; None
+    when pyarrow is missing or refuses the file (a row of another width, a huge row)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:  # a dependency of streamlit and pandas' optional reader
+        return None
+    names = [f"c{j}" for j in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(encoded),
+            read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names, use_threads=False),
+            parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False,
+                                              escape_char=False, newlines_in_values=False,
+                                              ignore_empty_lines=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows != n_rows:
+        return None
+    columns = []
+    for column in table.columns:
+        encoded_column = column.combine_chunks().dictionary_encode()
+        columns.append((encoded_column.indices.to_numpy(zero_copy_only=False).astype(np.intp),
+                        encoded_column.dictionary.to_pylist()))
+    return columns
 
 
-def _simple_records(text: str, width: int) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """What `_records` returns, read by pandas' C parser, for a file without quotes; None
-    when the file needs the csv module (quotes, NUL, a bare \r line end, a row wider than
-    the header, a cell over the csv field limit).
+def _strip(column: Factorized) -> Factorized:
+    """The column with its texts stripped (texts that become equal merge)."""
+    codes, texts = column
+    stripped = [t.strip() for t in texts]
+    if stripped == texts:
+        return column
+    new_codes, unique = pd.factorize(np.array(stripped, dtype=object))
+    return new_codes[codes], list(unique)
 
-    Without quotes a row is one physical line and a cell the text between commas, so the
-    two readers agree: every physical line after the header is a row (blank lines
-    included, skipped below), line ends are \n or \r\n, short rows are padded; a
-    longer row makes pandas warn or fail, which hands the file to the csv module.
+
+def _simple_records(text: str, width: int) -> tuple[list[Factorized], np.ndarray, int] | None:
+    """The data rows of a plain file, column by column, with their lines and the blank-row
+    count, exactly as `_records` reads them; None when the file needs the csv module.
+
+    A plain file has no quote, no NUL, no bare \r line end, and every non-empty line has
+    as many cells as the header: then a row is one physical line and a cell the text
+    between two commas, for pyarrow's reader as for the csv module (empty lines are
+    blank rows; lines of empty cells are found below). Anything else (short or long
+    rows, lines of spaces, a line over the csv field limit) goes to the csv module.
     tests/data/test_import_csv.py compares both readers.
     """
     encoded = text.encode("utf-8")
     if b'"' in encoded or b"\0" in encoded or encoded.count(b"\r") != encoded.count(b"\r\n"):
-        return None  # quotes, NUL, line ends of a bare \r (pandas reads some of those apart)
+        return None
     data = np.frombuffer(encoded, dtype=np.uint8)
-    ends = np.flatnonzero(data == ord("\n"))  # bytes >= characters: a safe bound
-    if np.diff(ends, prepend=-1, append=len(data)).max() > csv.field_size_limit():
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.append(ends, len(data))
+    if (ends - starts).max() > csv.field_size_limit():  # bytes >= characters: a safe bound
         return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # any doubt: the csv module
-            frame = pd.read_csv(io.StringIO(text), header=None, names=range(width),
-                                index_col=False, skiprows=1, dtype=object, na_filter=False,
-                                skip_blank_lines=False, engine="c")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, Warning):
+    if starts[-1] == len(data):  # the file ends with a line end: no last line
+        starts, ends = starts[:-1], ends[:-1]
+    length = ends - starts - (data[np.maximum(ends - 1, 0)] == ord("\r"))  # without \r\n
+    line = np.arange(1, len(starts) + 1)[1:][length[1:] > 0]  # non-empty data lines
+    columns = _arrow_columns(encoded, width, len(line))
+    if columns is None:
         return None
-    cells = frame.to_numpy(dtype=object)
-    if _may_need_strip(data, len(encoded) == len(text)):
-        for j in range(width):
-            cells[:, j] = list(map(str.strip, cells[:, j]))
-    keep = cells[:, 0] != ""
-    rest = np.flatnonzero(~keep)  # usually few: check their other cells
-    keep[rest] = (cells[rest] != "").any(axis=1)
-    lines = np.arange(2, len(cells) + 2, dtype=np.int64)  # the header is line 1
-    if keep.all():
-        return cells, lines, 0
-    return cells[keep], lines[keep], int((~keep).sum())
+    columns = [_strip(column) for column in columns]  # distinct texts only: cheap
+    keep = np.zeros(len(line), dtype=bool)
+    for codes, texts in columns:
+        keep |= codes != (texts.index("") if "" in texts else -1)
+    blank = int(len(starts) - 1 - keep.sum())  # empty lines and lines of empty cells
+    if not keep.all():
+        columns = [(codes[keep], texts) for codes, texts in columns]
+    return columns, line[keep], blank
 
 
 def read_table(raw: bytes) -> CsvTable:
@@ -206,7 +231,11 @@ def read_table(raw: bytes) -> CsvTable:
     errors: list[RowError] = []
     read = _simple_records(text, len(header))
     try:
-        cells, lines, blank = read if read is not None else _records(text, len(header), errors)
+        if read is None:
+            cells, lines, blank = _records(text, len(header), errors)
+            columns = None
+        else:
+            columns, lines, blank = read
     except csv.Error as exc:
         raise FileError(f"the file is not readable as CSV: {exc}") from None
     if not len(lines):
@@ -215,7 +244,18 @@ def read_table(raw: bytes) -> CsvTable:
         warnings.append(f"{blank} blank row(s) skipped")
     position = {name: j for j, name in reversed(list(enumerate(header)))}
     empty = np.full(len(lines), "", dtype=object)
-    frame = pd.DataFrame({name: cells[:, position[name]] if name in position else empty
-                          for name in KNOWN_COLUMNS}, dtype=object)
+    factorized: dict[str, Factorized] = {}
+    data = {}
+    for name in KNOWN_COLUMNS:
+        if name not in position:
+            data[name] = empty
+            if columns is not None:
+                factorized[name] = (np.zeros(len(lines), dtype=np.intp), [""])
+        elif columns is None:
+            data[name] = cells[:, position[name]]
+        else:
+            codes, texts = factorized[name] = columns[position[name]]
+            data[name] = np.array(texts, dtype=object)[codes] if texts else empty
+    frame = pd.DataFrame(data, dtype=object)
     frame.insert(0, "line", lines)
-    return CsvTable(frame, errors, warnings)
+    return CsvTable(frame, errors, warnings, factorized)

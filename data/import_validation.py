@@ -50,9 +50,11 @@ class _Texts:
     """The file's text columns, each factorized once: a rule is applied once per distinct
     text and its outcome spread back over the rows."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame,
+                 factorized: dict[str, tuple[np.ndarray, list]] | None = None) -> None:
         self.frame = frame
-        self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._factorized = {name: (codes, [*texts, ""])
+                            for name, (codes, texts) in (factorized or {}).items()}
 
     def factorized(self, name: str) -> tuple[np.ndarray, list]:
         """(codes, distinct texts) of column `name`; a missing cell (None or NaN: code -1,
@@ -105,12 +107,14 @@ def _infusion_number(text: str) -> int | None:
 
 
 def _infusion_numbers(texts: _Texts, errors: list[RowError]) -> pd.Series:
-    number = texts.per_text("infusion_number", _infusion_number)
-    valid = texts.test("infusion_number", lambda v: _infusion_number(v) is not None)
+    codes, uniques = texts.factorized("infusion_number")
+    parsed = [_infusion_number(u) for u in uniques]
+    valid = np.array([n is not None for n in parsed], dtype=bool)[codes]
+    number = np.array([n or 0 for n in parsed], dtype=np.int64)[codes]
     _flag(errors, texts.frame, texts.filled("infusion_number") & ~valid, "infusion_number",
           lambda v: f"'{v}' is not a positive integer; infusion_number is a whole number "
                     f"1-{MAX_INFUSION_NUMBER}")
-    return pd.Series(pd.array(number, dtype="Int64"), index=texts.frame.index)
+    return pd.Series(pd.arrays.IntegerArray(number, ~valid), index=texts.frame.index)
 
 
 def _dates(texts: _Texts, errors: list[RowError], today: date) -> pd.Series:
@@ -269,15 +273,20 @@ def _short_keys(texts: _Texts) -> np.ndarray:
     return short
 
 
-def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, list[RowError]]:
+def validate_rows(frame: pd.DataFrame, *, today: date,
+                  factorized: dict[str, tuple[np.ndarray, list]] | None = None,
+                  ) -> tuple[pd.DataFrame, list[RowError]]:
     """Check every row; the normalised rows (NA/None where a cell is bad) and every error.
+
+    `factorized`: columns the reader already has as (codes, distinct texts), see
+    import_csv.CsvTable.
 
     The rows carry the scores in SCORE_COLUMNS (`scored` False where there is none),
     `_patient`, a number per (clinic, patient_id), and `_short`: clinic, patient_id and
     course_id within their lengths.
     """
     errors: list[RowError] = []
-    texts = _Texts(frame)
+    texts = _Texts(frame, factorized)
     _check_text(texts, errors)
     instrument = _instruments(texts, errors)
     _check_unused_cells(texts, errors, instrument)

@@ -142,7 +142,7 @@ def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
 def _check_file(raw: bytes, today: date) -> _Checked:
     """Everything that needs no store: the file, the rows, course labelling."""
     table = read_table(raw)
-    rows, errors = validate_rows(table.frame, today=today)
+    rows, errors = validate_rows(table.frame, today=today, factorized=table.factorized)
     errors += table.errors
     valid = rows[key_mask(rows)].copy()
     label_errors = mixed_labels(valid)

@@ -29,6 +29,9 @@ def _same(quick, reference) -> None:
     assert quick.frame.equals(reference.frame)
     assert list(quick.frame.dtypes) == list(reference.frame.dtypes)
     assert quick.errors == reference.errors and quick.warnings == reference.warnings
+    for name, (codes, texts) in quick.factorized.items():  # the cells, as codes
+        assert len(set(texts)) == len(texts)
+        assert [texts[c] for c in codes] == quick.frame[name].tolist()
 
 
 def test_blank_rows_are_skipped_and_lines_stay_physical(monkeypatch) -> None:
@@ -83,23 +86,27 @@ def test_a_value_past_the_header_is_reported_by_either_reader(monkeypatch) -> No
     assert quick.errors == [RowError(2, "row", "the row has 8 cells but the header has 7 columns")]
 
 
-def test_quotes_and_wide_rows_go_to_the_csv_module() -> None:
+def test_only_plain_files_take_the_quick_reader() -> None:
     width = len(HEADER.split(","))
-    assert import_csv._simple_records(CASES["quoted cells"], width) is None
-    assert import_csv._simple_records(CASES["longer row, a value past the header"], width) is None
-    assert import_csv._simple_records(CASES["carriage returns only"], width) is None
-    assert import_csv._simple_records(f"{HEADER}\n,{ROW[3:]}\r\n", width) is not None
-    cells, lines, blank = import_csv._simple_records(CASES["trailing blank lines"], width)
-    assert cells.shape == (1, width) and lines.tolist() == [2] and blank == 2
+    for case in ("quoted cells", "longer row, a value past the header", "carriage returns only",
+                 "longer row, empty extras"):
+        assert import_csv._simple_records(CASES[case], width) is None, case
+    assert import_csv._simple_records(f"{HEADER}\nP1,A\n", width) is None  # a short row
+    assert import_csv._simple_records(f"{HEADER}\n   \n{ROW}\n", width) is None  # spaces
+    columns, lines, blank = import_csv._simple_records(CASES["trailing blank lines"], width)
+    assert len(columns) == width and lines.tolist() == [2] and blank == 2
+    codes, texts = columns[0]
+    assert [texts[c] for c in codes] == ["P1"]
 
 
 def test_random_files_read_alike(monkeypatch) -> None:
     rng = np.random.default_rng(5)
     pieces = ["", " ", "P1", "PHQ-9", "2", " 3", "x ", "\t", "\u00a0", ";", "#", "'", "-"]
-    for _ in range(40):
+    for _ in range(60):
         lines = [HEADER]
-        for _ in range(rng.integers(1, 12)):
-            n = int(rng.integers(0, 10))
+        rectangular = rng.random() < 0.6  # mostly rows as wide as the header, then
+        for _ in range(rng.integers(1, 12)):  # the quick reader is the one tested
+            n = 7 if rectangular and rng.random() < 0.9 else int(rng.integers(0, 10))
             lines.append(",".join(rng.choice(pieces, size=n)))
         end = str(rng.choice(["\n", "\r\n", "\r"]))
         text = end.join(lines) + (end if rng.random() < 0.7 else "")
