@@ -169,18 +169,26 @@ def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
 
 def _select_in(session: Session, model: type[SQLModel], columns: Sequence[str], where: str,
                values: Iterable[Any]) -> list[tuple]:
-    """Plain rows of `columns` of `model` whose `where` column is in `values` (one query per
-    5,000 values; the driver's tuples, without Core's row objects)."""
+    """Plain rows of `columns` (which include `where`) of `model` whose `where` column is in
+    `values`: one range query when the values are ids close together (new parents), else one
+    query per 5,000 values; the driver's tuples, without Core's row objects."""
     table = model.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
     head = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
-            f"WHERE {quote(where)} IN ")
-    rows: list[tuple] = []
+            f"WHERE {quote(where)} ")
+    wanted = sorted(set(values))
     connection = session.connection()
-    for chunk in _chunks(sorted(set(values)), _LOOKUP_CHUNK):
-        sql = head + f"({', '.join([mark] * len(chunk))})"
+    if wanted and isinstance(wanted[0], int) and wanted[-1] - wanted[0] < 2 * len(wanted):
+        at = list(columns).index(where)
+        members = set(wanted)
+        found = connection.exec_driver_sql(f"{head}BETWEEN {mark} AND {mark}",
+                                           (wanted[0], wanted[-1])).all()
+        return [row for row in found if row[at] in members]
+    rows: list[tuple] = []
+    for chunk in _chunks(wanted, _LOOKUP_CHUNK):
+        sql = head + f"IN ({', '.join([mark] * len(chunk))})"
         rows += connection.exec_driver_sql(sql, tuple(chunk)).all()
     return rows
 

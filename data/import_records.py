@@ -127,7 +127,8 @@ def alerts_for(assessments: list[dict], today: date, window_days: int) -> list[d
 def _alerts(assessments: pd.DataFrame, today: date, window_days: int) -> pd.DataFrame:
     """`alerts_for` of the assessment table (few rows: built as records)."""
     item9 = assessments["item9"]
-    positive = assessments[item9.notna() & (item9.fillna(0).astype("int64") >= 1)]
+    positive = assessments.loc[item9.notna() & (item9.fillna(0).astype("int64") >= 1),
+                               [*_SLOT, "item9", "administered_on"]]
     return pd.DataFrame(alerts_for(positive.to_dict("records"), today, window_days),
                         columns=[*_SLOT, "item9_value", "observed_on", "status"], dtype=object)
 

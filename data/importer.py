@@ -144,12 +144,13 @@ def _check_file(raw: bytes, today: date) -> _Checked:
     table = read_table(raw)
     rows, errors = validate_rows(table.frame, today=today, factorized=table.factorized)
     errors += table.errors
-    valid = rows[key_mask(rows)].copy()
+    doses = rows.loc[rows["dose_mg_per_kg"].notna(), ["line", "dose_mg_per_kg"]]
+    keys_ok = key_mask(rows)
+    valid = rows if keys_ok.all() else rows[keys_ok]  # columns are added to it later
     label_errors = mixed_labels(valid)
     errors += label_errors
-    bad_labels = {e.line for e in label_errors}
-    valid = valid[~valid["line"].isin(bad_labels)]
-    doses = rows.loc[rows["dose_mg_per_kg"].notna(), ["line", "dose_mg_per_kg"]]
+    if label_errors:
+        valid = valid[~valid["line"].isin({e.line for e in label_errors})]
     return _Checked(valid, errors, table.warnings, len(table.frame), doses)
 
 
@@ -171,9 +172,9 @@ def _counts(created: dict[str, int], records: BulkRecords) -> dict[str, int]:
     return counts
 
 
-def _audit_summary(raw: bytes, n_rows: int, counts: dict[str, int]) -> dict:
+def _audit_summary(digest: str, n_rows: int, counts: dict[str, int]) -> dict:
     """The import's audit value: no patient identifiers, only the file's hash and counts."""
-    return {"file_sha256": hashlib.sha256(raw).hexdigest(), "rows": n_rows, "created": counts}
+    return {"file_sha256": digest, "rows": n_rows, "created": counts}
 
 
 def _require_permission(actor: Actor, engine: Engine | None) -> None:
@@ -193,9 +194,9 @@ def _write(raw: bytes, actor: Actor, checked: _Checked, today: date,
             if records is None:
                 raise _Rejected
             counts = _counts(write_records(session, records), records)
+            digest = hashlib.sha256(raw).hexdigest()
             audit.record(session, actor=actor, action="import", entity="scores",
-                         entity_id=hashlib.sha256(raw).hexdigest(),
-                         new=_audit_summary(raw, checked.n_rows, counts))
+                         entity_id=digest, new=_audit_summary(digest, checked.n_rows, counts))
             return counts
     except _Rejected:
         return None
