@@ -167,6 +167,11 @@ def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
 
 # --- natural key -> id ----------------------------------------------------------------
 
+def _marker(dialect: Any) -> str:
+    """The driver's positional parameter marker (exec_driver_sql passes SQL through)."""
+    return {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+
+
 def _select_in(session: Session, model: type[SQLModel], columns: Sequence[str], where: str,
                values: Iterable[Any]) -> list[tuple]:
     """Plain rows of `columns` (which include `where`) of `model` whose `where` column is in
@@ -174,8 +179,7 @@ def _select_in(session: Session, model: type[SQLModel], columns: Sequence[str], 
     query per 5,000 values; the driver's tuples, without Core's row objects."""
     table = model.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect
-    quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+    quote, mark = dialect.identifier_preparer.quote, _marker(dialect)
     head = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
             f"WHERE {quote(where)} ")
     wanted = sorted(set(values))
@@ -324,7 +328,7 @@ class _Writer:
     def __init__(self, session: Session, now: datetime, chunk_size: int) -> None:
         self.session, self.now, self.chunk_size = session, now, chunk_size
         self.dialect = session.get_bind().dialect
-        self.mark = "?" if self.dialect.paramstyle in ("qmark", "numeric") else "%s"
+        self.mark = _marker(self.dialect)
 
     def insert(self, model: type[SQLModel], rows: _Columns, links: dict[str, list]) -> None:
         """Insert `rows` of `model`: each column from the rows, `links`, or its default."""
@@ -336,7 +340,9 @@ class _Writer:
             column = table.c[name]
             processor = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
             if isinstance(column.type, JSON) and rows.json_text and name in rows:
-                processor = None  # the text the processor would have written
+                # the text SQLite's processor would write; psycopg sends a str untyped,
+                # and PostgreSQL reads it as json
+                processor = None
             if name in links:
                 values: Any = _bound(processor, links[name])
             elif name in rows:
@@ -352,7 +358,7 @@ class _Writer:
         tuples = list(zip(*columns, strict=True))
         connection = self.session.connection()
         for chunk in _chunks(tuples, self.chunk_size):
-            connection.exec_driver_sql(sql, list(chunk))
+            connection.exec_driver_sql(sql, chunk)
 
 
 def _new(rows: _Columns, keys: list, known: dict) -> tuple[_Columns, list]:

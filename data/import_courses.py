@@ -31,7 +31,6 @@ from outcomes.instruments import INSTRUMENTS
 
 PATIENT = ["clinic", "patient_id"]
 SLOT = ["clinic", "patient_id", "course_number", "infusion_number", "timepoint", "instrument"]
-INFUSION = ["clinic", "patient_id", "course_number", "infusion_number"]
 _CHUNK = 5_000
 
 

@@ -1,9 +1,10 @@
 """Row checks of a score import (OUTCOMES.md section 5).
 
 Every check works on whole columns: a text column's rule is applied once per distinct
-text and the outcome spread back over the rows (`_per_text`), and item answers and
-totals are scored one instrument at a time by `outcomes.scoring_frame` (the rules of
-`outcomes.scoring`, S1-S3, which also words every refusal). Every bad cell is reported.
+text and the outcome spread back over the rows (`_Texts`, which starts from the reader's
+codes when it has them), and item answers and totals are scored one instrument at a
+time by `outcomes.scoring_frame` (the rules of `outcomes.scoring`, S1-S3, which also
+words every refusal). Every bad cell is reported.
 """
 
 from __future__ import annotations
