@@ -140,9 +140,11 @@ def _records(text: str, width: int, errors: list[RowError]) -> tuple[np.ndarray,
 Factorized = tuple[np.ndarray, list[str]]  # a column as codes into its distinct texts
 
 
-def _arrow_columns(encoded: bytes, width: int, n_rows: int) -> list[Factorized] | None:
-    """The data rows' columns read by pyarrow (cells as written), dictionary-encoded; None
-    when pyarrow is missing or refuses the file (a row of another width, a huge row)."""
+def _arrow_columns(encoded: bytes, width: int, n_rows: int,
+                   quotes: bool) -> list[Factorized] | None:
+    """The data rows' columns read by pyarrow (cells as written, `quotes`: quoted cells
+    unquoted), dictionary-encoded; None when pyarrow is missing or refuses the file (a row
+    of another width, a huge row, a line break in a quoted cell)."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pa_csv
@@ -153,8 +155,9 @@ def _arrow_columns(encoded: bytes, width: int, n_rows: int) -> list[Factorized] 
         table = pa_csv.read_csv(
             io.BytesIO(encoded),
             read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names, use_threads=False),
-            parse_options=pa_csv.ParseOptions(quote_char=False, double_quote=False,
-                                              escape_char=False, newlines_in_values=False,
+            parse_options=pa_csv.ParseOptions(quote_char='"' if quotes else False,
+                                              double_quote=quotes, escape_char=False,
+                                              newlines_in_values=False,
                                               ignore_empty_lines=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
@@ -181,19 +184,46 @@ def _strip(column: Factorized) -> Factorized:
     return new_codes[codes], list(unique)
 
 
+_MOST_QUOTED = 0.25  # beyond this share of quoted lines, the csv module reads faster
+
+
+def _quoted_lines_agree(encoded: bytes, starts: np.ndarray, ends: np.ndarray, quoted: np.ndarray,
+                        line: np.ndarray, columns: list[Factorized]) -> bool:
+    """Whether the csv module reads each line with a quote (`quoted`: 0-based physical
+    lines) as one whole record with pyarrow's cells for it."""
+    if not len(quoted):
+        return True
+    physical = [encoded[starts[i]:ends[i]].decode("utf-8").removesuffix("\r") + "\n"
+                for i in quoted.tolist()]
+    reader = csv.reader(physical)
+    records = []
+    try:
+        for n, cells in enumerate(reader, 1):
+            if reader.line_num != n:  # a quote left open: the record took the next line
+                return False
+            records.append(tuple(cells))
+    except csv.Error:
+        return False
+    rows = np.searchsorted(line, quoted + 1)
+    read = [np.array(texts, dtype=object)[codes[rows]] for codes, texts in columns]
+    return records == list(zip(*read, strict=True))
+
+
 def _simple_records(text: str, width: int) -> tuple[list[Factorized], np.ndarray, int] | None:
     """The data rows of a plain file, column by column, with their lines and the blank-row
     count, exactly as `_records` reads them; None when the file needs the csv module.
 
-    A plain file has no quote, no NUL, no bare \r line end, and every non-empty line has
-    as many cells as the header: then a row is one physical line and a cell the text
-    between two commas, for pyarrow's reader as for the csv module (empty lines are
-    blank rows; lines of empty cells are found below). Anything else (short or long
+    A plain file has no NUL, no bare \r line end, no line break inside quotes, and every
+    non-empty line has as many cells as the header. Then a row is one physical line, and
+    in a line without quotes a cell is the text between two commas, for pyarrow's reader
+    as for the csv module (empty lines are blank rows; lines of empty cells are found
+    below). Lines with a quote (at most a quarter of them, not the header) are read
+    again by the csv module and must give the same cells. Anything else (short or long
     rows, lines of spaces, a line over the csv field limit) goes to the csv module.
     tests/data/test_import_csv.py compares both readers.
     """
     encoded = text.encode("utf-8")
-    if b'"' in encoded or b"\0" in encoded or (
+    if b"\0" in encoded or (
             b"\r" in encoded and encoded.count(b"\r") != encoded.count(b"\r\n")):
         return None
     data = np.frombuffer(encoded, dtype=np.uint8)
@@ -204,10 +234,13 @@ def _simple_records(text: str, width: int) -> tuple[list[Factorized], np.ndarray
         return None
     if starts[-1] == len(data):  # the file ends with a line end: no last line
         starts, ends = starts[:-1], ends[:-1]
+    quoted = np.unique(np.searchsorted(ends, np.flatnonzero(data == ord('"'))))
+    if len(quoted) and (quoted[0] == 0 or len(quoted) > _MOST_QUOTED * len(starts)):
+        return None
     length = ends - starts - (data[np.maximum(ends - 1, 0)] == ord("\r"))  # without \r\n
     line = np.arange(1, len(starts) + 1)[1:][length[1:] > 0]  # non-empty data lines
-    columns = _arrow_columns(encoded, width, len(line))
-    if columns is None:
+    columns = _arrow_columns(encoded, width, len(line), quotes=bool(len(quoted)))
+    if columns is None or not _quoted_lines_agree(encoded, starts, ends, quoted, line, columns):
         return None
     columns = [_strip(column) for column in columns]  # distinct texts only: cheap
     keep = np.zeros(len(line), dtype=bool)

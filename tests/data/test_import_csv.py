@@ -88,9 +88,14 @@ def test_a_value_past_the_header_is_reported_by_either_reader(monkeypatch) -> No
 
 def test_only_plain_files_take_the_quick_reader() -> None:
     width = len(HEADER.split(","))
-    for case in ("quoted cells", "longer row, a value past the header", "carriage returns only",
-                 "longer row, empty extras"):
-        assert import_csv._simple_records(CASES[case], width) is None, case
+    for case in ("quoted line break", "longer row, a value past the header",
+                 "carriage returns only", "longer row, empty extras", "quoted cells"):
+        assert import_csv._simple_records(CASES[case], width) is None, case  # (all quoted)
+    few_quoted = f"{HEADER}\n" + f"{ROW}\n" * 5 + '"P9","A, B",1,pre,2024-06-01,PHQ-9,"2"\n'
+    columns, lines, _ = import_csv._simple_records(few_quoted, width)
+    assert lines.tolist() == [2, 3, 4, 5, 6, 7]
+    assert [texts[codes[5]] for codes, texts in columns[:2]] == ["P9", "A, B"]
+    assert import_csv._simple_records(few_quoted.replace('"A, B"', 'x"A, B'), width) is None
     assert import_csv._simple_records(f"{HEADER}\nP1,A\n", width) is None  # a short row
     assert import_csv._simple_records(f"{HEADER}\n   \n{ROW}\n", width) is None  # spaces
     columns, lines, blank = import_csv._simple_records(CASES["trailing blank lines"], width)
@@ -101,13 +106,15 @@ def test_only_plain_files_take_the_quick_reader() -> None:
 
 def test_random_files_read_alike(monkeypatch) -> None:
     rng = np.random.default_rng(5)
-    pieces = ["", " ", "P1", "PHQ-9", "2", " 3", "x ", "\t", "\u00a0", ";", "#", "'", "-"]
-    for _ in range(60):
+    pieces = ["", " ", "P1", "PHQ-9", "2", " 3", "x ", "\t", "\u00a0", ";", "#", "'", "-",
+              '"a,b"', '""', 'x"y', '"ab"c', ' "q"', '"q" ', '"a""b"', '"']
+    for _ in range(80):
         lines = [HEADER]
-        rectangular = rng.random() < 0.6  # mostly rows as wide as the header, then
+        rectangular = rng.random() < 0.7  # mostly rows as wide as the header, then
         for _ in range(rng.integers(1, 12)):  # the quick reader is the one tested
             n = 7 if rectangular and rng.random() < 0.9 else int(rng.integers(0, 10))
-            lines.append(",".join(rng.choice(pieces, size=n)))
+            cells = rng.choice(pieces if rng.random() < 0.3 else pieces[:13], size=n)
+            lines.append(",".join(cells))
         end = str(rng.choice(["\n", "\r\n", "\r"]))
         text = end.join(lines) + (end if rng.random() < 0.7 else "")
         try:
