@@ -19,26 +19,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
 from data.import_csv import RowError
-from data.import_validation import MAX_LENGTH
+from data.import_validation import MAX_INFUSION_NUMBER
 from models.tables import Assessment, Clinic, Course, Infusion, Patient
+from outcomes.instruments import INSTRUMENTS
 
 PATIENT = ["clinic", "patient_id"]
 SLOT = ["clinic", "patient_id", "course_number", "infusion_number", "timepoint", "instrument"]
-INFUSION = ["clinic", "patient_id", "course_number", "infusion_number"]
 _CHUNK = 5_000
 
 
 def key_mask(rows: pd.DataFrame) -> pd.Series:
-    """Rows whose identifying cells are all valid."""
-    text_ok = (rows["clinic"] != "") & (rows["patient_id"] != "")
-    for name in ("clinic", "patient_id", "course_id"):
-        text_ok &= rows[name].fillna("").str.len() <= MAX_LENGTH[name]
-    return (text_ok & rows["infusion_number"].notna() & rows["timepoint"].notna()
+    """Rows whose identifying cells are all valid (`_short`: see validate_rows)."""
+    return ((rows["clinic"] != "") & (rows["patient_id"] != "") & rows["_short"]
+            & rows["infusion_number"].notna() & rows["timepoint"].notna()
             & rows["date"].notna() & rows["instrument"].notna()).astype(bool)
 
 
@@ -51,11 +50,10 @@ def _lines(values: Iterable[int], limit: int = 5) -> str:
 def mixed_labels(rows: pd.DataFrame) -> list[RowError]:
     """A patient's rows must all have a course_id or all have none."""
     labelled = rows["course_id"].notna()
-    some = labelled.groupby([rows["clinic"], rows["patient_id"]]).transform("any")
+    some = labelled.groupby(rows["_patient"]).transform("any")
     errors = []
-    for _, group in rows[some & ~labelled].groupby(PATIENT, sort=False):
-        others = rows.loc[labelled & (rows["clinic"] == group["clinic"].iat[0])
-                          & (rows["patient_id"] == group["patient_id"].iat[0]), "line"]
+    for patient, group in rows[some & ~labelled].groupby("_patient", sort=False):
+        others = rows.loc[labelled & (rows["_patient"] == patient), "line"]
         reason = (f"other rows of this patient (line {_lines(others)}) have a course_id; give "
                   "every row of a patient a course_id, or none (then courses are inferred)")
         errors.extend(RowError(int(line), "course_id", reason) for line in group["line"])
@@ -66,10 +64,10 @@ def infer_courses(rows: pd.DataFrame) -> pd.Series:
     """Inferred course index (1-based) per row without course_id: a new course starts
     whenever the infusion number goes down, in order of date, infusion, pre/post."""
     order = rows.assign(_tp=(rows["timepoint"] == "post").astype(int)).sort_values(
-        [*PATIENT, "date", "infusion_number", "_tp", "line"])
-    previous = order.groupby(PATIENT, sort=False)["infusion_number"].shift()
+        ["_patient", "date", "infusion_number", "_tp", "line"])
+    previous = order.groupby("_patient", sort=False)["infusion_number"].shift()
     starts = (order["infusion_number"] < previous).fillna(False).astype(int)
-    return (starts.groupby([order["clinic"], order["patient_id"]]).cumsum() + 1).reindex(rows.index)
+    return (starts.groupby(order["_patient"]).cumsum() + 1).reindex(rows.index)
 
 
 @dataclass
@@ -119,21 +117,22 @@ def load_store_state(session: Session, pairs: set[tuple[str, str]]) -> StoreStat
     return state
 
 
-def _label_numbers(rows: pd.DataFrame, state: StoreState) -> dict[tuple, int]:
-    """(clinic, patient, label) -> course number: existing label, else after the existing."""
-    numbers: dict[tuple, int] = {}
-    firsts = (rows.groupby([*PATIENT, "course_id"], sort=False)["date"].min().reset_index()
-              .sort_values([*PATIENT, "date", "course_id"]))
+def _label_numbers(courses: pd.DataFrame, state: StoreState) -> np.ndarray:
+    """The course number of each labelled course (clinic, patient_id, course_id, date: its
+    earliest): the patient's existing course with that label, else numbered after the
+    existing ones, chronologically (earliest date, then label)."""
+    numbers = np.zeros(len(courses), dtype=np.int64)
+    order = courses.sort_values([*PATIENT, "date", "course_id"])
     patient, by_label, next_number = None, {}, 1
-    for clinic, code, label in zip(firsts["clinic"], firsts["patient_id"], firsts["course_id"],
-                                   strict=True):
+    for row, clinic, code, label in zip(order.index, order["clinic"], order["patient_id"],
+                                        order["course_id"], strict=True):
         if (clinic, code) != patient:
             patient, existing = (clinic, code), state.courses.get((clinic, code), {})
             by_label = {name: n for n, name in existing.items() if name is not None}
             next_number = max(existing, default=0) + 1
         if label not in by_label:
             by_label[label], next_number = next_number, next_number + 1
-        numbers[(clinic, code, label)] = by_label[label]
+        numbers[row] = by_label[label]
     return numbers
 
 
@@ -144,24 +143,57 @@ def number_courses(rows: pd.DataFrame, state: StoreState) -> pd.Series:
     if (~labelled).any():
         numbers[~labelled] = infer_courses(rows[~labelled]).astype("int64")
     if labelled.any():
-        by_label = _label_numbers(rows[labelled], state)
         part = rows[labelled]
-        numbers[labelled] = [by_label[key] for key in zip(
-            part["clinic"], part["patient_id"], part["course_id"], strict=True)]
+        label, labels = pd.factorize(part["course_id"].to_numpy(dtype=object))
+        course = pd.factorize(part["_patient"].to_numpy(np.int64) * len(labels) + label)[0]
+        first = np.unique(course, return_index=True)[1]  # course k's first row
+        courses = pd.DataFrame({name: part[name].to_numpy(dtype=object)[first]
+                                for name in (*PATIENT, "course_id")}, dtype=object)
+        courses["date"] = pd.Series(part["date"].to_numpy()).groupby(course).min().to_numpy()
+        numbers[labelled] = _label_numbers(courses, state)[course]
     return numbers
+
+
+_TIMEPOINT_CODE = {"pre": 0, "post": 1}
+
+
+def add_group_keys(rows: pd.DataFrame) -> None:
+    """Numbers for grouping rows that carry their course_number: `_course`, `_infusion` and
+    `_slot` (course, infusion, timepoint, instrument), one per distinct SLOT key."""
+    patient = rows["_patient"].to_numpy(np.int64)
+    number = rows["course_number"].to_numpy(np.int64)
+    course = pd.factorize(patient * (int(number.max(initial=0)) + 1) + number)[0]
+    infusion = course.astype(np.int64) * (MAX_INFUSION_NUMBER + 1) + rows[
+        "infusion_number"].to_numpy(np.int64)
+    timepoint = _codes(rows["timepoint"], _TIMEPOINT_CODE)
+    instrument = _codes(rows["instrument"], {n: k for k, n in enumerate(INSTRUMENTS)})
+    rows["_course"] = course
+    rows["_infusion"] = infusion
+    rows["_slot"] = (infusion * 2 + timepoint) * len(INSTRUMENTS) + instrument
+
+
+def _codes(values: pd.Series, code_of: dict[str, int]) -> np.ndarray:
+    """`code_of` each value (all known), looked up once per distinct value."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    return np.array([code_of[u] for u in uniques], dtype=np.int64)[codes]
 
 
 def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
     """Rows for the same slot in the file (each names the others), or already stored."""
     errors = []
-    repeated = rows[rows.duplicated(SLOT, keep=False)]
-    for _, group in repeated.groupby(SLOT, sort=False):
+    repeated = rows[rows["_slot"].duplicated(keep=False)]
+    for _, group in repeated.groupby("_slot", sort=False):
         for line in group["line"]:
             others = _lines(x for x in group["line"] if x != line)
             errors.append(RowError(int(line), "row", f"conflict: line {others} has the same "
                                    "patient, course, infusion, timepoint and instrument"))
-    stored = [tuple(s) in state.slots for s in rows[SLOT].itertuples(index=False, name=None)]
-    for line, number, infusion, timepoint, instrument in rows.loc[
+    if not state.slots:
+        return errors
+    known = [key in state.patient_ids for key in zip(rows["clinic"], rows["patient_id"],
+                                                     strict=True)]
+    candidates = rows[known]  # only a stored patient can have a stored slot
+    stored = [s in state.slots for s in candidates[SLOT].itertuples(index=False, name=None)]
+    for line, number, infusion, timepoint, instrument in candidates.loc[
             stored, ["line", "course_number", "infusion_number", "timepoint", "instrument"]
     ].itertuples(index=False, name=None):
         errors.append(RowError(int(line), "row", f"conflict: course {number}, infusion "
@@ -172,14 +204,19 @@ def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
 def infusion_disagreements(rows: pd.DataFrame) -> list[RowError]:
     """Rows of one infusion must give the same infusion_type, route and dose (when given)."""
     errors = []
+    infusion = rows["_infusion"].to_numpy()
+    lines = rows["line"].to_numpy()
     for column in ("infusion_type", "route", "dose_mg_per_kg"):
-        given = rows[rows[column].notna()]
-        groups = given.groupby(INFUSION, sort=False)
-        first, first_line = groups[column].transform("first"), groups["line"].transform("first")
-        for line, value, expected, where in zip(
-                given["line"], given[column], first, first_line, strict=True):
-            if value != expected:
-                errors.append(RowError(int(line), column, (
-                    f"{value} differs from {expected} on line {where} for the same infusion; "
-                    f"the rows of one infusion must agree on its {column}")))
+        values = rows[column]
+        given = np.flatnonzero(values.notna().to_numpy())
+        if not len(given):
+            continue
+        values = values.to_numpy(dtype=object)
+        groups, first = np.unique(infusion[given], return_index=True)  # first given row
+        first_row = given[first[np.searchsorted(groups, infusion[given])]]
+        differs = values[given] != values[first_row]
+        for row, where in zip(given[differs], first_row[differs], strict=True):
+            errors.append(RowError(int(lines[row]), column, (
+                f"{values[row]} differs from {values[where]} on line {lines[where]} for the same "
+                f"infusion; the rows of one infusion must agree on its {column}")))
     return errors

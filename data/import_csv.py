@@ -15,6 +15,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 REQUIRED_COLUMNS = ("patient_id", "clinic", "infusion_number", "timepoint", "date", "instrument")
@@ -48,6 +49,8 @@ class CsvTable:
     frame: pd.DataFrame
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # column -> (codes, distinct texts) when the reader had them (see _simple_records)
+    factorized: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
 
 
 def size_problem(size: int) -> str | None:
@@ -107,8 +110,9 @@ def check_header(header: list[str]) -> list[str]:
     return []
 
 
-def _records(text: str, width: int, errors: list[RowError]) -> tuple[list[list[str]], list[int], int]:
-    """Data rows (padded to `width`, stripped), their start lines, and the blank-row count."""
+def _records(text: str, width: int, errors: list[RowError]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Data rows (stripped, padded to `width`) as a 2-D array, their start lines, and the
+    blank-row count, read by the csv module."""
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader)  # the header, already read
     rows: list[list[str]] = []
@@ -127,7 +131,125 @@ def _records(text: str, width: int, errors: list[RowError]) -> tuple[list[list[s
             cells = cells[:width]
         rows.append(cells + [""] * (width - len(cells)))
         lines.append(line)
-    return rows, lines, blank
+    table = np.empty((len(rows), width), dtype=object)
+    if rows:
+        table[:] = rows
+    return table, np.array(lines, dtype=np.int64), blank
+
+
+Factorized = tuple[np.ndarray, list[str]]  # a column as codes into its distinct texts
+
+
+def _arrow_columns(encoded: bytes, width: int, n_rows: int,
+                   quotes: bool) -> list[Factorized] | None:
+    """The data rows' columns read by pyarrow (cells as written, `quotes`: quoted cells
+    unquoted), dictionary-encoded; None when pyarrow is missing or refuses the file (a row
+    of another width, a huge row, a line break in a quoted cell)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:  # a dependency of streamlit and pandas' optional reader
+        return None
+    names = [f"c{j}" for j in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(encoded),
+            read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names, use_threads=False),
+            parse_options=pa_csv.ParseOptions(quote_char='"' if quotes else False,
+                                              double_quote=quotes, escape_char=False,
+                                              newlines_in_values=False,
+                                              ignore_empty_lines=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows != n_rows:
+        return None
+    columns = []
+    for column in table.columns:
+        encoded_column = column.combine_chunks().dictionary_encode()
+        columns.append((encoded_column.indices.to_numpy(zero_copy_only=False).astype(np.intp),
+                        encoded_column.dictionary.to_pylist()))
+    return columns
+
+
+def _strip(column: Factorized) -> Factorized:
+    """The column with its texts stripped (texts that become equal merge)."""
+    codes, texts = column
+    stripped = [t.strip() for t in texts]
+    if stripped == texts:
+        return column
+    new_codes, unique = pd.factorize(np.array(stripped, dtype=object))
+    return new_codes[codes], list(unique)
+
+
+_MOST_QUOTED = 0.25  # beyond this share of quoted lines, the csv module reads faster
+
+
+def _quoted_lines_agree(encoded: bytes, starts: np.ndarray, ends: np.ndarray, quoted: np.ndarray,
+                        line: np.ndarray, columns: list[Factorized]) -> bool:
+    """Whether the csv module reads each line with a quote (`quoted`: 0-based physical
+    lines) as one whole record with pyarrow's cells for it."""
+    if not len(quoted):
+        return True
+    physical = [encoded[starts[i]:ends[i]].decode("utf-8").removesuffix("\r") + "\n"
+                for i in quoted.tolist()]
+    reader = csv.reader(physical)
+    records = []
+    try:
+        for n, cells in enumerate(reader, 1):
+            if reader.line_num != n:  # a quote left open: the record took the next line
+                return False
+            records.append(tuple(cells))
+    except csv.Error:
+        return False
+    rows = np.searchsorted(line, quoted + 1)
+    read = [np.array(texts, dtype=object)[codes[rows]] for codes, texts in columns]
+    return records == list(zip(*read, strict=True))
+
+
+def _simple_records(text: str, width: int) -> tuple[list[Factorized], np.ndarray, int] | None:
+    """The data rows of a plain file, column by column, with their lines and the blank-row
+    count, exactly as `_records` reads them; None when the file needs the csv module.
+
+    A plain file has no NUL, no bare \r line end, no line break inside quotes, and every
+    non-empty line has as many cells as the header. Then a row is one physical line, and
+    in a line without quotes a cell is the text between two commas, for pyarrow's reader
+    as for the csv module (empty lines are blank rows; lines of empty cells are found
+    below). Lines with a quote (at most a quarter of them, not the header) are read
+    again by the csv module and must give the same cells. Anything else (short or long
+    rows, lines of spaces, a line over the csv field limit) goes to the csv module.
+    tests/data/test_import_csv.py compares both readers.
+    """
+    encoded = text.encode("utf-8")
+    if b"\0" in encoded or (
+            b"\r" in encoded and encoded.count(b"\r") != encoded.count(b"\r\n")):
+        return None
+    data = np.frombuffer(encoded, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.append(ends, len(data))
+    if (ends - starts).max() > csv.field_size_limit():  # bytes >= characters: a safe bound
+        return None
+    if starts[-1] == len(data):  # the file ends with a line end: no last line
+        starts, ends = starts[:-1], ends[:-1]
+    quoted = np.unique(np.searchsorted(ends, np.flatnonzero(data == ord('"'))))
+    if len(quoted) and (quoted[0] == 0 or len(quoted) > _MOST_QUOTED * len(starts)):
+        return None
+    length = ends - starts - (data[np.maximum(ends - 1, 0)] == ord("\r"))  # without \r\n
+    line = np.arange(1, len(starts) + 1)[1:][length[1:] > 0]  # non-empty data lines
+    columns = _arrow_columns(encoded, width, len(line), quotes=bool(len(quoted)))
+    if columns is None or not _quoted_lines_agree(encoded, starts, ends, quoted, line, columns):
+        return None
+    columns = [_strip(column) for column in columns]  # distinct texts only: cheap
+    keep = np.zeros(len(line), dtype=bool)
+    for codes, texts in columns:
+        keep |= codes != (texts.index("") if "" in texts else -1)
+    blank = int(len(starts) - 1 - keep.sum())  # empty lines and lines of empty cells
+    if not keep.all():
+        columns = [(codes[keep], texts) for codes, texts in columns]
+    return columns, line[keep], blank
 
 
 def read_table(raw: bytes) -> CsvTable:
@@ -141,16 +263,33 @@ def read_table(raw: bytes) -> CsvTable:
         raise FileError("the first line must be the header row with the column names")
     warnings = check_header(header)
     errors: list[RowError] = []
+    read = _simple_records(text, len(header))
     try:
-        rows, lines, blank = _records(text, len(header), errors)
+        if read is None:
+            cells, lines, blank = _records(text, len(header), errors)
+            columns = None
+        else:
+            columns, lines, blank = read
     except csv.Error as exc:
         raise FileError(f"the file is not readable as CSV: {exc}") from None
-    if not rows:
+    if not len(lines):
         raise FileError("the file has a header but no data rows")
     if blank:
         warnings.append(f"{blank} blank row(s) skipped")
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame = frame.loc[:, [c in KNOWN_COLUMNS for c in frame.columns]]
-    frame = frame.reindex(columns=list(KNOWN_COLUMNS), fill_value="")
+    position = {name: j for j, name in reversed(list(enumerate(header)))}
+    empty = np.full(len(lines), "", dtype=object)
+    factorized: dict[str, Factorized] = {}
+    data = {}
+    for name in KNOWN_COLUMNS:
+        if name not in position:
+            data[name] = empty
+            if columns is not None:
+                factorized[name] = (np.zeros(len(lines), dtype=np.intp), [""])
+        elif columns is None:
+            data[name] = cells[:, position[name]]
+        else:
+            codes, texts = factorized[name] = columns[position[name]]
+            data[name] = np.array(texts, dtype=object)[codes] if texts else empty
+    frame = pd.DataFrame(data, dtype=object)
     frame.insert(0, "line", lines)
-    return CsvTable(frame.reset_index(drop=True), errors, warnings)
+    return CsvTable(frame, errors, warnings, factorized)

@@ -14,75 +14,100 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from data.bulk import BulkRecords
-from data.import_courses import INFUSION, PATIENT
-from outcomes.instruments import SUICIDAL_IDEATION_ITEM
 
-_COURSE = ["clinic", "patient_id", "course_number"]
+_SLOT = ["clinic", "patient_code", "course_number", "infusion_number", "timepoint", "instrument"]
 
 
-def _firsts(rows: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
-    """Per group: the earliest date and the first non-empty value of each column."""
-    grouped = rows.groupby(keys, sort=False)
-    result = grouped[columns].first() if columns else grouped[[]].first()
-    result["date"] = grouped["date"].min()
-    return result.reset_index()
+class _Groups:
+    """The rows' groups (`group`: a number per patient, course or infusion, see
+    import_courses), in order of first appearance."""
+
+    def __init__(self, rows: pd.DataFrame, group: str) -> None:
+        self.rows = rows
+        self.number = rows[group].to_numpy()
+        numbers, first = np.unique(self.number, return_index=True)
+        self.first = np.sort(first)  # each group's first row, groups in order of appearance
+        self.position = pd.Series(np.arange(len(first)), index=self.number[self.first])
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def key(self, column: str) -> np.ndarray:
+        """A column that is the same on every row of a group."""
+        return self.rows[column].to_numpy(dtype=object)[self.first]
+
+    def first_given(self, column: str) -> np.ndarray:
+        """The first non-missing value of `column` in each group (None if none)."""
+        given = np.flatnonzero(self.rows[column].notna().to_numpy())
+        numbers, first = np.unique(self.number[given], return_index=True)
+        values = np.full(len(self), None, dtype=object)
+        values[self.position.loc[numbers].to_numpy()] = (
+            self.rows[column].to_numpy(dtype=object)[given[first]])
+        return values
+
+    def earliest(self, column: str) -> np.ndarray:
+        """The earliest value of a datetime column in each group."""
+        earliest = pd.Series(self.rows[column].to_numpy()).groupby(self.number).min()
+        return earliest.loc[self.number[self.first]].to_numpy()
 
 
-def _none(value: object) -> object:
-    """None for a missing value (None or NaN: NaN is the only value unequal to itself)."""
-    return None if value is None or value != value else value
+def _dates(values: np.ndarray | pd.Series) -> np.ndarray:
+    """Python dates of datetime values, converted once per distinct day."""
+    codes, days = pd.factorize(pd.Series(values))
+    return np.array([d.date() for d in days] + [None], dtype=object)[codes]
 
 
-def _patients(rows: pd.DataFrame) -> list[dict]:
-    firsts = _firsts(rows, PATIENT, ["indication"])
-    return [{"clinic": c, "patient_code": p, "indication": _none(i)}
-            for c, p, i in zip(firsts["clinic"], firsts["patient_id"], firsts["indication"],
-                               strict=True)]
+def _table(columns: dict) -> pd.DataFrame:
+    """A bulk table: object columns (plain Python values, None where missing)."""
+    return pd.DataFrame(columns, dtype=object)
 
 
-def _courses(rows: pd.DataFrame) -> list[dict]:
-    firsts = _firsts(rows, _COURSE, ["course_id"])
-    return [{"clinic": c, "patient_code": p, "number": int(n), "label": _none(label),
-             "course_type": "induction", "start_date": d.date()}
-            for c, p, n, label, d in zip(firsts["clinic"], firsts["patient_id"],
-                                         firsts["course_number"], firsts["course_id"],
-                                         firsts["date"], strict=True)]
+def _patients(rows: pd.DataFrame) -> pd.DataFrame:
+    groups = _Groups(rows, "_patient")
+    return _table({"clinic": groups.key("clinic"), "patient_code": groups.key("patient_id"),
+                   "indication": groups.first_given("indication")})
 
 
-def _infusions(rows: pd.DataFrame, induction_length: int) -> list[dict]:
-    firsts = _firsts(rows, INFUSION, ["infusion_type", "route", "dose_mg_per_kg", "clinician"])
-    records = []
-    for row in firsts.itertuples(index=False):
-        number = int(row.infusion_number)
-        default_type = "induction" if number <= induction_length else "booster"
-        records.append({
-            "clinic": row.clinic, "patient_code": row.patient_id,
-            "course_number": int(row.course_number), "number": number,
-            "administered_on": row.date.date(),
-            "infusion_type": _none(row.infusion_type) or default_type,
-            "route": _none(row.route), "dose_mg_per_kg": _none(row.dose_mg_per_kg),
-            "clinician_code": _none(row.clinician),
-        })
-    return records
+def _courses(rows: pd.DataFrame) -> pd.DataFrame:
+    groups = _Groups(rows, "_course")
+    return _table({
+        "clinic": groups.key("clinic"), "patient_code": groups.key("patient_id"),
+        "number": groups.key("course_number"), "label": groups.first_given("course_id"),
+        "course_type": "induction", "start_date": _dates(groups.earliest("date"))})
 
 
-def _assessments(rows: pd.DataFrame, entered_by_id: int | None) -> list[dict]:
-    columns = [rows[c].tolist() for c in ("clinic", "patient_id", "course_number",
-                                          "infusion_number", "timepoint", "instrument")]
-    item9 = SUICIDAL_IDEATION_ITEM - 1
-    return [{
-        "clinic": clinic, "patient_code": patient, "course_number": course,
-        "infusion_number": infusion, "timepoint": timepoint, "instrument": instrument,
-        "administered_on": day, "items": list(result.items), "functional_difficulty": fd,
-        "total": result.total, "severity": result.severity, "complete": result.complete,
-        "item9": result.items[item9] if instrument == "PHQ-9" else None,
-        "source": "import", "entered_by_id": entered_by_id,
-    } for clinic, patient, course, infusion, timepoint, instrument, day, result, fd in zip(
-        *columns, rows["date"].dt.date.tolist(), rows["score"].tolist(),
-        rows["functional_difficulty"].tolist(), strict=True)]
+def _infusions(rows: pd.DataFrame, induction_length: int) -> pd.DataFrame:
+    groups = _Groups(rows, "_infusion")
+    number = groups.key("infusion_number")
+    given_type = groups.first_given("infusion_type")
+    default_type = np.where(number.astype(np.int64) <= induction_length, "induction", "booster")
+    return _table({
+        "clinic": groups.key("clinic"), "patient_code": groups.key("patient_id"),
+        "course_number": groups.key("course_number"), "number": number,
+        "administered_on": _dates(groups.earliest("date")),
+        "infusion_type": np.where(pd.isna(given_type), default_type.astype(object), given_type),
+        "route": groups.first_given("route"),
+        "dose_mg_per_kg": groups.first_given("dose_mg_per_kg"),
+        "clinician_code": groups.first_given("clinician"),
+    })
+
+
+def _assessments(rows: pd.DataFrame, entered_by_id: int | None) -> pd.DataFrame:
+    columns = ("timepoint", "instrument", "items", "functional_difficulty", "total", "severity",
+               "complete", "item9")
+    return _table({
+        "clinic": rows["clinic"].to_numpy(dtype=object),
+        "patient_code": rows["patient_id"].to_numpy(dtype=object),
+        "course_number": rows["course_number"].to_numpy(dtype=object),
+        "infusion_number": rows["infusion_number"].to_numpy(dtype=object),
+        **{name: rows[name].to_numpy(dtype=object) for name in columns},
+        "administered_on": _dates(rows["date"]), "source": "import",
+        "entered_by_id": entered_by_id,
+    })
 
 
 def alert_status(observed_on: date, today: date, window_days: int) -> str:
@@ -99,9 +124,18 @@ def alerts_for(assessments: list[dict], today: date, window_days: int) -> list[d
             for a in assessments if a["item9"] is not None and a["item9"] >= 1]
 
 
+def _alerts(assessments: pd.DataFrame, today: date, window_days: int) -> pd.DataFrame:
+    """`alerts_for` of the assessment table (few rows: built as records)."""
+    item9 = assessments["item9"]
+    positive = assessments.loc[item9.notna() & (item9.fillna(0).astype("int64") >= 1),
+                               [*_SLOT, "item9", "administered_on"]]
+    return pd.DataFrame(alerts_for(positive.to_dict("records"), today, window_days),
+                        columns=[*_SLOT, "item9_value", "observed_on", "status"], dtype=object)
+
+
 def build_records(rows: pd.DataFrame, *, entered_by_id: int | None, today: date,
                   alert_window_days: int, induction_length: int) -> BulkRecords:
-    """Bulk records for valid rows that carry their `course_number`."""
+    """Bulk tables (DataFrames) for valid rows that carry their `course_number`."""
     assessments = _assessments(rows, entered_by_id)
     return BulkRecords(
         clinics=[{"code": code, "name": code} for code in rows["clinic"].unique()],
@@ -109,5 +143,5 @@ def build_records(rows: pd.DataFrame, *, entered_by_id: int | None, today: date,
         courses=_courses(rows),
         infusions=_infusions(rows, induction_length),
         assessments=assessments,
-        alerts=alerts_for(assessments, today, alert_window_days),
+        alerts=_alerts(assessments, today, alert_window_days),
     )

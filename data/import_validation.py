@@ -1,129 +1,199 @@
 """Row checks of a score import (OUTCOMES.md section 5).
 
-Column checks are vectorised over the whole file; item answers and totals go through
-`outcomes.scoring` (S1-S3) once per distinct (instrument, answers, total), so a file
-of repeated patterns costs one scoring call per pattern. Every bad cell is reported.
+Every check works on whole columns: a text column's rule is applied once per distinct
+text and the outcome spread back over the rows (`_Texts`, which starts from the reader's
+codes when it has them), and item answers and totals are scored one instrument at a
+time by `outcomes.scoring_frame` (the rules of `outcomes.scoring`, S1-S3, which also
+words every refusal). Every bad cell is reported.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from data.bulk import json_int_lists
 from data.import_csv import ITEM_COLUMNS, REQUIRED_COLUMNS, RowError
 from models.tables import INFUSION_TYPES, ROUTES, TIMEPOINTS
-from outcomes.instruments import INSTRUMENTS, Instrument, UnknownInstrumentError, get_instrument
-from outcomes.scoring import (
-    Score,
-    ScoringError,
-    check_functional_difficulty,
-    parse_answer,
-    score,
+from outcomes.instruments import (
+    INSTRUMENTS,
+    SUICIDAL_IDEATION_ITEM,
+    UnknownInstrumentError,
+    get_instrument,
 )
+from outcomes.scoring import ScoringError, check_functional_difficulty
+from outcomes.scoring_frame import MISSING, score_cells
 
 MAX_LENGTH = {"patient_id": 64, "clinic": 40, "clinician": 80, "indication": 100,
               "course_id": 64}
 MAX_INFUSION_NUMBER = 9999
 _ROUTE_NAMES = {r.lower(): r for r in ROUTES}
-_SMALL_INTEGERS = {str(n): n for n in range(10)}  # the scoring module checks ints faster
+_INFUSION_NUMBER = re.compile(r"\+?[0-9]{1,6}")
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _FIELD_ORDER = {name: n for n, name in enumerate(
     ("row", *REQUIRED_COLUMNS, "course_id", "clinician", "indication", "infusion_type", "route",
      "dose_mg_per_kg", *ITEM_COLUMNS, "items", "functional_difficulty", "total"))}
+SCORE_COLUMNS = ("items", "total", "severity", "complete", "item9", "scored")
 
 
-def _flag(errors: list[RowError], frame: pd.DataFrame, mask: pd.Series, field: str,
+def _objects(values: list) -> np.ndarray:
+    """A 1-D object array of `values` (np.array would nest tuples and lists)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+class _Texts:
+    """The file's text columns, each factorized once: a rule is applied once per distinct
+    text and its outcome spread back over the rows."""
+
+    def __init__(self, frame: pd.DataFrame,
+                 factorized: dict[str, tuple[np.ndarray, list]] | None = None) -> None:
+        self.frame = frame
+        self._factorized = {name: (codes, [*texts, ""])
+                            for name, (codes, texts) in (factorized or {}).items()}
+
+    def factorized(self, name: str) -> tuple[np.ndarray, list]:
+        """(codes, distinct texts) of column `name`; a missing cell (None or NaN: code -1,
+        the last entry) reads as ''."""
+        if name not in self._factorized:
+            codes, uniques = pd.factorize(self.frame[name].to_numpy(dtype=object))
+            self._factorized[name] = (codes, [*uniques, ""])
+        return self._factorized[name]
+
+    def per_text(self, name: str, convert: Callable[[object], object]) -> np.ndarray:
+        """`convert` of each row's text in column `name` (an object array)."""
+        codes, uniques = self.factorized(name)
+        return _objects([convert(u) for u in uniques])[codes]
+
+    def test(self, name: str, predicate: Callable[[object], bool]) -> np.ndarray:
+        """`predicate` of each row's text in column `name` (a bool array)."""
+        codes, uniques = self.factorized(name)
+        return np.array([bool(predicate(u)) for u in uniques], dtype=bool)[codes]
+
+    def filled(self, name: str) -> np.ndarray:
+        return self.test(name, lambda v: v != "")
+
+
+def _flag(errors: list[RowError], frame: pd.DataFrame, mask: np.ndarray | pd.Series, field: str,
           reason: Callable[[str], str]) -> None:
     """One RowError per row of `mask`, the reason built from the cell's text."""
-    for line, value in zip(frame.loc[mask, "line"], frame.loc[mask, field], strict=True):
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return
+    for line, value in zip(frame["line"].to_numpy()[mask], frame[field].to_numpy()[mask],
+                           strict=True):
         errors.append(RowError(int(line), field, reason(value)))
 
 
-def _check_text(frame: pd.DataFrame, errors: list[RowError]) -> None:
+def _check_text(texts: _Texts, errors: list[RowError]) -> None:
     """Required cells present; text fields within their column's length."""
     for name in REQUIRED_COLUMNS:
-        _flag(errors, frame, frame[name] == "", name,
+        _flag(errors, texts.frame, ~texts.filled(name), name,
               lambda v, n=name: f"required; {n} must not be empty")
     for name, limit in MAX_LENGTH.items():
-        lengths = np.fromiter(map(len, frame[name].tolist()), dtype=np.int64, count=len(frame))
-        _flag(errors, frame, pd.Series(lengths > limit, index=frame.index), name,
+        _flag(errors, texts.frame, texts.test(name, lambda v, k=limit: len(v) > k), name,
               lambda v, n=name, k=limit: f"{len(v)} characters is too long; {n} has at most {k}")
 
 
-def _infusion_numbers(frame: pd.DataFrame, errors: list[RowError]) -> pd.Series:
-    text = frame["infusion_number"]
-    number = pd.to_numeric(text.where(text.str.fullmatch(r"\+?[0-9]{1,6}")), errors="coerce")
-    valid = (number >= 1) & (number <= MAX_INFUSION_NUMBER)
-    _flag(errors, frame, (text != "") & ~valid, "infusion_number",
+def _infusion_number(text: str) -> int | None:
+    if not _INFUSION_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_INFUSION_NUMBER else None
+
+
+def _infusion_numbers(texts: _Texts, errors: list[RowError]) -> pd.Series:
+    codes, uniques = texts.factorized("infusion_number")
+    parsed = [_infusion_number(u) for u in uniques]
+    valid = np.array([n is not None for n in parsed], dtype=bool)[codes]
+    number = np.array([n or 0 for n in parsed], dtype=np.int64)[codes]
+    _flag(errors, texts.frame, texts.filled("infusion_number") & ~valid, "infusion_number",
           lambda v: f"'{v}' is not a positive integer; infusion_number is a whole number "
                     f"1-{MAX_INFUSION_NUMBER}")
-    return number.where(valid).astype("Int64")
+    return pd.Series(pd.arrays.IntegerArray(number, ~valid), index=texts.frame.index)
 
 
-def _dates(frame: pd.DataFrame, errors: list[RowError], today: date) -> pd.Series:
-    text = frame["date"]
-    iso = text.where(text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"))
+def _dates(texts: _Texts, errors: list[RowError], today: date) -> pd.Series:
+    codes, uniques = texts.factorized("date")
+    text = pd.Series(uniques, dtype=object)  # the codes index it (-1: the last, '')
+    iso = text.where(text.str.fullmatch(_ISO_DATE).astype(bool))
     parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
-    _flag(errors, frame, (text != "") & parsed.isna(), "date",
+    future = (parsed > pd.Timestamp(today)).to_numpy()[codes]
+    bad = parsed.isna().to_numpy()[codes]
+    parsed = pd.Series(parsed.to_numpy()[codes], index=texts.frame.index)
+    _flag(errors, texts.frame, texts.filled("date") & bad, "date",
           lambda v: f"'{v}' is not a valid ISO date; dates are written YYYY-MM-DD (e.g. 2024-01-13)")
-    future = parsed > pd.Timestamp(today)
-    _flag(errors, frame, future, "date",
+    _flag(errors, texts.frame, future, "date",
           lambda v: f"{v} is in the future (today is {today.isoformat()}); a score cannot be "
                     "dated after today")
     return parsed.where(~future)
 
 
-def _choice(frame: pd.DataFrame, errors: list[RowError], name: str, allowed: dict[str, str],
+def _choice(texts: _Texts, errors: list[RowError], name: str, allowed: dict[str, str],
             noun: str) -> pd.Series:
     """Case-insensitive choice from `allowed` (lower-case text -> stored value); None if empty."""
-    text = frame[name]
-    value = text.str.lower().map(allowed)
+    value = texts.per_text(name, lambda v: allowed.get(v.lower()))
+    known = texts.test(name, lambda v: v.lower() in allowed)
     shown = ", ".join(allowed.values())
-    _flag(errors, frame, (text != "") & value.isna(), name,
+    _flag(errors, texts.frame, texts.filled(name) & ~known, name,
           lambda v: f"'{v}' is not {noun}; allowed: {shown}")
-    return value.astype(object).where(value.notna(), None)
+    return pd.Series(value, index=texts.frame.index, dtype=object)
 
 
-def _instruments(frame: pd.DataFrame, errors: list[RowError]) -> list[str | None]:
-    names: dict[str, str | None] = {"": None}
-    for value in frame["instrument"].unique():
-        try:
-            names[value] = get_instrument(value).name
-        except UnknownInstrumentError:
-            names[value] = None
-    unknown = frame["instrument"].map(lambda v: v != "" and names[v] is None).astype(bool)
+def _instrument_name(text: str) -> str | None:
+    if text == "":
+        return None
+    try:
+        return get_instrument(text).name
+    except UnknownInstrumentError:
+        return None
+
+
+def _instruments(texts: _Texts, errors: list[RowError]) -> np.ndarray:
+    names = texts.per_text("instrument", _instrument_name)
+    known = texts.test("instrument", lambda v: _instrument_name(v) is not None)
     allowed = ", ".join(INSTRUMENTS)
-    _flag(errors, frame, unknown, "instrument",
+    _flag(errors, texts.frame, texts.filled("instrument") & ~known, "instrument",
           lambda v: f"'{v}' is not a known instrument; allowed: {allowed}")
-    return [names[v] for v in frame["instrument"].tolist()]
+    return names
 
 
-def _doses(frame: pd.DataFrame, errors: list[RowError]) -> pd.Series:
-    text = frame["dose_mg_per_kg"]
-    dose = pd.to_numeric(text.where(text != ""), errors="coerce")
-    valid = (dose > 0) & (dose < float("inf"))
-    _flag(errors, frame, (text != "") & ~valid, "dose_mg_per_kg",
+def _doses(texts: _Texts, errors: list[RowError]) -> pd.Series:
+    codes, uniques = texts.factorized("dose_mg_per_kg")
+    text = pd.Series(uniques, dtype=object)
+    number = pd.to_numeric(text.where(text != ""), errors="coerce")  # same dtype as per row
+    dose = pd.Series(number.to_numpy()[codes], index=texts.frame.index)
+    valid = ((number > 0) & (number < float("inf"))).to_numpy()[codes]
+    _flag(errors, texts.frame, texts.filled("dose_mg_per_kg") & ~valid, "dose_mg_per_kg",
           lambda v: f"'{v}' is not a positive number; dose_mg_per_kg is the dose in mg per kg "
                     "of body weight, greater than 0")
     return dose.where(valid)
 
 
-def _check_unused_cells(frame: pd.DataFrame, errors: list[RowError],
-                        instrument: list[str | None]) -> None:
+def _check_unused_cells(texts: _Texts, errors: list[RowError], instrument: np.ndarray) -> None:
     """Items beyond the instrument's count, and functional_difficulty outside PHQ-9, are empty."""
-    counts = np.array([INSTRUMENTS[name].n_items if name else 99 for name in instrument])
+    frame = texts.frame
+    counts = np.full(len(frame), 99, dtype=np.int64)
+    for name, inst in INSTRUMENTS.items():
+        counts[instrument == name] = inst.n_items
     for k, column in enumerate(ITEM_COLUMNS, 1):
-        for pos in ((frame[column].to_numpy() != "") & (counts < k)).nonzero()[0]:
+        if k <= counts.min(initial=99):
+            continue  # every row's instrument has item k
+        for pos in (texts.filled(column) & (counts < k)).nonzero()[0]:
             errors.append(RowError(
                 int(frame["line"].iat[pos]), column,
                 f"{instrument[pos]} has {counts[pos]} items; {column} must be empty"))
-    for pos, (name, text) in enumerate(zip(instrument, frame["functional_difficulty"], strict=True)):
-        if name and name != "PHQ-9" and text != "":
-            errors.append(RowError(
-                int(frame["line"].iat[pos]), "functional_difficulty",
-                f"functional_difficulty is PHQ-9 question 10; leave it empty for {name}"))
+    known = counts != 99
+    other = texts.filled("functional_difficulty") & known & (instrument != "PHQ-9")
+    for pos in other.nonzero()[0]:
+        errors.append(RowError(
+            int(frame["line"].iat[pos]), "functional_difficulty",
+            f"functional_difficulty is PHQ-9 question 10; leave it empty for {instrument[pos]}"))
 
 
 def _reason(exc: ScoringError) -> str:
@@ -132,99 +202,118 @@ def _reason(exc: ScoringError) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
-def _score_one(inst: Instrument, items: tuple, total: str) -> Score | list[tuple]:
-    """A Score, or every (field, reason) wrong with the answers and total (S1-S3)."""
-    try:
-        return score(inst, list(items), total)
-    except ScoringError as exc:
-        if not exc.field.startswith("item"):
-            return [(exc.field, _reason(exc))]
-        problems = []
-        for k, value in enumerate(items, 1):
-            try:
-                parse_answer(inst, f"item_{k}", value)
-            except ScoringError as item_exc:
-                problems.append((item_exc.field, _reason(item_exc)))
-        return problems or [(exc.field, _reason(exc))]
+def _scores(frame: pd.DataFrame, errors: list[RowError], instrument: np.ndarray) -> dict:
+    """Score every row with a known instrument (S1-S3), one instrument at a time.
+
+    Columns over all rows: items (JSON text), total, severity, complete, item9 (PHQ-9),
+    and `scored` (False where the instrument is unknown or the answers were refused).
+    """
+    n = len(frame)
+    out = {name: np.full(n, None, dtype=object) for name in SCORE_COLUMNS}
+    out["scored"] = np.zeros(n, dtype=bool)
+    lines = frame["line"].to_numpy()
+    used = [inst for name, inst in INSTRUMENTS.items() if (instrument == name).any()]
+    width = max((inst.n_items for inst in used), default=0)
+    block = frame[list(ITEM_COLUMNS[:width])].to_numpy(dtype=object)
+    totals = frame["total"].to_numpy(dtype=object)
+    for inst in used:
+        rows = np.flatnonzero(instrument == inst.name)
+        result = score_cells(inst, block[rows, :inst.n_items], totals[rows])
+        for i, problems in result.errors.items():
+            errors.extend(RowError(int(lines[rows[i]]), p.field, _reason(p)) for p in problems)
+        ok = result.ok
+        good, answers = rows[ok], result.answers[ok]
+        out["items"][good] = json_int_lists(answers, answers == MISSING)
+        total = result.total[ok]
+        out["total"][good] = np.where(total == MISSING, None, total.astype(object))
+        out["severity"][good] = result.severity[ok]
+        out["complete"][good] = result.complete[ok]
+        if inst.name == "PHQ-9":
+            item9 = answers[:, SUICIDAL_IDEATION_ITEM - 1]
+            out["item9"][good] = np.where(item9 == MISSING, None, item9.astype(object))
+        out["scored"][good] = True
+    return out
 
 
-def _scores(frame: pd.DataFrame, errors: list[RowError],
-            instrument: list[str | None]) -> list[Score | None]:
-    """Score every row with a known instrument (S1-S3), memoised per distinct pattern."""
-    memo: dict[tuple, Score | list[tuple]] = {}
-    answers = zip(*(frame[c].tolist() for c in ITEM_COLUMNS), strict=True)
-    scores: list[Score | None] = []
-    for line, name, total, items in zip(frame["line"].tolist(), instrument,
-                                        frame["total"].tolist(), answers, strict=True):
-        if name is None:
-            scores.append(None)
-            continue
-        inst = INSTRUMENTS[name]
-        key = (name, total, items[:inst.n_items])
-        outcome = memo.get(key)
-        if outcome is None:
-            answers = tuple(_SMALL_INTEGERS.get(v, v) for v in key[2])
-            outcome = memo[key] = _score_one(inst, answers, total)
-        if isinstance(outcome, Score):
-            scores.append(outcome)
-        else:
-            scores.append(None)
-            errors.extend(RowError(line, field, reason) for field, reason in outcome)
-    return scores
-
-
-def _functional_difficulty(frame: pd.DataFrame, errors: list[RowError],
-                           instrument: list[str | None]) -> list[int | None]:
+def _functional_difficulty(texts: _Texts, errors: list[RowError],
+                           instrument: np.ndarray) -> np.ndarray:
     """PHQ-9 question 10 (0-3), checked by the scoring module once per distinct text."""
-    checked: dict[str, int | str | None] = {"": None}
-    values: list[int | None] = []
-    for line, name, text in zip(frame["line"].tolist(), instrument,
-                                frame["functional_difficulty"].tolist(), strict=True):
-        if name != "PHQ-9":
-            values.append(None)
-            continue
-        if text not in checked:
-            try:
-                checked[text] = check_functional_difficulty(text)
-            except ScoringError as exc:
-                checked[text] = _reason(exc)
-        value = checked[text]
-        if isinstance(value, str):
-            errors.append(RowError(line, "functional_difficulty", value))
-            value = None
-        values.append(value)
-    return values
+    def check(text: object) -> int | str | None:
+        try:
+            return check_functional_difficulty(text)
+        except ScoringError as exc:
+            return _reason(exc)
+
+    checked = texts.per_text("functional_difficulty", check)
+    phq9 = instrument == "PHQ-9"
+    refused = phq9 & texts.test("functional_difficulty", lambda v: isinstance(check(v), str))
+    for pos in refused.nonzero()[0]:
+        errors.append(RowError(int(texts.frame["line"].iat[pos]), "functional_difficulty",
+                               checked[pos]))
+    return np.where(phq9 & ~refused, checked, None)
 
 
-def _optional_text(series: pd.Series) -> pd.Series:
-    return series.where(series != "", None)
+def _optional_text(texts: _Texts, name: str) -> pd.Series:
+    """The column's text, None where empty."""
+    return pd.Series(texts.per_text(name, lambda v: v or None), index=texts.frame.index,
+                     dtype=object)
 
 
-def validate_rows(frame: pd.DataFrame, *, today: date) -> tuple[pd.DataFrame, list[RowError]]:
-    """Check every row; the normalised rows (NA/None where a cell is bad) and every error."""
+def _patients(texts: _Texts) -> np.ndarray:
+    """A number per (clinic, patient_id) pair, for grouping rows by patient."""
+    clinic, _ = texts.factorized("clinic")
+    patient, patients = texts.factorized("patient_id")
+    return pd.factorize(clinic.astype(np.int64) * (len(patients) + 1) + patient)[0]
+
+
+def _short_keys(texts: _Texts) -> np.ndarray:
+    """Rows whose clinic, patient_id and course_id are within their lengths."""
+    short = np.ones(len(texts.frame), dtype=bool)
+    for name in ("clinic", "patient_id", "course_id"):
+        short &= texts.test(name, lambda v, k=MAX_LENGTH[name]: len(v) <= k)
+    return short
+
+
+def validate_rows(frame: pd.DataFrame, *, today: date,
+                  factorized: dict[str, tuple[np.ndarray, list]] | None = None,
+                  ) -> tuple[pd.DataFrame, list[RowError]]:
+    """Check every row; the normalised rows (NA/None where a cell is bad) and every error.
+
+    `factorized`: columns the reader already has as (codes, distinct texts), see
+    import_csv.CsvTable.
+
+    The rows carry the scores in SCORE_COLUMNS (`scored` False where there is none),
+    `_patient`, a number per (clinic, patient_id), and `_short`: clinic, patient_id and
+    course_id within their lengths.
+    """
     errors: list[RowError] = []
-    _check_text(frame, errors)
-    instrument = _instruments(frame, errors)
-    _check_unused_cells(frame, errors, instrument)
+    texts = _Texts(frame, factorized)
+    _check_text(texts, errors)
+    instrument = _instruments(texts, errors)
+    _check_unused_cells(texts, errors, instrument)
+    scores = _scores(frame, errors, instrument)
     rows = pd.DataFrame({
         "line": frame["line"].astype(int),
         "clinic": frame["clinic"],
         "patient_id": frame["patient_id"],
-        "clinician": _optional_text(frame["clinician"]),
-        "indication": _optional_text(frame["indication"]),
-        "course_id": _optional_text(frame["course_id"]),
-        "infusion_number": _infusion_numbers(frame, errors),
-        "infusion_type": _choice(frame, errors, "infusion_type",
+        "clinician": _optional_text(texts, "clinician"),
+        "indication": _optional_text(texts, "indication"),
+        "course_id": _optional_text(texts, "course_id"),
+        "infusion_number": _infusion_numbers(texts, errors),
+        "infusion_type": _choice(texts, errors, "infusion_type",
                                  {t: t for t in INFUSION_TYPES}, "an infusion type"),
-        "timepoint": _choice(frame, errors, "timepoint", {t: t for t in TIMEPOINTS},
+        "timepoint": _choice(texts, errors, "timepoint", {t: t for t in TIMEPOINTS},
                              "a timepoint"),
-        "date": _dates(frame, errors, today),
+        "date": _dates(texts, errors, today),
         "instrument": pd.Series(instrument, index=frame.index, dtype=object),
-        "route": _choice(frame, errors, "route", _ROUTE_NAMES, "a route"),
-        "dose_mg_per_kg": _doses(frame, errors),
-        "score": pd.Series(_scores(frame, errors, instrument), index=frame.index, dtype=object),
-        "functional_difficulty": pd.Series(_functional_difficulty(frame, errors, instrument),
+        "route": _choice(texts, errors, "route", _ROUTE_NAMES, "a route"),
+        "dose_mg_per_kg": _doses(texts, errors),
+        "functional_difficulty": pd.Series(_functional_difficulty(texts, errors, instrument),
                                            index=frame.index, dtype=object),
+        **{name: pd.Series(values, index=frame.index, dtype=values.dtype)
+           for name, values in scores.items()},
+        "_patient": _patients(texts),
+        "_short": _short_keys(texts),
     })
     return rows, errors
 

@@ -40,6 +40,7 @@ from data.bulk import BulkRecords, count_new, paused_gc, write_records
 from data.db import read_session, write_session
 from data.import_courses import (
     StoreState,
+    add_group_keys,
     conflicts,
     infusion_disagreements,
     key_mask,
@@ -116,20 +117,24 @@ def _scope_errors(actor: Actor, codes: set[str], state: StoreState) -> list[RowE
 def _dose_errors(doses: pd.DataFrame, protocol: dict) -> list[RowError]:
     """Doses above the protocol's maximum are refused, as on the infusion form."""
     limit = float(protocol["dose_max_mg_per_kg"])
+    above = doses[doses["dose_mg_per_kg"] > limit]
     return [RowError(int(line), "dose_mg_per_kg", (
         f"{dose:g} mg/kg is above the protocol maximum of {limit:g} mg/kg "
         f"(dose_max_mg_per_kg); doses are above 0 and at most {limit:g} mg/kg"))
-        for line, dose in zip(doses["line"], doses["dose_mg_per_kg"], strict=True) if dose > limit]
+        for line, dose in zip(above["line"], above["dose_mg_per_kg"], strict=True)]
 
 
 def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
     """Course numbers, conflicts and protocol limits against the store (errors added to
     `checked`); the protocol in force."""
     rows, protocol = checked.rows, load_protocol(session)
-    state = load_store_state(session, set(zip(rows["clinic"], rows["patient_id"], strict=True)))
-    checked.errors += _scope_errors(actor, set(rows["clinic"]), state)
+    patients = rows.drop_duplicates("_patient")
+    state = load_store_state(session, set(zip(patients["clinic"], patients["patient_id"],
+                                              strict=True)))
+    checked.errors += _scope_errors(actor, set(patients["clinic"]), state)
     checked.errors += _dose_errors(checked.doses, protocol)
     rows["course_number"] = number_courses(rows, state)
+    add_group_keys(rows)
     checked.errors += conflicts(rows, state) + infusion_disagreements(rows)
     return protocol
 
@@ -137,14 +142,15 @@ def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
 def _check_file(raw: bytes, today: date) -> _Checked:
     """Everything that needs no store: the file, the rows, course labelling."""
     table = read_table(raw)
-    rows, errors = validate_rows(table.frame, today=today)
+    rows, errors = validate_rows(table.frame, today=today, factorized=table.factorized)
     errors += table.errors
-    valid = rows[key_mask(rows)].copy()
+    doses = rows.loc[rows["dose_mg_per_kg"].notna(), ["line", "dose_mg_per_kg"]]
+    keys_ok = key_mask(rows)
+    valid = rows if keys_ok.all() else rows[keys_ok]  # columns are added to it later
     label_errors = mixed_labels(valid)
     errors += label_errors
-    bad_labels = {e.line for e in label_errors}
-    valid = valid[~valid["line"].isin(bad_labels)]
-    doses = rows.loc[rows["dose_mg_per_kg"].notna(), ["line", "dose_mg_per_kg"]]
+    if label_errors:
+        valid = valid[~valid["line"].isin({e.line for e in label_errors})]
     return _Checked(valid, errors, table.warnings, len(table.frame), doses)
 
 
@@ -160,15 +166,15 @@ def _plan(session: Session, actor: Actor, checked: _Checked, today: date) -> Bul
 
 def _counts(created: dict[str, int], records: BulkRecords) -> dict[str, int]:
     counts = {k: created[k] for k in COUNT_KEYS[:5]}
-    statuses = [a["status"] for a in records.alerts]
+    statuses = list(pd.DataFrame(records.alerts, columns=["status"])["status"])
     counts["alerts_open"] = statuses.count("open")
     counts["alerts_historical"] = statuses.count("historical")
     return counts
 
 
-def _audit_summary(raw: bytes, n_rows: int, counts: dict[str, int]) -> dict:
+def _audit_summary(digest: str, n_rows: int, counts: dict[str, int]) -> dict:
     """The import's audit value: no patient identifiers, only the file's hash and counts."""
-    return {"file_sha256": hashlib.sha256(raw).hexdigest(), "rows": n_rows, "created": counts}
+    return {"file_sha256": digest, "rows": n_rows, "created": counts}
 
 
 def _require_permission(actor: Actor, engine: Engine | None) -> None:
@@ -188,9 +194,9 @@ def _write(raw: bytes, actor: Actor, checked: _Checked, today: date,
             if records is None:
                 raise _Rejected
             counts = _counts(write_records(session, records), records)
+            digest = hashlib.sha256(raw).hexdigest()
             audit.record(session, actor=actor, action="import", entity="scores",
-                         entity_id=hashlib.sha256(raw).hexdigest(),
-                         new=_audit_summary(raw, checked.n_rows, counts))
+                         entity_id=digest, new=_audit_summary(digest, checked.n_rows, counts))
             return counts
     except _Rejected:
         return None

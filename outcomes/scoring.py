@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import pandas as pd
 
@@ -34,6 +35,8 @@ __all__ = [
     "TotalMismatchError",
     "Score",
     "round_half_up",
+    "prorated_total",
+    "total_groups",
     "parse_answer",
     "score_items",
     "score_total_only",
@@ -177,13 +180,30 @@ def _parse_items(inst: Instrument, items: Sequence[object]) -> tuple[int | None,
     return tuple(parse_answer(inst, f"item_{n}", value) for n, value in enumerate(items, 1))
 
 
-def _qids_sr16_total(answers: Sequence[int]) -> int:
-    """max(1-4) + 5 + max(6-9) + 10 + 11 + 12 + 13 + 14 + max(15-16) (OUTCOMES.md section 1)."""
-    a = answers
-    return max(a[0:4]) + a[4] + max(a[5:9]) + sum(a[9:14]) + max(a[14:16])
+# Totals that are not the plain sum of the items: the total is the sum, over groups of
+# item numbers, of the highest answer in each group (OUTCOMES.md section 1). QIDS-SR16:
+# max(1-4) + 5 + max(6-9) + 10 + 11 + 12 + 13 + 14 + max(15-16).
+_MAX_GROUPS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "QIDS-SR16": ((1, 2, 3, 4), (5,), (6, 7, 8, 9), (10,), (11,), (12,), (13,), (14,), (15, 16)),
+}
 
 
-_TOTAL_RULES: dict[str, Callable[[Sequence[int]], int]] = {"QIDS-SR16": _qids_sr16_total}
+def total_groups(instrument: str | Instrument) -> tuple[tuple[int, ...], ...] | None:
+    """The groups of 1-based item numbers whose highest answers add up to the total, or
+    None when the total is the (prorated) sum of the items. Instruments with groups allow
+    no missing item (``max_missing`` 0)."""
+    return _MAX_GROUPS.get(get_instrument(instrument).name)
+
+
+def prorated_total(item_sum: Any, n_items: int, n_answered: Any) -> Any:
+    """S2: round_half_up(item_sum x n_items / n_answered), in exact integer arithmetic.
+
+    floor(s n / a + 1/2) = floor((2 s n + a) / (2 a)) for a >= 1, so the floor division
+    of integers gives the rounded-half-up total without any fraction or float. Works on
+    Python ints and, element-wise, on numpy integer arrays (the bulk import's
+    outcomes/scoring_frame.py), so both paths share this one rule.
+    """
+    return (2 * item_sum * n_items + n_answered) // (2 * n_answered)
 
 
 def _score_answers(inst: Instrument, answers: tuple[int | None, ...]) -> Score:
@@ -192,11 +212,11 @@ def _score_answers(inst: Instrument, answers: tuple[int | None, ...]) -> Score:
     n_missing = inst.n_items - len(answered)
     if n_missing > inst.max_missing or not answered:
         return Score(inst.name, answers, None, False, None, n_missing, False)
-    rule = _TOTAL_RULES.get(inst.name)
-    if rule is not None:  # instruments with a rule allow no missing items
-        total = rule(answered)
+    groups = _MAX_GROUPS.get(inst.name)
+    if groups is not None:  # instruments with groups allow no missing items
+        total = sum(max(answered[n - 1] for n in group) for group in groups)
     else:
-        total = round_half_up(Fraction(sum(answered) * inst.n_items, len(answered)))
+        total = prorated_total(sum(answered), inst.n_items, len(answered))
     return Score(inst.name, answers, total, True, severity(inst, total), n_missing, n_missing > 0)
 
 
