@@ -33,8 +33,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from data.db import write_session
+from data.db import read_session, write_session
 from data.exports import ExportRequest, run_export
+from data.exports.service import clinic_ids_for
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
 from tests.factories import make_user
 
@@ -325,3 +326,26 @@ def test_deidentified_scores_xlsx_cells(scores_store):
                          0, 1, None, None, None, None, 8, "mild", True, "form", "staff-01"]
     assert values[5][0] == "+S2" and values[5][20] == "=1+1"  # text cells, not formulas
     assert values[10][20] == "\nCR"  # XLSX: CR becomes LF
+
+
+def test_one_clinic_and_a_date_range(scores_store):
+    """A chosen clinic (C2: the MADRS patient), then a range of course start dates."""
+    with read_session() as session:
+        c2 = clinic_ids_for(session, ["C2"])
+    result = run_export(actor=scores_store["auditor"], request=ExportRequest(
+        "scores", "csv", clinic_ids=c2))
+    assert result.content == _file(DEID_YEAR_HEADER, DEID_YEAR_ROWS[4:6])
+    # Courses starting in 2025: C3's second course only; the widest instrument present is
+    # PHQ-9, so item_1..item_9.
+    result = run_export(actor=scores_store["auditor"], request=ExportRequest(
+        "scores", "csv", start=date(2025, 1, 1)))
+    header = [c for c in DEID_YEAR_HEADER if c != "item_10"]
+    assert result.content == _file(header, [DEID_YEAR_ROWS[7][:17] + DEID_YEAR_ROWS[7][18:]])
+
+
+def test_nothing_chosen_gives_the_header_only(scores_store):
+    result = run_export(actor=scores_store["auditor"], request=ExportRequest(
+        "scores", "csv", start=date(2030, 1, 1)))
+    header = [c for c in DEID_YEAR_HEADER if c != "item_10"]  # n = 9 when no score
+    assert result.content == _file(header, [])
+    assert result.manifest["row_count"] == 0
