@@ -53,6 +53,10 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
 
 def _first_infusions():  # noqa: ANN202
     return (select(Infusion.course_id, func.min(Infusion.administered_on).label("first_on"))

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+from data.exports.frame import ColumnTable
 from data.exports.tables import Table
 
 
@@ -23,14 +24,22 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def table_rows(table: Table) -> Iterator[list[Any]]:
+def table_rows(table: Table | ColumnTable) -> Iterator[list[Any]]:
     """The rows as lists in the columns' order (hidden '_' keys left out)."""
     names = table.column_names
+    if isinstance(table, ColumnTable):
+        yield from map(list, table.iter_rows(names))
+        return
     for row in table.rows:
         yield [row.get(name) for name in names]
 
 
-def table_records(table: Table) -> list[dict[str, Any]]:
+def table_records(table: Table | ColumnTable) -> list[dict[str, Any]]:
     """The rows as JSON-ready dicts in the columns' order."""
     names = table.column_names
+    if isinstance(table, ColumnTable):  # each distinct value made JSON-ready once
+        columns = [table.column(name).map(json_value).take() for name in names]
+        return [dict(zip(names, values, strict=True))
+                for values in zip(*columns, strict=True)] if names else \
+            [{} for _ in range(table.n_rows)]
     return [{name: json_value(row.get(name)) for name in names} for row in table.rows]
