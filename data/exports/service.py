@@ -149,8 +149,9 @@ def _load(session: Session, actor: Actor, req: ExportRequest,
         return [load_patients(session, actor=actor, filters=filters, today=today)]
     if req.kind == "infusions":
         return [load_infusions(session, actor=actor, filters=filters)]
-    if req.kind == "scores":
-        return [load_scores(session, actor=actor, filters=filters)]
+    if req.kind == "scores":  # the entry time is dropped from de-identified files: not read
+        return [load_scores(session, actor=actor, filters=filters,
+                            timestamps=not req.deidentified)]
     if req.kind == "audit":
         return [load_audit(session, actor=actor, filters=filters)]
     return [load_patients(session, actor=actor, filters=filters, today=today),
