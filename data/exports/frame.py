@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -142,3 +142,86 @@ class ColumnTable:
         """The rows as dicts (built once, when a reader needs them: JSON, FHIR)."""
         names = list(self.data)
         return [dict(zip(names, values, strict=True)) for values in self.iter_rows(names)]
+
+
+CHUNK_ROWS = 50_000  # rows joined at a time: the text of one chunk at most, then bytes
+JOINT_LIMIT = 1 << 20  # most value combinations a block of adjacent columns may have
+Format = Callable[[Any], str]
+
+
+def write_rows(out: IO[bytes], columns: Sequence[Coded], formats: Sequence[Format],
+               n_rows: int, *, sep: str, start: str = "", end: str = "",
+               between: str = "") -> None:
+    """Write each row as `start + sep.join(its fields) + end` (rows separated by
+    `between`) in UTF-8, where column i's field is `formats[i](value)`.
+
+    Each distinct value of a column is formatted once. Adjacent columns are then written
+    as blocks: columns that share their codes (the course's study ID, clinic and start;
+    the items of one administration) or whose value combinations are few (infusion
+    number, timepoint, instrument, year) are joined into one piece of text per distinct
+    combination, so a row is a handful of pieces to join.
+    """
+    blocks = [_block(group, sep) for group in _groups(list(zip(columns, formats,
+                                                                     strict=True)))]
+    if blocks:
+        codes, texts = blocks[0]
+        blocks[0] = codes, objects([start + t for t in texts])
+        codes, texts = blocks[-1]
+        blocks[-1] = codes, objects([t + end for t in texts])
+    for first in range(0, n_rows, CHUNK_ROWS):
+        last = min(first + CHUNK_ROWS, n_rows)
+        pieces = [texts.take(codes[first:last]) for codes, texts in blocks]
+        if len(pieces) == 1:
+            lines = pieces[0]
+        elif pieces:
+            lines = map(sep.join, zip(*pieces, strict=True))
+        else:
+            lines = [start + end] * (last - first)
+        out.write(((between if first else "") + between.join(lines)).encode("utf-8"))
+
+
+def _groups(columns: list[tuple[Coded, Format]]) -> list[list[tuple[Coded, Format]]]:
+    """Adjacent columns in blocks of at most JOINT_LIMIT combinations of their codes."""
+    groups: list[list[tuple[Coded, Format]]] = []
+    size = 0
+    for column, fmt in columns:
+        n = max(len(column.values), 1)
+        if groups and any(column.codes is c.codes for c, _ in groups[-1]):
+            groups[-1].append((column, fmt))  # shares codes: no new combinations
+        elif groups and size * n <= JOINT_LIMIT:
+            groups[-1].append((column, fmt))
+            size *= n
+        else:
+            groups.append([(column, fmt)])
+            size = n
+    return groups
+
+
+def _block(group: list[tuple[Coded, Format]], sep: str) -> tuple[np.ndarray, np.ndarray]:
+    """The block's codes, and its text (its fields joined by `sep`) for each code."""
+    bases: list[Coded] = []  # columns with the distinct code arrays of the block
+    for column, _ in group:
+        if not any(column.codes is b.codes for b in bases):
+            bases.append(column)
+    if len(bases) == 1:  # one code array: the values line up with it
+        codes, picks = bases[0].codes, [None] * len(group)
+    else:  # the joint code of each row, then the combinations that occur
+        sizes = [max(len(b.values), 1) for b in bases]
+        joint = np.zeros(len(bases[0].codes), dtype=np.int64)
+        for base, n in zip(bases, sizes, strict=True):
+            joint = joint * n + base.codes
+        codes, combinations = pd.factorize(joint)
+        parts, rest = [], combinations
+        for n in reversed(sizes):
+            rest, part = np.divmod(rest, n)
+            parts.append(part)
+        parts.reverse()
+        picks = [parts[next(i for i, b in enumerate(bases) if column.codes is b.codes)]
+                 for column, _ in group]
+    fields = []
+    for (column, fmt), pick in zip(group, picks, strict=True):
+        texts = objects([fmt(v) for v in column.values])
+        fields.append(texts if pick is None else texts.take(pick))
+    joined = fields[0] if len(fields) == 1 else objects(
+        list(map(sep.join, zip(*fields, strict=True))))
+    return codes, joined

@@ -17,7 +17,6 @@ rates by clinic, small cells suppressed): they are de-identified by construction
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -40,7 +39,7 @@ from data.exports.tables import (
     load_patients,
     load_scores,
 )
-from data.exports.values import table_records, table_rows
+from data.exports.values import json_document, table_rows
 from data.exports.xlsx import TYPE_NAMES, write_workbook
 from models.tables import Clinic
 
@@ -186,9 +185,8 @@ def _row_file(tables: list[Table | ColumnTable], req: ExportRequest,
         "metadata": dict(about) | {"deidentification": table.notes},
         "definitions": [{"column": c.name, "type": TYPE_NAMES[c.kind],
                          "description": c.description} for c in table.columns],
-        "rows": table_records(table),
     }
-    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_document(document, table)  # + "rows"
 
 
 def _build(actor: Actor, req: ExportRequest, now: datetime,

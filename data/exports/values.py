@@ -1,12 +1,15 @@
-"""Plain values for the writers: UTC datetimes, ISO text for JSON, the table as rows."""
+"""Plain values for the writers: UTC datetimes, ISO text for JSON, the table as rows,
+and the JSON document of a row kind."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from data.exports.frame import ColumnTable
+from data.exports.frame import ColumnTable, write_rows
 from data.exports.tables import Table
 
 
@@ -43,3 +46,30 @@ def table_records(table: Table | ColumnTable) -> list[dict[str, Any]]:
                 for values in zip(*columns, strict=True)] if names else \
             [{} for _ in range(table.n_rows)]
     return [{name: json_value(row.get(name)) for name in names} for row in table.rows]
+
+
+def json_document(document: dict[str, Any], table: Table | ColumnTable) -> bytes:
+    """The UTF-8 bytes of `json.dumps(document | {"rows": table_records(table)}, indent=1,
+    ensure_ascii=False) + "\n"`. A column-wise table's rows are written from its columns
+    (each distinct value encoded once, no dict per row): the same text, without holding
+    a million dicts and the whole document as one string."""
+    head = json.dumps(document | {"rows": []}, indent=1, ensure_ascii=False)
+    empty = '"rows": []\n}'
+    names = table.column_names
+    if not (isinstance(table, ColumnTable) and names and table.n_rows
+            and head.endswith(empty)):  # "rows" is the last key
+        whole = json.dumps(document | {"rows": table_records(table)}, indent=1,
+                           ensure_ascii=False)
+        return (whole + "\n").encode("utf-8")
+    out = io.BytesIO()
+    out.write((head[:-len(empty)] + '"rows": [\n').encode("utf-8"))
+    write_rows(out, [table.column(n) for n in names], [_json_field(n) for n in names],
+               table.n_rows, sep=",\n", start="  {\n", end="\n  }", between=",\n")
+    out.write(b"\n ]\n}\n")
+    return out.getvalue()
+
+
+def _json_field(name: str) -> Callable[[Any], str]:
+    """One `"name": value` line of a row object, as json.dumps(indent=1) nests it."""
+    key = "   " + json.dumps(name, ensure_ascii=False) + ": "
+    return lambda value: key + json.dumps(json_value(value), ensure_ascii=False)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from data.exports import safe_csv
+from data.exports import frame
 from data.exports.frame import Coded, objects
 from data.exports.safe_csv import (
     format_cell,
@@ -84,8 +84,8 @@ COURSE = np.array([0, 0, 1, 2, 2], dtype=np.int32)  # two columns share these co
 def test_write_csv_columns(monkeypatch, joint_limit, chunk_rows):
     """Columns (codes into values) give the same text as the row writer; blocks of joint
     codes and chunks of rows do not change it."""
-    monkeypatch.setattr(safe_csv, "JOINT_LIMIT", joint_limit)
-    monkeypatch.setattr(safe_csv, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(frame, "JOINT_LIMIT", joint_limit)
+    monkeypatch.setattr(frame, "CHUNK_ROWS", chunk_rows)
     columns = [
         Coded(COURSE, objects(["S-1", "+S2", "a,b"])),
         Coded(COURSE, objects(["C1", "C1", "C2"])),
