@@ -257,12 +257,14 @@ def _score_columns(conn: Connection, actor: Actor, filters: RowFilters,
     result = conn.execute(stmt)  # no type converts a value: the raw DBAPI rows suffice
     keys, cursor = list(result.keys()), result.cursor
     chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {key: [] for key in keys}
-    while batch := cursor.fetchmany(FETCH_ROWS):
-        block = np.empty((len(batch), len(keys)), dtype=object)
-        block[:] = batch
-        for j, key in enumerate(keys):
-            chunks[key].append(pd.factorize(block[:, j]))
-    result.close()
+    try:
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            block = np.empty((len(batch), len(keys)), dtype=object)
+            block[:] = batch
+            for j, key in enumerate(keys):
+                chunks[key].append(pd.factorize(block[:, j]))
+    finally:
+        result.close()
     return {key: Coded.from_chunks(parts) for key, parts in chunks.items()}
 
 
