@@ -22,9 +22,11 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+
+import numpy as np
 
 from data.exports.columns import ColumnSpec
+from data.exports.frame import Coded, ColumnTable, from_ints, with_none_where
 from data.exports.tables import Table
 
 DATE_MODES = ("year", "days")
@@ -49,18 +51,28 @@ class StaffPseudonyms:
         return self._codes[name]
 
 
-def deidentify(table: Table, *, date_mode: str = "year",
-               rng: random.Random | None = None) -> Table:
-    """A new table with the Safe Harbor rules applied (the input is left unchanged)."""
+def deidentify(table: Table | ColumnTable, *, date_mode: str = "year",
+               rng: random.Random | None = None) -> ColumnTable:
+    """A new table with the Safe Harbor rules applied (the input is left unchanged).
+
+    Column by column: each rule runs once per distinct value of a column (a day, a user
+    name, an age), not once per cell; only "days since the course start" combines two
+    columns row by row, as integer arrays.
+    """
     if date_mode not in DATE_MODES:
         raise ValueError(f"date mode: must be one of {', '.join(DATE_MODES)}")
-    staff_columns = [c.name for c in table.columns if c.phi == "staff"]
-    staff = StaffPseudonyms((row.get(c) for row in table.rows for c in staff_columns), rng)
+    source = table if isinstance(table, ColumnTable) else ColumnTable.from_rows(table)
+    staff = StaffPseudonyms((name for c in source.columns if c.phi == "staff"
+                             for name in source.column(c.name).used_values()), rng)
     columns: list[ColumnSpec] = []
-    for spec in table.columns:
-        columns.extend(_output_columns(spec, date_mode))
-    rows = [_row(row, table.columns, date_mode, staff) for row in table.rows]
-    return Table(table.name, tuple(columns), rows, notes=_notes(table.columns, date_mode))
+    data: dict[str, Coded] = {}
+    for spec in source.columns:
+        outputs = _output_columns(spec, date_mode)
+        columns.extend(outputs)
+        if outputs:
+            data.update(_column(source, spec, date_mode, staff))
+    return ColumnTable(source.name, tuple(columns), data, source.n_rows,
+                       notes=_notes(source.columns, date_mode))
 
 
 def _output_columns(spec: ColumnSpec, date_mode: str) -> list[ColumnSpec]:
@@ -90,27 +102,44 @@ def _output_columns(spec: ColumnSpec, date_mode: str) -> list[ColumnSpec]:
     return [spec]
 
 
-def _row(row: dict[str, Any], columns: tuple[ColumnSpec, ...], date_mode: str,
-         staff: StaffPseudonyms) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for spec in columns:
-        value, rule = row.get(spec.name), spec.phi
-        if rule in ("identifier", "timestamp"):
-            continue
-        if rule == "anchor" or (rule == "date" and date_mode == "year"):
-            out[f"{spec.name}_year"] = value.year if value is not None else None
-        elif rule == "date":
-            out[f"{spec.name}_day"] = days_since(value, row.get("_anchor"))
-        elif rule == "event_time":
-            out["occurred_year"] = value.year if value is not None else None
-            out["occurred_at"] = None if row.get("_patient") else value
-        elif rule == "staff":
-            out[spec.name] = staff(value)
-        elif rule == "age":
-            out[spec.name] = safe_harbor_age(value)
-        else:
-            out[spec.name] = value
-    return out
+def _column(table: ColumnTable, spec: ColumnSpec, date_mode: str,
+            staff: StaffPseudonyms) -> dict[str, Coded]:
+    """What one column becomes (its rule is not "identifier" or "timestamp")."""
+    column, rule = table.column(spec.name), spec.phi
+    if rule == "anchor" or (rule == "date" and date_mode == "year"):
+        return {f"{spec.name}_year": column.map(_year)}
+    if rule == "date":
+        return {f"{spec.name}_day": _days_since(column, table.column("_anchor"))}
+    if rule == "event_time":
+        concerns_patient = np.array([bool(v) for v in table.column("_patient").values],
+                                    dtype=bool).take(table.column("_patient").codes)
+        return {"occurred_year": column.map(_year),
+                "occurred_at": with_none_where(column, concerns_patient)}
+    if rule == "staff":
+        return {spec.name: column.map(staff)}
+    if rule == "age":
+        return {spec.name: column.map(safe_harbor_age)}
+    return {spec.name: column}
+
+
+def _year(value: date | None) -> int | None:
+    return value.year if value is not None else None
+
+
+def _days_since(days: Coded, anchors: Coded) -> Coded:
+    """`days_since(day, anchor)` of each row, as integer arrays (ordinals of the days)."""
+    day, has_day = _ordinals(days)
+    anchor, has_anchor = _ordinals(anchors)
+    return from_ints(day - anchor, has_day & has_anchor)
+
+
+def _ordinals(column: Coded) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's day as a proleptic ordinal (datetimes: their date), and whether known."""
+    known = [v is not None for v in column.values]
+    ordinals = [(v.date() if isinstance(v, datetime) else v).toordinal() if v is not None
+                else 0 for v in column.values]
+    return (np.array(ordinals, dtype=np.int64).take(column.codes),
+            np.array(known, dtype=bool).take(column.codes))
 
 
 def days_since(day: date | None, anchor: date | None) -> int | None:

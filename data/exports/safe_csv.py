@@ -5,6 +5,10 @@ return (we add a line feed) is prefixed with a single quote and the cell is quot
 Excel, LibreOffice and Google Sheets show it as text. Only text is neutralised: numbers,
 dates and booleans are written from typed values, so a negative number in a numeric
 column stays a number.
+
+`write_csv_columns` writes a column-wise table (data.exports.frame.Coded columns): each
+distinct value of a column is formatted once by `format_cell`, the function the row
+writer applies to every cell, so the bytes are the same.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from data.exports.frame import Coded, write_rows
 from data.exports.values import utc
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -64,3 +69,12 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     for row in rows:
         buffer.write(",".join(format_cell(v) for v in row) + "\n")
     return buffer.getvalue().encode("utf-8")
+
+
+def write_csv_columns(header: Sequence[str], columns: Sequence[Coded], n_rows: int) -> bytes:
+    """The same bytes as `write_csv` of the rows, from columns: each distinct value of a
+    column formatted (and neutralised) once by `format_cell` (see `frame.write_rows`)."""
+    out = io.BytesIO()
+    out.write((",".join(format_cell(h) for h in header) + "\n").encode("utf-8"))
+    write_rows(out, columns, [format_cell] * len(columns), n_rows, sep=",", end="\n")
+    return out.getvalue()

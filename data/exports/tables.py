@@ -2,7 +2,9 @@
 
 Each loader returns a `Table` (rows as dicts of plain Python values, in the columns'
 order, plus hidden keys starting with '_' that the de-identification needs: the course
-anchor date). Permission checks happen in `data.exports.service`, not here.
+anchor date), except `load_scores`, which returns the same content column-wise (a
+`data.exports.frame.ColumnTable`: a million rows at clinic-network scale). Permission
+checks happen in `data.exports.service`, not here.
 
 Date range: patients, infusions and scores are selected by their course's start date
 (as the outcome figures are); audit events by the day they happened.
@@ -10,12 +12,16 @@ Date range: patients, infusions and scores are selected by their course's start 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.orm import Bundle
+import numpy as np
+import pandas as pd
+from sqlalchemy import Integer, String, cast, func, type_coerce
+from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session, or_, select
 
 from data.access import Actor
@@ -26,6 +32,7 @@ from data.exports.columns import (
     ColumnSpec,
     score_columns,
 )
+from data.exports.frame import Coded, ColumnTable, objects
 from data.observations import scope_filter
 from models.tables import Assessment, AuditEvent, Clinic, Course, Infusion, Patient, User
 from outcomes.instruments import get_instrument
@@ -52,6 +59,10 @@ class Table:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
 
 
 def _first_infusions():  # noqa: ANN202
@@ -150,50 +161,139 @@ def load_infusions(session: Session, *, actor: Actor, filters: RowFilters) -> Ta
     return Table("infusions", INFUSION_COLUMNS, rows)
 
 
-# The assessment columns the export writes, as a Bundle: plain rows with attribute access
-# instead of ORM objects (a million Assessment instances took most of the export's time).
-_SCORE_FIELDS = Bundle(
-    "assessment", Assessment.timepoint, Assessment.instrument, Assessment.administered_on,
-    Assessment.items, Assessment.functional_difficulty, Assessment.total, Assessment.severity,
-    Assessment.complete, Assessment.source, Assessment.entered_at)
-
-
 def load_scores(session: Session, *, actor: Actor, filters: RowFilters,
-                instruments: tuple[str, ...] | None = None) -> Table:
-    """One row per assessment, items spread over item_1..item_n."""
+                instruments: tuple[str, ...] | None = None,
+                timestamps: bool = True) -> ColumnTable:
+    """One row per assessment, items spread over item_1..item_n, read column-wise.
+
+    Two queries in one transaction: the chosen courses (tens of thousands of rows: patient,
+    clinic, anchor date) in the export's order (clinic, study ID, course number, as the
+    database collates them), then the score columns of those courses, raw from the
+    driver. Each column is dictionary-encoded and each distinct value converted once by
+    the column type's own result processor (what a row-by-row read did for every value).
+    The rows are then sorted by course, infusion number, pre before post, instrument (the
+    old ORDER BY; timepoints and instruments are closed lists of ASCII names, which every
+    collation orders alike). Without `timestamps`, the entry time (dropped by the
+    de-identification) is not read.
+    """
+    conn = session.connection()
+    course_ids, courses = _score_courses(conn, actor, filters)
+    raw = _score_columns(conn, actor, filters, instruments, timestamps)
+    course_id = raw.pop("course_id")
+    position = pd.Index(course_ids).get_indexer(_ints(course_id.values)).take(course_id.codes)
+    keep = position >= 0  # a course created between the two queries (PostgreSQL)
+    if not keep.all():
+        raw = {name: Coded(column.codes[keep], column.values) for name, column in raw.items()}
+        position = position[keep]
+    number = raw.pop("infusion_number")
+    timepoint, instrument = raw.pop("timepoint"), raw.pop("instrument")
+    order = np.lexsort((_rank(instrument), -_rank(timepoint),
+                        _ints(number.values).take(number.codes), position))
+    at_course = position.take(order).astype(np.int32)
+    data = {name: Coded(at_course, values) for name, values in courses.items()}
+    items = raw.pop("items").map(_item_list).reorder(order)
+    users = _usernames(conn)
+    for name, column in (("infusion_number", number), ("timepoint", timepoint),
+                         ("instrument", instrument), *raw.items()):
+        convert = users.get if name == "entered_by" else _converter(name, conn.dialect)
+        data[name] = column.convert(convert).reorder(order)
+    widest = max([get_instrument(i).n_items for i in instrument.used_values() if i] +
+                 [len(answers) for answers in items.used_values()], default=0) or 9
+    for i in range(widest):
+        data[f"item_{i + 1}"] = items.map(lambda answers, i=i: answers[i]
+                                          if i < len(answers) else None)
+    columns = score_columns(widest)
+    ordered = {c.name: data[c.name] for c in columns if c.name in data}
+    return ColumnTable("scores", columns, ordered | {"_anchor": data["_anchor"]}, len(order))
+
+
+def _score_courses(conn: Connection, actor: Actor,
+                   filters: RowFilters) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The chosen courses in the export's order: their ids, and their columns."""
     first = _first_infusions()
-    stmt = (
-        select(_SCORE_FIELDS, Course.number, Course.start_date, first.c.first_on, Infusion.number,
-               Patient.study_id, Patient.patient_code, Clinic.code, User.username)
-        .join(Infusion, Infusion.id == Assessment.infusion_id)
-        .join(Course, Course.id == Assessment.course_id)
-        .join(Patient, Patient.id == Course.patient_id)
-        .join(Clinic, Clinic.id == Patient.clinic_id)
-        .join(first, first.c.course_id == Course.id)
-        .outerjoin(User, User.id == Assessment.entered_by_id)
-        .where(*_course_rows(actor, filters))
-        .order_by(Clinic.code, Patient.study_id, Course.number, Infusion.number,
-                  Assessment.timepoint.desc(), Assessment.instrument)
-    )
+    stmt = (select(Course.id, Course.number, Course.start_date, first.c.first_on,
+                   Patient.study_id, Patient.patient_code, Clinic.code)
+            .join(Patient, Patient.id == Course.patient_id)
+            .join(Clinic, Clinic.id == Patient.clinic_id)
+            .join(first, first.c.course_id == Course.id)
+            .where(*_course_rows(actor, filters))
+            .order_by(Clinic.code, Patient.study_id, Course.number))
+    rows = conn.execute(stmt).all()
+    anchors = [start or _as_date(first_on) for _, _, start, first_on, *_ in rows]
+    columns = {"study_id": [r[4] for r in rows], "patient_code": [r[5] for r in rows],
+               "clinic": [r[6] for r in rows], "course_number": [r[1] for r in rows],
+               "course_start": anchors, "_anchor": anchors}
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    return ids, {name: objects(values) for name, values in columns.items()}
+
+
+# The score columns, read raw: the driver's own values (dates and booleans as SQLite keeps
+# them, the items as JSON text), converted once per distinct value in load_scores.
+_RAW_TYPES = {"administered_on": String, "complete": Integer, "entered_at": String}
+FETCH_ROWS = 65_536  # rows fetched and dictionary-encoded at a time
+
+
+def _score_columns(conn: Connection, actor: Actor, filters: RowFilters,
+                   instruments: tuple[str, ...] | None,
+                   timestamps: bool) -> dict[str, Coded]:
+    """The chosen courses' scores, one raw column each, in the database's row order:
+    fetched in chunks, each chunk's columns factorized at once (the chunk's tuples are then
+    freed), so the million rows never exist as Python tuples all at once."""
+    names = ["administered_on", "functional_difficulty", "total", "severity", "complete",
+             "source", *(["entered_at"] if timestamps else [])]
+    stmt = (select(Assessment.course_id, Infusion.number.label("infusion_number"),
+                   Assessment.timepoint, Assessment.instrument,
+                   cast(Assessment.items, String).label("items"),
+                   Assessment.entered_by_id.label("entered_by"),
+                   *(type_coerce(getattr(Assessment, n), _RAW_TYPES[n]).label(n)
+                     if n in _RAW_TYPES else getattr(Assessment, n) for n in names))
+            .join(Infusion, Infusion.id == Assessment.infusion_id))
+    if not actor.all_clinics or filters.clinic_ids or filters.start or filters.end:
+        stmt = stmt.where(Assessment.course_id.in_(
+            select(Course.id).join(Patient, Patient.id == Course.patient_id)
+            .where(*_course_rows(actor, filters))))
     if instruments:
         stmt = stmt.where(Assessment.instrument.in_(instruments))
-    rows, widest = [], 0
-    for (a, course_number, start, first_on, infusion_number, study_id, code, clinic,
-         username) in session.exec(stmt).all():
-        anchor = start or _as_date(first_on)
-        items = list(a.items or [])
-        widest = max(widest, get_instrument(a.instrument).n_items, len(items))
-        rows.append({
-            "study_id": study_id, "patient_code": code, "clinic": clinic,
-            "course_number": course_number, "course_start": anchor,
-            "infusion_number": infusion_number, "timepoint": a.timepoint,
-            "instrument": a.instrument, "administered_on": a.administered_on,
-            **{f"item_{i}": v for i, v in enumerate(items, 1)},
-            "functional_difficulty": a.functional_difficulty, "total": a.total,
-            "severity": a.severity, "complete": a.complete, "source": a.source,
-            "entered_by": username, "entered_at": a.entered_at, "_anchor": anchor,
-        })
-    return Table("scores", score_columns(widest or 9), rows)
+    result = conn.execute(stmt)  # no type converts a value: the raw DBAPI rows suffice
+    keys, cursor = list(result.keys()), result.cursor
+    chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {key: [] for key in keys}
+    try:
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            block = np.empty((len(batch), len(keys)), dtype=object)
+            block[:] = batch
+            for j, key in enumerate(keys):
+                chunks[key].append(pd.factorize(block[:, j]))
+    finally:
+        result.close()
+    return {key: Coded.from_chunks(parts) for key, parts in chunks.items()}
+
+
+def _ints(values: np.ndarray) -> np.ndarray:
+    return np.array([-1 if v is None else v for v in values], dtype=np.int64)
+
+
+def _converter(name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The conversion a typed read applies to a raw value of the column (None: none)."""
+    column_type = (Infusion.number if name == "infusion_number" else getattr(Assessment, name)).type
+    return column_type.dialect_impl(dialect).result_processor(dialect, None)
+
+
+def _usernames(conn: Connection) -> dict[int, str]:
+    return dict(conn.execute(select(User.id, User.username)).all())
+
+
+def _item_list(text: str | None) -> list:
+    """The answers of one administration (a JSON list; a legacy total-only score: [])."""
+    return list(json.loads(text) or []) if text is not None else []
+
+
+def _rank(column: Coded) -> np.ndarray:
+    """Each row's position in the sorted distinct values (None last)."""
+    values = column.values
+    order = sorted(range(len(values)), key=lambda k: (values[k] is None, values[k] or ""))
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values))
+    return rank.take(column.codes)
 
 
 def load_audit(session: Session, *, actor: Actor, filters: RowFilters) -> Table:

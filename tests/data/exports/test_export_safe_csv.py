@@ -7,9 +7,18 @@ import csv
 import io
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 
-from data.exports.safe_csv import format_cell, is_dangerous, neutralise, write_csv
+from data.exports import frame
+from data.exports.frame import Coded, objects
+from data.exports.safe_csv import (
+    format_cell,
+    is_dangerous,
+    neutralise,
+    write_csv,
+    write_csv_columns,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +71,51 @@ def test_write_csv_raw_text_and_round_trip():
     assert rows[1:] == [["'=1+2", "-1.5"], ["'@SUM(A1)", "70"], ["'\tTab", ""]]
     assert not any(is_dangerous(row[0]) for row in rows)  # no text field starts a formula
     assert rows[1][1] == "-1.5"  # the negative number in a numeric column stays a number
+
+
+def _coded(codes, values):
+    return Coded(np.array(codes, dtype=np.int32), objects(values))
+
+
+COURSE = np.array([0, 0, 1, 2, 2], dtype=np.int32)  # two columns share these codes
+
+
+@pytest.mark.parametrize("joint_limit, chunk_rows", [(1 << 20, 50_000), (2, 50_000), (1, 2)])
+def test_write_csv_columns(monkeypatch, joint_limit, chunk_rows):
+    """Columns (codes into values) give the same text as the row writer; blocks of joint
+    codes and chunks of rows do not change it."""
+    monkeypatch.setattr(frame, "JOINT_LIMIT", joint_limit)
+    monkeypatch.setattr(frame, "CHUNK_ROWS", chunk_rows)
+    columns = [
+        Coded(COURSE, objects(["S-1", "+S2", "a,b"])),
+        Coded(COURSE, objects(["C1", "C1", "C2"])),
+        _coded([1, 0, 1, 0, 1], ["post", "pre"]),
+        _coded([0, 0, 0, 1, 1], [1, 2]),
+        _coded([0, 1, 2, 0, 1], [None, -3, 10]),
+        _coded([0, 1, 0, 1, 0], ["-", "ok "]),
+    ]
+    header = ["study_id", "clinic", "timepoint", "infusion_number", "total", "severity"]
+    assert write_csv_columns(header, columns, 5).decode("utf-8") == (
+        "study_id,clinic,timepoint,infusion_number,total,severity\n"
+        "S-1,C1,pre,1,,\"'-\"\n"
+        "S-1,C1,post,1,-3,\"ok \"\n"
+        "\"'+S2\",C1,pre,1,10,\"'-\"\n"
+        "\"a,b\",C2,post,2,,\"ok \"\n"
+        "\"a,b\",C2,pre,2,-3,\"'-\"\n")
+
+
+def test_write_csv_columns_matches_the_row_writer():
+    raw = write_csv_columns(["name", "weight"], [_coded([0, 1, 2], ["=1+2", "@SUM(A1)", "\tTab"]),
+                                                 _coded([1, 0, 2], [70, -1.5, None])], 3)
+    assert raw == b"name,weight\n\"'=1+2\",-1.5\n\"'@SUM(A1)\",70\n\"'\tTab\",\n"
+    assert write_csv_columns(["a"], [_coded([], [])], 0) == b"a\n"
+
+
+def test_coded_from_chunks():
+    """Chunks factorized apart are merged into one code per distinct value; missing
+    (code -1, also a chunk with no value at all) becomes None."""
+    chunks = [(np.array([0, -1, 1]), objects(["b", "a"])), (np.array([-1]), objects([])),
+              (np.array([0, 1]), objects(["a", "c"]))]
+    column = Coded.from_chunks(chunks)
+    assert list(column.take()) == ["b", None, "a", None, "a", "c"]
+    assert len(column.values) == 4  # b, a, c, None
