@@ -114,12 +114,27 @@ def definition_rows(tables: Sequence[Table], about: Sequence[tuple[str, Any]],
     return rows
 
 
+# An Excel sheet holds 1,048,576 rows: the header and 1,048,575 data rows. A longer table
+# (a network's scores: ~1.1 million at 40,000 patients) continues on 'scores (2)', ...
+MAX_SHEET_ROWS = 1_048_575
+
+
+def sheet_parts(name: str, rows: list[list[Any]]) -> list[tuple[str, list[list[Any]]]]:
+    """(sheet title, rows) for a table: one sheet, or several of MAX_SHEET_ROWS rows."""
+    if len(rows) <= MAX_SHEET_ROWS:
+        return [(name, rows)]
+    return [(name if k == 0 else f"{name[:25]} ({k + 1})", rows[start:start + MAX_SHEET_ROWS])
+            for k, start in enumerate(range(0, len(rows), MAX_SHEET_ROWS))]
+
+
 def write_workbook(tables: Sequence[Table], *, about: Sequence[tuple[str, Any]],
                    extra_definitions: Sequence[tuple[str, ColumnSpec]] = ()) -> bytes:
     """The workbook's bytes: one sheet per table, then 'definitions'."""
     wb = Workbook(write_only=True)
     for table in tables:
-        add_sheet(wb, table.name, table.column_names, list(table_rows(table)))
+        rows = list(table_rows(table))
+        for title, part in sheet_parts(table.name, rows):
+            add_sheet(wb, title, table.column_names, part)
     add_sheet(wb, "definitions", ["sheet", "column", "type", "description"],
               definition_rows(tables, about, extra_definitions), wrap=True)
     buffer = io.BytesIO()

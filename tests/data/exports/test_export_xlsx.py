@@ -105,3 +105,19 @@ def test_date_filter(actors):
     # Course starts: CL1 2024-03-04 ... 2024-05-01, CL2 in June: April gives P3 and P4.
     _, wb = _workbook(actors, "patients", start=date(2024, 4, 1), end=date(2024, 4, 30))
     assert sorted(r["patient_code"].value for r in _rows(wb["patients"])) == ["+1+2", "@SUM(A1)"]
+
+
+def test_a_table_longer_than_a_sheet_continues_on_numbered_sheets(monkeypatch):
+    import data.exports.xlsx as xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 2)
+    rows = [[1], [2], [3], [4], [5]]
+    assert xlsx.sheet_parts("scores", rows) == [
+        ("scores", [[1], [2]]), ("scores (2)", [[3], [4]]), ("scores (3)", [[5]])]
+    assert xlsx.sheet_parts("scores", rows[:2]) == [("scores", [[1], [2]])]
+
+
+def test_the_sheet_limit_is_excels():
+    from data.exports.xlsx import MAX_SHEET_ROWS
+
+    assert MAX_SHEET_ROWS + 1 == 2 ** 20  # Excel: 1,048,576 rows, the header included
