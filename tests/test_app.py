@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from sqlmodel import func, select
-from streamlit.testing.v1 import AppTest
 
 from data.db import read_session
-from data.settings import PROJECT_ROOT as ROOT
 from models.tables import AuditEvent, User
-from tests.factories import PASSWORD, make_user
+from tests.apptest import fresh_app
+from tests.apptest import submit_sign_in as sign_in
+from tests.factories import make_user
 
 
 @pytest.fixture
 def app(store_url):
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    yield at
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-def sign_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(password)
-    at.button[0].click().run()
-    assert not at.exception
-    return at
+    with fresh_app() as at:
+        yield at
 
 
 def test_first_run_creates_the_administrator(app):

@@ -7,14 +7,13 @@ import json
 from datetime import timedelta
 
 import pytest
-import streamlit as st
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from data import audit
 from data.db import read_session
-from data.settings import PROJECT_ROOT as ROOT
 from models.tables import AuditEvent
+from tests.apptest import fresh_app
 from tests.audit_factories import IDENTIFIERS, build_trail
 from tests.test_app import sign_in
 
@@ -23,13 +22,9 @@ PAGE = "pages/audit.py"
 
 @pytest.fixture
 def app(store_url):
-    st.cache_resource.clear()
-    st.cache_data.clear()
     trail = build_trail()
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    yield at, trail
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with fresh_app() as at:
+        yield at, trail
 
 
 def open_audit(at: AppTest, username: str) -> AppTest:

@@ -5,15 +5,14 @@ password first; a deactivated user's open session ends."""
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from data.access import SYSTEM
 from data.db import read_session, write_session
-from data.settings import PROJECT_ROOT as ROOT
 from data.users import deactivate_user, force_password_reset
 from models.tables import AuditEvent
+from tests.apptest import fresh_app
 from tests.factories import PASSWORD, get_user, make_user
 from tests.test_app import sign_in
 
@@ -22,11 +21,8 @@ NEW_PASSWORD = "a-brand-new-password"
 
 @pytest.fixture
 def app(store_url):
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with fresh_app() as at:
+        yield at
 
 
 def last_events(n: int) -> list[tuple]:

@@ -4,31 +4,21 @@ switching pages the way a user does (AppTest keeps the page it was last sent to)
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from sqlmodel import func, select
 from streamlit.testing.v1 import AppTest
 
 from data.db import read_session
-from data.settings import PROJECT_ROOT
-from tests.factories import PASSWORD
+from tests.apptest import fresh_app, submit_sign_in
 
 
 @pytest.fixture
 def app(store_url):
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=60)
-    yield at
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with fresh_app() as at:
+        yield at
 
 
 def sign_in(at: AppTest, username: str) -> AppTest:
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(PASSWORD)
-    at.button[0].click().run()
-    assert not at.exception
+    submit_sign_in(at, username)
     assert at.title[0].value == "Home"
     return at
 

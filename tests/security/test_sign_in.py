@@ -20,14 +20,13 @@ import time
 from datetime import timedelta
 
 import pytest
-import streamlit as st
 from argon2 import PasswordHasher
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from data import audit
 from data.db import read_session, write_session
-from data.settings import PROJECT_ROOT, get_settings
+from data.settings import get_settings
 from data.users import (
     HASHER,
     SIGN_IN_FAILED,
@@ -39,6 +38,8 @@ from data.users import (
     sign_in,
 )
 from models.tables import AuditEvent, User
+from tests.apptest import fresh_app
+from tests.apptest import submit_sign_in as signed_in
 from tests.factories import PASSWORD, get_user, make_user
 
 OWASP_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$"
@@ -172,20 +173,8 @@ def test_an_unknown_user_takes_about_as_long_as_a_wrong_password(store_url, monk
 
 @pytest.fixture
 def app(store_url):
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=60)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-def signed_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(password)
-    at.button[0].click().run()
-    assert not at.exception
-    return at
+    with fresh_app() as at:
+        yield at
 
 
 def titles(at: AppTest) -> list[str]:

@@ -16,7 +16,6 @@ import re
 from datetime import date
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import (
     AlertBase,
@@ -29,7 +28,7 @@ from streamlit.testing.v1.element_tree import (
 
 from data.alerts import close_alert
 from data.db import write_session
-from data.settings import PROJECT_ROOT
+from tests.apptest import fresh_app, submit_sign_in
 from tests.clinical_factories import (
     PHQ9_POST,
     PHQ9_PRE,
@@ -38,7 +37,7 @@ from tests.clinical_factories import (
     make_patient,
     score,
 )
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -78,11 +77,8 @@ def record(store_url):
 
 @pytest.fixture
 def app(record):
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=60)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with fresh_app() as at:
+        yield at
 
 
 def walk(node):  # noqa: ANN001, ANN201
@@ -124,12 +120,7 @@ def assert_inert(at: AppTest, expected: list[str]) -> None:
 
 
 def signed_in(at: AppTest, username: str) -> AppTest:
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(PASSWORD)
-    at.button[0].click().run()
-    assert not at.exception
-    return at
+    return submit_sign_in(at, username)
 
 
 def test_the_patient_list_shows_the_names_as_text(app):
@@ -175,7 +166,7 @@ def test_the_audit_trail_shows_the_values_as_text(app):
 
 
 def _page_with_one_unsafe_element() -> None:
-    import streamlit as st
+    import streamlit as st  # AppTest.from_function runs the function's source alone
 
     st.markdown("<script>alert(1)</script>")  # what the check must catch
     st.caption("`[x](javascript:alert(1))`")  # a code span: shown literally
