@@ -97,10 +97,7 @@ def set_course_status(session: Session, *, actor: Actor, course_id: int, status:
                            f"{', '.join(COURSE_STATUSES)}")])
     if status == course.status:
         raise InputError([("status", f"course {course.number} is already {status}")])
-    if reason is None or not reason.strip():
-        raise InputError([("reason", f"required; say why course {course.number} is now "
-                           f"{status}")])
-    reason = check_reason(reason)
+    reason = check_reason(reason, why=f"course {course.number} is now {status}")
     old, course.status = course.status, status
     session.add(course)
     audit.record(session, actor=actor, action="update", entity="course", entity_id=course.id,

@@ -297,10 +297,11 @@ class AlertCloseIn(BaseModel):
         return self
 
 
-def check_reason(reason: str | None) -> str:
-    """A correction's reason: required, printable, up to 2000 characters."""
+def check_reason(reason: str | None, why: str = "the saved record is being corrected") -> str:
+    """A change's reason: required (the message asks why `why`), printable, up to 2000
+    characters."""
     if reason is None or not reason.strip():
-        raise InputError([("reason", "required; say why the saved record is being corrected")])
+        raise InputError([("reason", f"required; say why {why}")])
     try:
         return check_text(reason, limit=NOTES_MAX, multiline=True)
     except ValueError as exc:
