@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from data.settings import PROJECT_ROOT
+from tests.browser.helpers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -41,12 +41,6 @@ def _manage(url: str, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'clinic.db'}"
@@ -57,7 +51,7 @@ def demo_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def server(demo_url):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": demo_url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),

@@ -10,7 +10,6 @@ CI environment variable is not set; under CI=true a missing browser fails the te
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,44 +22,18 @@ from sqlmodel import select
 from data.db import read_session
 from data.settings import PROJECT_ROOT
 from models.tables import Assessment, Infusion, Patient, SafetyAlert
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
 from tests.factories import PASSWORD, make_user
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 20_000
-
-
-def _require_browser():
-    """Playwright's sync API, or skip (locally) / fail (under CI) with the reason."""
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = problem or "the playwright package is not installed"
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run under CI: {problem}")
-        pytest.skip(f"browser test skipped: {problem} (install Debian's chromium and "
-                    "playwright, or set CI=true to make this a failure)")
-    return sync_playwright
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def server(store_url):
     """`streamlit run dashboard.py` against the test's store, with a clinician in it."""
     make_user("dr.day", "clinician", ("CL1",))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": store_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS":
            "false"}
     process = subprocess.Popen(
@@ -212,7 +185,7 @@ def close_the_alert(page) -> None:  # noqa: ANN001
 
 @pytest.mark.browser
 def test_a_clinicians_infusion_day(server):
-    sync_playwright = _require_browser()
+    sync_playwright = require_playwright()
     started = time.monotonic()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -11,7 +11,6 @@ not set; under CI=true a missing browser fails the test.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,42 +20,19 @@ from pathlib import Path
 import pytest
 
 from data.settings import PROJECT_ROOT
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
 from tests.factories import PASSWORD
 from tests.security.test_untrusted_text import IMG, LINK, SCRIPT, make_untrusted_record
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOT = PROJECT_ROOT / "docs" / "screenshots" / "untrusted-text.png"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 30_000
-
-
-def _playwright():
-    """Playwright's sync API, or skip (locally) / fail (under CI) with the reason."""
-    problem = None if CHROMIUM.exists() else f"{CHROMIUM} is missing"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = problem or "the playwright package is not installed"
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run under CI: {problem}")
-        pytest.skip(f"browser test skipped: {problem} (set CI=true to make this a failure)")
-    return sync_playwright
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def server(store_url):
     """`streamlit run dashboard.py` on the test's store, holding the untrusted record."""
     make_untrusted_record()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": store_url,
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     process = subprocess.Popen(
@@ -108,7 +84,7 @@ def injected(page) -> dict[str, int]:  # noqa: ANN001
 
 @pytest.mark.browser
 def test_untrusted_text_is_shown_literally_and_runs_nothing(server):
-    sync_playwright = _playwright()
+    sync_playwright = require_playwright()
     dialogs: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
