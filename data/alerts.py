@@ -41,8 +41,8 @@ def alert_kind(assessment: Assessment) -> str | None:
 
 
 def item9_text(value: int | None) -> str:
-    """How an alert's item 9 reads on screen and in messages."""
-    return "not answered" if value is None else str(value)
+    """How an alert's item 9 reads in messages: '= 2', or 'not answered'."""
+    return "not answered" if value is None else f"= {value}"
 
 
 def open_item9_alert(session: Session, *, actor: Actor, assessment: Assessment,

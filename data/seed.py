@@ -108,7 +108,7 @@ def _assessments(rng: np.random.Generator, infusions: list[dict], plans: list[Pl
                 "administered_on": inf["administered_on"], "items": list(result.items),
                 "functional_difficulty": _functional_difficulty(result.total) if is_phq9 else None,
                 "total": result.total, "severity": result.severity, "complete": result.complete,
-                "item9": result.items[8] if is_phq9 else None, "source": "seed",
+                "item9": result.items[8] if is_phq9 else None, "source": "clinician",
                 "entered_by_username": inf["clinician_code"],
             })
     return records

@@ -8,6 +8,7 @@ from datetime import date
 import streamlit as st
 
 from data.access import PermissionDenied
+from data.alerts import item9_text
 from data.db import read_session, write_session
 from data.infusions import (
     Saved,
@@ -101,8 +102,8 @@ def report_saved(saved: Saved, what: str, next_values: dict | None,
     if saved.skipped:
         flash("info", "Not recorded (no answers): " + ", ".join(saved.skipped) + ".")
     for alert in saved.alerts:
-        flash("error", f"Suicide-risk alert opened: PHQ-9 item 9 = {alert.item9_value} on "
-                       f"{alert.observed_on}. Assess the risk, then close the alert on the "
+        flash("error", f"Suicide-risk alert opened: PHQ-9 item 9 {item9_text(alert.item9_value)} "
+                       f"on {alert.observed_on}. Assess the risk, then close the alert on the "
                        "Safety page with the action taken.")
     reset_widgets(*prefixes, keep=KEEP_AFTER_SAVE, values=next_values)
     st.rerun()

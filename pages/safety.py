@@ -1,5 +1,5 @@
-"""Safety: open suicide-risk alerts (PHQ-9 item 9 >= 1) and closing one with the action
-taken. An alert never closes by itself."""
+"""Safety: open suicide-risk alerts (PHQ-9 item 9 >= 1, or item 9 not answered) and closing
+one with the action taken. An alert never closes by itself."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from ui.text import flash, reset_widgets, show_flash, show_problems
 OPEN_COLUMNS = {"patient_code": "Patient code", "name": "Name", "clinic": "Clinic",
                 "date": "Date", "instrument": "Instrument", "timepoint": "Timepoint",
                 "course": "Course", "infusion": "Infusion", "item9": "Item 9",
-                "opened_at": "Opened"}
+                "answered_by": "Answered by", "opened_at": "Opened"}
+ANSWERED_BY = {"clinician": "clinician", "patient_kiosk": "patient (kiosk)",
+               "patient_remote": "patient (link)", "import": "import"}
 DONE_COLUMNS = {"patient_code": "Patient code", "clinic": "Clinic", "date": "Date",
                 "item9": "Item 9", "status": "Status", "closed_at": "Closed",
                 "closed_by": "Closed by", "action_label": "Action", "note": "Note"}
@@ -26,15 +28,20 @@ actor = page_setup("view_alerts")
 st.title("Safety alerts")
 show_flash()
 st.caption("A positive answer (1 or more) to PHQ-9 item 9 — \"" + PHQ9.items[8].text + "\" — "
-           "opens an alert. It stays open until a clinician records the action taken.")
+           "opens an alert, and so does item 9 left unanswered (\"prefers not to answer\"). "
+           "It stays open until a clinician records the action taken.")
 
 
-def item9_text(value: int) -> str:
+def item9_text(value: int | None) -> str:
+    if value is None:
+        return "not answered"
     return f"{value} · {PHQ9.answer_labels[value]}"
 
 
 def table(rows: list[dict], columns: dict[str, str], key: str) -> None:
-    frame = pd.DataFrame([{**r, "item9": item9_text(r["item9_value"])} for r in rows])
+    frame = pd.DataFrame([{**r, "item9": item9_text(r["item9_value"]),
+                           "answered_by": ANSWERED_BY.get(r.get("source"), r.get("source"))}
+                          for r in rows])
     st.dataframe(frame[list(columns)].rename(columns=columns), hide_index=True, key=key)
 
 
@@ -45,7 +52,7 @@ def close_form(open_alerts: list[dict]) -> None:
     alert_id = st.selectbox(  # no default: the clinician picks the alert they acted on
         "Alert", list(by_id), index=None, key="alert_to_close", placeholder="Choose the alert",
         format_func=lambda i: (f"{by_id[i]['patient_code']} · {by_id[i]['date']} · "
-                               f"{by_id[i]['timepoint']} · item 9 = {by_id[i]['item9_value']} · "
+                               f"{by_id[i]['timepoint']} · item 9 {item9_text(by_id[i]['item9_value'])} · "
                                f"{by_id[i]['clinic']}"))
     action = st.selectbox("Action taken", list(ALERT_ACTIONS), index=None, key="alert_action",
                           format_func=ALERT_ACTIONS.get, placeholder="Choose the action taken")

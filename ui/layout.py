@@ -48,7 +48,8 @@ def alert_banner(actor: Actor) -> None:
     with read_session() as session:
         n_open = count_open_alerts(session, actor=actor)
     if n_open:
-        st.error(f"**{n_open} open suicide-risk alert(s)** (PHQ-9 item 9 positive) need a "
-                 "clinician's acknowledgement with the action taken.", icon=":material/emergency:")
+        st.error(f"**{n_open} open suicide-risk alert(s)** (PHQ-9 item 9 positive or not "
+                 "answered) need a clinician's acknowledgement with the action taken.",
+                 icon=":material/emergency:")
         st.page_link("pages/safety.py", label="Review the open alerts",
                      icon=":material/emergency:")
