@@ -48,6 +48,12 @@ Decisions where the contract leaves room:
   observation; ``later_item9_positive`` needs an observation after it;
   ``after_n_item9`` is the answer on the O7 observation (after the baseline),
   whether or not that observation has a total.
+- O12 day-after check: ``day_after_checked`` = the course has a PHQ-9 follow-up
+  dated the day of infusion 1 or the day after; ``day_after_item9`` = the item-9
+  answer of the first such follow-up in C4 order (NaN when it left item 9
+  blank). Infusion 1's date is the frame's ``infusion_date`` of a row of
+  infusion 1 when the frame has that column, otherwise the date of a pre or post
+  score of infusion 1 (given on the infusion day); unknown: not checked.
 """
 
 from __future__ import annotations
@@ -279,3 +285,29 @@ def _add_item9(table: pd.DataFrame, rows: pd.DataFrame, target: pd.Series) -> No
     answered = rows[target & rows["after"] & rows["item9"].notna()]
     table["after_n_item9"] = _last(answered)["item9"]
     table["baseline_item9"] = table.pop("baseline_item9")
+    _add_day_after(table, rows)
+
+
+def first_infusion_dates(rows: pd.DataFrame) -> pd.Series:
+    """Infusion 1's date per course_key (``infusion_date`` or a pre/post score's date)."""
+    one = rows[rows["infusion_number"] == 1]
+    if "infusion_date" in rows.columns:
+        dates = pd.to_datetime(one["infusion_date"])
+    else:
+        one = one[one["timepoint"] != FOLLOWUP]
+        dates = pd.to_datetime(one["date"])
+    return dates.groupby(one["course_key"]).min()
+
+
+def _add_day_after(table: pd.DataFrame, rows: pd.DataFrame) -> None:
+    """O12: the first follow-up dated the day of infusion 1 or the day after it."""
+    followups = rows[rows["timepoint"] == FOLLOWUP]
+    if followups.empty:
+        table["day_after_checked"] = False
+        table["day_after_item9"] = np.nan
+        return
+    start = pd.to_datetime(followups["course_key"].map(first_infusion_dates(rows)))
+    days = (pd.to_datetime(followups["date"]) - start).dt.days
+    first = _first(followups[(days >= 0) & (days <= 1)])
+    table["day_after_checked"] = table.index.isin(first.index)
+    table["day_after_item9"] = first["item9"]
