@@ -22,7 +22,7 @@ COURSE_TYPES = ("induction", "maintenance")
 COURSE_STATUSES = ("active", "completed", "discontinued")
 INFUSION_TYPES = ("induction", "booster", "maintenance")
 ROUTES = ("IV", "IM", "intranasal", "oral")
-TIMEPOINTS = ("pre", "post")
+TIMEPOINTS = ("pre", "post", "followup")
 ALERT_STATUSES = ("open", "closed", "historical")
 
 

@@ -166,7 +166,7 @@ BAD_ROWS = [
     ("no items and no total", {**{f"item_{n}": "" for n in range(1, 10)}}, "total",
      "missing; a row without item answers needs a total, totals are integers 0-27"),
     ("bad timepoint", {"timepoint": "during"}, "timepoint",
-     "'during' is not a timepoint; allowed: pre, post"),
+     "'during' is not a timepoint; allowed: pre, post, followup"),
     ("bad route", {"route": "IV drip"}, "route",
      "'IV drip' is not a route; allowed: IV, IM, intranasal, oral"),
     ("zero dose", {"dose_mg_per_kg": "0"}, "dose_mg_per_kg",
