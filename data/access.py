@@ -5,6 +5,7 @@ not only by hiding pages (issue 5).
 - director: the same for the clinics in scope, protocol settings, reports, identified exports.
 - auditor: read-only; audit trail; de-identified data only (never identifiers on screen).
 - admin: users, clinics and backups; no clinical data.
+- patient: no account; answers the questionnaires one invitation link names (data/selfreport).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
          "view_deidentified"}
     ),
     "admin": frozenset({"manage_users", "manage_clinics", "backup"}),
+    # A patient answering through an invitation link (no account): their own questionnaires.
+    "patient": frozenset({"answer_questionnaires"}),
 }
 # The command line acting on the whole store (init-db, seed-demo, import-scores).
 PERMISSIONS["system"] = frozenset().union(*PERMISSIONS.values())

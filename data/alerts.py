@@ -1,5 +1,7 @@
 """Suicide-risk alerts: a PHQ-9 with item 9 >= 1 (OUTCOMES.md section 1) opens a
-SafetyAlert in the same transaction as the score.
+SafetyAlert in the same transaction as the score, and so does a PHQ-9 whose item 9 was
+not answered ("prefers not to answer" in the app, blank in an import): kind
+'not_answered', closed like a positive one.
 
 - An alert never closes by itself. Closing one records the action taken (ALERT_ACTIONS;
   'other' needs a note), who closed it and when.
@@ -24,27 +26,44 @@ from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, parse
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert, User
 
 EXPORT_COLUMNS = ("alert_id", "patient_id", "clinic", "date", "instrument", "timepoint",
-                  "course", "infusion", "item9_value", "status", "opened_at", "closed_at",
+                  "course", "infusion", "kind", "item9_value", "status", "opened_at", "closed_at",
                   "closed_by", "action")
 
 
-def open_alert_if_positive(session: Session, *, actor: Actor, assessment: Assessment,
-                           patient: Patient) -> SafetyAlert | None:
-    """Open an alert for a positive PHQ-9 item 9, unless the score already has one."""
-    if assessment.instrument != "PHQ-9" or assessment.item9 is None or assessment.item9 < 1:
+def alert_kind(assessment: Assessment) -> str | None:
+    """'positive' (PHQ-9 item 9 >= 1), 'not_answered' (a PHQ-9 with answers whose item 9
+    is missing: declined in the app, blank in an import; OUTCOMES.md section 1), or None."""
+    if assessment.instrument != "PHQ-9":
+        return None
+    if assessment.item9 is not None:
+        return "positive" if assessment.item9 >= 1 else None
+    return "not_answered" if any(v is not None for v in assessment.items or []) else None
+
+
+def item9_text(value: int | None) -> str:
+    """How an alert's item 9 reads on screen and in messages."""
+    return "not answered" if value is None else str(value)
+
+
+def open_item9_alert(session: Session, *, actor: Actor, assessment: Assessment,
+                     patient: Patient, only_positive: bool = False) -> SafetyAlert | None:
+    """Open an alert for a positive or unanswered PHQ-9 item 9, unless the score already
+    has one (`only_positive`: a correction never turns an answer into "not answered")."""
+    kind = alert_kind(assessment)
+    if kind is None or (only_positive and kind != "positive"):
         return None
     existing = session.exec(
         select(SafetyAlert).where(SafetyAlert.assessment_id == assessment.id)).first()
     if existing is not None:
         return None
     alert = SafetyAlert(assessment_id=assessment.id, patient_id=patient.id,
-                        clinic_id=patient.clinic_id, item9_value=assessment.item9,
+                        clinic_id=patient.clinic_id, kind=kind, item9_value=assessment.item9,
                         observed_on=assessment.administered_on, status="open",
                         opened_at=audit.utcnow())
     session.add(alert)
     session.flush()
     audit.record(session, actor=actor, action="open", entity="alert", entity_id=alert.id,
-                 patient_id=patient.id, new={"item9_value": alert.item9_value,
+                 patient_id=patient.id, new={"kind": kind, "item9_value": alert.item9_value,
                                              "assessment_id": assessment.id,
                                              "observed_on": alert.observed_on})
     return alert
@@ -79,7 +98,8 @@ def list_alerts(session: Session, *, actor: Actor, status: str | None = None,
         {"id": a.id, "patient_db_id": p.id, "patient_code": p.patient_code, "name": p.name,
          "clinic": code, "date": a.observed_on, "instrument": s.instrument,
          "timepoint": s.timepoint, "course": course_no, "infusion": inf_no,
-         "item9_value": a.item9_value, "status": a.status, "opened_at": a.opened_at,
+         "kind": a.kind, "item9_value": a.item9_value, "status": a.status,
+         "opened_at": a.opened_at, "source": s.source,
          "closed_at": a.closed_at, "closed_by": closer, "action": a.action,
          "action_label": ALERT_ACTIONS.get(a.action or "", ""), "note": a.action_note}
         for a, p, code, s, inf_no, course_no, closer in _alert_rows(
@@ -118,7 +138,7 @@ def alert_export_rows(session: Session, *, actor: Actor,
     return [
         {"alert_id": a.id, "patient_id": p.patient_code, "clinic": code,
          "date": a.observed_on.isoformat(), "instrument": s.instrument, "timepoint": s.timepoint,
-         "course": course_no, "infusion": inf_no, "item9_value": a.item9_value,
+         "course": course_no, "infusion": inf_no, "kind": a.kind, "item9_value": a.item9_value,
          "status": a.status, "opened_at": a.opened_at.isoformat(),
          "closed_at": a.closed_at.isoformat() if a.closed_at else None,
          "closed_by": closer, "action": a.action}

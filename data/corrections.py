@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from data import audit
 from data.access import Actor, require
-from data.alerts import open_alert_if_positive
+from data.alerts import open_item9_alert
 from data.infusions import course_in_scope
 from data.protocol import load_protocol
 from models.schemas import InfusionIn, InputError, ScoreIn, check_reason, parse, parse_score
@@ -95,6 +95,10 @@ def _score_changes(row: Assessment, score: ScoreIn) -> list[tuple[str, Any, Any]
     return changes
 
 
+def _item9_of(items: list[Any]) -> Any:
+    return items[8] if len(items) > 8 else None
+
+
 def correct_score(session: Session, *, actor: Actor, assessment_id: int,
                   items: list[Any], reason: str,
                   functional_difficulty: Any = UNCHANGED) -> tuple[list[str], SafetyAlert | None]:
@@ -106,8 +110,12 @@ def correct_score(session: Session, *, actor: Actor, assessment_id: int,
     _course, patient = course_in_scope(session, actor=actor, course_id=row.course_id)
     reason = check_reason(reason)
     fd = row.functional_difficulty if functional_difficulty is UNCHANGED else functional_difficulty
+    # Item 9 left as it was saved (blank) needs no new "prefers not to answer" choice;
+    # blanking an answered item 9 does (section 1), and a correction cannot make it.
     score = parse_score({"instrument": row.instrument, "timepoint": row.timepoint,
-                         "items": items, "functional_difficulty": fd})
+                         "items": items, "functional_difficulty": fd,
+                         "item9_declined": row.instrument == "PHQ-9" and row.item9 is None
+                         and _item9_of(items) is None})
     if not score.answered:
         raise InputError([(score.label, "a correction cannot blank every answer")])
     changes = _score_changes(row, score)
@@ -120,5 +128,6 @@ def correct_score(session: Session, *, actor: Actor, assessment_id: int,
                          entity_id=row.id, patient_id=patient.id, changes=changes,
                          reason=reason)
     session.flush()
-    alert = open_alert_if_positive(session, actor=actor, assessment=row, patient=patient)
+    alert = open_item9_alert(session, actor=actor, assessment=row, patient=patient,
+                             only_positive=True)
     return [name for name, _, _ in changes], alert

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -18,11 +19,11 @@ from sqlmodel import Session, select
 
 from data import audit
 from data.access import Actor
-from data.alerts import open_alert_if_positive
+from data.alerts import open_item9_alert
 from models.schemas import AlreadySaved, InputError, ScoreIn, parse_score
 from models.tables import Assessment, Course, Infusion, Patient, SafetyAlert
 
-TIMEPOINT_LABELS = {"pre": "pre-infusion", "post": "post-infusion"}
+TIMEPOINT_LABELS = {"pre": "pre-infusion", "post": "post-infusion", "followup": "follow-up"}
 
 
 def check_scores(scores: Sequence[ScoreIn | dict[str, Any]]
@@ -51,10 +52,22 @@ def check_scores(scores: Sequence[ScoreIn | dict[str, Any]]
     return checked, skipped, problems
 
 
-def _check_free_slots(session: Session, infusion: Infusion, scores: list[ScoreIn]) -> None:
-    saved = set(session.exec(select(Assessment.timepoint, Assessment.instrument)
-                             .where(Assessment.infusion_id == infusion.id)).all())
+def _check_free_slots(session: Session, infusion: Infusion, scores: list[ScoreIn],
+                      followup_on: date | None) -> None:
+    """'Already saved' for a slot taken: one pre and one post score per (infusion,
+    instrument); one follow-up per (course, instrument, date) (OUTCOMES.md C4)."""
+    stmt = select(Assessment.timepoint, Assessment.instrument)
+    if followup_on is None:
+        stmt = stmt.where(Assessment.infusion_id == infusion.id)
+    else:
+        stmt = stmt.where(Assessment.course_id == infusion.course_id,
+                          Assessment.timepoint == "followup",
+                          Assessment.administered_on == followup_on)
+    saved = set(session.exec(stmt).all())
     taken = [s for s in scores if (s.timepoint, s.instrument) in saved]
+    if taken and followup_on is not None:
+        raise AlreadySaved([(s.label, f"a follow-up {s.instrument} dated {followup_on} is "
+                             "already saved in this course") for s in taken])
     if taken:
         raise AlreadySaved([(s.label, f"infusion {infusion.number} already has a "
                              f"{TIMEPOINT_LABELS[s.timepoint]} {s.instrument}; correct the "
@@ -62,24 +75,31 @@ def _check_free_slots(session: Session, infusion: Infusion, scores: list[ScoreIn
 
 
 def assessment_from(score: ScoreIn, *, infusion: Infusion, course: Course,
-                    entered_by_id: int | None) -> Assessment:
-    """An Assessment row scored from the answers (total, severity, completeness, item 9)."""
+                    entered_by_id: int | None, source: str = "clinician",
+                    completed_at: datetime | None = None,
+                    administered_on: date | None = None) -> Assessment:
+    """An Assessment row scored from the answers (total, severity, completeness, item 9).
+    A pre or post score is dated by its infusion; a follow-up by `administered_on`."""
     result = score.scored()
+    now = audit.utcnow()
     return Assessment(
         course_id=course.id, infusion_id=infusion.id, timepoint=score.timepoint,
-        instrument=score.instrument, administered_on=infusion.administered_on,
+        instrument=score.instrument, administered_on=administered_on or infusion.administered_on,
         items=list(result.items), functional_difficulty=score.functional_difficulty,
         total=result.total, severity=result.severity, complete=result.complete,
-        item9=score.item9, source="form", entered_by_id=entered_by_id,
-        entered_at=audit.utcnow())
+        item9=score.item9, source=source, entered_by_id=entered_by_id,
+        entered_at=now, completed_at=completed_at or now)
 
 
 def write_scores(session: Session, *, actor: Actor, infusion: Infusion, course: Course,
-                 patient: Patient, scores: list[ScoreIn]
+                 patient: Patient, scores: list[ScoreIn], source: str = "clinician",
+                 completed_at: datetime | None = None, administered_on: date | None = None,
                  ) -> tuple[list[Assessment], list[SafetyAlert]]:
     """Insert checked scores and their alerts (audited) in the caller's transaction."""
-    _check_free_slots(session, infusion, scores)
-    rows = [assessment_from(s, infusion=infusion, course=course, entered_by_id=actor.user_id)
+    _check_free_slots(session, infusion, scores, administered_on)
+    rows = [assessment_from(s, infusion=infusion, course=course, entered_by_id=actor.user_id,
+                            source=source, completed_at=completed_at,
+                            administered_on=administered_on)
             for s in scores]
     number = infusion.number  # read now: a failed flush expires the loaded rows
     session.add_all(rows)
@@ -94,8 +114,9 @@ def write_scores(session: Session, *, actor: Actor, infusion: Infusion, course: 
                      entity_id=row.id, patient_id=patient.id,
                      new={"infusion": infusion.number, "timepoint": row.timepoint,
                           "instrument": row.instrument, "items": row.items,
-                          "total": row.total, "complete": row.complete})
-        alert = open_alert_if_positive(session, actor=actor, assessment=row, patient=patient)
+                          "total": row.total, "complete": row.complete,
+                          "source": row.source, "date": row.administered_on})
+        alert = open_item9_alert(session, actor=actor, assessment=row, patient=patient)
         if alert is not None:
             alerts.append(alert)
     return rows, alerts

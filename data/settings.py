@@ -40,6 +40,23 @@ class Settings(BaseSettings):
         default=5, description="Failed sign-ins before an account is locked for a while."
     )
     lockout_minutes: int = Field(default=15, description="How long a lockout lasts.")
+    app_base_url: str = Field(
+        default="http://localhost:8501",
+        description="The address patients and on-call staff reach the app at: patient "
+        "links (/respond?token=...) and the Safety page link in on-call messages.",
+    )
+    smtp_host: str = Field(default="", description="SMTP server for e-mailed patient links "
+                           "and on-call messages; empty: the app does not e-mail.")
+    smtp_port: int = Field(default=25, description="SMTP port.")
+    smtp_sender: str = Field(default="", description="The From address of the app's e-mail.")
+    smtp_username: str = Field(default="", description="SMTP user, if the server needs one.")
+    smtp_password: str = Field(default="", description="SMTP password, if the server needs one.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection "
+                                "with STARTTLS before sending.")
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host and self.smtp_sender)
 
     @property
     def is_sqlite(self) -> bool:

@@ -205,6 +205,7 @@ class ScoreIn(BaseModel):
     timepoint: str
     items: list[Any]
     functional_difficulty: int | None = None
+    item9_declined: bool = False  # PHQ-9: "prefers not to answer" item 9, chosen explicitly
 
     @field_validator("instrument")
     @classmethod
@@ -225,11 +226,34 @@ class ScoreIn(BaseModel):
     @model_validator(mode="after")
     def _answers(self) -> ScoreIn:
         self.scored()  # raises ScoringError (a ValueError naming the item and its range)
+        self._check_item9()
         if self.functional_difficulty is not None:
             if self.instrument != "PHQ-9":
                 raise ModelProblems([("functional_difficulty", "PHQ-9 question 10 only")])
             check_functional_difficulty(self.functional_difficulty)
         return self
+
+    def _check_item9(self) -> None:
+        """OUTCOMES.md section 1: a PHQ-9 entered in the app is never saved with item 9
+        blank unless "prefers not to answer" was chosen (which leaves it missing)."""
+        if self.instrument != "PHQ-9":
+            if self.item9_declined:
+                raise ModelProblems([("item_9", "'prefers not to answer' is a PHQ-9 choice")])
+            return
+        if not self.answered:
+            return
+        if self.item9 is None and not self.item9_declined:
+            raise ModelProblems([(f"item_{SUICIDAL_IDEATION_ITEM}", "required: answer item 9 "
+                                  "(thoughts of being better off dead or of self-harm) or "
+                                  "choose 'prefers not to answer'")])
+        if self.item9 is not None and self.item9_declined:
+            raise ModelProblems([(f"item_{SUICIDAL_IDEATION_ITEM}", "answered and marked "
+                                  "'prefers not to answer'; choose one")])
+
+    @property
+    def item9_not_answered(self) -> bool:
+        """A PHQ-9 with answers whose item 9 was declined (it opens an alert of its own)."""
+        return self.instrument == "PHQ-9" and self.answered and self.item9 is None
 
     @property
     def label(self) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON as SA_JSON
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 ROLES = ("clinician", "director", "auditor", "admin")
@@ -22,8 +22,12 @@ COURSE_TYPES = ("induction", "maintenance")
 COURSE_STATUSES = ("active", "completed", "discontinued")
 INFUSION_TYPES = ("induction", "booster", "maintenance")
 ROUTES = ("IV", "IM", "intranasal", "oral")
-TIMEPOINTS = ("pre", "post", "followup")
+TIMEPOINTS = ("pre", "post", "followup")  # followup: between visits (OUTCOMES.md C4)
+SCORE_SOURCES = ("clinician", "patient_kiosk", "patient_remote", "import")
+PATIENT_SOURCES = ("patient_kiosk", "patient_remote")  # answered by the patient
 ALERT_STATUSES = ("open", "closed", "historical")
+ALERT_KINDS = ("positive", "not_answered")  # item 9 >= 1, or item 9 declined (section 1)
+INVITATION_OCCASIONS = ("pre", "post", "followup")
 
 
 class Clinic(SQLModel, table=True):
@@ -31,6 +35,11 @@ class Clinic(SQLModel, table=True):
     code: str = Field(max_length=40, unique=True, index=True)
     name: str = Field(max_length=200)
     created_at: datetime
+    # What a patient sees after a positive or unanswered item 9 ("" = the default text),
+    # and where the clinic's on-call hears of an alert a patient's answer opened.
+    crisis_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    oncall_email: str = Field(default="", max_length=254)
+    oncall_webhook: str = Field(default="", max_length=500)
 
 
 class User(SQLModel, table=True):
@@ -124,14 +133,21 @@ class Assessment(SQLModel, table=True):
     """One administration of one instrument at one timepoint of one infusion."""
 
     __table_args__ = (
-        UniqueConstraint("infusion_id", "timepoint", "instrument", name="uq_assessment_slot"),
+        # One pre and one post score per (infusion, instrument); follow-ups (C4) are one
+        # per (course, instrument, date). Partial unique indexes (migration 0004).
+        Index("uq_assessment_slot", "infusion_id", "timepoint", "instrument", unique=True,
+              sqlite_where=text("timepoint <> 'followup'"),
+              postgresql_where=text("timepoint <> 'followup'")),
+        Index("uq_assessment_followup", "course_id", "instrument", "administered_on",
+              unique=True, sqlite_where=text("timepoint = 'followup'"),
+              postgresql_where=text("timepoint = 'followup'")),
         Index("ix_assessment_course_instrument", "course_id", "instrument"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id")
     infusion_id: int = Field(foreign_key="infusion.id")  # uq_assessment_slot indexes it first
-    timepoint: str = Field(max_length=4)
+    timepoint: str = Field(max_length=8)  # TIMEPOINTS
     instrument: str = Field(max_length=12)
     administered_on: date
     items: list[int | None] = Field(default_factory=list, sa_column=Column(SA_JSON, nullable=False))
@@ -140,13 +156,15 @@ class Assessment(SQLModel, table=True):
     severity: str | None = Field(default=None, max_length=40)
     complete: bool = Field(default=False)
     item9: int | None = None  # PHQ-9 item 9, kept in a column for alerts and outcome reads
-    source: str = Field(default="form", max_length=10)  # form | import | seed
+    source: str = Field(default="clinician", max_length=16)  # SCORE_SOURCES
     entered_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     entered_at: datetime
+    completed_at: datetime | None = None  # when the questionnaire was answered, if known
 
 
 class SafetyAlert(SQLModel, table=True):
-    """A positive PHQ-9 item 9 (>= 1). Never closes by itself."""
+    """A positive PHQ-9 item 9 (>= 1), or item 9 not answered ("prefers not to answer",
+    OUTCOMES.md section 1). Never closes by itself."""
 
     __table_args__ = (Index("ix_alert_clinic_status", "clinic_id", "status"),)
 
@@ -154,7 +172,8 @@ class SafetyAlert(SQLModel, table=True):
     assessment_id: int = Field(foreign_key="assessment.id", unique=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     clinic_id: int = Field(foreign_key="clinic.id")
-    item9_value: int
+    kind: str = Field(default="positive", max_length=16)  # ALERT_KINDS
+    item9_value: int | None = None  # None when item 9 was not answered
     observed_on: date
     status: str = Field(default="open", max_length=12)
     opened_at: datetime
@@ -194,3 +213,49 @@ class AuditEvent(SQLModel, table=True):
     session_id: str | None = Field(default=None, max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class Invitation(SQLModel, table=True):
+    """A link for one patient to answer named questionnaires for one occasion, or a kiosk
+    hand-over at the chair. The token is never stored: only its SHA-256 (token_hash)."""
+
+    __table_args__ = (Index("ix_invitation_patient", "patient_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    clinic_id: int = Field(foreign_key="clinic.id", index=True)
+    course_id: int = Field(foreign_key="course.id")
+    infusion_number: int  # pre/post: of this infusion; followup: after it
+    occasion: str = Field(max_length=8)  # INVITATION_OCCASIONS
+    instruments: list[str] = Field(default_factory=list, sa_column=Column(SA_JSON, nullable=False))
+    channel: str = Field(default="link", max_length=8)  # link | kiosk
+    due_on: date | None = None  # set when a schedule made it
+    schedule_rule: str | None = Field(default=None, max_length=40)
+    created_at: datetime
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    expires_at: datetime
+    sent_at: datetime | None = None  # e-mailed by the app
+    opened_at: datetime | None = None
+    completed_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class Outbox(SQLModel, table=True):
+    """A notification to deliver (on-call e-mail or webhook), queued in the transaction
+    that opened the alert; `manage.py deliver` sends it with retries. No identifiers."""
+
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id")
+    alert_id: int | None = Field(default=None, foreign_key="safetyalert.id")
+    channel: str = Field(max_length=8)  # email | webhook
+    target: str = Field(max_length=500)
+    payload: dict = Field(default_factory=dict, sa_column=Column(SA_JSON, nullable=False))
+    status: str = Field(default="pending", max_length=10)  # pending | delivered | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime
+    last_error: str = Field(default="", max_length=500)
+    created_at: datetime
+    delivered_at: datetime | None = None

@@ -28,6 +28,10 @@ def item_key(timepoint: str, instrument: str, number: int, prefix: str = "") -> 
     return f"{prefix}{timepoint}_{instrument}_item_{number}"
 
 
+def declined_key(timepoint: str, prefix: str = "") -> str:
+    return f"{prefix}{timepoint}_PHQ-9_item9_declined"
+
+
 def fd_key(timepoint: str, prefix: str = "") -> str:
     return f"{prefix}{timepoint}_PHQ-9_functional_difficulty"
 
@@ -72,12 +76,18 @@ def score_form(timepoint: str, instrument: str, *, prefix: str = "") -> dict[str
     if note := recall_note(timepoint, inst):
         st.caption(note)
     items = []
+    declined = False
     options = list(range(inst.item_min, inst.item_max + 1))
     for item in inst.items:
         items.append(st.radio(
             f"{item.number}. {item.text}", options, index=None, horizontal=True,
             format_func=lambda v, i=inst: _answer_label(i, v),
             key=item_key(timepoint, inst.name, item.number, prefix)))
+        if inst.name == "PHQ-9" and item.number == SUICIDAL_IDEATION_ITEM:
+            declined = st.checkbox(
+                "The patient prefers not to answer item 9 (opens an 'item 9 not answered' "
+                "alert)", key=declined_key(timepoint, prefix),
+                disabled=items[-1] is not None)
     functional = None
     if inst.name == "PHQ-9":
         functional = st.radio(
@@ -86,12 +96,26 @@ def score_form(timepoint: str, instrument: str, *, prefix: str = "") -> dict[str
             key=fd_key(timepoint, prefix))
     kind, text = live_summary(inst, items)
     getattr(st, kind)(text)
-    if inst.name == "PHQ-9" and (items[SUICIDAL_IDEATION_ITEM - 1] or 0) >= 1:
+    if inst.name == "PHQ-9":
+        item9_notice(items, declined=declined)
+    return {"instrument": inst.name, "timepoint": timepoint, "items": items,
+            "functional_difficulty": functional,
+            "item9_declined": bool(declined) and items[SUICIDAL_IDEATION_ITEM - 1] is None}
+
+
+def item9_notice(items: list[int | None], *, declined: bool) -> None:
+    """What saving will do about item 9 (OUTCOMES.md section 1): never silent."""
+    value = items[SUICIDAL_IDEATION_ITEM - 1]
+    if (value or 0) >= 1:
         st.error("Item 9 is positive (thoughts of being better off dead or of self-harm): "
                  "saving opens a suicide-risk alert. Assess the risk before the patient leaves.",
                  icon=":material/emergency:")
-    return {"instrument": inst.name, "timepoint": timepoint, "items": items,
-            "functional_difficulty": functional}
+    elif value is None and declined:
+        st.warning("Item 9 not answered (the patient prefers not to answer): saving opens an "
+                   "'item 9 not answered' alert. Ask about suicidal thoughts in person.",
+                   icon=":material/emergency:")
+    elif value is None and any(v is not None for v in items):
+        st.warning("Item 9 is required: answer it, or tick 'prefers not to answer'.")
 
 
 def score_column(timepoint: str, *, prefix: str = "") -> list[dict[str, Any]]:

@@ -50,7 +50,6 @@ def alerts() -> list[SafetyAlert]:
     ("PHQ-9", [0] * 8 + [1], [1]),  # the boundary: 1 is positive
     ("PHQ-9", [0] * 8 + [3], [3]),
     ("PHQ-9", [0] * 9, []),
-    ("PHQ-9", [0] * 8 + [None], []),  # unanswered item 9: no alert
     ("PHQ-9", [None, None, None, 1, 1, 1, 1, 1, 2], [2]),  # incomplete score, still alerts
     ("GAD-7", [3] * 7, []),
 ])
@@ -61,6 +60,29 @@ def test_a_positive_item_9_opens_an_alert_with_the_score(clin, course_id, instru
     assert [a.item9_value for a in found] == expected
     assert all(a.status == "open" and a.observed_on == TODAY and a.closed_at is None
                for a in found)
+
+
+def test_a_phq9_with_item_9_blank_is_refused_naming_the_item(clin, course_id):
+    """OUTCOMES.md section 1: never skipped silently; nothing is written."""
+    with pytest.raises(InputError) as caught:
+        log(clin, course_id, scores=[score("PHQ-9", "pre", [0] * 8 + [None])])
+    assert "pre PHQ-9 item_9" in str(caught.value)
+    assert "prefers not to answer" in str(caught.value)
+    assert alerts() == []
+
+
+def test_prefers_not_to_answer_item_9_opens_a_not_answered_alert(clin, course_id):
+    saved = log(clin, course_id, scores=[score("PHQ-9", "pre", [1] * 8 + [None],
+                                               item9_declined=True)])
+    (row,) = saved.assessments
+    assert row.item9 is None and row.total == 9  # S2: 8 x 9 / 8 = 9, prorated
+    (alert,) = alerts()
+    assert (alert.kind, alert.item9_value, alert.status) == ("not_answered", None, "open")
+
+
+def test_item_9_answered_and_declined_at_once_is_refused(clin, course_id):
+    with pytest.raises(InputError, match="item_9: answered and marked"):
+        log(clin, course_id, scores=[score("PHQ-9", "pre", [0] * 9, item9_declined=True)])
 
 
 def test_open_alerts_are_counted_and_listed_within_scope(clin, course_id):

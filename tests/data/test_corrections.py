@@ -117,9 +117,13 @@ def test_a_correction_can_make_a_score_incomplete_but_not_blank(clin, saved):
     post = saved.assessments[1]
     with write_session() as session:
         changed, _ = correct_score(session, actor=clin, assessment_id=post.id,
-                                   items=[1, 1, 1, 1, 1, 1, None, None, None],
-                                   reason="last three were not asked")
-    assert changed == ["item_7", "item_8", "item_9", "total", "severity", "complete"]
+                                   items=[1, 1, 1, 1, 1, None, None, None, 0],
+                                   reason="items 6-8 were not asked")
+    assert changed == ["item_6", "item_7", "item_8", "total", "severity", "complete"]
+    with pytest.raises(InputError) as caught, write_session() as session:  # section 1
+        correct_score(session, actor=clin, assessment_id=post.id,
+                      items=[1] * 8 + [None], reason="item 9 was not asked")
+    assert caught.value.fields == ["post PHQ-9 item_9"]
     with pytest.raises(InputError, match="cannot blank every answer"), \
             write_session() as session:
         correct_score(session, actor=clin, assessment_id=post.id, items=[None] * 9,

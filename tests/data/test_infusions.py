@@ -73,12 +73,13 @@ def test_an_infusion_with_pre_and_post_scores_saves_together(clin, course_id):
 
 def test_missing_items_are_prorated_or_stored_incomplete(clin, course_id):
     saved = log(clin, course_id, scores=[
-        score("PHQ-9", "pre", [2, 1, 2, 1, 2, 1, 2, None, None]),  # 11 x 9 / 7 = 14.14 -> 14
-        score("PHQ-9", "post", [1, 1, 1, 1, 1, 1, None, None, None]),  # 3 missing: no total
+        score("PHQ-9", "pre", [2, 1, 2, 1, 2, 1, 2, None, 0]),  # 11 x 9 / 8 = 12.375 -> 12
+        score("PHQ-9", "post", [1, 1, 1, 1, 1, 1, None, None, None],  # 3 missing: no total
+              item9_declined=True),
         score("GAD-7", "pre", [1, 1, 1, 1, 1, None, 0])])  # 5 x 7 / 6 = 5.83 -> 6
     got = {(a.timepoint, a.instrument): (a.total, a.severity, a.complete)
            for a in saved.assessments}
-    assert got == {("pre", "PHQ-9"): (14, "moderate", True),
+    assert got == {("pre", "PHQ-9"): (12, "moderate", True),
                    ("post", "PHQ-9"): (None, None, False),
                    ("pre", "GAD-7"): (6, "mild", True)}
 
