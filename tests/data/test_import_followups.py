@@ -102,3 +102,39 @@ def test_a_followup_never_starts_a_course(engine):
     assert report.ok, report.format()
     assert report.counts["courses"] == 1
     assert [r[:3] for r in stored(engine)] == [(1, 1, "followup"), (1, 1, "pre"), (1, 2, "pre")]
+
+
+# --- item 9 left blank on an imported PHQ-9 (OUTCOMES.md section 1) ---------------------
+
+def alerts(engine) -> list[tuple]:
+    from models.tables import SafetyAlert
+
+    with Session(engine) as s:
+        return sorted(s.execute(select(SafetyAlert.kind, SafetyAlert.item9_value,
+                                       SafetyAlert.observed_on, SafetyAlert.status)).all())
+
+
+def test_blank_item9_within_the_window_opens_a_not_answered_alert(engine):
+    # TODAY is 2024-06-30, window 14 days: 2024-06-16 is the oldest date inside it
+    inside = {**PHQ9, "date": "2024-06-16", "item_9": ""}
+    outside = {**PHQ9, "patient_id": "P2", "date": "2024-06-15", "item_9": ""}
+    total_only = {**PHQ9, "patient_id": "P3", "date": "2024-06-20", "total": "12",
+                  **{f"item_{n}": "" for n in range(1, 10)}}  # no items at all: no alert
+    report = run(make_csv(inside, outside, total_only), engine)
+    assert report.ok, report.format()
+    assert report.counts["alerts_open"] == 1 and report.counts["alerts_historical"] == 0
+    assert alerts(engine) == [("not_answered", None, date(2024, 6, 16), "open")]
+
+
+def test_a_positive_item9_is_still_a_positive_alert(engine):
+    report = run(make_csv({**PHQ9, "date": "2024-06-20", "item_9": "2"}), engine)
+    assert report.ok, report.format()
+    assert alerts(engine) == [("positive", 2, date(2024, 6, 20), "open")]
+
+
+def test_two_followups_of_one_infusion_each_get_their_alert(engine):
+    rows = [PRE1, followup(day="2024-06-20", item_9="1"), followup(day="2024-06-21", item_9="")]
+    report = run(make_csv(*rows), engine)
+    assert report.ok, report.format()
+    assert alerts(engine) == [("not_answered", None, date(2024, 6, 21), "open"),
+                              ("positive", 1, date(2024, 6, 20), "open")]
