@@ -11,7 +11,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from outcomes.engine import FOLLOWUP
 from outcomes.instruments import get_instrument
+from outcomes.trajectory import timepoint_offsets
 
 COURSE_COLOURS = ("#2563eb", "#7c3aed", "#0f766e", "#db2777", "#ea580c", "#4b5563")
 BAND_RAMP = ("#16a34a", "#84cc16", "#eab308", "#f97316", "#dc2626")
@@ -145,7 +147,8 @@ def _x(frame: pd.DataFrame, axis: str) -> pd.Series:
 def _add_scores(fig: go.Figure, points: pd.DataFrame, label: str, colour: str, axis: str,
                 row: int) -> None:
     symbols = [
-        ("star" if kind == "booster" else "circle") + ("" if tp == "pre" else "-open")
+        ("star" if kind == "booster" else "diamond" if tp == FOLLOWUP else "circle")
+        + ("" if tp == "pre" else "-open")
         for kind, tp in zip(points["infusion_type"], points["timepoint"], strict=True)
     ]
     custom = pd.DataFrame({
@@ -239,13 +242,13 @@ def _style_x_axis(fig: go.Figure, points: pd.DataFrame, axis: str, rows: int) ->
     last = int(points["infusion_number"].max())
     fig.update_xaxes(tickmode="array", tickvals=list(range(1, last + 1)), range=[0.4, last + 0.6])
     fig.update_xaxes(title_text="Infusion number (● pre-infusion score, ○ post-infusion score, "
-                                "★ booster)", row=rows, col=1)
+                                "◇ follow-up, ★ booster)", row=rows, col=1)
 
 
 def item9_figure(history: pd.DataFrame) -> go.Figure:
     """PHQ-9 item 9 answers (0-3) by infusion, positive answers (>= 1) in red."""
     single = history["course_number"].nunique() == 1
-    offset = history["timepoint"].map({"pre": -0.2, "post": 0.2})
+    offset = timepoint_offsets(history)
     x = (history["infusion_number"] + offset if single else
          [f"C{c}·{i} {t}" for c, i, t in zip(history["course_number"], history["infusion_number"],
                                              history["timepoint"], strict=True)])
@@ -259,7 +262,8 @@ def item9_figure(history: pd.DataFrame) -> go.Figure:
     ))
     fig.update_yaxes(range=[0, 3.2], tickvals=[0, 1, 2, 3], title_text="Item 9 answer")
     if single:
-        fig.update_xaxes(title_text="Infusion number (left bar pre, right bar post)", dtick=1)
+        fig.update_xaxes(title_text="Infusion number (left bar pre, right bar post, then "
+                                    "follow-ups)", dtick=1)
     else:
         fig.update_xaxes(title_text="Course · infusion · timepoint", type="category")
     fig = base_layout(fig, height=240)

@@ -141,7 +141,20 @@ def change_and_safety(summary: dict, instrument: str, after_n: int) -> None:
                 "no PHQ-9 scores" if item9 is None else
                 f"{resolved} of {answered} positive at baseline; "
                 f"{item9['n_emergent_positive']} emergent", NOTES["item9"])
+        if item9 is not None:
+            _day_after(item9)
     _time_to_response(summary[instrument]["time_to_first_response"], after_n)
+
+
+def _day_after(item9: dict) -> None:
+    """O12: baseline-positive courses checked the day of / after infusion 1, and resolved."""
+    checked = item9["day_after_first_infusion_checked"]
+    resolved = item9["day_after_first_infusion_resolved"]
+    cols = st.columns(4)
+    _metric(cols[0], "Item 9 resolved by the day after infusion 1",
+            resolved / checked if checked else None,
+            f"{resolved} of {checked} baseline-positive courses with a PHQ-9 follow-up the "
+            "day of infusion 1 or the day after (O12)", NOTES["item9_day_after"])
 
 
 def _time_to_response(ttr: dict, after_n: int) -> None:

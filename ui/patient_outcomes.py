@@ -23,6 +23,7 @@ from outcomes.trajectory import (
     course_outcomes,
     infusion_gaps,
     item9_history,
+    observation_label,
     trajectory_points,
 )
 from ui import charts
@@ -137,7 +138,7 @@ def _outcome_metrics(row: pd.Series) -> None:
     cols[1].metric("Latest", f"{row['latest']:g}", delta=f"{row['change']:+g} vs baseline",
                    delta_color="inverse", help="The last score after the baseline (O2); "
                    "lower is better.")
-    cols[1].caption(f"{row['latest_timepoint']} score of infusion {int(row['latest_infusion'])}")
+    cols[1].caption(observation_label(row["latest_timepoint"], int(row["latest_infusion"])))
     change = "undefined" if pd.isna(row["pct_change"]) else f"{row['pct_change']:+.1f} %"
     cols[2].metric("Change from baseline", change, help="100 x (latest - baseline) / baseline "
                    "(O3); undefined at baseline 0.")

@@ -142,7 +142,7 @@ ITEMS = [f"item_{i}" for i in range(1, 11)]
 IDENTIFIED_HEADER = ["study_id", "patient_code", "clinic", "course_number", "course_start",
                      "infusion_number", "timepoint", "instrument", "administered_on", *ITEMS,
                      "functional_difficulty", "total", "severity", "complete", "source",
-                     "entered_by", "entered_at"]
+                     "entered_by", "entered_at", "completed_at"]
 
 
 def _items(*values: str) -> list[str]:
@@ -188,6 +188,8 @@ IDENTIFIED_ROWS = [
      "pre", "PHQ-9", "2024-07-01", *_items(*["1"] * 9), "1", "9", '"two\nlines"', "true",
      "form", "", "2024-03-04T09:30:00+00:00"],
 ]
+
+IDENTIFIED_ROWS = [[*row, ""] for row in IDENTIFIED_ROWS]  # completed_at: not known here
 
 # De-identified, dates as years: patient code and entry time dropped, course start and
 # administration date as years, the one member of staff as staff-01.
