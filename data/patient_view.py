@@ -120,10 +120,12 @@ def _observations(session: Session, patient: Patient, clinic: str,
         "course_start": course.at[a.course_id, "course_start"], "instrument": a.instrument,
         "infusion_number": number, "timepoint": a.timepoint, "date": a.administered_on,
         "total": a.total, "item9": a.item9, "infusion_date": given_on, "assessment_id": a.id,
+        "source": a.source,
     } for a, number, given_on in rows], columns=["course_key", "patient_key", "clinic",
                                                  "course_number", "course_start", "instrument",
                                                  "infusion_number", "timepoint", "date", "total",
-                                                 "item9", "infusion_date", "assessment_id"])
+                                                 "item9", "infusion_date", "assessment_id",
+                                                 "source"])
     return frame.astype({"course_key": "int64", "patient_key": "int64", "course_number": "int64",
                          "infusion_number": "int64", "total": "float64", "item9": "float64"}
                         ).assign(date=lambda f: pd.to_datetime(f["date"]),

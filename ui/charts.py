@@ -144,13 +144,25 @@ def _x(frame: pd.DataFrame, axis: str) -> pd.Series:
     return frame["date"] if axis == "date" else frame["x"]
 
 
+ANSWERED_BY = {"patient_kiosk": "answered by the patient at the chair",
+               "patient_remote": "answered by the patient through a link",
+               "import": "imported", "clinician": "entered by a clinician"}
+
+
+def score_symbol(infusion_type: str | None, timepoint: str, source: str | None) -> str:
+    """Marker of one score: star for a booster, diamond for a follow-up (C4), else circle;
+    filled before the infusion, open after it; a centre dot when the patient answered."""
+    shape = "star" if infusion_type == "booster" else "diamond" if timepoint == FOLLOWUP \
+        else "circle"
+    patient = "-dot" if source in ("patient_kiosk", "patient_remote") else ""
+    return shape + ("" if timepoint == "pre" else "-open") + patient
+
+
 def _add_scores(fig: go.Figure, points: pd.DataFrame, label: str, colour: str, axis: str,
                 row: int) -> None:
-    symbols = [
-        ("star" if kind == "booster" else "diamond" if tp == FOLLOWUP else "circle")
-        + ("" if tp == "pre" else "-open")
-        for kind, tp in zip(points["infusion_type"], points["timepoint"], strict=True)
-    ]
+    sources = points["source"] if "source" in points else pd.Series("", index=points.index)
+    symbols = [score_symbol(kind, tp, source) for kind, tp, source in zip(
+        points["infusion_type"], points["timepoint"], sources, strict=True)]
     custom = pd.DataFrame({
         "infusion": points["infusion_number"].astype(int),
         "timepoint": points["timepoint"],
@@ -160,6 +172,7 @@ def _add_scores(fig: go.Figure, points: pd.DataFrame, label: str, colour: str, a
                                               else f"{d:g} mg/kg"),
         "route": points["route"].fillna("route not recorded"),
         "severity": points["severity"],
+        "by": sources.map(lambda v: ANSWERED_BY.get(v, "clinician")),
     })
     fig.add_trace(go.Scatter(
         x=_x(points, axis), y=points["total"], mode="lines+markers", name=label,
@@ -168,7 +181,7 @@ def _add_scores(fig: go.Figure, points: pd.DataFrame, label: str, colour: str, a
                                                        line=dict(width=2, color=colour)),
         customdata=custom.to_numpy(),
         hovertemplate=(f"<b>{label}</b> · infusion %{{customdata[0]}} (%{{customdata[3]}})<br>"
-                       "%{customdata[1]} score %{y} (%{customdata[6]})<br>"
+                       "%{customdata[1]} score %{y} (%{customdata[6]}) · %{customdata[7]}<br>"
                        "%{customdata[2]} · %{customdata[4]} · %{customdata[5]}<extra></extra>"),
     ), row=row, col=1)
 

@@ -31,7 +31,9 @@ from ui.progress_report import build_progress_report, outcome_cells
 
 AXES = {"infusion": "Infusion number", "date": "Date"}
 REPORT_KEY = "pv_report_pdf"
-CHART_NOTE = ("Scores before (●) and after (○) each infusion; ★ marks boosters, shaded gaps are "
+CHART_NOTE = ("Scores before (●) and after (○) each infusion; ★ marks boosters, ◇ follow-ups "
+              "answered between visits, and a centre dot (⊙) a score the patient answered "
+              "(at the chair or through a link); shaded gaps are "
               "more than 14 days between infusions (a display convention). Dashed: the course's "
               "baseline (O1); dotted green: the response line at half the baseline (O4); "
               "dash-dot: the remission line (O5). Hover a point for date, dose and route.")
