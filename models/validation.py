@@ -60,17 +60,43 @@ def today_from(info: ValidationInfo) -> date:
 
 
 
-def check_text(value: str, *, limit: int, multiline: bool = False) -> str:
-    """Printable Unicode up to `limit` code points; control characters refused."""
+def is_noncharacter(char: str) -> bool:
+    """Unicode's 66 noncharacters: U+FDD0..U+FDEF and the last two code points of every
+    plane (U+FFFE, U+FFFF, U+1FFFE ...). XML (so XLSX) and many tools refuse them."""
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
+
+
+def text_problem(value: str, *, limit: int, multiline: bool = False) -> str | None:
+    """Why `value` is refused by the shared text rule, or None (see `check_text`)."""
     if len(value) > limit:
-        raise ValueError(f"{len(value)} characters is too long; at most {limit}")
+        return f"{len(value)} characters is too long; at most {limit}"
     allowed = {"\n", "\r", "\t"} if multiline else set()
     for char in value:
         if char in allowed:
             continue
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            raise ValueError(f"contains a control character (U+{ord(char):04X}); only printable "
-                             "text is accepted" + ("" if multiline else " on one line"))
+        category = unicodedata.category(char)
+        if category == "Cc":
+            return (f"contains a control character (U+{ord(char):04X}); only printable "
+                    "text is accepted" + ("" if multiline else " on one line"))
+        if category in ("Zl", "Zp") and not multiline:
+            return (f"contains a line separator (U+{ord(char):04X}); this field is one line")
+        if category == "Cs":
+            return (f"contains a lone surrogate (U+{ord(char):04X}), which is not a "
+                    "character; only printable text is accepted")
+        if is_noncharacter(char):
+            return (f"contains a Unicode noncharacter (U+{ord(char):04X}); only printable "
+                    "text is accepted")
+    return None
+
+
+def check_text(value: str, *, limit: int, multiline: bool = False) -> str:
+    """Printable Unicode up to `limit` code points: control characters (other than line
+    breaks and tabs in multi-line fields), lone surrogates and the 66 noncharacters are
+    refused. The one text rule of forms and file imports alike."""
+    problem = text_problem(value, limit=limit, multiline=multiline)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

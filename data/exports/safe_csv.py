@@ -2,7 +2,12 @@
 
 OWASP's advice: a text cell beginning with '=', '+', '-', '@', a tab or a carriage
 return (we add a line feed) is prefixed with a single quote and the cell is quoted, so
-Excel, LibreOffice and Google Sheets show it as text. Only text is neutralised: numbers,
+Excel, LibreOffice and Google Sheets show it as text. A spreadsheet may also split a
+line on another separator (';' in many locales, a tab, '|'): a cell holding a separator
+followed by a trigger (`a;=1+1`) would start a formula in the next column there, so
+such a cell is neutralised too: the leading quote, a quote after each such separator
+(`'a;'=1+1`, inert however the line is split) and double quotes around the cell. Every
+cell holding a separator is quoted, so a quote-aware reader keeps it one cell. Only text is neutralised: numbers,
 dates and booleans are written from typed values, so a negative number in a numeric
 column stays a number.
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -23,17 +29,23 @@ from data.exports.frame import Coded, write_rows
 from data.exports.values import utc
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r", "\n")
-_NEEDS_QUOTES = (",", '"', "\n", "\r")
+SEPARATORS = (",", ";", "\t", "|")
+_NEEDS_QUOTES = (",", '"', "\n", "\r", ";", "\t", "|")
+_SEPARATED_TRIGGER = re.compile(r"([,;\t|])(?=[=+\-@\t\r\n])")
 
 
 def is_dangerous(text: str) -> bool:
-    """True when a spreadsheet could read `text` as a formula."""
-    return text.startswith(DANGEROUS_FIRST)
+    """True when a spreadsheet could read `text`, or a part of it after a field
+    separator (, ; tab |), as a formula."""
+    return text.startswith(DANGEROUS_FIRST) or _SEPARATED_TRIGGER.search(text) is not None
 
 
 def neutralise(text: str) -> str:
-    """The text with a leading single quote when it is dangerous (OWASP)."""
-    return "'" + text if is_dangerous(text) else text
+    """The text made inert (OWASP): a leading single quote, and one after each separator
+    that a trigger follows; unchanged when not dangerous."""
+    if not is_dangerous(text):
+        return text
+    return "'" + _SEPARATED_TRIGGER.sub(r"\1'", text)
 
 
 def _quoted(text: str) -> str:
