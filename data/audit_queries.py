@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from data import audit
 from data.access import SYSTEM, Actor, require
 from data.exports.safe_csv import write_csv
+from data.schema_check import trigger_differences
 from models.tables import AuditEvent, Patient, User
 
 REDACTED = "[redacted]"
@@ -165,6 +166,9 @@ def verify_trail(session: Session, *, actor: Actor, expect_head: str | None = No
     dialect = session.get_bind().dialect.name
     present = set(audit.append_only_triggers(session))
     missing = [t for t in audit.EXPECTED_TRIGGERS.get(dialect, []) if t not in present]
+    # names are not enough: a same-named no-op trigger, or a planted one, must fail too
+    missing += [d for d in trigger_differences(session.connection())
+                if not any(d.startswith(f"trigger {t}") and "missing" in d for t in missing)]
     head_found = None
     if expect_head:
         noted = session.exec(select(AuditEvent.id).where(AuditEvent.hash == expect_head)).first()

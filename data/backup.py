@@ -2,7 +2,8 @@
 the app is writing (never a plain file copy). On PostgreSQL use pg_dump / pg_restore
 (see docs/OPERATIONS.md).
 
-Restore checks the candidate file first (integrity, schema revision, audit chain) and
+Restore checks the candidate file first (integrity, schema revision, the whole schema
+against the one the migrations build (data/schema_check.py), audit chain) and
 only then copies it, page by page under SQLite's lock, over the live store.
 """
 
@@ -68,10 +69,28 @@ def check_file(path: str | Path) -> dict:
         raise BackupError(f"FILE: not a store of this application ({exc})") from None
     if result != "ok":
         raise BackupError(f"FILE: integrity check failed: {result}")
+    from data.schema_check import sqlite_file_differences
+
+    head = _head_revision()
+    if revision != head:
+        raise BackupError(f"FILE: schema revision {revision} is not this version's "
+                          f"{head}; restore with the matching version, then run init-db")
     intact, broken_id, message = _verify_file_chain(path)
     if not intact:
         raise BackupError(f"FILE: audit trail broken at event {broken_id}: {message}")
+    schema = sqlite_file_differences(path)
+    if schema:
+        raise BackupError(f"FILE: the schema is not the one the migrations build "
+                          f"({len(schema)} difference(s)); first: {schema[0]}")
     return {"integrity": result, "revision": revision, "patients": patients, "audit": message}
+
+
+def _head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    from data.migrate import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def _verify_file_chain(path: Path) -> tuple[bool, int | None, str]:

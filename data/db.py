@@ -49,6 +49,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
+        # REPLACE's implicit delete fires delete triggers only with recursive triggers on:
+        # without it, INSERT OR REPLACE would overwrite an audit event past the
+        # append-only triggers (issue 15).
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

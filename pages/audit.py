@@ -78,4 +78,4 @@ if st.button("Verify the hash chain", key="audit_verify"):
         st.success(f"{check.chain.message}; head hash `{check.chain.head_hash}`")
     else:
         st.error(check.chain.message if not check.chain.intact else
-                 "Append-only triggers missing: " + ", ".join(check.missing_triggers))
+                 "Append-only triggers missing or altered: " + "; ".join(check.missing_triggers))
