@@ -1,5 +1,8 @@
-"""`alerts [--open] --format json|csv`: suicide-risk alerts for a clinic's on-call routine
-(patient_id, clinic, date, instrument, item 9 value, status...)."""
+"""`alerts [--open] --format json|csv --reason TEXT`: suicide-risk alerts for a clinic's
+on-call routine (patient_id, clinic, date, instrument, item 9 value, status...).
+
+The list holds patient codes and item-9 answers: every run needs --reason and writes an
+audit event (action 'export', entity 'alert') with the rows it handed over."""
 
 from __future__ import annotations
 
@@ -10,16 +13,13 @@ from cli.common import EXIT_OK, BadInput, write_output
 
 def cmd_alerts(args: argparse.Namespace) -> int:
     from data.access import SYSTEM
-    from data.alerts import alert_export_rows, format_alerts
-    from data.db import read_session
+    from data.alerts import export_alerts
 
     if args.format not in ("json", "csv"):
         raise BadInput("--format: json or csv")
-    with read_session() as session:
-        rows = alert_export_rows(session, actor=SYSTEM, open_only=args.open)
-    if args.clinic:
-        rows = [r for r in rows if r["clinic"] == args.clinic]
-    write_output(format_alerts(rows, args.format), args.out)
+    content = export_alerts(actor=SYSTEM, fmt=args.format, reason=args.reason,
+                            open_only=args.open, clinic=args.clinic)
+    write_output(content, args.out)
     return EXIT_OK
 
 
@@ -28,5 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--open", action="store_true", help="only the open alerts")
     p.add_argument("--format", default="json", help="json (default) or csv")
     p.add_argument("--clinic", help="only this clinic code")
+    p.add_argument("--reason", help="why the list is read (required: it holds patient codes "
+                   "and item-9 answers; kept in the audit trail)")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_alerts)

@@ -13,6 +13,7 @@ not answered ("prefers not to answer" in the app, blank in an import): kind
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -22,7 +23,7 @@ from data import audit
 from data.access import Actor, require, require_clinic
 from data.exports.safe_csv import write_csv
 from data.observations import scope_filter
-from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, parse
+from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, check_reason, parse
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert, User
 
 EXPORT_COLUMNS = ("alert_id", "patient_id", "clinic", "date", "instrument", "timepoint",
@@ -155,3 +156,29 @@ def format_alerts(rows: list[dict[str, Any]], fmt: str) -> str:
     # Patient codes are free text: neutralise formula injection like every CSV export.
     return write_csv(EXPORT_COLUMNS, ([row.get(c) for c in EXPORT_COLUMNS] for row in rows)
                      ).decode("utf-8")
+
+
+def export_alerts(*, actor: Actor, fmt: str, reason: str | None, open_only: bool = False,
+                  clinic: str | None = None) -> str:
+    """The alert list as JSON or CSV for the on-call routine, and its trace: it holds
+    patient codes and item-9 answers (identified data), so it needs a reason and writes
+    an audit event (action 'export', entity 'alert': format, filters, rows, SHA-256 of
+    the text, the alert ids; the reason) in the same transaction as the read."""
+    from data.db import write_session
+
+    if fmt not in ("json", "csv"):
+        raise InputError([("--format", f"'{fmt}' is not available; json or csv")])
+    try:
+        reason = check_reason(reason, "patient codes and item-9 answers are being read")
+    except InputError as exc:
+        raise InputError([("--reason", rule) for _, rule in exc.problems]) from None
+    with write_session() as session:
+        rows = alert_export_rows(session, actor=actor, open_only=open_only)
+        if clinic:
+            rows = [r for r in rows if r["clinic"] == clinic]
+        content = format_alerts(rows, fmt)
+        audit.record(session, actor=actor, action="export", entity="alert", new={
+            "format": fmt, "open_only": open_only, "clinic": clinic, "rows": len(rows),
+            "sha256": hashlib.sha256(content.encode("utf-8")).hexdigest(),
+            "alert_ids": [r["alert_id"] for r in rows]}, reason=reason)
+    return content

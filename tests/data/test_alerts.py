@@ -161,13 +161,13 @@ def test_the_alerts_command_lists_json_and_csv(clin, course_id, capsys):
                                          score("PHQ-9", "post", [0] * 8 + [3])])
     with write_session() as session:
         close_alert(session, actor=clin, alert_id=saved.alerts[0].id, action="safety_plan")
-    assert manage.main(["alerts", "--format", "json"]) == 0
+    assert manage.main(["alerts", "--format", "json", "--reason", "on-call"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["patient_id"], r["clinic"], r["date"], r["instrument"], r["item9_value"],
              r["status"], r["action"]) for r in rows] == [
         ("P-001", "CL1", "2025-03-10", "PHQ-9", 1, "closed", "safety_plan"),
         ("P-001", "CL1", "2025-03-10", "PHQ-9", 3, "open", None)]
-    assert manage.main(["alerts", "--open", "--format", "csv"]) == 0
+    assert manage.main(["alerts", "--open", "--format", "csv", "--reason", "on-call"]) == 0
     table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [(r["patient_id"], r["timepoint"], r["item9_value"], r["status"], r["closed_at"])
             for r in table] == [("P-001", "post", "3", "open", "")]
