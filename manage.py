@@ -45,8 +45,24 @@ def run(args: argparse.Namespace) -> int:
         err(f"error: {exc}")
         return EXIT_BAD_INPUT
     except Exception as exc:  # noqa: BLE001  (the command line reports, never tracebacks)
-        err(f"failed: {type(exc).__name__}: {exc}")
+        err(f"failed: {describe_failure(exc)}")
         return EXIT_FAILURE
+
+
+def describe_failure(exc: Exception) -> str:
+    """An unexpected error in words, never with SQL or its parameters: a database error's
+    text (SQLAlchemy adds the statement and the bound values, patient codes included) is
+    cut to the driver's first line, which names the constraint or rule, not the data."""
+    from sqlalchemy.exc import SQLAlchemyError, StatementError
+
+    if isinstance(exc, StatementError):
+        orig = exc.orig if exc.orig is not None else exc
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        return (f"the store refused the operation ({type(orig).__name__}: {first[:200]}); "
+                "nothing was written by it")
+    if isinstance(exc, SQLAlchemyError):
+        return f"the store could not be used ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -12,8 +13,13 @@ class BadInput(Exception):
     """The user's input breaks a rule: exit 2 with the message."""
 
 
+_RAW = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def err(message: str) -> None:
-    print(message, file=sys.stderr)
+    """A message on stderr; control characters (a terminal escape in a cell or a file
+    name) are shown escaped, never sent to the terminal."""
+    print(_RAW.sub(lambda m: f"\\x{ord(m.group()):02x}", message), file=sys.stderr)
 
 
 def write_output(data: str | bytes, out: str | None) -> None:

@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from models.validation import is_noncharacter
 
 REQUIRED_COLUMNS = ("patient_id", "clinic", "infusion_number", "timepoint", "date", "instrument")
 ITEM_COLUMNS = tuple(f"item_{n}" for n in range(1, 21))
@@ -51,6 +57,91 @@ class CsvTable:
     warnings: list[str] = field(default_factory=list)
     # column -> (codes, distinct texts) when the reader had them (see _simple_records)
     factorized: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+
+
+MAX_ERRORS_PER_FIELD = 20
+_RULE_VALUE = re.compile(r"'[^']*'|(?<![A-Za-z_-])[0-9][0-9.:-]*")  # not PHQ-9, item_3
+
+
+def _escaped(char: str) -> str:
+    if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or is_noncharacter(char):
+        return f"\\u{ord(char):04x}"
+    return char
+
+
+def rule_of(reason: str) -> str:
+    """A refusal without the cell's value and numbers: what is counted per field."""
+    return _RULE_VALUE.sub("…", reason)
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A cell's text as a report may echo it: at most `limit` characters, control
+    characters, line separators, surrogates and noncharacters escaped (nothing reaches a
+    terminal raw)."""
+    text = str(value)
+    cut = text if len(text) <= limit else text[:limit]
+    cut = "".join(map(_escaped, cut))
+    return cut if len(text) <= limit else f"{cut}… ({len(text)} characters)"
+
+
+class ErrorLog(list):
+    """Row errors with bounded memory: every error is counted per (field, rule), and only
+    the first MAX_ERRORS_PER_FIELD of each field are kept as RowErrors (the list)."""
+
+    def __init__(self, per_field: int = MAX_ERRORS_PER_FIELD) -> None:
+        super().__init__()
+        self.per_field = per_field
+        self.kept: Counter[str] = Counter()
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.total = 0
+
+    def append(self, error: RowError) -> None:
+        self.total += 1
+        self.counts[(error.field, rule_of(error.reason))] += 1
+        if self.kept[error.field] < self.per_field:
+            self.kept[error.field] += 1
+            super().append(error)
+
+    def extend(self, errors: Iterable[RowError]) -> None:  # type: ignore[override]
+        for error in errors:
+            self.append(error)
+
+    def __iadd__(self, errors: Iterable[RowError]) -> ErrorLog:  # type: ignore[override]
+        self.extend(errors)
+        return self
+
+    def add_many(self, field: str, lines: Sequence[int], reasons: Sequence[str]) -> None:
+        """Errors of one field, given as parallel sequences (a column's refusals)."""
+        n = len(lines)
+        self.total += n
+        for reason, count in Counter(reasons).items():
+            self.counts[(field, rule_of(reason))] += count
+        room = min(n, max(0, self.per_field - self.kept[field]))
+        self.kept[field] += room
+        super().extend(RowError(int(lines[i]), field, reasons[i]) for i in range(room))
+
+
+def add_errors(errors: list[RowError], field: str, lines: Sequence[int],
+               reasons: Sequence[str]) -> None:
+    """Append one error per (line, reason) of `field` (in bulk for an ErrorLog)."""
+    if isinstance(errors, ErrorLog):
+        errors.add_many(field, lines, reasons)
+    else:
+        errors.extend(RowError(int(line), field, reason)
+                      for line, reason in zip(lines, reasons, strict=True))
+
+
+def error_summary(errors: list[RowError]) -> list[str]:
+    """Report lines that say how many errors were not listed, by field and rule."""
+    if not isinstance(errors, ErrorLog) or errors.total <= len(errors):
+        return []
+    lines = [f"{errors.total} errors in all; the first {errors.per_field} of each field are "
+             "listed below. Counts by field and rule:"]
+    for (name, rule), count in errors.counts.most_common(40):
+        lines.append(f"  {count} x {name}: {shown(rule, 160)}")
+    if len(errors.counts) > 40:
+        lines.append(f"  ... and {len(errors.counts) - 40} other rule(s)")
+    return lines
 
 
 def size_problem(size: int) -> str | None:
@@ -262,7 +353,7 @@ def read_table(raw: bytes) -> CsvTable:
     if not any(header):
         raise FileError("the first line must be the header row with the column names")
     warnings = check_header(header)
-    errors: list[RowError] = []
+    errors: list[RowError] = ErrorLog()
     read = _simple_records(text, len(header))
     try:
         if read is None:

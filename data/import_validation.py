@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from data.bulk import json_int_lists
-from data.import_csv import ITEM_COLUMNS, REQUIRED_COLUMNS, RowError
+from data.import_csv import ITEM_COLUMNS, REQUIRED_COLUMNS, ErrorLog, RowError, add_errors, shown
 from models.tables import INFUSION_TYPES, ROUTES, TIMEPOINTS
+from models.validation import clinic_code_problem, text_problem, visit_date_problem
 from outcomes.instruments import (
     INSTRUMENTS,
     SUICIDAL_IDEATION_ITEM,
@@ -33,7 +34,7 @@ MAX_LENGTH = {"patient_id": 64, "clinic": 40, "clinician": 80, "indication": 100
 MAX_INFUSION_NUMBER = 9999
 _ROUTE_NAMES = {r.lower(): r for r in ROUTES}
 _INFUSION_NUMBER = re.compile(r"\+?[0-9]{1,6}")
-_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FIELD_ORDER = {name: n for n, name in enumerate(
     ("row", *REQUIRED_COLUMNS, "course_id", "clinician", "indication", "infusion_type", "route",
      "dose_mg_per_kg", *ITEM_COLUMNS, "items", "functional_difficulty", "total"))}
@@ -81,23 +82,44 @@ class _Texts:
 
 def _flag(errors: list[RowError], frame: pd.DataFrame, mask: np.ndarray | pd.Series, field: str,
           reason: Callable[[str], str]) -> None:
-    """One RowError per row of `mask`, the reason built from the cell's text."""
+    """One RowError per row of `mask`, the reason built once per distinct cell text (the
+    text as `shown`: escaped, shortened)."""
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return
-    for line, value in zip(frame["line"].to_numpy()[mask], frame[field].to_numpy()[mask],
-                           strict=True):
-        errors.append(RowError(int(line), field, reason(value)))
+    codes, uniques = pd.factorize(frame[field].to_numpy(dtype=object)[mask])
+    reasons = _objects([reason(shown(u)) for u in uniques])
+    add_errors(errors, field, frame["line"].to_numpy()[mask], reasons[codes])
+
+
+TEXT_RULES: dict[str, Callable[[str], str | None]] = {
+    # the forms' rules (models/validation.py), applied once per distinct text
+    "patient_id": lambda v: text_problem(v, limit=MAX_LENGTH["patient_id"]),
+    "clinic": clinic_code_problem,
+    "clinician": lambda v: text_problem(v, limit=MAX_LENGTH["clinician"]),
+    "indication": lambda v: text_problem(v, limit=MAX_LENGTH["indication"]),
+    "course_id": lambda v: text_problem(v, limit=MAX_LENGTH["course_id"]),
+}
+
+
+def _rule_outcomes(texts: _Texts, name: str) -> np.ndarray:
+    """Each row's refusal by its column's text rule (None where accepted or empty)."""
+    rule = TEXT_RULES[name]
+    codes, uniques = texts.factorized(name)
+    return _objects([rule(u) if u != "" else None for u in uniques])[codes]
 
 
 def _check_text(texts: _Texts, errors: list[RowError]) -> None:
-    """Required cells present; text fields within their column's length."""
+    """Required cells present; text fields pass the forms' text rules (printable, one
+    line, no noncharacter, within their length; clinic codes as registered)."""
     for name in REQUIRED_COLUMNS:
         _flag(errors, texts.frame, ~texts.filled(name), name,
               lambda v, n=name: f"required; {n} must not be empty")
-    for name, limit in MAX_LENGTH.items():
-        _flag(errors, texts.frame, texts.test(name, lambda v, k=limit: len(v) > k), name,
-              lambda v, n=name, k=limit: f"{len(v)} characters is too long; {n} has at most {k}")
+    lines = texts.frame["line"].to_numpy()
+    for name in TEXT_RULES:
+        outcomes = _rule_outcomes(texts, name)
+        bad = np.flatnonzero(outcomes != None)  # noqa: E711  (element-wise)
+        add_errors(errors, name, lines[bad], outcomes[bad])
 
 
 def _infusion_number(text: str) -> int | None:
@@ -118,20 +140,31 @@ def _infusion_numbers(texts: _Texts, errors: list[RowError]) -> pd.Series:
     return pd.Series(pd.arrays.IntegerArray(number, ~valid), index=texts.frame.index)
 
 
+def _visit_date(text: str) -> date | None:
+    """An ISO date YYYY-MM-DD (and nothing else), or None."""
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # month 13, day 32, year 0...
+        return None
+
+
 def _dates(texts: _Texts, errors: list[RowError], today: date) -> pd.Series:
+    """Visit dates by the forms' rule (models.validation.visit_date_problem: not in the
+    future, not before 2000), once per distinct text; NaT where refused."""
     codes, uniques = texts.factorized("date")
-    text = pd.Series(uniques, dtype=object)  # the codes index it (-1: the last, '')
-    iso = text.where(text.str.fullmatch(_ISO_DATE).astype(bool))
-    parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
-    future = (parsed > pd.Timestamp(today)).to_numpy()[codes]
-    bad = parsed.isna().to_numpy()[codes]
-    parsed = pd.Series(parsed.to_numpy()[codes], index=texts.frame.index)
-    _flag(errors, texts.frame, texts.filled("date") & bad, "date",
+    parsed = [_visit_date(u) for u in uniques]
+    problems = [None if d is None else visit_date_problem(d, today) for d in parsed]
+    kept = pd.to_datetime(pd.Series([d if p is None else None for d, p in
+                                     zip(parsed, problems, strict=True)], dtype=object))
+    unparsed = np.array([d is None for d in parsed], dtype=bool)[codes]
+    _flag(errors, texts.frame, texts.filled("date") & unparsed, "date",
           lambda v: f"'{v}' is not a valid ISO date; dates are written YYYY-MM-DD (e.g. 2024-01-13)")
-    _flag(errors, texts.frame, future, "date",
-          lambda v: f"{v} is in the future (today is {today.isoformat()}); a score cannot be "
-                    "dated after today")
-    return parsed.where(~future)
+    refused = _objects(problems)[codes]
+    bad = np.flatnonzero(refused != None)  # noqa: E711  (element-wise)
+    add_errors(errors, "date", texts.frame["line"].to_numpy()[bad], refused[bad])
+    return pd.Series(kept.astype("datetime64[ns]").to_numpy()[codes], index=texts.frame.index)
 
 
 def _choice(texts: _Texts, errors: list[RowError], name: str, allowed: dict[str, str],
@@ -267,10 +300,11 @@ def _patients(texts: _Texts) -> np.ndarray:
 
 
 def _short_keys(texts: _Texts) -> np.ndarray:
-    """Rows whose clinic, patient_id and course_id are within their lengths."""
+    """Rows whose clinic, patient_id and course_id pass their text rules (only those
+    reach the store: a NUL in a code must never reach a query)."""
     short = np.ones(len(texts.frame), dtype=bool)
     for name in ("clinic", "patient_id", "course_id"):
-        short &= texts.test(name, lambda v, k=MAX_LENGTH[name]: len(v) <= k)
+        short &= _rule_outcomes(texts, name) == None  # noqa: E711  (element-wise)
     return short
 
 
@@ -286,7 +320,7 @@ def validate_rows(frame: pd.DataFrame, *, today: date,
     `_patient`, a number per (clinic, patient_id), and `_short`: clinic, patient_id and
     course_id within their lengths.
     """
-    errors: list[RowError] = []
+    errors: list[RowError] = ErrorLog()
     texts = _Texts(frame, factorized)
     _check_text(texts, errors)
     instrument = _instruments(texts, errors)

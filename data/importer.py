@@ -49,11 +49,12 @@ from data.import_courses import (
     mixed_labels,
     number_courses,
 )
-from data.import_csv import FileError, RowError, read_table
+from data.import_csv import FileError, RowError, add_errors, error_summary, read_table, shown
 from data.import_followups import followup_errors
 from data.import_records import build_records
 from data.import_validation import sort_errors, validate_rows
 from data.protocol import load_protocol
+from data.users import case_variant_problem, case_variants
 
 COUNT_KEYS = ("clinics", "patients", "courses", "infusions", "assessments", "alerts_open",
               "alerts_historical")
@@ -69,6 +70,8 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
     dry_run: bool = False
     rows: int = 0
+    total_errors: int = 0  # every error found (only the first 20 per field are listed)
+    summary: list[str] = field(default_factory=list)  # counts by field and rule
 
     @property
     def file_error(self) -> str | None:
@@ -77,12 +80,14 @@ class ImportReport:
 
     def format(self) -> str:
         """The report for the command line: a summary, then one line per problem."""
-        lines = [f"file: {e.reason}" if e.line == 0
-                 else f"line {e.line}, {e.field}: {e.reason}" for e in self.errors]
-        lines += [f"warning: {w}" for w in self.warnings]
+        lines = [*self.summary]
+        lines += [shown(f"file: {e.reason}" if e.line == 0
+                        else f"line {e.line}, {e.field}: {e.reason}", 400) for e in self.errors]
+        lines += [f"warning: {shown(w, 400)}" for w in self.warnings]
         created = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.counts.items())
         if not self.ok:
-            head = f"import rejected: {len(self.errors)} error(s); nothing was written"
+            count = max(self.total_errors, len(self.errors))
+            head = f"import rejected: {count} error(s); nothing was written"
         elif self.dry_run:
             head = f"dry run: {self.rows} rows are valid; would create {created}"
         else:
@@ -116,6 +121,23 @@ def _scope_errors(actor: Actor, codes: set[str], state: StoreState) -> list[RowE
                      "create a clinic)")]
 
 
+def _clinic_case_errors(session: Session, rows: pd.DataFrame, state: StoreState,
+                        errors: list[RowError]) -> None:
+    """A new clinic code that differs only in case from a stored clinic, or from another
+    code of the file, would silently become a second clinic: refused on every row."""
+    new = sorted(set(rows["clinic"]) - set(state.clinic_ids))
+    variants = case_variants(session, set(new))
+    first: dict[str, str] = {}
+    for code in sorted(set(rows["clinic"])):
+        first.setdefault(code.lower(), code)
+    for code in new:
+        other = variants.get(code) or (first[code.lower()] if first[code.lower()] != code
+                                       else None)
+        if other:
+            lines = rows.loc[rows["clinic"] == code, "line"].to_numpy()
+            add_errors(errors, "clinic", lines, [case_variant_problem(code, other)] * len(lines))
+
+
 def _dose_errors(doses: pd.DataFrame, protocol: dict) -> list[RowError]:
     """Doses above the protocol's maximum are refused, as on the infusion form."""
     limit = float(protocol["dose_max_mg_per_kg"])
@@ -134,6 +156,7 @@ def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
     state = load_store_state(session, set(zip(patients["clinic"], patients["patient_id"],
                                               strict=True)))
     checked.errors += _scope_errors(actor, set(patients["clinic"]), state)
+    _clinic_case_errors(session, rows, state, checked.errors)
     checked.errors += _dose_errors(checked.doses, protocol)
     rows["course_number"] = number_courses(rows, state)
     add_group_keys(rows)
@@ -228,6 +251,8 @@ def _import(raw: bytes, actor: Actor, dry_run: bool, today: date,
     else:
         counts = _write(raw, actor, checked, today, engine)
     report.errors = sort_errors(checked.errors)
+    report.total_errors = getattr(checked.errors, "total", len(checked.errors))
+    report.summary = error_summary(checked.errors)
     report.ok = counts is not None and not report.errors
     if counts is not None:
         report.counts = counts

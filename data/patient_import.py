@@ -27,10 +27,19 @@ from data import audit
 from data.access import Actor, require
 from data.bulk import BulkRecords, write_records
 from data.db import write_session
-from data.import_csv import FileError, RowError, decode, delimiter_hint
-from data.users import CLINIC_CODE_RE
-from models.schemas import InputError, PatientIn, age_warning, parse
+from data.import_csv import (
+    ErrorLog,
+    FileError,
+    RowError,
+    decode,
+    delimiter_hint,
+    error_summary,
+    shown,
+)
+from data.users import case_variant_problem, case_variants
+from models.schemas import CODE_MAX, InputError, PatientIn, age_warning, parse
 from models.tables import SEXES, Clinic, Patient
+from models.validation import clinic_code_problem, text_problem
 
 REQUIRED = ("patient_id", "clinic")
 OPTIONAL = ("name", "birth_date", "sex", "indication", "failed_trials")
@@ -46,14 +55,18 @@ class PatientImportReport:
     created: dict[str, int] = field(default_factory=lambda: {"clinics": 0, "patients": 0})
     rows: int = 0
     dry_run: bool = False
+    total_errors: int = 0  # every error found (the first 20 per field are listed)
+    summary: list[str] = field(default_factory=list)
 
     def format(self) -> str:
-        lines = [e.reason if e.line == 0 else f"line {e.line}, {e.field}: {e.reason}"
-                 for e in self.errors]
-        lines += [f"warning: {w}" for w in self.warnings]
+        lines = [*self.summary]
+        lines += [shown(e.reason if e.line == 0 else f"line {e.line}, {e.field}: {e.reason}", 400)
+                  for e in self.errors]
+        lines += [f"warning: {shown(w, 400)}" for w in self.warnings]
         made = f"clinics {self.created['clinics']}, patients {self.created['patients']}"
         if not self.ok:
-            head = f"import rejected: {len(self.errors)} error(s); nothing was written"
+            count = max(self.total_errors, len(self.errors))
+            head = f"import rejected: {count} error(s); nothing was written"
         elif self.dry_run:
             head = f"dry run: {self.rows} rows are valid; would create {made}"
         else:
@@ -100,16 +113,19 @@ def _typed(cells: dict[str, str], errors: list[RowError], line: int) -> dict[str
         if text and len(text) != 10:
             raise ValueError
     except ValueError:
-        errors.append(RowError(line, "birth_date", f"'{text}' is not a date; write YYYY-MM-DD"))
+        errors.append(RowError(line, "birth_date",
+                               f"'{shown(text)}' is not a date; write YYYY-MM-DD"))
     sex = cells.get("sex", "")
     values["sex"] = _SEX.get(sex.lower()) if sex else None
     if sex and values["sex"] is None:
-        errors.append(RowError(line, "sex", f"'{sex}' is not allowed; one of "
+        errors.append(RowError(line, "sex", f"'{shown(sex)}' is not allowed; one of "
                                f"{', '.join(SEXES)} (or F, M)"))
     trials = cells.get("failed_trials", "")
-    if trials and not trials.isdigit():
-        errors.append(RowError(line, "failed_trials", f"'{trials}' is not a whole number 0-30"))
-    values["failed_trials"] = int(trials) if trials.isdigit() else None
+    whole = trials.isascii() and trials.isdigit() and len(trials) <= 6  # not '²', not 5000 digits
+    if trials and not whole:
+        errors.append(RowError(line, "failed_trials",
+                               f"'{shown(trials)}' is not a whole number 0-30"))
+    values["failed_trials"] = int(trials) if whole else None
     return values
 
 
@@ -117,15 +133,15 @@ def check_rows(rows: list[tuple[int, dict[str, str]]], *, today: date
                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[RowError], list[str]]:
     """Validated records, the (line, clinic, patient_code) of every identifiable row (for
     the store checks), every error and the warnings."""
-    records, keys, errors, warnings = [], [], [], []
+    records, keys, errors, warnings = [], [], ErrorLog(), []
     first_line: dict[tuple[str, str], int] = {}
     for line, cells in rows:
-        bad = len(errors)
+        bad = errors.total
         clinic = cells["clinic"]
-        if not CLINIC_CODE_RE.match(clinic):
-            errors.append(RowError(line, "clinic", f"'{clinic}' is not a clinic code; 1-40 "
-                                   "letters, digits, '.', '_' or '-'" if clinic else "required"))
-        elif cells["patient_id"]:
+        if problem := (clinic_code_problem(clinic) if clinic else "required"):
+            errors.append(RowError(line, "clinic", problem))
+        elif cells["patient_id"] and text_problem(cells["patient_id"], limit=CODE_MAX) is None:
+            # only codes that pass the text rule reach the store (no NUL in a query)
             keys.append({"line": line, "clinic": clinic, "patient_code": cells["patient_id"]})
         values = _typed(cells, errors, line)
         try:
@@ -136,10 +152,10 @@ def check_rows(rows: list[tuple[int, dict[str, str]]], *, today: date
             continue
         key = (clinic, patient.patient_code)
         if key in first_line:
-            errors.append(RowError(line, "patient_id", f"'{key[1]}' of clinic {clinic} is also "
+            errors.append(RowError(line, "patient_id", f"'{shown(key[1])}' of clinic {clinic} is also "
                                    f"on line {first_line[key]}; one row per patient"))
         first_line.setdefault(key, line)
-        if len(errors) == bad:
+        if errors.total == bad:
             records.append({**patient.model_dump(exclude={"clinic_id"}), "clinic": clinic,
                             "line": line})
             if warning := age_warning(patient.birth_date, today):
@@ -155,7 +171,16 @@ def _store_errors(session: Session, actor: Actor, records: list[dict[str, Any]]
     clinics = {c.code: c.id for c in session.exec(select(Clinic).where(Clinic.code.in_(codes)))}
     new = codes - set(clinics)
     errors = []
+    variants = case_variants(session, new)
+    first: dict[str, str] = {}
+    for code in sorted(codes):
+        first.setdefault(code.lower(), code)
     for r in records:
+        code = r["clinic"]
+        other = variants.get(code) or (first[code.lower()] if code in new
+                                       and first[code.lower()] != code else None)
+        if other:
+            errors.append(RowError(r["line"], "clinic", case_variant_problem(code, other)))
         cid = clinics.get(r["clinic"])
         if (cid is None and not actor.all_clinics) or (cid and not actor.sees_clinic(cid)):
             errors.append(RowError(r["line"], "clinic", f"clinic {r['clinic']} is outside your "
@@ -163,7 +188,7 @@ def _store_errors(session: Session, actor: Actor, records: list[dict[str, Any]]
     existing = set(session.exec(select(Clinic.code, Patient.patient_code)
                                 .join(Clinic, Clinic.id == Patient.clinic_id)
                                 .where(Clinic.code.in_(codes))).all())
-    errors += [RowError(r["line"], "patient_id", f"'{r['patient_code']}' is already registered "
+    errors += [RowError(r["line"], "patient_id", f"'{shown(r['patient_code'])}' is already registered "
                         f"in clinic {r['clinic']}") for r in records
                if (r["clinic"], r["patient_code"]) in existing]
     return errors, new
@@ -191,7 +216,9 @@ def import_patients(raw: bytes, *, actor: Actor, dry_run: bool = False,
     try:
         with write_session() as session:
             store_errors, new_clinics = _store_errors(session, actor, keys)
-            report.errors = sorted(errors + store_errors, key=lambda e: (e.line, e.field))
+            errors += store_errors
+            report.errors = sorted(errors, key=lambda e: (e.line, e.field))
+            report.total_errors, report.summary = errors.total, error_summary(errors)
             report.created = {"clinics": len(new_clinics), "patients": len(records)}
             if report.errors or dry_run:
                 raise _Rejected

@@ -19,11 +19,12 @@ from data.access import Actor, require
 from data.db import write_session
 from data.settings import get_settings
 from models.tables import ROLES, Clinic, User, UserClinic
+from models.validation import clinic_code_problem
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = HASHER.hash("not-a-real-password")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,80}$")
-CLINIC_CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+CLINIC_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")  # models.validation
 MIN_PASSWORD = 12
 SIGN_IN_FAILED = "Sign-in failed: unknown username, wrong password, or a locked account."
 
@@ -51,12 +52,29 @@ def count_users(session: Session) -> int:
     return session.exec(select(func.count()).select_from(User)).one()
 
 
+def case_variants(session: Session, codes: set[str]) -> dict[str, str]:
+    """Codes of `codes` that differ only in case from a stored clinic's code -> that code
+    (a case variant must not silently become a second clinic)."""
+    lowered = {c.lower(): c for c in codes}
+    stored = session.exec(select(Clinic.code).where(func.lower(Clinic.code).in_(lowered))).all()
+    by_lower = {s.lower(): s for s in stored}
+    return {c: by_lower[c.lower()] for c in codes
+            if c.lower() in by_lower and by_lower[c.lower()] != c}
+
+
+def case_variant_problem(code: str, stored: str) -> str:
+    return (f"'{code}' differs only in case from the clinic '{stored}'; write '{stored}' "
+            "(clinic codes are unique whatever their case)")
+
+
 def get_or_create_clinic(session: Session, *, actor: Actor, code: str, name: str = "") -> Clinic:
     """The clinic with `code`, created (and audited) when missing."""
     code = code.strip()
-    if not CLINIC_CODE_RE.match(code):
-        raise UserError("clinic: code must be 1-40 letters, digits, '.', '_' or '-'")
+    if problem := clinic_code_problem(code):
+        raise UserError(f"clinic: {problem}")
     clinic = session.exec(select(Clinic).where(Clinic.code == code)).first()
+    if clinic is None and (variant := case_variants(session, {code}).get(code)):
+        raise UserError(f"clinic: {case_variant_problem(code, variant)}")
     if clinic is None:
         clinic = Clinic(code=code, name=name.strip() or code, created_at=audit.utcnow())
         session.add(clinic)

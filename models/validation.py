@@ -4,6 +4,7 @@ schemas share. See models/schemas.py for the schemas and the rules they apply.""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
 from typing import Any
@@ -100,6 +101,20 @@ def check_text(value: str, *, limit: int, multiline: bool = False) -> str:
     return value
 
 
+CLINIC_CODE_MAX = 40
+CLINIC_CODE_RULE = "1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"
+_CLINIC_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
+def clinic_code_problem(code: str) -> str | None:
+    """Why `code` is not a clinic code, or None. Codes are compared case-insensitively
+    when a clinic is created (a case variant is not a second clinic)."""
+    if _CLINIC_CODE.fullmatch(code):
+        return None
+    shown = code if len(code) <= 40 and text_problem(code, limit=40) is None else "this"
+    return f"'{shown}' is not a clinic code; {CLINIC_CODE_RULE}"
+
+
 class ModelProblems(ValueError):
     """Several cross-field problems of one model (unpacked by `parse`)."""
 
@@ -108,14 +123,22 @@ class ModelProblems(ValueError):
         super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
 
 
-def check_visit_date(value: date, today: date) -> date:
-    """Not in the future, not before EARLIEST_VISIT_DATE."""
+def visit_date_problem(value: date, today: date) -> str | None:
+    """Why `value` is not a plausible visit date, or None (see `check_visit_date`)."""
     if value > today:
-        raise ValueError(f"{value.isoformat()} is in the future (today is {today.isoformat()}); "
-                         "record a visit on or after the day it happens")
+        return (f"{value.isoformat()} is in the future (today is {today.isoformat()}); "
+                "record a visit on or after the day it happens")
     if value < EARLIEST_VISIT_DATE:
-        raise ValueError(f"{value.isoformat()} is not plausible; dates are on or after "
-                         f"{EARLIEST_VISIT_DATE.isoformat()}")
+        return (f"{value.isoformat()} is not plausible; dates are on or after "
+                f"{EARLIEST_VISIT_DATE.isoformat()}")
+    return None
+
+
+def check_visit_date(value: date, today: date) -> date:
+    """Not in the future, not before EARLIEST_VISIT_DATE: the rule of forms and imports."""
+    problem = visit_date_problem(value, today)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -138,8 +138,21 @@ def _as_integer(value: object) -> int | None:
         number = float(value)
         return int(number) if number.is_integer() else None
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        digits = value.strip().lstrip("+-").lstrip("0")
+        if len(digits) > _MAX_DIGITS:  # far out of every range; int() of 5,000 digits raises
+            return _TOO_LONG
         return int(value.strip())
     return None
+
+
+_MAX_DIGITS = 15
+_TOO_LONG = 10**_MAX_DIGITS  # stands for a number beyond every range
+
+
+def _echo(value: object, limit: int = 20) -> str:
+    """A cell as a message may quote it: its repr, shortened."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value))} characters)"
 
 
 def parse_answer(instrument: str | Instrument, field: str, value: object) -> int | None:
@@ -158,13 +171,14 @@ def parse_answer(instrument: str | Instrument, field: str, value: object) -> int
     number = _as_integer(value)
     if number is None:
         raise NotAnIntegerError(
-            f"{inst.name} {field}: {value!r} is not an integer; {allowed}",
+            f"{inst.name} {field}: {_echo(value)} is not an integer; {allowed}",
             instrument=inst.name,
             field=field,
         )
     if not low <= number <= high:
+        shown = _echo(value) if number == _TOO_LONG else number
         raise out_of_range(
-            f"{inst.name} {field}: {number} is out of range; {allowed}",
+            f"{inst.name} {field}: {shown} is out of range; {allowed}",
             instrument=inst.name,
             field=field,
         )
