@@ -60,7 +60,8 @@ class CsvTable:
 
 
 MAX_ERRORS_PER_FIELD = 20
-_RULE_VALUE = re.compile(r"'[^']*'|(?<![A-Za-z_-])[0-9][0-9.:-]*")  # not PHQ-9, item_3
+# the cell's value (quoted first) and numbers; not PHQ-9, item_3 or U+001B
+_RULE_VALUE = re.compile(r"^'.*?' |(?<![A-Za-z0-9_+-])[0-9][0-9.:-]*")
 
 
 def _escaped(char: str) -> str:
@@ -71,7 +72,7 @@ def _escaped(char: str) -> str:
 
 def rule_of(reason: str) -> str:
     """A refusal without the cell's value and numbers: what is counted per field."""
-    return _RULE_VALUE.sub("…", reason)
+    return _RULE_VALUE.sub(lambda m: "… " if m.group().startswith("'") else "…", reason)
 
 
 def shown(value: object, limit: int = 40) -> str:
