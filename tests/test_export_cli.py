@@ -63,7 +63,7 @@ def test_identified_export_needs_a_reason(url, tmp_path):
     [event] = _exports()
     assert event.reason == "operator check"
     assert json.loads(event.new_value)["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    names = [c.value for c in load_workbook(out)["patients"]["C"]]
+    names = [c.value for c in load_workbook(out)["patients"]["B"]]  # no study_id column
     assert "Zyxwvut Qqqq" in names
 
 

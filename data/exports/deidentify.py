@@ -13,6 +13,9 @@ Applied column by column from each `ColumnSpec.phi` (see `data.exports.columns`)
   ... numbered in a random order, so the numbers say nothing about who is who and do not
   link one export to another; 'system' stays 'system';
 - ages of 90 and over become "90+";
+- a column with a closed list (the indication) keeps the list's values; free text typed
+  for 'other' becomes "other";
+- a column without a rule makes `deidentify` fail (fail closed, never "kept by default");
 - the patient is identified only by `study_id`, a random code (data/pseudonyms.py) whose
   mapping to the patient stays in the store.
 """
@@ -25,7 +28,7 @@ from datetime import date, datetime
 
 import numpy as np
 
-from data.exports.columns import ColumnSpec
+from data.exports.columns import PHI_RULES, ColumnSpec
 from data.exports.frame import Coded, ColumnTable, from_ints, with_none_where
 from data.exports.tables import Table
 
@@ -78,6 +81,12 @@ def deidentify(table: Table | ColumnTable, *, date_mode: str = "year",
 def _output_columns(spec: ColumnSpec, date_mode: str) -> list[ColumnSpec]:
     """What a column becomes in the de-identified table (none, one or two columns)."""
     rule = spec.phi
+    if rule not in PHI_RULES:  # fail closed: a column nobody classified never leaves
+        raise ValueError(f"column {spec.name}: no de-identification rule (one of "
+                         f"{', '.join(PHI_RULES)}); see data/exports/columns.py")
+    if rule == "generalised":
+        return [ColumnSpec(spec.name, spec.kind, f"{spec.description} De-identified: a value "
+                           "outside the list is given as 'other'.", "kept")]
     if rule in ("identifier", "timestamp"):
         return []
     if rule == "anchor" or (rule == "date" and date_mode == "year"):
@@ -119,7 +128,16 @@ def _column(table: ColumnTable, spec: ColumnSpec, date_mode: str,
         return {spec.name: column.map(staff)}
     if rule == "age":
         return {spec.name: column.map(safe_harbor_age)}
+    if rule == "generalised":
+        return {spec.name: column.map(lambda v: generalised(v, spec.allowed))}
     return {spec.name: column}
+
+
+def generalised(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    """A value of the closed list as is; any other text (typed for 'other') as 'other'."""
+    if value is None or value == "":
+        return None
+    return value if value in allowed else "other"
 
 
 def _year(value: date | None) -> int | None:
@@ -171,6 +189,8 @@ def _notes(columns: tuple[ColumnSpec, ...], date_mode: str) -> list[str]:
         notes.append("Staff names replaced by pseudonyms (staff-NN) valid within this export.")
     if "age" in rules:
         notes.append("Ages of 90 and over given as '90+'.")
+    if "generalised" in rules:
+        notes.append("Free text typed for 'other' (e.g. the indication) given as 'other'.")
     notes.append("Patients identified only by study_id, a random code whose mapping stays in "
                  "the store.")
     return notes

@@ -1,7 +1,7 @@
 """A FHIR R4 Bundle (type 'collection') of the PHQ-9 and GAD-7 scores.
 
-- Patient: identifier = the random study ID; an identified export adds the clinic's
-  patient code, the name, birth date and gender; a de-identified one keeps the gender
+- Patient: identifier = the random study ID (de-identified), or the clinic's patient
+  code with the name, birth date and gender (identified: no study ID); a de-identified one keeps the gender
   only and carries the security label PSEUDED.
 - QuestionnaireResponse per administration: questionnaire = the LOINC panel
   (PHQ-9 44249-1, GAD-7 69737-5), one item per answered question (linkId = the item's
@@ -52,14 +52,16 @@ def _when(day: date | None, deidentified: bool) -> str | None:
 
 
 def patient_resource(row: dict[str, Any], deidentified: bool) -> dict[str, Any]:
-    identifiers = [{"system": STUDY_ID_SYSTEM, "value": row["study_id"]}]
+    # the study ID in de-identified bundles only: an identified bundle holding it would
+    # link every de-identified file to names (docs/EXPORTS.md)
+    identifiers = ([{"system": STUDY_ID_SYSTEM, "value": row["study_id"]}] if deidentified
+                   else [{"system": PATIENT_CODE_SYSTEM + row["clinic"],
+                          "value": row["patient_code"]}])
     resource: dict[str, Any] = {"resourceType": "Patient", "identifier": identifiers,
                                 "gender": GENDERS.get(row.get("sex") or "", "unknown")}
     if deidentified:
         resource["meta"] = {"security": [PSEUDONYMIZED]}
         return resource
-    identifiers.append({"system": PATIENT_CODE_SYSTEM + row["clinic"],
-                        "value": row["patient_code"]})
     if row.get("name"):
         resource["name"] = [{"text": row["name"]}]
     if row.get("birth_date"):

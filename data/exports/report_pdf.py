@@ -227,7 +227,8 @@ def _clinic_table(cells: pd.DataFrame, small_cell: int, st: dict) -> Table:
              "Response, ITT", "Remission, observed", "Remission, ITT"]]
     for c in cells.sort_values("clinic").to_dict("records"):
         if c["suppressed"]:
-            note = f"suppressed (fewer than {small_cell} courses)"
+            note = (f"suppressed (fewer than {small_cell} courses)" if c["n_courses"] < small_cell
+                    else "suppressed (with a smaller clinic, so neither can be derived)")
             rows.append([c["clinic"], c["n_courses"], c["n_with_baseline"], c["n_evaluable"],
                          note, "", "", ""])
             continue

@@ -190,6 +190,9 @@ IDENTIFIED_ROWS = [
 ]
 
 IDENTIFIED_ROWS = [[*row, ""] for row in IDENTIFIED_ROWS]  # completed_at: not known here
+# issue 15: identified files carry no study ID (it would link them to de-identified ones)
+IDENTIFIED_HEADER = IDENTIFIED_HEADER[1:]
+IDENTIFIED_ROWS = [row[1:] for row in IDENTIFIED_ROWS]
 
 # De-identified, dates as years: patient code and entry time dropped, course start and
 # administration date as years, the one member of staff as staff-01.

@@ -96,7 +96,10 @@ def test_other_workbooks(actors, kind):
     assert wb.sheetnames == expected
     if kind == "outcomes":
         cells = {(r["instrument"].value, r["clinic"].value): r for r in _rows(wb["by_clinic"])}
-        assert cells[("PHQ-9", "CL1")]["response_rate_observed"].value == 0.6
+        # CL1 is suppressed with CL2 (complementary suppression, issue 15)
+        assert cells[("PHQ-9", "CL1")]["suppressed"].value is True
+        assert cells[("PHQ-9", "CL1")]["response_rate_observed"].value is None
+        assert cells[("PHQ-9", "CL1")]["n_courses"].value == 6
         assert cells[("PHQ-9", "CL2")]["suppressed"].value is True
         assert cells[("PHQ-9", "CL2")]["responders"].value is None
 
