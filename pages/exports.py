@@ -8,7 +8,14 @@ import streamlit as st
 
 from data.access import PermissionDenied
 from data.db import read_session
-from data.exports import AGGREGATE_KINDS, FORMATS, ExportError, ExportRequest, run_export
+from data.exports import (
+    AGGREGATE_KINDS,
+    FORMATS,
+    ExportError,
+    ExportReadBackError,
+    ExportRequest,
+    run_export,
+)
 from data.overview import clinics_in_scope
 from ui.layout import page_setup
 
@@ -73,7 +80,7 @@ if st.button("Generate the file", type="primary", key="export_generate"):
     try:
         with st.spinner("Building the file..."):
             result = run_export(actor=actor, request=request)
-    except (ExportError, PermissionDenied) as exc:
+    except (ExportError, ExportReadBackError, PermissionDenied) as exc:
         st.session_state.pop("export_result", None)
         st.error(str(exc))
     else:

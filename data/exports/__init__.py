@@ -7,6 +7,7 @@ deidentify (Safe Harbor), safe_csv / xlsx (formula-safe writers), fhir (R4 bundl
 aggregate / report_data / report_pdf / glossary (outcome summary and PDF report).
 """
 
+from data.exports.readback import ExportReadBackError
 from data.exports.service import (
     AGGREGATE_KINDS,
     FORMATS,
@@ -17,5 +18,5 @@ from data.exports.service import (
     run_export,
 )
 
-__all__ = ["AGGREGATE_KINDS", "FORMATS", "KINDS", "ExportError", "ExportRequest",
-           "ExportResult", "run_export"]
+__all__ = ["AGGREGATE_KINDS", "FORMATS", "KINDS", "ExportError", "ExportReadBackError",
+           "ExportRequest", "ExportResult", "run_export"]

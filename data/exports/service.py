@@ -30,6 +30,7 @@ from data.exports import aggregate
 from data.exports.deidentify import DATE_MODE_HELP, DATE_MODES, deidentify
 from data.exports.fhir import build_bundle, bundle_bytes, resource_summary, validate_bundle
 from data.exports.frame import ColumnTable
+from data.exports.readback import read_back
 from data.exports.safe_csv import write_csv, write_csv_columns
 from data.exports.tables import (
     RowFilters,
@@ -245,6 +246,7 @@ def run_export(*, actor: Actor, request: ExportRequest,
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     filters = _filters(req)
     content, described = _build(actor, req, now, filters)
+    checked = read_back(content, req.fmt, kind=req.kind, described=described)  # or raise
     manifest = {
         "kind": req.kind, "format": req.fmt, "deidentified": req.deidentified,
         "date_mode": req.date_mode if req.deidentified and req.kind not in AGGREGATE_KINDS
@@ -252,7 +254,7 @@ def run_export(*, actor: Actor, request: ExportRequest,
         "filters": filters | described.pop("parameters", {}),
         "generated_at": now.isoformat(), "generated_by": actor.username,
         "filename": filename_for(req, now), "bytes": len(content),
-        "sha256": hashlib.sha256(content).hexdigest(), **described,
+        "sha256": hashlib.sha256(content).hexdigest(), **described, "read_back": checked,
     }
     with write_session() as session:
         event = audit.record(session, actor=actor, action="export", entity="export",

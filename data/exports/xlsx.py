@@ -11,6 +11,7 @@ Excel types.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -30,6 +31,7 @@ MAX_TEXT = 32_767  # Excel's limit for one cell
 TYPE_NAMES = {"int": "integer", "float": "decimal number", "text": "text", "date": "date",
               "datetime": "date and time (UTC)", "bool": "TRUE/FALSE",
               "age": "integer, or '90+'"}
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 
@@ -40,6 +42,7 @@ def clean_text(text: str) -> str:
     Carriage returns become line feeds, as an XML reader would make them anyway.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _NOT_XML.sub("\ufffd", text)  # XML 1.0 cannot hold them (stored before issue 15)
     return ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_TEXT]
 
 

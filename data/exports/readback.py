@@ -1,0 +1,154 @@
+"""Every export is read back before it counts as written: a file that its own format's
+reader refuses (an XLSX whose XML is not well-formed, JSON that does not parse, a CSV
+with another number of rows than the manifest says) is never handed over nor audited as
+an export; `run_export` raises `ExportReadBackError` instead.
+
+Cost, bounded (docs/EXPORTS.md):
+
+- CSV and JSON, the whole file: a scan of its bytes for UTF-8 encoded noncharacters and
+  surrogates (a C-speed regular expression); XLSX: the same scan of every unzipped part;
+- XLSX: every XML part parsed by expat while it is unzipped, in chunks (well-formedness:
+  what Excel needs), up to FULL_BYTES of XML per part, then openpyxl opens the workbook
+  read-only and reads the first SAMPLE_ROWS rows of every sheet;
+- CSV: parsed by the csv module row by row (every row as wide as the header), the rows
+  counted against the manifest, when the file is at most FULL_BYTES (64 MB); a larger
+  file (a network's million scores) is parsed for its first SAMPLE_ROWS rows only;
+- JSON and FHIR: parsed whole up to FULL_BYTES (the row or entry count compared), else
+  the byte scan and the document's first and last characters;
+- PDF: the header and the end-of-file marker.
+
+The manifest records what was checked: `read_back` = "full" or "sampled".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from typing import Any
+from xml.parsers import expat
+
+FULL_BYTES = 64 * 1024 * 1024
+SAMPLE_ROWS = 2000
+_CHUNK = 1 << 20
+
+# UTF-8 of U+FDD0..U+FDEF, U+xFFFE/U+xFFFF of every plane, and surrogates (U+D800..DFFF)
+_BAD_UTF8 = re.compile(
+    rb"\xef\xb7[\x90-\xaf]|\xef\xbf[\xbe\xbf]|[\xf0-\xf4][\x8f\x9f\xaf\xbf]\xbf[\xbe\xbf]"
+    rb"|\xed[\xa0-\xbf][\x80-\xbf]")
+
+
+class ExportReadBackError(RuntimeError):
+    """The export's bytes do not read back as their format: nothing was handed over."""
+
+
+def _fail(fmt: str, why: str) -> ExportReadBackError:
+    return ExportReadBackError(f"the {fmt} export did not read back ({why}); it was not "
+                               "handed over nor recorded as an export")
+
+
+def _scan_bytes(content: bytes, fmt: str) -> None:
+    found = _BAD_UTF8.search(content)
+    if found:
+        raise _fail(fmt, f"a Unicode noncharacter or surrogate at byte {found.start()}")
+
+
+def _xlsx(content: bytes) -> str:
+    from openpyxl import load_workbook
+
+    mode = "full"
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith((".xml", ".rels")):
+                    continue
+                parser = expat.ParserCreate()
+                read = 0
+                with archive.open(info) as part:
+                    while chunk := part.read(_CHUNK):
+                        _scan_bytes(chunk, "xlsx")
+                        parser.Parse(chunk, False)
+                        read += len(chunk)
+                        if read >= FULL_BYTES:
+                            mode = "sampled"
+                            break
+                    else:
+                        parser.Parse(b"", True)
+        workbook = load_workbook(io.BytesIO(content), read_only=True)
+        for sheet in workbook.worksheets:
+            for n, _ in enumerate(sheet.iter_rows(values_only=True)):
+                if n >= SAMPLE_ROWS:
+                    mode = "sampled" if mode == "full" else mode
+                    break
+        workbook.close()
+    except ExportReadBackError:
+        raise
+    except (zipfile.BadZipFile, expat.ExpatError, KeyError, ValueError, OSError) as exc:
+        raise _fail("xlsx", f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    return mode
+
+
+def _csv(content: bytes, expected_rows: int | None) -> str:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail("csv", f"not UTF-8 at byte {exc.start}") from None
+    full = len(content) <= FULL_BYTES
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise _fail("csv", "no header row")
+        rows = 0
+        for row in reader:
+            rows += 1
+            if len(row) != len(header):
+                raise _fail("csv", f"row {rows} has {len(row)} cells, the header "
+                            f"{len(header)}")
+            if not full and rows >= SAMPLE_ROWS:
+                return "sampled"
+    except csv.Error as exc:
+        raise _fail("csv", str(exc)) from None
+    if expected_rows is not None and rows != expected_rows:
+        raise _fail("csv", f"{rows} rows read back, {expected_rows} written")
+    return "full"
+
+
+def _json(content: bytes, fmt: str, expected_rows: int | None, key: str | None) -> str:
+    if len(content) > FULL_BYTES:
+        stripped = content.strip()
+        if not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+            raise _fail(fmt, "not a JSON object")
+        return "sampled"
+    try:
+        document = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail(fmt, f"not JSON: {str(exc)[:200]}") from None
+    if key and expected_rows is not None:
+        got = len(document.get(key) or []) if isinstance(document, dict) else None
+        if got != expected_rows:
+            raise _fail(fmt, f"{got} {key} read back, {expected_rows} written")
+    return "full"
+
+
+def read_back(content: bytes, fmt: str, *, kind: str, described: dict[str, Any]) -> str:
+    """Check `content` as its format's reader would; 'full' or 'sampled', or raise."""
+    if fmt in ("csv", "json"):  # text; an XLSX's parts are scanned as they are unzipped
+        _scan_bytes(content, fmt)
+    row_kind = kind in ("patients", "infusions", "scores", "audit")
+    rows = described.get("row_count") if row_kind else None
+    if fmt == "xlsx":
+        return _xlsx(content)
+    if fmt == "csv":
+        return _csv(content, rows)
+    if fmt == "json":
+        key = "entry" if kind == "fhir" else ("rows" if row_kind else None)
+        expected = described.get("row_count") if kind == "fhir" else rows
+        return _json(content, fmt, expected, key)
+    if fmt == "pdf":
+        if not content.startswith(b"%PDF-") or b"%%EOF" not in content[-1024:]:
+            raise _fail("pdf", "no PDF header or end-of-file marker")
+        return "full"
+    return "full"
