@@ -58,6 +58,9 @@ class Actor:
     clinic_ids: frozenset[int] = field(default_factory=frozenset)
     all_clinics: bool = False
     session_id: str | None = None
+    # when the password this session signed in with was set (a POSIX timestamp): a
+    # session whose password was changed since, elsewhere, ends (data.users.session_check)
+    credentials: float | None = None
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())

@@ -8,7 +8,8 @@ password, a deactivated or a locked account; failures lock the account for a whi
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +18,7 @@ from sqlmodel import Session, func, select
 from data import audit
 from data.access import Actor, require
 from data.db import write_session
+from data.passwords import password_problem
 from data.settings import get_settings
 from models.tables import ROLES, Clinic, User, UserClinic
 from models.validation import clinic_code_problem
@@ -25,7 +27,6 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = HASHER.hash("not-a-real-password")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,80}$")
 CLINIC_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")  # models.validation
-MIN_PASSWORD = 12
 SIGN_IN_FAILED = "Sign-in failed: unknown username, wrong password, or a locked account."
 
 
@@ -41,9 +42,11 @@ def hash_password(password: str) -> str:
     return HASHER.hash(password)
 
 
-def check_password_rule(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: must be at least {MIN_PASSWORD} characters")
+def check_password_rule(password: str, *, username: str = "", full_name: str = "") -> None:
+    """The password rule of data/passwords.py (length, common and context-specific
+    passwords; NIST SP 800-63B): UserError naming the rule."""
+    if problem := password_problem(password, username=username, full_name=full_name):
+        raise UserError(problem)
     if len(password) > 256:
         raise UserError("password: must be at most 256 characters")
 
@@ -98,7 +101,7 @@ def create_user(
         raise UserError("username: 3-80 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise UserError(f"role: must be one of {', '.join(ROLES)}")
-    check_password_rule(password)
+    check_password_rule(password, username=username, full_name=full_name)
     if session.exec(select(User).where(User.username == username)).first():
         raise UserError(f"username: '{username}' is already taken")
     if role in ("clinician", "director") and not clinic_codes and not all_clinics:
@@ -106,7 +109,7 @@ def create_user(
     clinics = [get_or_create_clinic(session, actor=actor, code=c) for c in clinic_codes]
     user = User(username=username, full_name=full_name.strip(), password_hash=hash_password(password),
                 role=role, all_clinics=all_clinics, created_at=audit.utcnow(),
-                password_changed_at=audit.utcnow())
+                password_changed_at=_password_set_now())
     session.add(user)
     session.flush()
     for clinic in clinics:
@@ -121,7 +124,17 @@ def actor_for(session: Session, user: User, session_id: str | None = None) -> Ac
     clinic_ids = session.exec(select(UserClinic.clinic_id).where(UserClinic.user_id == user.id)).all()
     return Actor(user_id=user.id, username=user.username, role=user.role,
                  clinic_ids=frozenset(clinic_ids), all_clinics=user.all_clinics,
-                 session_id=session_id)
+                 session_id=session_id, credentials=_credentials(user))
+
+
+def _credentials(user: User) -> float | None:
+    changed = user.password_changed_at
+    return changed.timestamp() if changed is not None else None
+
+
+def _password_set_now() -> datetime:
+    """When a password is set, to the microsecond (two changes in one second differ)."""
+    return datetime.now(UTC)
 
 
 def sign_in(*, username: str, password: str, session_id: str | None = None) -> Actor:
@@ -281,9 +294,10 @@ def force_password_reset(session: Session, *, actor: Actor, username: str,
     (audited as a change of 'password' with no value: never the password or its hash)."""
     user = _admin_target(session, actor, username, "force a password reset")
     if temporary_password:
-        check_password_rule(temporary_password)
+        check_password_rule(temporary_password, username=user.username,
+                            full_name=user.full_name)
         user.password_hash = hash_password(temporary_password)
-        user.password_changed_at = audit.utcnow()
+        user.password_changed_at = _password_set_now()
         user.failed_logins, user.locked_until = 0, None
         audit.record(session, actor=actor, action="update", entity="user", entity_id=user.id,
                      field="password", reason=reason or "temporary password set")
@@ -295,13 +309,18 @@ def force_password_reset(session: Session, *, actor: Actor, username: str,
     return user
 
 
-def change_own_password(*, actor: Actor, old_password: str, new_password: str) -> None:
+def change_own_password(*, actor: Actor, old_password: str, new_password: str) -> Actor:
     """The signed-in user changes their password (its own transaction, so a wrong current
-    password's audit event commits); raises UserError naming the field."""
+    password's audit event commits); raises UserError naming the field. Returns the
+    actor for this session (it keeps going); the user's other sessions end at their next
+    run (session_check)."""
     with write_session() as session:
         problem = _change_password(session, actor, old_password, new_password)
+        if not problem:
+            credentials = _credentials(session.get(User, actor.user_id))
     if problem:
         raise UserError(problem)
+    return replace(actor, credentials=credentials)
 
 
 def _change_password(session: Session, actor: Actor, old_password: str,
@@ -309,7 +328,7 @@ def _change_password(session: Session, actor: Actor, old_password: str,
     user = session.get(User, actor.user_id) if actor.user_id else None
     if user is None or not user.active:
         raise UserError("account: not found or deactivated")
-    check_password_rule(new_password)
+    check_password_rule(new_password, username=user.username, full_name=user.full_name)
     if not _verify(user.password_hash, old_password):
         audit.record(session, actor=actor, action="password_change_failed", entity="user",
                      entity_id=user.id, field="password")
@@ -317,7 +336,7 @@ def _change_password(session: Session, actor: Actor, old_password: str,
     if new_password == old_password:
         raise UserError("new password: must differ from the current password")
     user.password_hash = hash_password(new_password)
-    user.password_changed_at = audit.utcnow()
+    user.password_changed_at = _password_set_now()
     audit.record(session, actor=actor, action="update", entity="user", entity_id=user.id,
                  field="password", reason="changed by the user")
     if user.must_change_password:
@@ -330,8 +349,10 @@ def _change_password(session: Session, actor: Actor, old_password: str,
 
 def session_check(session: Session, *, actor: Actor) -> str:
     """For a signed-in browser session, on every run: 'ended' when the account was
-    deactivated or its role or scope changed since sign-in, 'change_password' when the
-    user must change it first, else 'ok'."""
+    deactivated or its role or scope changed since sign-in, 'password_changed' when its
+    password was set since this session signed in (by the user in another session, or a
+    temporary one by an administrator), 'change_password' when the user must change it
+    first, else 'ok'."""
     user = session.get(User, actor.user_id) if actor.user_id else None
     if user is None or not user.active:
         return "ended"
@@ -339,4 +360,6 @@ def session_check(session: Session, *, actor: Actor) -> str:
     if (now_actor.role, now_actor.all_clinics, now_actor.clinic_ids) != (
             actor.role, actor.all_clinics, actor.clinic_ids):
         return "ended"
+    if actor.credentials is not None and now_actor.credentials != actor.credentials:
+        return "password_changed"
     return "change_password" if user.must_change_password else "ok"

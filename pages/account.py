@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.users import MIN_PASSWORD, UserError, change_own_password
+from data.passwords import MIN_LENGTH as MIN_PASSWORD
+from data.users import UserError, change_own_password
 from ui.layout import page_setup
 
 actor = page_setup()
 st.title("Change password")
+st.caption("At least 12 characters; a phrase of unrelated words is best. Common passwords, "
+           "the app's name, your username and repeated or sequential characters are "
+           "refused. Changing it signs your other sessions out.")
 if message := st.session_state.pop("password_changed", None):
     st.success(message)
 if st.session_state.get("must_change_password"):
@@ -28,10 +32,11 @@ if submitted:
         st.error("Repeat the new password: the two entries differ.")
     else:
         try:
-            change_own_password(actor=actor, old_password=old, new_password=new)
+            kept = change_own_password(actor=actor, old_password=old, new_password=new)
         except UserError as exc:
             st.error(str(exc))
         else:
+            st.session_state["actor"] = kept  # this session goes on; the others end
             st.session_state["must_change_password"] = False
             st.session_state["password_changed"] = "Password changed."
             st.rerun()

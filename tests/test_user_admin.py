@@ -135,9 +135,10 @@ def test_a_forced_reset_with_a_temporary_password(people):
     actor = sign_in(username="dr.who", password=temporary)
     with read_session() as session:
         assert session_check(session, actor=actor) == "change_password"
-    change_own_password(actor=actor, old_password=temporary, new_password=NEW_PASSWORD)
+    kept = change_own_password(actor=actor, old_password=temporary, new_password=NEW_PASSWORD)
     with read_session() as session:
-        assert session_check(session, actor=actor) == "ok"
+        assert session_check(session, actor=kept) == "ok"  # the session that changed it
+        assert session_check(session, actor=actor) == "password_changed"  # as it was before
     assert sign_in(username="dr.who", password=NEW_PASSWORD)
     assert not get_user("dr.who").must_change_password
     everything = repr(events_after(0))

@@ -85,6 +85,11 @@ def follow_account_changes(actor: Actor) -> None:
         st.session_state["signed_out_message"] = ("Your account was changed by an "
                                                   "administrator: sign in again.")
         st.rerun()
+    if state == "password_changed":
+        sign_out(reason="password changed")
+        st.session_state["signed_out_message"] = ("The password of this account was changed "
+                                                  "since you signed in: sign in again.")
+        st.rerun()
     must_change = state == "change_password"
     if must_change != st.session_state.get("must_change_password", False):
         st.session_state["must_change_password"] = must_change
