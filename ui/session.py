@@ -30,21 +30,43 @@ def ensure_store() -> None:
     _store_ready(get_settings().database_url)
 
 
+IDLE_WATCH_SECONDS = 20
+TIMED_OUT = "You were signed out after a period of inactivity."
+
+
+def session_expired(now: float | None = None) -> bool:
+    """Whether this tab's session has passed its idle or absolute limit."""
+    settings = get_settings()
+    now = time.time() if now is None else now
+    idle = now - st.session_state.get("last_seen", now)
+    age = now - st.session_state.get("signed_in_at", now)
+    return idle > settings.session_idle_minutes * 60 or age > settings.session_max_hours * 3600
+
+
 def current_actor() -> Actor | None:
     """The signed-in actor, or None; signs out when a timeout has passed."""
     actor = st.session_state.get(ACTOR_KEY)
     if actor is None:
         return None
-    settings = get_settings()
-    now = time.time()
-    idle = now - st.session_state.get("last_seen", now)
-    age = now - st.session_state.get("signed_in_at", now)
-    if idle > settings.session_idle_minutes * 60 or age > settings.session_max_hours * 3600:
+    if session_expired():
         sign_out(reason="timeout")
-        st.session_state["signed_out_message"] = "You were signed out after a period of inactivity."
+        st.session_state["signed_out_message"] = TIMED_OUT
         return None
-    st.session_state["last_seen"] = now
+    st.session_state["last_seen"] = time.time()
     return actor
+
+
+@st.fragment(run_every=IDLE_WATCH_SECONDS)
+def idle_watch() -> None:
+    """Runs by itself every IDLE_WATCH_SECONDS while a page is open (it draws nothing and
+    reads no data): once the session is past its limit it signs out and reruns the whole
+    app, so the page, patient names included, gives way to the sign-in form without
+    waiting for a click. Its own runs are not activity: only full runs move `last_seen`."""
+    if st.session_state.get(ACTOR_KEY) is None or not session_expired():
+        return
+    sign_out(reason="timeout")
+    st.session_state["signed_out_message"] = TIMED_OUT
+    st.rerun(scope="app")
 
 
 def sign_in_form() -> None:
@@ -121,6 +143,7 @@ def require_actor() -> Actor:
         sign_in_form()
         st.stop()
     follow_account_changes(actor)
+    idle_watch()  # clears the page by itself when the session times out
     return actor
 
 
