@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from data.access import Actor
 from models.tables import AuditEvent
+from models.validation import InputError, text_problem
 
 GENESIS_HASH = "0" * 64
 # The canonical JSON of an event's content (the same as json.dumps with these options).
@@ -75,6 +76,9 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS_HASH
 
 
+REASON_MAX = 5000
+
+
 def record(
     session: Session,
     *,
@@ -88,7 +92,11 @@ def record(
     new: Any = None,
     reason: str | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction."""
+    """Append one event in the caller's transaction. A reason is free text typed by a
+    user: it passes the shared text rule (InputError naming `reason` otherwise)."""
+    if reason is not None and (problem := text_problem(reason, limit=REASON_MAX,
+                                                      multiline=True)):
+        raise InputError([("reason", problem)])
     event = AuditEvent(
         occurred_at=utcnow(), user_id=actor.user_id, username=actor.username, action=action,
         entity=entity, entity_id=None if entity_id is None else str(entity_id),

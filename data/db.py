@@ -61,6 +61,26 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class UnstorableText(ValueError):
+    """A text parameter PostgreSQL cannot store (a NUL): refused before the statement is
+    sent, so no driver error echoes the statement or its parameters (issue 15)."""
+
+
+def _refuse_nul(engine: Engine) -> None:
+    """PostgreSQL text cannot hold U+0000; the forms and imports refuse it by their text
+    rule, and this guard refuses it anywhere else (a search box, a filter) with a message
+    that names the problem, not the value. Bulk writes (executemany) are left to the
+    rules that validated them."""
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+        if executemany or not parameters:
+            return
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise UnstorableText("input: contains a control character (U+0000); only "
+                                 "printable text is accepted")
+
+
 def make_engine(url: str | None = None) -> Engine:
     """Build an engine for `url` (default: settings.database_url), configured for the store."""
     settings = get_settings()
@@ -75,6 +95,7 @@ def make_engine(url: str | None = None) -> Engine:
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+        _refuse_nul(engine)
     return engine
 
 

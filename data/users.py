@@ -21,7 +21,7 @@ from data.db import write_session
 from data.passwords import password_problem
 from data.settings import get_settings
 from models.tables import ROLES, Clinic, User, UserClinic
-from models.validation import clinic_code_problem
+from models.validation import NAME_MAX, clinic_code_problem, text_problem
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = HASHER.hash("not-a-real-password")
@@ -79,6 +79,8 @@ def get_or_create_clinic(session: Session, *, actor: Actor, code: str, name: str
     if clinic is None and (variant := case_variants(session, {code}).get(code)):
         raise UserError(f"clinic: {case_variant_problem(code, variant)}")
     if clinic is None:
+        if problem := text_problem(name.strip(), limit=NAME_MAX):
+            raise UserError(f"clinic name: {problem}")
         clinic = Clinic(code=code, name=name.strip() or code, created_at=audit.utcnow())
         session.add(clinic)
         session.flush()
@@ -101,6 +103,8 @@ def create_user(
         raise UserError("username: 3-80 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise UserError(f"role: must be one of {', '.join(ROLES)}")
+    if problem := text_problem(full_name.strip(), limit=NAME_MAX):
+        raise UserError(f"full name: {problem}")
     check_password_rule(password, username=username, full_name=full_name)
     if session.exec(select(User).where(User.username == username)).first():
         raise UserError(f"username: '{username}' is already taken")

@@ -43,6 +43,7 @@ from data.exports.tables import (
 from data.exports.values import json_document, table_rows
 from data.exports.xlsx import TYPE_NAMES, write_workbook
 from models.tables import Clinic
+from models.validation import clinic_code_problem, text_problem
 
 FORMATS: dict[str, tuple[str, ...]] = {
     "patients": ("csv", "xlsx", "json"), "infusions": ("csv", "xlsx", "json"),
@@ -104,8 +105,8 @@ def validate_request(req: ExportRequest) -> ExportRequest:
         raise ExportError("date range: the start must not be after the end")
     if req.after_n is not None and not 1 <= req.after_n <= 50:
         raise ExportError("after: must be an infusion number between 1 and 50")
-    if len(req.reason or "") > MAX_REASON:
-        raise ExportError(f"reason: at most {MAX_REASON} characters")
+    if problem := text_problem(req.reason or "", limit=MAX_REASON, multiline=True):
+        raise ExportError(f"reason: {problem}")
     if req.kind == "fhir" and req.deidentified and req.date_mode != "year":
         raise ExportError("dates: a de-identified FHIR bundle gives dates as years (days since "
                           "the course start cannot be a FHIR date)")
@@ -135,6 +136,8 @@ def clinic_ids_for(session: Session, codes: list[str]) -> tuple[int, ...]:
     """Store ids of clinic codes (ExportError naming an unknown code)."""
     ids = []
     for code in codes:
+        if problem := clinic_code_problem(code.strip()):
+            raise ExportError(f"clinic: {problem}")
         clinic = session.exec(select(Clinic).where(Clinic.code == code.strip())).first()
         if clinic is None:
             raise ExportError(f"clinic: no clinic has the code '{code}'")
