@@ -34,7 +34,8 @@ def generated_by(actor: Actor, *, deidentified: bool) -> str:
     """Who exported, as a file may say it: a de-identified file names no staff member
     (the role only; the audit event keeps the user)."""
     if deidentified:
-        return f"a {actor.role} (the user is recorded in the store's audit trail)"
+        article = "an" if actor.role[:1] in "aeiou" else "a"
+        return f"{article} {actor.role} (the user is recorded in the store's audit trail)"
     return f"{actor.username} ({actor.role})"
 
 
