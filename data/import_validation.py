@@ -94,11 +94,11 @@ def _flag(errors: list[RowError], frame: pd.DataFrame, mask: np.ndarray | pd.Ser
 
 TEXT_RULES: dict[str, Callable[[str], str | None]] = {
     # the forms' rules (models/validation.py), applied once per distinct text
-    "patient_id": lambda v: text_problem(v, limit=MAX_LENGTH["patient_id"]),
+    "patient_id": lambda v: text_problem(v, limit=MAX_LENGTH["patient_id"], identifier=True),
     "clinic": clinic_code_problem,
     "clinician": lambda v: text_problem(v, limit=MAX_LENGTH["clinician"]),
     "indication": lambda v: text_problem(v, limit=MAX_LENGTH["indication"]),
-    "course_id": lambda v: text_problem(v, limit=MAX_LENGTH["course_id"]),
+    "course_id": lambda v: text_problem(v, limit=MAX_LENGTH["course_id"], identifier=True),
 }
 
 

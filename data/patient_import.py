@@ -140,7 +140,8 @@ def check_rows(rows: list[tuple[int, dict[str, str]]], *, today: date
         clinic = cells["clinic"]
         if problem := (clinic_code_problem(clinic) if clinic else "required"):
             errors.append(RowError(line, "clinic", problem))
-        elif cells["patient_id"] and text_problem(cells["patient_id"], limit=CODE_MAX) is None:
+        elif cells["patient_id"] and text_problem(cells["patient_id"], limit=CODE_MAX,
+                                                        identifier=True) is None:
             # only codes that pass the text rule reach the store (no NUL in a query)
             keys.append({"line": line, "clinic": clinic, "patient_code": cells["patient_id"]})
         values = _typed(cells, errors, line)

@@ -127,7 +127,7 @@ class PatientIn(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("required; the clinic's patient code (MRN) must not be empty")
-        return check_text(value, limit=CODE_MAX)
+        return check_text(value, limit=CODE_MAX, identifier=True)
 
     @field_validator("name")
     @classmethod

@@ -68,10 +68,20 @@ def is_noncharacter(char: str) -> bool:
     return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
-def text_problem(value: str, *, limit: int, multiline: bool = False) -> str | None:
+# invisible characters that make one identifier look like another (bidirectional
+# overrides and isolates, zero-width characters, the byte-order mark): refused in codes
+SPOOFING = frozenset("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                     "\u2060\u2066\u2067\u2068\u2069\ufeff")
+
+
+def text_problem(value: str, *, limit: int, multiline: bool = False,
+                 identifier: bool = False) -> str | None:
     """Why `value` is refused by the shared text rule, or None (see `check_text`)."""
     if len(value) > limit:
         return f"{len(value)} characters is too long; at most {limit}"
+    if identifier and (hidden := next((c for c in value if c in SPOOFING), None)):
+        return (f"contains an invisible character (U+{ord(hidden):04X}) that can make one "
+                "code look like another; type the code again")
     allowed = {"\n", "\r", "\t"} if multiline else set()
     for char in value:
         if char in allowed:
@@ -91,11 +101,14 @@ def text_problem(value: str, *, limit: int, multiline: bool = False) -> str | No
     return None
 
 
-def check_text(value: str, *, limit: int, multiline: bool = False) -> str:
+def check_text(value: str, *, limit: int, multiline: bool = False,
+               identifier: bool = False) -> str:
     """Printable Unicode up to `limit` code points: control characters (other than line
     breaks and tabs in multi-line fields), lone surrogates and the 66 noncharacters are
-    refused. The one text rule of forms and file imports alike."""
-    problem = text_problem(value, limit=limit, multiline=multiline)
+    refused; in identifiers (`identifier`: patient codes, course labels) also invisible
+    bidirectional and zero-width characters. The one text rule of forms and file imports
+    alike."""
+    problem = text_problem(value, limit=limit, multiline=multiline, identifier=identifier)
     if problem is not None:
         raise ValueError(problem)
     return value

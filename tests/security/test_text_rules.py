@@ -59,6 +59,14 @@ def test_text_rule(text, multiline, refusal):
             check_text(text, limit=100, multiline=multiline)
 
 
+@pytest.mark.parametrize(("text", "kept_in_free_text"), [
+    ("P\u202e100", True), ("P\u200b1", True), ("P\u2066x\u2069", True), ("\ufeffP1", True)])
+def test_invisible_characters_are_refused_in_codes_only(text, kept_in_free_text):
+    with pytest.raises(ValueError, match="invisible character"):
+        check_text(text, limit=64, identifier=True)
+    assert check_text(text, limit=64) == text  # a name or a note in Arabic may need them
+
+
 @pytest.mark.parametrize("field", ["patient_code", "name", "notes", "indication"])
 def test_the_patient_form_refuses_a_noncharacter_naming_the_field(field):
     data = {"clinic_id": 1, "patient_code": "P1", field: "x\uffffy"}
