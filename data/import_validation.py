@@ -103,10 +103,14 @@ TEXT_RULES: dict[str, Callable[[str], str | None]] = {
 
 
 def _rule_outcomes(texts: _Texts, name: str) -> np.ndarray:
-    """Each row's refusal by its column's text rule (None where accepted or empty)."""
-    rule = TEXT_RULES[name]
-    codes, uniques = texts.factorized(name)
-    return _objects([rule(u) if u != "" else None for u in uniques])[codes]
+    """Each row's refusal by its column's text rule (None where accepted or empty),
+    computed once per distinct text and once per column."""
+    cache = texts.__dict__.setdefault("_rule_outcomes", {})
+    if name not in cache:
+        rule = TEXT_RULES[name]
+        codes, uniques = texts.factorized(name)
+        cache[name] = _objects([rule(u) if u != "" else None for u in uniques])[codes]
+    return cache[name]
 
 
 def _check_text(texts: _Texts, errors: list[RowError]) -> None:

@@ -74,14 +74,23 @@ SPOOFING = frozenset("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u20
                      "\u2060\u2066\u2067\u2068\u2069\ufeff")
 
 
+_SPOOFING_RE = re.compile("[" + "".join(sorted(SPOOFING)) + "]")
+_PLANE_ENDS = "".join(chr(p << 16 | 0xFFFE) + chr(p << 16 | 0xFFFF) for p in range(1, 17))
+# every character some rule below refuses (a C-speed first look; the loop words it)
+_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef"
+                      "\ufffe\uffff" + _PLANE_ENDS + "]")
+
+
 def text_problem(value: str, *, limit: int, multiline: bool = False,
                  identifier: bool = False) -> str | None:
     """Why `value` is refused by the shared text rule, or None (see `check_text`)."""
     if len(value) > limit:
         return f"{len(value)} characters is too long; at most {limit}"
-    if identifier and (hidden := next((c for c in value if c in SPOOFING), None)):
-        return (f"contains an invisible character (U+{ord(hidden):04X}) that can make one "
-                "code look like another; type the code again")
+    if identifier and (hidden := _SPOOFING_RE.search(value)):
+        return (f"contains an invisible character (U+{ord(hidden.group()):04X}) that can make "
+                "one code look like another; type the code again")
+    if _SUSPECT.search(value) is None:
+        return None
     allowed = {"\n", "\r", "\t"} if multiline else set()
     for char in value:
         if char in allowed:
