@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from data import audit
 from data.access import Actor, require, require_clinic
+from data.exports.readback import read_back_listing
 from data.exports.safe_csv import write_csv
 from data.observations import scope_filter
 from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, check_reason, parse
@@ -177,6 +178,7 @@ def export_alerts(*, actor: Actor, fmt: str, reason: str | None, open_only: bool
         if clinic:
             rows = [r for r in rows if r["clinic"] == clinic]
         content = format_alerts(rows, fmt)
+        read_back_listing(content.encode("utf-8"), fmt, len(rows))  # before it is audited
         audit.record(session, actor=actor, action="export", entity="alert", new={
             "format": fmt, "open_only": open_only, "clinic": clinic, "rows": len(rows),
             "sha256": hashlib.sha256(content.encode("utf-8")).hexdigest(),

@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from data import audit
 from data.access import SYSTEM, Actor, require
+from data.exports.readback import read_back_listing
 from data.exports.safe_csv import write_csv
 from data.schema_check import trigger_differences
 from models.tables import AuditEvent, Patient, User
@@ -138,6 +139,7 @@ def export_events_csv(session: Session, *, actor: Actor, filters: AuditFilter) -
               session.exec(_event_select(actor).where(where).order_by(AuditEvent.id))]
     data = write_csv(_columns(actor), events)  # text cells made inert (OWASP)
     rows = len(events)
+    read_back_listing(data, "csv", rows)  # or ExportReadBackError: neither handed nor audited
     digest = hashlib.sha256(data).hexdigest()
     audit.record(session, actor=actor, action="export", entity="audit_event",
                  new={"format": "csv", "rows": rows, "sha256": digest,

@@ -16,6 +16,7 @@ from data.audit_queries import (
     verify_trail,
 )
 from data.db import read_session, write_session
+from data.exports.readback import ExportReadBackError
 from ui.layout import page_setup
 
 ANY = "(any)"
@@ -47,9 +48,12 @@ st.caption(f"{page.total} matching event(s)"
 st.dataframe(page.frame, hide_index=True, key="audit_events")
 
 if st.button("Prepare CSV export of these events", key="audit_export_prepare"):
-    with write_session() as session:
-        st.session_state["audit_export"] = export_events_csv(session, actor=actor,
-                                                             filters=filters)
+    try:
+        with write_session() as session:
+            st.session_state["audit_export"] = export_events_csv(session, actor=actor,
+                                                                 filters=filters)
+    except ExportReadBackError as exc:  # the file did not read back: not handed over
+        st.error(str(exc))
 export = st.session_state.get("audit_export")
 if export is not None and export.filters == filters:
     st.download_button(f"Download CSV ({export.rows} events)", data=export.data,

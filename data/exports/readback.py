@@ -152,3 +152,15 @@ def read_back(content: bytes, fmt: str, *, kind: str, described: dict[str, Any])
             raise _fail("pdf", "no PDF header or end-of-file marker")
         return "full"
     return "full"
+
+
+def read_back_listing(content: bytes, fmt: str, rows: int) -> str:
+    """The same check for the other files that leave the store (the Audit page's CSV,
+    `manage.py alerts`): CSV with `rows` data rows, or a JSON list of `rows` items."""
+    if fmt == "csv":
+        _scan_bytes(content, fmt)
+        return _csv(content, rows)
+    mode = _json(content, fmt, None, None)
+    if mode == "full" and len(json.loads(content)) != rows:
+        raise _fail(fmt, f"the list read back is not {rows} items long")
+    return mode
