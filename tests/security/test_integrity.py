@@ -181,3 +181,31 @@ def test_a_tampered_postgres_store_is_detected(engine, capsys, name, statements,
     assert code == 1 and first in err, err
     code, err = run(capsys, "verify-audit")
     assert code == (1 if first.startswith(("trigger", "function")) else 0), err
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL roles")
+def test_a_role_that_cannot_build_the_expected_schema_fails_the_check(engine, capsys):
+    """Without CREATE on the database the triggers cannot be compared: verify-store and
+    verify-audit say so and exit 1 rather than pass unverified."""
+    from sqlalchemy import create_engine, text
+
+    with engine.begin() as conn:
+        conn.execute(text("DROP ROLE IF EXISTS schema_check_reader"))
+        conn.execute(text("CREATE ROLE schema_check_reader LOGIN"))
+        conn.execute(text("GRANT USAGE ON SCHEMA public TO schema_check_reader"))
+        conn.execute(text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO "
+                          "schema_check_reader"))
+        conn.execute(text("REVOKE CREATE ON DATABASE clinic_test FROM PUBLIC"))
+    from data.schema_check import differences
+
+    url = engine.url.set(username="schema_check_reader")
+    reader = create_engine(url)
+    try:
+        problems = differences(reader)
+    finally:
+        reader.dispose()
+        with engine.begin() as conn:
+            conn.execute(text("GRANT CREATE ON DATABASE clinic_test TO PUBLIC"))
+            conn.execute(text("DROP OWNED BY schema_check_reader"))
+            conn.execute(text("DROP ROLE schema_check_reader"))
+    assert problems and problems[0].startswith("schema: the migrations' schema could not")
