@@ -40,6 +40,7 @@ SECTION_FIELDS = {
     "durability": ("durability_summary", "durability_km", "boosters", "booster_summary"),
     "safety": ("safety", "side_effects", "completeness"),
     "attention": ("attention",),
+    "review": ("review",),
 }
 
 

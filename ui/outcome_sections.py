@@ -24,11 +24,12 @@ CHART = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]
 # The page's sections (tabs), by id; only the open one runs.
 SECTIONS = {"response": "Response over time", "breakdowns": "Breakdowns",
             "durability": "Durability", "safety": "Safety & data quality",
-            "attention": "Needs attention"}
+            "attention": "Needs attention", "review": "Retention & fair comparison"}
 SECTION_KEY = "oc_section"
 # Widgets inside a section: when their section is closed they are not rendered, and
 # Streamlit would forget their value; `keep_widget_values` keeps it.
-SECTION_WIDGETS = (SECTION_KEY, "oc_dimension", "oc_attention_patient")
+SECTION_WIDGETS = (SECTION_KEY, "oc_dimension", "oc_attention_patient", "oc_trend_period",
+                   "oc_funnel_by")
 MEMO_KEY = "outcome_page_memo"
 PATIENT_PAGE = "pages/patient.py"
 
