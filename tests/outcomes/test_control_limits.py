@@ -104,3 +104,32 @@ def test_case_mix_indirect_standardisation():
          "suppressed": False},
         {"group": "Y", "n_evaluable": 4, "responders": 1, "expected": 2.0, "ratio": 0.5,
          "suppressed": False}]
+
+
+def test_summary_blocks_from_observations_and_flat_rows():
+    from outcomes.summary import summarize, summary_to_rows
+    from tests.outcomes.factories import obs_frame, pre_post
+
+    # After infusion 1 (post scores): course 1 20 -> 10 responds, 2 20 -> 15 does not
+    # (both January, clinic A); course 3 20 -> 8 responds (February, clinic B).
+    # centre = target = 2/3. January n=2: 3 sqrt((2/9)/2) = 1.0 -> limits 0 and 1 (clipped);
+    # February n=1: 3 sqrt(2/9) = 1.4142 -> 0 and 1.
+    frames = [obs_frame(pre_post(1, 20, 10) + pre_post(2, 20, 15), clinic="A"),
+              obs_frame(pre_post(3, 20, 8), clinic="B",
+                        courses={3: {"course_start": pd.Timestamp("2024-02-03")}})]
+    obs = pd.concat(frames, ignore_index=True)
+    phq9 = summarize(obs, instruments=["PHQ-9"], after_n=1)["PHQ-9"]
+    trend = phq9["trend_by_start_month_after_infusion_1"]
+    assert trend == {
+        "2024-01": {"n_evaluable": 2, "responders": 1, "rate": 0.5, "centre": 0.6667,
+                    "lower": 0.0, "upper": 1.0, "signal": None},
+        "2024-02": {"n_evaluable": 1, "responders": 1, "rate": 1.0, "centre": 0.6667,
+                    "lower": 0.0, "upper": 1.0, "signal": None}}
+    funnel_blocks = phq9["funnel_by_clinic_after_infusion_1"]
+    assert list(funnel_blocks) == ["A", "B"] and funnel_blocks["B"]["rate"] == 1.0
+    rows = summary_to_rows({"PHQ-9": phq9, "retention": {"n_courses": 3,
+                                                         "reached_infusion": {"1": 3}}})
+    assert {"instrument": "PHQ-9", "block": "trend_by_start_month_after_infusion_1",
+            "clinic": "2024-02", "metric": "rate", "value": 1.0} in rows
+    assert {"instrument": None, "block": "retention", "clinic": None,
+            "metric": "reached_infusion_1", "value": 3} in rows
