@@ -84,3 +84,13 @@ def test_lapse_window_is_validated(value):
     with pytest.raises(ProtocolError, match="lapse_window_days"):
         validate_setting("lapse_window_days", value)
     assert validate_setting("lapse_window_days", 28) == 28
+
+
+def test_retention_keeps_to_the_actors_clinics(store):
+    other = make_user("clin2", "clinician", ("CL2",))
+    course_with(other, make_patient(other, "Q-1", clinic="CL2"), TODAY, 6)  # completed, CL2
+    mine = make_user("clin1b", "director", ("CL1",))
+    retention = outcome_summary(actor=mine, filters=OutcomeFilters(as_of=TODAY))["retention"]
+    assert (retention["n_courses"], retention["n_completed_induction"]) == (3, 1)
+    everyone = outcome_summary(actor=SYSTEM, filters=OutcomeFilters(as_of=TODAY))["retention"]
+    assert (everyone["n_courses"], everyone["n_completed_induction"]) == (4, 2)
