@@ -52,6 +52,9 @@ def test_review_section_equals_the_command_line(demo):
                   if t["type"] == "funnel")
     assert array(funnel["x"]) == list(retention["reached_infusion"].values())
     assert any("ORKA-2, ASKP3 2022" in i.value for i in at.info)
+    by_clinic = next(d.value for d in at.dataframe
+                     if "Clinic" in d.value.columns and "Completion rate" in d.value.columns)
+    assert by_clinic["Courses"].sum() == retention["n_courses"]  # the same courses
     months = cli["PHQ-9"]["trend_by_start_month_after_infusion_6"]
     trend = next(d.value for d in at.dataframe if "Month" in d.value.columns)
     assert trend["Month"].tolist() == list(months)
