@@ -60,15 +60,15 @@ def test_review_section_equals_the_command_line(demo):
     assert trend["Month"].tolist() == list(months)
     assert trend["Evaluable"].tolist() == [b["n_evaluable"] for b in months.values()]
     assert trend["Response"].tolist() == [shown(b["rate"]) for b in months.values()]
-    assert trend["upper"].tolist() == [shown(b["upper"]) for b in months.values()]
+    assert trend["Upper limit"].tolist() == [shown(b["upper"]) for b in months.values()]
     points = next(t for t in chart(at, "oc_trend_chart_month")["data"]
                   if t["name"] == "Response (observed)")
     assert [None if v is None else round(v, 2) for v in array(points["y"])] == [
         None if b["rate"] is None else round(100 * b["rate"], 2) for b in months.values()]
     clinics = cli["PHQ-9"]["funnel_by_clinic_after_infusion_6"]
-    table = next(d.value for d in at.dataframe if "upper998" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "Upper 99.8 %" in d.value.columns)
     assert table["Clinic"].tolist() == list(clinics)
-    assert table["upper998"].tolist() == [shown(b["upper998"]) for b in clinics.values()]
+    assert table["Upper 99.8 %"].tolist() == [shown(b["upper998"]) for b in clinics.values()]
     assert table["Signal"].tolist() == [b["signal"] or "" for b in clinics.values()]
 
 

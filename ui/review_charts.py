@@ -15,17 +15,14 @@ LIMIT_COLOUR = "#64748b"
 
 
 def retention_figure(retention: dict) -> go.Figure:
-    """Courses reaching each infusion (D1, in progress included) and stopped after each."""
+    """Courses reaching each infusion (D1, in progress included), infusion 1 on top."""
     reached = retention["reached_infusion"]
-    stopped = retention["stopped_after_infusion"]
     fig = go.Figure(go.Funnel(
         y=[f"Infusion {k}" for k in reached], x=list(reached.values()),
         name="Courses reaching infusion", textinfo="value+percent initial",
         marker={"color": RESPONSE}))
-    fig.add_trace(go.Bar(
-        y=[f"Infusion {k}" for k in stopped], x=list(stopped.values()), orientation="h",
-        name="Stopped after infusion", marker={"color": WORSE}, visible="legendonly"))
-    return base_layout(fig, height=360)
+    fig.update_xaxes(visible=False)
+    return base_layout(fig, height=340)
 
 
 def p_chart_figure(blocks: dict, label: str) -> go.Figure:

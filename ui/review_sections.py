@@ -17,6 +17,8 @@ from ui.outcome_sections import DASH, Memo, chart, pct
 
 TREND_PERIODS = {"month": "Month", "quarter": "Quarter"}
 FUNNEL_GROUPS = {"clinic": "Clinic", "clinician": "Clinician"}
+LIMIT_LABELS = {"lower": "Lower limit", "upper": "Upper limit", "lower95": "Lower 95 %",
+                "upper95": "Upper 95 %", "lower998": "Lower 99.8 %", "upper998": "Upper 99.8 %"}
 NOTES = {
     "retention": (
         "Infusions, not scores, decide it (D1). A course has **completed induction** when its "
@@ -171,7 +173,7 @@ def limits_display(blocks: dict, label: str, limits: tuple[str, ...]) -> pd.Data
     for name, b in blocks.items():
         row = {label: name, "Evaluable": b["n_evaluable"], "Responders": b["responders"],
                "Response": pct(b["rate"])}
-        row.update({key: pct(b[key]) for key in limits})
+        row.update({LIMIT_LABELS[key]: pct(b[key]) for key in limits})
         row["Signal"] = b["signal"] or ""
         rows.append(row)
     return pd.DataFrame(rows)

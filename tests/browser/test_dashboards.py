@@ -162,7 +162,9 @@ def test_director_sees_clinic_outcomes_matching_the_command_line(page, demo_url)
     for tab, shown, shot in (("Durability", "Staying in response", "outcomes-durability"),
                              ("Safety & data quality", "Side effects per infusion",
                               "outcomes-safety"),
-                             ("Needs attention", "Open outcome view", "outcomes-attention")):
+                             ("Needs attention", "Open outcome view", "outcomes-attention"),
+                             ("Retention & fair comparison", "Retention through the induction",
+                              "outcomes-review")):
         open_section(page, tab, shown)
         shoot(page, shot)
 
