@@ -14,10 +14,12 @@ from sqlmodel import select
 from data import audit
 from data.db import write_session
 from data.infusions import log_infusion
+from data.selfreport.delivery import MAX_ATTEMPTS
 from data.selfreport.tokens import new_token, token_hash
 from manage import main
 from models.tables import Clinic, Course, Invitation, Outbox
 from tests.clinical_factories import infusion_input, log, make_course, make_patient
+from tests.local_servers import free_port
 from tests.selfreport.conftest import PATIENT_CODE, events
 
 
@@ -64,11 +66,11 @@ def test_clinic_unknown_code_exits_2(clin, capsys):
     assert (code, error.strip()) == (2, "error: clinic: no clinic with code 'NOPE'")
 
 
-def queue_webhook(url: str) -> None:
+def queue_webhook(url: str, attempts: int = 0) -> None:
     with write_session() as session:
         clinic_id = session.exec(select(Clinic.id).where(Clinic.code == "CL1")).one()
         session.add(Outbox(clinic_id=clinic_id, channel="webhook", target=url,
-                           payload={"clinic": "CL1"}, status="pending", attempts=0,
+                           payload={"clinic": "CL1"}, status="pending", attempts=attempts,
                            next_attempt_at=audit.utcnow(), created_at=audit.utcnow()))
 
 
@@ -87,6 +89,14 @@ def test_deliver_reports_a_failed_attempt_on_stderr(clin, receiver, capsys):
     assert code == 0
     assert out == "deliver: 1 due, 0 delivered, 1 to retry, 0 failed for good\n"
     assert "attempt 1: webhook answered HTTP 500" in error
+
+
+def test_deliver_exits_1_when_a_notification_fails_for_good(clin, capsys):
+    queue_webhook(f"http://127.0.0.1:{free_port()}/closed", attempts=MAX_ATTEMPTS - 1)
+    code, out, error = run(capsys, "deliver")
+    assert code == 1
+    assert out == "deliver: 1 due, 0 delivered, 0 to retry, 1 failed for good\n"
+    assert f"attempt {MAX_ATTEMPTS}: webhook unreachable" in error
 
 
 @pytest.mark.parametrize("args, message", [
