@@ -59,6 +59,7 @@ with tabs[shown]:
         sections.durability_section(analysis, memo)
     elif shown == "safety":
         sections.safety_section(analysis, memo)
+        sections.selfreport_quality_block(actor, filters)
     else:
         sections.attention_section(actor, analysis, memo)
 

@@ -29,6 +29,9 @@ from data.observations import load_observations
 from data.overview import search_patients
 from data.patients import record_view, register_patient
 from data.protocol import update_protocol
+from data.selfreport.clinic_settings import update_clinic_settings
+from data.selfreport.completion import selfreport_quality
+from data.selfreport.schedules import due_invitations, update_schedule
 from data.users import (
     change_own_password,
     change_role,
@@ -126,6 +129,12 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
     "rebuild a record's history": _read(record_history, entity="user", entity_id="1"),
     "export the audit trail": _write(export_events_csv, filters=AuditFilter()),
     "verify the chain": _read(verify_trail),
+    "change clinic on-call settings": _write(update_clinic_settings, code="CL1",
+                                             changes={"oncall_email": "a@clinic.test"}),
+    "change a clinic's schedule": _write(update_schedule, code="CL1",
+                                         schedule={"after_first": ["PHQ-9"]}),
+    "list due follow-ups": _write(due_invitations, day=TODAY),
+    "self-report data quality": _read(selfreport_quality),
     "change own password": lambda actor: change_own_password(
         actor=actor, old_password=PASSWORD, new_password="a-brand-new-password"),
 }
@@ -155,6 +164,10 @@ MATRIX = [
     ("rebuild a record's history",  N, Y, Y, N, "view_audit"),
     ("export the audit trail",      N, Y, Y, N, "view_audit"),
     ("verify the chain",            N, Y, Y, N, "view_audit"),
+    ("change clinic on-call settings", N, Y, N, N, "edit_settings"),
+    ("change a clinic's schedule",  N, Y, N, N, "edit_settings"),
+    ("list due follow-ups",         Y, Y, N, N, "view_patients"),
+    ("self-report data quality",    Y, Y, Y, N, "view_outcomes"),
     ("change own password",         Y, Y, Y, Y, None),
 ]
 CASES = [

@@ -13,6 +13,8 @@ import streamlit as st
 
 from data.access import Actor
 from data.clinic_outcomes import ClinicAnalysis
+from data.db import read_session
+from data.selfreport.completion import selfreport_quality
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui import charts
@@ -361,3 +363,25 @@ def attention_table(analysis: ClinicAnalysis) -> pd.DataFrame:
         "Days since last infusion": rows["days_since_infusion"],
         "Open alerts": rows["open_alerts"],
     })
+
+
+SOURCE_LABELS = {"clinician": "Clinician", "patient_kiosk": "Patient (kiosk)",
+                 "patient_remote": "Patient (link)", "import": "Import"}
+
+
+def selfreport_quality_block(actor: Actor, filters: Any) -> None:
+    """Self-report data quality: link completion and scores by source (counts only)."""
+    with read_session() as session:
+        quality = selfreport_quality(session, actor=actor, clinic_ids=filters.clinic_ids,
+                                     start=filters.start, end=filters.end)
+    st.subheader("Patient self-report")
+    cols = st.columns(4)
+    cols[0].metric("Questionnaire links created", quality["created"])
+    cols[1].metric("Completed", quality["completed"])
+    cols[2].metric("Expired unanswered", quality["expired"])
+    cols[3].metric("Completion rate", pct(quality["completion_rate"]),
+                   help="Completed / (completed + expired); open and revoked links are "
+                        "left out.")
+    st.caption("Scores by source: " + ", ".join(
+        f"{SOURCE_LABELS.get(source, source)} {n}"
+        for source, n in quality["scores_by_source"].items()))
