@@ -385,3 +385,6 @@ def selfreport_quality_block(actor: Actor, filters: Any) -> None:
     st.caption("Scores by source: " + ", ".join(
         f"{SOURCE_LABELS.get(source, source)} {n}"
         for source, n in quality["scores_by_source"].items()))
+    st.caption(f"PHQ-9 scores with item 9 not answered (prefers not to answer, or blank in an "
+               f"import): {quality['phq9_item9_not_answered']}. Each within the alert window "
+               "opened an 'item 9 not answered' alert (OUTCOMES.md section 1).")

@@ -9,6 +9,9 @@ figures). Counts only, no identifiers.
 - completion rate = completed / (completed + expired): links still open are left out,
   since they may yet be answered. None when there is neither.
 - scores by source: clinician | patient_kiosk | patient_remote | import.
+- PHQ-9 item 9 not answered (OUTCOMES.md section 1, a data-quality count always): PHQ-9
+  scores with item answers but item 9 missing ("prefers not to answer" in the app, blank
+  in an import); a legacy total-only row (no items) is not counted.
 """
 
 from __future__ import annotations
@@ -64,4 +67,15 @@ def selfreport_quality(session: Session, *, actor: Actor,
     decided = completed + expired
     return {"created": created, "completed": completed, "expired": int(expired),
             "completion_rate": completed / decided if decided else None,
-            "scores_by_source": by_source}
+            "scores_by_source": by_source,
+            "phq9_item9_not_answered": _item9_not_answered(session, scope)}
+
+
+def _item9_not_answered(session: Session, scope: list) -> int:
+    """PHQ-9 scores with answers whose item 9 is missing (few rows: counted in Python, the
+    same on SQLite and PostgreSQL whatever JSON type holds the items)."""
+    rows = session.exec(
+        select(Assessment.items).join(Course, Assessment.course_id == Course.id)
+        .join(Patient, Course.patient_id == Patient.id)
+        .where(Assessment.instrument == "PHQ-9", Assessment.item9.is_(None), *scope)).all()
+    return sum(any(v is not None for v in items or []) for items in rows)

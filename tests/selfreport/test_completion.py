@@ -67,3 +67,17 @@ def test_completion_rate_and_scores_by_source(store_url):
 
 def test_no_links_no_rate(store_url):
     assert quality(make_user("clin", "clinician"))["completion_rate"] is None
+
+
+def test_phq9_with_item9_not_answered_is_counted(store_url):
+    """Section 1: a PHQ-9 with answers but item 9 missing is a data-quality count; a
+    complete PHQ-9, a GAD-7 and an incomplete PHQ-9 with item 9 answered are not."""
+    clin = make_user("clin", "clinician")
+    course = make_course(clin, make_patient(clin, "P-1"))
+    log(clin, course, 1, [score("PHQ-9", "pre", [1] * 8 + [None], item9_declined=True),
+                          score("PHQ-9", "post", PHQ9_POST),
+                          score("GAD-7", "pre", [1] * 7)])
+    log(clin, course, 2, [score("PHQ-9", "pre", [None, None, None, 1, 1, 1, 1, 1, 0]),
+                          score("PHQ-9", "post", [None] * 3 + [0] * 5 + [None],
+                                item9_declined=True)])
+    assert quality(clin)["phq9_item9_not_answered"] == 2  # pre 1 and post 2
