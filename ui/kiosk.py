@@ -18,6 +18,7 @@ from ui.questionnaire import Questionnaire, hide_chrome
 from ui.text import flash, show_problems
 
 KIOSK_KEY = "kiosk"
+BACK_FROM_KIOSK = "back_from_kiosk"  # dashboard.py opens the infusion page after an unlock
 PREFIX = "kiosk_q_"
 
 
@@ -115,6 +116,7 @@ def lock_screen(state: dict) -> None:
         for key in [k for k in st.session_state if k.startswith(PREFIX)]:
             del st.session_state[key]
         del st.session_state[KIOSK_KEY]
+        st.session_state[BACK_FROM_KIOSK] = True
         st.rerun()
 
 

@@ -10,7 +10,9 @@ import streamlit as st
 
 from data.selfreport.invitations import InvalidLink, open_link, submit_link
 from models.schemas import InputError
+from ui.kiosk import in_kiosk_mode
 from ui.questionnaire import Questionnaire, hide_chrome
+from ui.session import ensure_store
 
 TOKEN_KEY, VIEW_KEY, DONE_KEY, INVALID_KEY = ("respond_token", "respond_view", "respond_done",
                                               "respond_invalid")
@@ -41,6 +43,9 @@ def _take_token() -> None:
 
 
 def respond_screen() -> None:
+    if in_kiosk_mode():  # Streamlit may run this page's file without dashboard.py
+        st.stop()
+    ensure_store()
     hide_chrome()
     _take_token()
     if message := st.session_state.get(INVALID_KEY):
