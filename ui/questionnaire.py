@@ -34,7 +34,8 @@ def hide_chrome() -> None:
     st.markdown("""
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-[data-testid="stToolbar"], [data-testid="stDecoration"], #MainMenu {display: none;}
+[data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stHeader"],
+#MainMenu {display: none;}
 .block-container {max-width: 40rem; padding-top: 1.5rem;}
 .stButton button {min-height: 3.2rem; font-size: 1.1rem;}
 </style>
