@@ -31,6 +31,8 @@ from data.patients import record_view, register_patient
 from data.protocol import update_protocol
 from data.selfreport.clinic_settings import update_clinic_settings
 from data.selfreport.completion import selfreport_quality
+from data.selfreport.invitations import create_invitation, list_invitations, revoke_invitation
+from data.selfreport.kiosk import start_kiosk
 from data.selfreport.schedules import due_invitations, update_schedule
 from data.users import (
     change_own_password,
@@ -40,7 +42,7 @@ from data.users import (
     force_password_reset,
     list_users,
 )
-from models.tables import AuditEvent, Course, Patient, SafetyAlert
+from models.tables import AuditEvent, Course, Invitation, Patient, SafetyAlert
 from tests.clinical_factories import (
     PHQ9_PRE,
     TODAY,
@@ -99,6 +101,11 @@ def _close_the_alert(actor: Actor) -> object:
                            action="risk_assessment", note="")
 
 
+def _revoke_the_invitation(actor: Actor) -> object:
+    with write_session() as session:
+        return revoke_invitation(session, actor=actor, invitation_id=_the(Invitation))
+
+
 def _export(deidentified: bool) -> Callable[[Actor], object]:
     return lambda actor: run_export(actor=actor, request=ExportRequest(
         "scores", "csv", deidentified=deidentified,
@@ -135,6 +142,12 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
                                          schedule={"after_first": ["PHQ-9"]}),
     "list due follow-ups": _write(due_invitations, day=TODAY),
     "self-report data quality": _read(selfreport_quality),
+    "create an invitation link": _patient_action(
+        create_invitation, instruments=["PHQ-9"], occasion="post", infusion_number=1),
+    "hand the tablet over (kiosk)": _patient_action(
+        start_kiosk, instruments=["PHQ-9"], occasion="post", infusion_number=1),
+    "list a patient's invitations": _patient_action(list_invitations),
+    "revoke an invitation": _revoke_the_invitation,
     "change own password": lambda actor: change_own_password(
         actor=actor, old_password=PASSWORD, new_password="a-brand-new-password"),
 }
@@ -168,6 +181,10 @@ MATRIX = [
     ("change a clinic's schedule",  N, Y, N, N, "edit_settings"),
     ("list due follow-ups",         Y, Y, N, N, "view_patients"),
     ("self-report data quality",    Y, Y, Y, N, "view_outcomes"),
+    ("create an invitation link",   Y, Y, N, N, "record_infusions"),
+    ("hand the tablet over (kiosk)", Y, Y, N, N, "record_infusions"),
+    ("list a patient's invitations", Y, Y, N, N, "view_patients"),
+    ("revoke an invitation",        Y, Y, N, N, "record_infusions"),
     ("change own password",         Y, Y, Y, Y, None),
 ]
 CASES = [
@@ -193,6 +210,9 @@ def actors(store_url) -> dict[str, Actor]:
     # one CL1 patient with a course, an infusion and an open item-9 alert (PHQ9_PRE: item 9 = 1)
     course_id = make_course(SYSTEM, make_patient(SYSTEM, "P-001"))
     log(SYSTEM, course_id, 1, [score("PHQ-9", "pre", PHQ9_PRE)])
+    with write_session() as session:  # one invitation for the revoke row
+        create_invitation(session, actor=SYSTEM, patient_id=_the(Patient, patient_code="P-001"),
+                          instruments=["GAD-7"], occasion="pre", infusion_number=1)
     return made
 
 
