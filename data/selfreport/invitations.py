@@ -24,6 +24,7 @@ from data import audit
 from data.access import Actor, require, require_clinic
 from data.infusions import Saved
 from data.selfreport.answers import record_patient_answers
+from data.selfreport.clinic_settings import crisis_text_for
 from data.selfreport.throttle import LINKS, Throttle
 from data.selfreport.tokens import new_token, token_hash, well_formed
 from data.settings import get_settings
@@ -45,9 +46,6 @@ CHANNELS = ("link", "kiosk")
 INVALID_LINK_TEXT = "This link is no longer valid. Please contact your clinic."
 EXPIRED_MID_FORM_TEXT = ("This link expired while you were answering, so your answers were "
                          "not saved. Please contact your clinic for a new link.")
-DEFAULT_CRISIS_TEXT = ("If you are thinking about suicide or hurting yourself, call or text "
-                       "988 (Suicide & Crisis Lifeline, US) now, or call your local emergency "
-                       "number.")
 OCCASION_TEXT = {"pre": "before infusion {n}", "post": "after infusion {n}",
                  "followup": "a follow-up since infusion {n}"}
 
@@ -94,8 +92,10 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=audit.utcnow().tzinfo)
 
 
-def state_of(inv: Invitation, now: datetime) -> str:
-    """revoked | completed | expired | opened | sent | pending (first that applies)."""
+def link_state(inv: Invitation | None, now: datetime) -> str:
+    """none | revoked | completed | expired | opened | sent | pending (first that applies)."""
+    if inv is None:
+        return "none"
     if inv.revoked_at:
         return "revoked"
     if inv.completed_at:
@@ -105,10 +105,6 @@ def state_of(inv: Invitation, now: datetime) -> str:
     if inv.opened_at:
         return "opened"
     return "sent" if inv.sent_at else "pending"
-
-
-def crisis_text(clinic: Clinic | None) -> str:
-    return (clinic.crisis_text.strip() if clinic else "") or DEFAULT_CRISIS_TEXT
 
 
 def invitation_url(token: str, base_url: str | None = None) -> str:
@@ -213,7 +209,7 @@ def revoke_invitation(session: Session, *, actor: Actor, invitation_id: int,
     require(actor, "record_infusions", entity="invitation", entity_id=invitation_id)
     inv = _own_invitation(session, actor, invitation_id)
     if inv.completed_at or inv.revoked_at:
-        raise InputError([("invitation", f"already {state_of(inv, now or audit.utcnow())}; "
+        raise InputError([("invitation", f"already {link_state(inv, now or audit.utcnow())}; "
                            "nothing to revoke")])
     inv.revoked_at = now or audit.utcnow()
     session.add(inv)
@@ -236,9 +232,9 @@ def list_invitations(session: Session, *, actor: Actor, patient_id: int,
     rows = session.exec(select(Invitation).where(Invitation.patient_id == patient_id)
                         .order_by(Invitation.created_at.desc(), Invitation.id.desc())).all()
     for inv in rows:
-        if state_of(inv, now) == "expired":
+        if link_state(inv, now) == "expired":
             _note_expired(session, inv, actor)
-    return [{"id": inv.id, "state": state_of(inv, now), "channel": inv.channel,
+    return [{"id": inv.id, "state": link_state(inv, now), "channel": inv.channel,
              "occasion": OCCASION_TEXT[inv.occasion].format(n=inv.infusion_number),
              "instruments": ", ".join(inv.instruments), "created": _aware(inv.created_at),
              "expires": _aware(inv.expires_at), "opened": inv.opened_at,
@@ -273,7 +269,7 @@ def _usable(session: Session, token: object, now: datetime, *,
     inv = _find(session, token)
     if inv is None or inv.channel != channel:
         raise InvalidLink()
-    state = state_of(inv, now)
+    state = link_state(inv, now)
     if state == "expired":
         _note_expired(session, inv, patient_actor(inv))
         raise LinkExpired() if inv.opened_at and channel == "link" else InvalidLink()
@@ -300,7 +296,7 @@ def open_invitation(session: Session, *, token: object, now: datetime,
                     initial=f"{name[0].upper()}." if name else "",
                     instruments=tuple(inv.instruments), occasion=inv.occasion,
                     occasion_text=OCCASION_TEXT[inv.occasion].format(n=inv.infusion_number),
-                    expires_at=_aware(inv.expires_at), crisis_text=crisis_text(clinic))
+                    expires_at=_aware(inv.expires_at), crisis_text=crisis_text_for(clinic))
 
 
 def _check_answers(inv: Invitation, answers: object) -> list[dict[str, Any]]:
@@ -343,7 +339,7 @@ def submit_invitation(session: Session, *, token: object, answers: object, now: 
                  new={"assessments": [a.id for a in saved.assessments],
                       "alerts": [a.id for a in saved.alerts], "source": source})
     return Submitted(alert_opened=bool(saved.alerts),
-                     crisis_text=crisis_text(session.get(Clinic, inv.clinic_id)), saved=saved)
+                     crisis_text=crisis_text_for(session.get(Clinic, inv.clinic_id)), saved=saved)
 
 
 # --- units of work for the pages (a refused link's audit events still commit) ---------

@@ -25,6 +25,7 @@ from data.access import Actor, require, require_clinic
 from data.exports.safe_csv import write_csv
 from data.protocol import load_protocol
 from data.selfreport.clinic_settings import ClinicSettingError, clinic_by_code
+from data.selfreport.invitations import link_state
 from models.tables import Clinic, Course, Infusion, Invitation, Patient, ProtocolSetting
 from outcomes.schedule import InfusionDay, ScheduleError, due_on, validate_schedule
 
@@ -71,21 +72,6 @@ def update_schedule(session: Session, *, actor: Actor, code: str,
     audit.record(session, actor=actor, action="update", entity="protocol", entity_id=key,
                  field=key, old=current, new=checked)
     return checked
-
-
-def link_state(invitation: Invitation | None, now: datetime) -> str:
-    """none | revoked | completed | expired | opened | sent | pending (first that applies)."""
-    if invitation is None:
-        return "none"
-    if invitation.revoked_at:
-        return "revoked"
-    if invitation.completed_at:
-        return "completed"
-    if invitation.expires_at <= now:
-        return "expired"
-    if invitation.opened_at:
-        return "opened"
-    return "sent" if invitation.sent_at else "pending"
 
 
 def _clinics(session: Session, actor: Actor, code: str | None) -> list[Clinic]:

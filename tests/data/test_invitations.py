@@ -10,8 +10,8 @@ from sqlmodel import func, select
 
 from data.access import SYSTEM
 from data.db import read_session, write_session
+from data.selfreport.clinic_settings import DEFAULT_CRISIS_TEXT
 from data.selfreport.invitations import (
-    DEFAULT_CRISIS_TEXT,
     EXPIRED_MID_FORM_TEXT,
     INVALID_LINK_TEXT,
     InvalidLink,
