@@ -20,8 +20,9 @@ Records refer to their parents by natural key, never by id:
   (``clinician_code`` also sets ``clinician_id`` when a user has that username)
 - assessment: ``clinic``, ``patient_code``, ``course_number``, ``infusion_number``,
   ``timepoint``, ``instrument`` (``entered_by_username`` may set ``entered_by_id``)
-- alert: the key of its assessment (same six fields) + ``item9_value``, ``observed_on``,
-  ``status``
+- alert: the key of its assessment (same six fields) + ``item9_value``, ``observed_on``
+  (the assessment's ``administered_on``: it tells apart the follow-ups of one infusion,
+  C4), ``status``
 
 Clinics, users, patients, courses and infusions that already exist (by natural key)
 are reused, not duplicated; assessments and alerts are always new (the importer checks
@@ -232,15 +233,21 @@ class _Ids:
             known[(*key_of[parent], number)] = row_id
 
     def read_assessments(self, session: Session, keys: Iterable[tuple]) -> None:
-        """Ids of the assessments `keys` (infusion key, timepoint, instrument)."""
+        """Ids of the assessments `keys` (infusion key, timepoint, instrument, date)."""
         wanted = set(keys)
         key_of = {self.infusions[k[:4]]: k[:4] for k in wanted if k[:4] in self.infusions}
-        for aid, infusion, timepoint, instrument in _select_in(
-                session, Assessment, ("id", "infusion_id", "timepoint", "instrument"),
+        for aid, infusion, timepoint, instrument, day in _select_in(
+                session, Assessment,
+                ("id", "infusion_id", "timepoint", "instrument", "administered_on"),
                 "infusion_id", key_of):
-            key = (*key_of[infusion], timepoint, instrument)
+            key = (*key_of[infusion], timepoint, instrument, _day(day))
             if key in wanted:
                 self.assessments[key] = aid
+
+
+def _day(value: object) -> str:
+    """An ISO day of a date, datetime or stored text (the drivers differ), for keys."""
+    return str(value)[:10]
 
 
 _PATIENT = ("clinic", "patient_code")
@@ -429,7 +436,7 @@ def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int
     created["assessments"] = len(rows)
 
     alerts = batch.alerts
-    keys = alerts.keys(*_SLOT)
+    keys = [(*key[:-1], _day(key[-1])) for key in alerts.keys(*_SLOT, "observed_on")]
     ids.read_assessments(session, keys)
     writer.insert(SafetyAlert, alerts, {"assessment_id": [ids.assessments[k] for k in keys],
                                         "patient_id": [ids.patients[k[:2]] for k in keys],

@@ -12,6 +12,8 @@ timepoint, date, instrument, course_id) are valid; other rows already carry erro
 - Two rows with the same (clinic, patient, course, infusion, timepoint, instrument), in
   the file or against the store, are conflicts; rows of one infusion must agree on its
   type, route and dose.
+- Follow-ups (C4) never start a course and conflict per (patient, course, instrument,
+  date): data/import_followups.py.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from data.import_csv import RowError
+from data.import_followups import FOLLOWUP, followup_courses, is_followup
 from data.import_validation import MAX_INFUSION_NUMBER
 from models.tables import Assessment, Clinic, Course, Infusion, Patient
 from outcomes.instruments import INSTRUMENTS
@@ -78,6 +81,14 @@ class StoreState:
     patient_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     courses: dict[tuple[str, str], dict[int, str | None]] = field(default_factory=dict)
     slots: set[tuple] = field(default_factory=set)  # SLOT tuples of stored assessments
+    # (clinic, patient_id, course_number, instrument, date) of stored follow-ups
+    followups: set[tuple] = field(default_factory=set)
+    # (clinic, patient_id, course_number, infusion_number) -> date of stored infusions
+    infusion_dates: dict[tuple, object] = field(default_factory=dict)
+
+    def latest_courses(self) -> dict[tuple[str, str], int]:
+        """Each stored patient's highest course number."""
+        return {patient: max(numbers) for patient, numbers in self.courses.items() if numbers}
 
 
 def _patients(session: Session, state: StoreState, pairs: set[tuple[str, str]]) -> dict:
@@ -106,15 +117,28 @@ def load_store_state(session: Session, pairs: set[tuple[str, str]]) -> StoreStat
                 query.where(Course.patient_id.in_(pids[start:start + _CHUNK]))):
             state.courses.setdefault(patient_of[pid], {})[number] = label
             course_of[cid] = (*patient_of[pid], number)
+    _stored_scores(session, state, course_of)
+    return state
+
+
+def _stored_scores(session: Session, state: StoreState, course_of: dict[int, tuple]) -> None:
+    """The stored infusions' dates, assessment slots and follow-up slots of the courses."""
     cids = list(course_of)
     for start in range(0, len(cids), _CHUNK):
+        chunk = cids[start:start + _CHUNK]
+        for cid, number, given_on in session.execute(
+                select(Infusion.course_id, Infusion.number, Infusion.administered_on)
+                .where(Infusion.course_id.in_(chunk))):
+            state.infusion_dates[(*course_of[cid], number)] = pd.Timestamp(given_on)
         query = (select(Assessment.course_id, Infusion.number, Assessment.timepoint,
-                        Assessment.instrument)
+                        Assessment.instrument, Assessment.administered_on)
                  .join(Infusion, Assessment.infusion_id == Infusion.id)
-                 .where(Assessment.course_id.in_(cids[start:start + _CHUNK])))
-        for cid, number, timepoint, instrument in session.execute(query):
-            state.slots.add((*course_of[cid], number, timepoint, instrument))
-    return state
+                 .where(Assessment.course_id.in_(chunk)))
+        for cid, number, timepoint, instrument, day in session.execute(query):
+            if timepoint == FOLLOWUP:
+                state.followups.add((*course_of[cid], instrument, pd.Timestamp(day)))
+            else:
+                state.slots.add((*course_of[cid], number, timepoint, instrument))
 
 
 def _label_numbers(courses: pd.DataFrame, state: StoreState) -> np.ndarray:
@@ -141,7 +165,12 @@ def number_courses(rows: pd.DataFrame, state: StoreState) -> pd.Series:
     labelled = rows["course_id"].notna()
     numbers = pd.Series(0, index=rows.index, dtype="int64")
     if (~labelled).any():
-        numbers[~labelled] = infer_courses(rows[~labelled]).astype("int64")
+        part, follow = rows[~labelled], is_followup(rows[~labelled])
+        inferred = pd.Series(0, index=part.index, dtype="int64")
+        inferred[~follow] = infer_courses(part[~follow]).astype("int64")
+        if follow.any():  # a follow-up never starts a course (C4)
+            inferred[follow] = followup_courses(part, inferred, state.latest_courses())
+        numbers[~labelled] = inferred
     if labelled.any():
         part = rows[labelled]
         label, labels = pd.factorize(part["course_id"].to_numpy(dtype=object))
@@ -154,7 +183,8 @@ def number_courses(rows: pd.DataFrame, state: StoreState) -> pd.Series:
     return numbers
 
 
-_TIMEPOINT_CODE = {"pre": 0, "post": 1}
+_TIMEPOINT_CODE = {"pre": 0, "post": 1, FOLLOWUP: 2}
+_DAY = np.timedelta64(1, "D")
 
 
 def add_group_keys(rows: pd.DataFrame) -> None:
@@ -169,7 +199,14 @@ def add_group_keys(rows: pd.DataFrame) -> None:
     instrument = _codes(rows["instrument"], {n: k for k, n in enumerate(INSTRUMENTS)})
     rows["_course"] = course
     rows["_infusion"] = infusion
-    rows["_slot"] = (infusion * 2 + timepoint) * len(INSTRUMENTS) + instrument
+    slot = (infusion * 3 + timepoint) * len(INSTRUMENTS) + instrument
+    follow = is_followup(rows).to_numpy()
+    if follow.any():  # follow-ups: one per (course, instrument, date), negative keys
+        day = ((rows["date"].to_numpy(dtype="datetime64[D]") - np.datetime64("1900-01-01"))
+               // _DAY).astype(np.int64)
+        per_date = -1 - (course.astype(np.int64) * 100_000 + day) * len(INSTRUMENTS) - instrument
+        slot = np.where(follow, per_date, slot)
+    rows["_slot"] = slot
 
 
 def _codes(values: pd.Series, code_of: dict[str, int]) -> np.ndarray:
@@ -185,8 +222,11 @@ def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
     for _, group in repeated.groupby("_slot", sort=False):
         for line in group["line"]:
             others = _lines(x for x in group["line"] if x != line)
+            what = ("patient, course, instrument and date (follow-ups)" if group["_slot"].iloc[0] < 0
+                    else "patient, course, infusion, timepoint and instrument")
             errors.append(RowError(int(line), "row", f"conflict: line {others} has the same "
-                                   "patient, course, infusion, timepoint and instrument"))
+                                   f"{what}"))
+    errors += _stored_followups(rows, state)
     if not state.slots:
         return errors
     known = [key in state.patient_ids for key in zip(rows["clinic"], rows["patient_id"],
@@ -199,6 +239,19 @@ def conflicts(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
         errors.append(RowError(int(line), "row", f"conflict: course {number}, infusion "
                                f"{infusion}, {timepoint} {instrument} is already in the store"))
     return errors
+
+
+def _stored_followups(rows: pd.DataFrame, state: StoreState) -> list[RowError]:
+    """Follow-ups already stored for the same patient, course, instrument and date."""
+    if not state.followups:
+        return []
+    follow = rows[is_followup(rows)]
+    keys = ["line", "clinic", "patient_id", "course_number", "instrument", "date"]
+    return [RowError(int(line), "row", f"conflict: course {number}, a {instrument} follow-up "
+                     f"dated {day:%Y-%m-%d} is already in the store")
+            for line, clinic, patient, number, instrument, day in follow[keys].itertuples(
+                index=False, name=None)
+            if (clinic, patient, number, instrument, pd.Timestamp(day)) in state.followups]
 
 
 def infusion_disagreements(rows: pd.DataFrame) -> list[RowError]:

@@ -8,16 +8,22 @@
   up to the protocol's induction length, 'booster' after it.
 - Every PHQ-9 with item 9 >= 1 raises a SafetyAlert: 'open' when dated at most
   `alert_window_days` before `today`, else 'historical'.
+- A PHQ-9 with item answers but item 9 blank (OUTCOMES.md section 1) raises an 'item 9
+  not answered' alert (kind 'not_answered', data.alerts.alert_kind decides) when dated
+  within the same window; older ones raise none (the data-quality count shows them).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from data.alerts import alert_kind
 from data.bulk import BulkRecords
+from models.tables import Assessment
 
 _SLOT = ["clinic", "patient_code", "course_number", "infusion_number", "timepoint", "instrument"]
 
@@ -119,18 +125,42 @@ def alerts_for(assessments: list[dict], today: date, window_days: int) -> list[d
     """A SafetyAlert record for every PHQ-9 assessment with item 9 >= 1."""
     return [{**{k: a[k] for k in ("clinic", "patient_code", "course_number", "infusion_number",
                                   "timepoint", "instrument")},
-             "item9_value": a["item9"], "observed_on": a["administered_on"],
+             "kind": "positive", "item9_value": a["item9"], "observed_on": a["administered_on"],
              "status": alert_status(a["administered_on"], today, window_days)}
             for a in assessments if a["item9"] is not None and a["item9"] >= 1]
 
 
+def not_answered_alerts_for(assessments: list[dict], today: date,
+                            window_days: int) -> list[dict]:
+    """An open 'item 9 not answered' alert for each PHQ-9 with answers but item 9 blank,
+    dated within the window (section 1)."""
+    out = []
+    for a in assessments:
+        items = json.loads(a["items"]) if isinstance(a["items"], str) else a["items"]
+        probe = Assessment(instrument=a["instrument"], item9=a["item9"], items=items)
+        if alert_kind(probe) != "not_answered":
+            continue
+        if alert_status(a["administered_on"], today, window_days) == "open":
+            out.append({**{k: a[k] for k in _SLOT}, "kind": "not_answered", "item9_value": None,
+                        "observed_on": a["administered_on"], "status": "open"})
+    return out
+
+
+_ALERT_COLUMNS = [*_SLOT, "kind", "item9_value", "observed_on", "status"]
+
+
 def _alerts(assessments: pd.DataFrame, today: date, window_days: int) -> pd.DataFrame:
-    """`alerts_for` of the assessment table (few rows: built as records)."""
+    """`alerts_for` and `not_answered_alerts_for` of the assessment table (few rows)."""
     item9 = assessments["item9"]
+    phq9 = (assessments["instrument"] == "PHQ-9").to_numpy(dtype=bool)
     positive = assessments.loc[item9.notna() & (item9.fillna(0).astype("int64") >= 1),
                                [*_SLOT, "item9", "administered_on"]]
-    return pd.DataFrame(alerts_for(positive.to_dict("records"), today, window_days),
-                        columns=[*_SLOT, "item9_value", "observed_on", "status"], dtype=object)
+    answered = assessments["items"].astype(str).str.contains(r"\d", regex=True).to_numpy(bool)
+    blank = assessments.loc[phq9 & item9.isna().to_numpy(bool) & answered,
+                            [*_SLOT, "items", "item9", "administered_on"]]
+    records = (alerts_for(positive.to_dict("records"), today, window_days)
+               + not_answered_alerts_for(blank.to_dict("records"), today, window_days))
+    return pd.DataFrame(records, columns=_ALERT_COLUMNS, dtype=object)
 
 
 def build_records(rows: pd.DataFrame, *, entered_by_id: int | None, today: date,

@@ -8,7 +8,8 @@ the contract leaves open:
 - Cells and column names are stripped of surrounding spaces; names are otherwise exact.
   Blank rows are skipped (with a warning); missing trailing cells are empty; extra
   non-empty cells beyond the header are an error. Unknown columns are warnings.
-- timepoint, infusion_type and route are case-insensitive ('Pre', 'iv'); instrument
+- timepoint is pre, post or followup (C4: data/import_followups.py); timepoint,
+  infusion_type and route are case-insensitive ('Pre', 'iv'); instrument
   names may differ in case, spaces or hyphens ('phq9'). infusion_number is 1-9999.
 - Courses: a patient's rows either all carry course_id or none. A label matches the
   patient's stored course with that label; an inferred course k (a new course whenever
@@ -49,6 +50,7 @@ from data.import_courses import (
     number_courses,
 )
 from data.import_csv import FileError, RowError, read_table
+from data.import_followups import followup_errors
 from data.import_records import build_records
 from data.import_validation import sort_errors, validate_rows
 from data.protocol import load_protocol
@@ -136,6 +138,7 @@ def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
     rows["course_number"] = number_courses(rows, state)
     add_group_keys(rows)
     checked.errors += conflicts(rows, state) + infusion_disagreements(rows)
+    checked.errors += followup_errors(rows, state.infusion_dates)
     return protocol
 
 

@@ -33,10 +33,11 @@ from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
 DOSE_BANDS = ((0.0, 0.5, "< 0.5 mg/kg"), (0.5, 0.75, "0.5-0.74 mg/kg"),
               (0.75, 1.0, "0.75-0.99 mg/kg"), (1.0, 99.0, ">= 1.0 mg/kg"))
 CORE_COLUMNS = ("course_key", "patient_key", "clinic", "course_number", "course_start",
-                "instrument", "infusion_number", "timepoint", "date", "total", "item9")
+                "instrument", "infusion_number", "timepoint", "date", "total", "item9",
+                "infusion_date")
 DIMENSION_COLUMNS = ("indication", "clinician", "route", "dose_mg_per_kg", "dose_band")
 _SCORE_COLUMNS = ("course_key", "infusion_number", "instrument", "timepoint", "date", "total",
-                  "item9")
+                  "item9", "infusion_date")
 
 
 def scope_filter(actor: Actor, clinic_column, clinic_ids: list[int] | None = None):  # noqa: ANN001
@@ -131,18 +132,19 @@ def _scores(conn: Connection, chosen: Sequence, instruments: list[str] | None) -
     stmt = (select(_joined_numbers(Assessment.course_id), _joined_numbers(Infusion.number),
                    _joined_text(Assessment.instrument), _joined_text(Assessment.timepoint),
                    _joined_text(Assessment.administered_on), _joined_numbers(Assessment.total),
-                   _joined_numbers(Assessment.item9))
+                   _joined_numbers(Assessment.item9), _joined_text(Infusion.administered_on))
             .select_from(Assessment).join(Infusion, Infusion.id == Assessment.infusion_id))
     if chosen:
         stmt = stmt.where(Assessment.course_id.in_(
             select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
     if instruments:
         stmt = stmt.where(Assessment.instrument.in_(instruments))
-    course, number, instrument, timepoint, day, total, item9 = conn.execute(stmt).one()
+    course, number, instrument, timepoint, day, total, item9, given_on = conn.execute(stmt).one()
     columns = {
         "course_key": _numbers(course), "infusion_number": _numbers(number),
         "instrument": _text(instrument), "timepoint": _text(timepoint), "date": _dates(day),
         "total": _scores_or_nan(total), "item9": _scores_or_nan(item9),
+        "infusion_date": _dates(given_on),
     }
     if len({len(values) for values in columns.values()}) > 1:
         raise RuntimeError("observation columns of different lengths")

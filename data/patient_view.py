@@ -110,7 +110,7 @@ def _observations(session: Session, patient: Patient, clinic: str,
     """The patient's scores as an observation frame (docs/OBSERVATIONS.md)."""
     keys = courses["course_key"].tolist()
     rows = session.exec(
-        select(Assessment, Infusion.number).join(Infusion, Infusion.id == Assessment.infusion_id)
+        select(Assessment, Infusion.number, Infusion.administered_on).join(Infusion, Infusion.id == Assessment.infusion_id)
         .where(Assessment.course_id.in_(keys))
     ).all() if keys else []
     course = courses.set_index("course_key")
@@ -119,13 +119,17 @@ def _observations(session: Session, patient: Patient, clinic: str,
         "course_number": int(course.at[a.course_id, "course_number"]),
         "course_start": course.at[a.course_id, "course_start"], "instrument": a.instrument,
         "infusion_number": number, "timepoint": a.timepoint, "date": a.administered_on,
-        "total": a.total, "item9": a.item9, "assessment_id": a.id,
-    } for a, number in rows], columns=["course_key", "patient_key", "clinic", "course_number",
-                                       "course_start", "instrument", "infusion_number",
-                                       "timepoint", "date", "total", "item9", "assessment_id"])
+        "total": a.total, "item9": a.item9, "infusion_date": given_on, "assessment_id": a.id,
+        "source": a.source,
+    } for a, number, given_on in rows], columns=["course_key", "patient_key", "clinic",
+                                                 "course_number", "course_start", "instrument",
+                                                 "infusion_number", "timepoint", "date", "total",
+                                                 "item9", "infusion_date", "assessment_id",
+                                                 "source"])
     return frame.astype({"course_key": "int64", "patient_key": "int64", "course_number": "int64",
                          "infusion_number": "int64", "total": "float64", "item9": "float64"}
                         ).assign(date=lambda f: pd.to_datetime(f["date"]),
+                                 infusion_date=lambda f: pd.to_datetime(f["infusion_date"]),
                                  course_start=lambda f: pd.to_datetime(f["course_start"]))
 
 

@@ -12,7 +12,15 @@ from sqlmodel import Session, select
 from data.access import Actor
 from data.patients import clinic_code, get_patient
 from models.schemas import age_on, age_warning
-from models.tables import Assessment, AuditEvent, Course, Infusion, Patient, SafetyAlert
+from models.tables import (
+    PATIENT_SOURCES,
+    Assessment,
+    AuditEvent,
+    Course,
+    Infusion,
+    Patient,
+    SafetyAlert,
+)
 from outcomes.instruments import INSTRUMENT_NAMES
 
 TIMEPOINT_SHORT = {"pre": "pre", "post": "post-infusion"}
@@ -46,7 +54,8 @@ def _infusion_row(inf: Infusion, scores: list[Assessment],
     row: dict[str, Any] = {"infusion": inf.number, "date": inf.administered_on,
                            "type": inf.infusion_type, **dict.fromkeys(columns, "")}
     for score in scores:
-        row[score_column(score.timepoint, score.instrument)] = score_label(score)
+        row[score_column(score.timepoint, score.instrument)] = score_label(score) + (
+            " · patient-reported" if score.source in PATIENT_SOURCES else "")
     row.update({
         "route": inf.route or "", "dose mg/kg": inf.dose_mg_per_kg,
         "total mg": inf.total_dose_mg, "weight kg": inf.weight_kg,

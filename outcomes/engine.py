@@ -6,6 +6,10 @@ observation frame described in ``docs/OBSERVATIONS.md``.
 
 - C2 order inside a course: infusion number, then pre before post, then date.
   Infusions received = k at the post score of infusion k, k - 1 at the pre.
+- C4 a follow-up (timepoint ``followup``, infusion number = the infusion k it
+  follows) orders after the post score of k, then by date (and ``completed_at``
+  when the frame has it); infusions received = k. It is never a baseline (O1)
+  nor the O7 score, but counts for the latest score (O2) and O8.
 - C3 index course: each patient's earliest course, by (course_start,
   course_number), an unknown start sorting last; ``all_courses`` keeps all.
   The index course is chosen over all instruments, before the instrument is
@@ -44,6 +48,12 @@ Decisions where the contract leaves room:
   observation; ``later_item9_positive`` needs an observation after it;
   ``after_n_item9`` is the answer on the O7 observation (after the baseline),
   whether or not that observation has a total.
+- O12 day-after check: ``day_after_checked`` = the course has a PHQ-9 follow-up
+  dated the day of infusion 1 or the day after; ``day_after_item9`` = the item-9
+  answer of the first such follow-up in C4 order (NaN when it left item 9
+  blank). Infusion 1's date is the frame's ``infusion_date`` of a row of
+  infusion 1 when the frame has that column, otherwise the date of a pre or post
+  score of infusion 1 (given on the infusion day); unknown: not checked.
 """
 
 from __future__ import annotations
@@ -54,6 +64,8 @@ import pandas as pd
 from outcomes.instruments import get_instrument
 
 ORDER = ("course_key", "infusion_number", "timepoint_rank", "date")
+FOLLOWUP = "followup"
+TIMEPOINT_RANK = {"pre": 0, "post": 1, FOLLOWUP: 2}  # C2 and C4
 TIMEPOINT_RULES = ("post", "next_pre")
 COURSE_COLUMNS = ("course_key", "patient_key", "clinic", "course_number", "course_start")
 DIMENSIONS = ("clinician", "indication", "route", "dose_mg_per_kg", "dose_band")
@@ -61,19 +73,23 @@ PHQ9 = "PHQ-9"
 
 
 def add_order_columns(obs: pd.DataFrame) -> pd.DataFrame:
-    """C2: add ``timepoint_rank`` (pre 0, post 1) and ``received`` (k - 1 pre, k post)."""
-    is_pre = (obs["timepoint"] == "pre").to_numpy(dtype=bool)
+    """C2/C4: add ``timepoint_rank`` (pre 0, post 1, followup 2) and ``received``
+    (k - 1 at the pre score of infusion k; k at its post score and its follow-ups)."""
+    timepoint = obs["timepoint"].to_numpy(dtype=object)
+    is_pre = timepoint == "pre"
+    rank = np.where(is_pre, 0, np.where(timepoint == FOLLOWUP, 2, 1))
     infusion = obs["infusion_number"].to_numpy(dtype="int64")
     return obs.assign(
-        timepoint_rank=np.where(is_pre, 0, 1).astype("int64"),
+        timepoint_rank=rank.astype("int64"),
         received=np.where(is_pre, infusion - 1, infusion).astype("int64"),
     )
 
 
 def order_observations(obs: pd.DataFrame) -> pd.DataFrame:
-    """C2: observations sorted course by course in clinical order, with ``received``."""
+    """C2/C4: observations sorted course by course in clinical order, with ``received``."""
     ranked = add_order_columns(obs)
-    return ranked.sort_values(list(ORDER), kind="stable", na_position="last").reset_index(drop=True)
+    order = [*ORDER, *(["completed_at"] if "completed_at" in obs.columns else [])]
+    return ranked.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
 
 
 def index_course_keys(obs: pd.DataFrame) -> pd.Series:
@@ -269,3 +285,29 @@ def _add_item9(table: pd.DataFrame, rows: pd.DataFrame, target: pd.Series) -> No
     answered = rows[target & rows["after"] & rows["item9"].notna()]
     table["after_n_item9"] = _last(answered)["item9"]
     table["baseline_item9"] = table.pop("baseline_item9")
+    _add_day_after(table, rows)
+
+
+def first_infusion_dates(rows: pd.DataFrame) -> pd.Series:
+    """Infusion 1's date per course_key (``infusion_date`` or a pre/post score's date)."""
+    one = rows[rows["infusion_number"] == 1]
+    if "infusion_date" in rows.columns:
+        dates = pd.to_datetime(one["infusion_date"])
+    else:
+        one = one[one["timepoint"] != FOLLOWUP]
+        dates = pd.to_datetime(one["date"])
+    return dates.groupby(one["course_key"]).min()
+
+
+def _add_day_after(table: pd.DataFrame, rows: pd.DataFrame) -> None:
+    """O12: the first follow-up dated the day of infusion 1 or the day after it."""
+    followups = rows[rows["timepoint"] == FOLLOWUP]
+    if followups.empty:
+        table["day_after_checked"] = False
+        table["day_after_item9"] = np.nan
+        return
+    start = pd.to_datetime(followups["course_key"].map(first_infusion_dates(rows)))
+    days = (pd.to_datetime(followups["date"]) - start).dt.days
+    first = _first(followups[(days >= 0) & (days <= 1)])
+    table["day_after_checked"] = table.index.isin(first.index)
+    table["day_after_item9"] = first["item9"]

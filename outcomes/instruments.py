@@ -303,7 +303,8 @@ QIDS_SR16 = Instrument(
     source=(
         "OUTCOMES.md section 1. Rush AJ, Trivedi MH, Ibrahim HM, et al. "
         "Biol Psychiatry 2003;54:573-583 (bands; total = max(1-4) + 5 + max(6-9) + 10 "
-        "+ 11 + 12 + 13 + 14 + max(15-16)). "
+        "+ 11 + 12 + 13 + 14 + max(15-16)); S2: a domain scores its highest answered item, "
+        "a total needs an answer in each of the 9 domains. "
         "Copyrighted: item text not reproduced."
     ),
 )

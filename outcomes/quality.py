@@ -7,7 +7,7 @@
   infusion, and every course that matches the filters counts (not only index
   courses: safety concerns every infusion given).
 - Completeness (one instrument): infusions with both a pre and a post score
-  with a total / infusions; courses without a baseline (O1: no pre score with a
+  with a total / infusions (a follow-up, C4, is neither); courses without a baseline (O1: no pre score with a
   total) / courses; administrations without a total (incomplete, S2), which
   the outcome figures leave out.
 """
@@ -51,7 +51,8 @@ def completeness(obs: pd.DataFrame, infusions: pd.DataFrame, instrument: str) ->
     name = get_instrument(instrument).name
     scores = obs[obs["instrument"] == name]
     scored = scores[scores["total"].notna()]
-    slots = scored.groupby(["course_key", "infusion_number"])["timepoint"].nunique()
+    at_infusion = scored[scored["timepoint"].isin(("pre", "post"))]
+    slots = at_infusion.groupby(["course_key", "infusion_number"])["timepoint"].nunique()
     paired = slots[slots >= 2].index
     keys = pd.MultiIndex.from_frame(infusions[["course_key", "infusion_number"]])
     with_both = int(keys.isin(paired).sum())

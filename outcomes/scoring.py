@@ -4,7 +4,10 @@
   equal the computed total. A legacy row may carry only a total, within range.
 - S2 Missing items are prorated (sum x n_items / answered, rounded half up) when
   at most ``Instrument.max_missing`` are missing (PHQ-9 2, GAD-7 1, others 0);
-  otherwise the score is incomplete and has no total.
+  otherwise the score is incomplete and has no total. QIDS-SR16 is scored by
+  domain instead: a domain's score is its highest answered item, and the total
+  exists when each of the 9 domains has at least one answered item (blank items
+  inside a multi-item domain are normal: the form asks for item 6 or 7, 8 or 9).
 - S3 Out-of-range answers, non-integers and out-of-range totals raise a
   ScoringError subclass whose message names the instrument, field and range.
 
@@ -37,6 +40,7 @@ __all__ = [
     "round_half_up",
     "prorated_total",
     "total_groups",
+    "missing_rule",
     "parse_answer",
     "score_items",
     "score_total_only",
@@ -181,18 +185,28 @@ def _parse_items(inst: Instrument, items: Sequence[object]) -> tuple[int | None,
 
 
 # Totals that are not the plain sum of the items: the total is the sum, over groups of
-# item numbers, of the highest answer in each group (OUTCOMES.md section 1). QIDS-SR16:
-# max(1-4) + 5 + max(6-9) + 10 + 11 + 12 + 13 + 14 + max(15-16).
+# item numbers (domains), of the highest answered item in each group (OUTCOMES.md
+# section 1 and S2). QIDS-SR16: max(1-4) + 5 + max(6-9) + 10 + 11 + 12 + 13 + 14 +
+# max(15-16); a total exists when every domain has at least one answered item.
 _MAX_GROUPS: dict[str, tuple[tuple[int, ...], ...]] = {
     "QIDS-SR16": ((1, 2, 3, 4), (5,), (6, 7, 8, 9), (10,), (11,), (12,), (13,), (14,), (15, 16)),
 }
 
 
 def total_groups(instrument: str | Instrument) -> tuple[tuple[int, ...], ...] | None:
-    """The groups of 1-based item numbers whose highest answers add up to the total, or
-    None when the total is the (prorated) sum of the items. Instruments with groups allow
-    no missing item (``max_missing`` 0)."""
+    """The groups (domains) of 1-based item numbers whose highest answered items add up to
+    the total, or None when the total is the (prorated) sum of the items. With groups,
+    the total needs at least one answered item per group (S2), whatever ``max_missing``."""
     return _MAX_GROUPS.get(get_instrument(instrument).name)
+
+
+def missing_rule(instrument: str | Instrument) -> str:
+    """S2 in words: how many missing answers still leave a total."""
+    inst = get_instrument(instrument)
+    groups = _MAX_GROUPS.get(inst.name)
+    if groups is not None:
+        return f"each of the {len(groups)} domains needs at least one answered item"
+    return f"at most {inst.max_missing} may be missing"
 
 
 def prorated_total(item_sum: Any, n_items: int, n_answered: Any) -> Any:
@@ -210,14 +224,25 @@ def _score_answers(inst: Instrument, answers: tuple[int | None, ...]) -> Score:
     """Total of checked answers, prorating missing items when S2 allows."""
     answered = [a for a in answers if a is not None]
     n_missing = inst.n_items - len(answered)
+    groups = _MAX_GROUPS.get(inst.name)
+    if groups is not None:
+        return _score_domains(inst, groups, answers, n_missing)
     if n_missing > inst.max_missing or not answered:
         return Score(inst.name, answers, None, False, None, n_missing, False)
-    groups = _MAX_GROUPS.get(inst.name)
-    if groups is not None:  # instruments with groups allow no missing items
-        total = sum(max(answered[n - 1] for n in group) for group in groups)
-    else:
-        total = prorated_total(sum(answered), inst.n_items, len(answered))
+    total = prorated_total(sum(answered), inst.n_items, len(answered))
     return Score(inst.name, answers, total, True, severity(inst, total), n_missing, n_missing > 0)
+
+
+def _score_domains(inst: Instrument, groups: tuple[tuple[int, ...], ...],
+                   answers: tuple[int | None, ...], n_missing: int) -> Score:
+    """S2 by domain: the highest answered item of each domain, summed; no total when a
+    domain has no answered item. Nothing is prorated."""
+    highest = [max((answers[n - 1] for n in group if answers[n - 1] is not None), default=None)
+               for group in groups]
+    if any(h is None for h in highest):
+        return Score(inst.name, answers, None, False, None, n_missing, False)
+    total = sum(h for h in highest if h is not None)
+    return Score(inst.name, answers, total, True, severity(inst, total), n_missing, False)
 
 
 def score_items(instrument: str | Instrument, items: Sequence[object]) -> Score:
@@ -249,8 +274,7 @@ def _mismatch_error(inst: Instrument, supplied: int, computed: Score) -> TotalMi
     if computed.total is None:
         problem = (
             f"a total of {supplied} was supplied but the items give no total "
-            f"({computed.n_missing} of {inst.n_items} missing; at most {inst.max_missing} "
-            "may be missing)"
+            f"({computed.n_missing} of {inst.n_items} missing; {missing_rule(inst)})"
         )
     else:
         how = f" (prorated for {computed.n_missing} missing)" if computed.prorated else ""

@@ -6,7 +6,8 @@ single source; this module only applies them to whole columns:
 - every distinct cell text is checked once by ``scoring.parse_answer`` (S3), so what
   is accepted as an answer, a missing answer or a total is decided there;
 - totals use ``scoring.prorated_total`` (S2, rounded half up in integer arithmetic) or
-  the max-of-groups rule of ``scoring.total_groups`` (QIDS-SR16), element-wise;
+  the max-of-groups rule of ``scoring.total_groups`` (QIDS-SR16: highest answered item
+  per domain, a total only when every domain has an answer), element-wise;
 - severities come from ``instruments.severity``, once per possible total;
 - every row with a problem is handed to ``scoring.score`` itself, so its error is the
   very exception (class, field, message) the one-row path raises.
@@ -132,9 +133,19 @@ def _row_errors(inst: Instrument, items: Sequence[object], total: object) -> lis
 def _computed_totals(inst: Instrument, answers: np.ndarray, n_answered: np.ndarray) -> np.ndarray:
     """The S2 total of every row from its answered items (meaningful where complete)."""
     groups = total_groups(inst)
-    if groups is not None:  # no missing item allowed: every group is fully answered
+    if groups is not None:  # unanswered cells hold 0 <= any answer: the max is the answered
         return sum(answers[:, [n - 1 for n in group]].max(axis=1) for group in groups)
     return prorated_total(answers.sum(axis=1), inst.n_items, np.maximum(n_answered, 1))
+
+
+def _scorable(inst: Instrument, unanswered: np.ndarray, n_answered: np.ndarray) -> np.ndarray:
+    """S2: rows whose answered items give a total (per domain for grouped instruments)."""
+    groups = total_groups(inst)
+    if groups is None:
+        return (n_answered > 0) & (inst.n_items - n_answered <= inst.max_missing)
+    answered = ~unanswered
+    return np.logical_and.reduce(
+        [answered[:, [n - 1 for n in group]].any(axis=1) for group in groups])
 
 
 def score_cells(instrument: str | Instrument, items: Sequence[Sequence[object]] | np.ndarray,
@@ -156,7 +167,7 @@ def score_cells(instrument: str | Instrument, items: Sequence[Sequence[object]] 
     answers = np.where(unanswered | bad_item, 0, answers)
     computed = _computed_totals(inst, answers, n_answered)
     n_missing = inst.n_items - n_answered
-    from_items = (n_answered > 0) & (n_missing <= inst.max_missing)
+    from_items = _scorable(inst, unanswered, n_answered)
     total_only = (n_answered == 0) & ~no_total
     wrong = (bad_item.any(axis=1) | bad_total | ((n_answered == 0) & no_total)
              | ((n_answered > 0) & ~no_total & (~from_items | (given != computed))))
@@ -175,6 +186,6 @@ def score_cells(instrument: str | Instrument, items: Sequence[Sequence[object]] 
         complete=complete,
         severity=labels,
         n_missing=np.where(wrong, 0, n_missing),
-        prorated=from_items & ~wrong & (n_missing > 0),
+        prorated=from_items & ~wrong & (n_missing > 0) & (total_groups(inst) is None),
         errors=errors,
     )

@@ -29,6 +29,10 @@ this module only counts and divides. Rules, from OUTCOMES.md:
 - O10 item 9 (PHQ-9 only): positive = answer >= 1 on the baseline observation;
   emergent = baseline answer 0 and a later positive (scored or not); resolved =
   a baseline-positive course whose O7 observation answers item 9 with 0.
+- O12 day after infusion 1: of the baseline-positive courses, ``checked`` = a
+  PHQ-9 follow-up dated the day of infusion 1 or the day after (whether or not
+  it answers item 9); ``resolved`` = the first such follow-up answers item 9
+  with 0 (a blank item 9 there is not resolved).
 - O9 NHS paired PHQ-9 + GAD-7: courses with a baseline and a latest score on
   both (each instrument's own O1/O2; baseline 0 allowed), computed from all
   observations whatever ``instruments`` lists. Reliable improvement = either
@@ -233,7 +237,8 @@ def _curve(km: pd.DataFrame | None) -> list[dict]:
 
 
 def item9_block(table: pd.DataFrame, after_n: int) -> dict:
-    """O10: PHQ-9 item 9 positive (>= 1) at baseline, ever, emergent, resolved after N."""
+    """O10: PHQ-9 item 9 positive (>= 1) at baseline, ever, emergent, resolved after N;
+    O12: checked and resolved the day after infusion 1."""
     at_baseline = table["baseline_item9"] >= 1
     answered_after = at_baseline & table["after_n_item9"].notna()
     return {
@@ -246,6 +251,16 @@ def item9_block(table: pd.DataFrame, after_n: int) -> dict:
         f"baseline_positive_resolved_after_{after_n}": _count(
             answered_after & (table["after_n_item9"] == 0)
         ),
+        **day_after_counts(table, at_baseline),
+    }
+
+
+def day_after_counts(table: pd.DataFrame, at_baseline: pd.Series) -> dict:
+    """O12: baseline-positive courses checked the day of / after infusion 1, and resolved."""
+    checked = at_baseline & _true(table["day_after_checked"])
+    return {
+        "day_after_first_infusion_checked": _count(checked),
+        "day_after_first_infusion_resolved": _count(checked & (table["day_after_item9"] == 0)),
     }
 
 

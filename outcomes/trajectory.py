@@ -4,7 +4,8 @@ The figures come from ``outcomes.engine.course_table`` (O1-O8); this module only
 arranges and words them. Conventions of the patient view (not OUTCOMES.md rules):
 
 - On the infusion-number axis, the pre score of infusion k sits at k - 0.2 and
-  the post score at k + 0.2, so the two scores of one infusion stay apart.
+  the post score at k + 0.2, so the two scores of one infusion stay apart; the
+  follow-ups of infusion k (C4) share k + 0.3 to k + 0.7 evenly, in C4 order.
 - A gap is an interval of more than ``GAP_DAYS`` (14) days between two
   consecutive infusions of a course; before a booster, more than the protocol's
   booster interval (``booster_overdue_days``), since boosters are spaced on purpose.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from outcomes.engine import course_table, order_observations
+from outcomes.engine import FOLLOWUP, course_table, order_observations
 from outcomes.instruments import INSTRUMENT_NAMES, get_instrument, severity
 
 GAP_DAYS = 14
@@ -25,8 +26,7 @@ PRE_POST_OFFSET = 0.2
 def trajectory_points(obs: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFrame:
     """Scored observations in C2 order with ``x`` (infusion axis), band and infusion details."""
     rows = order_observations(obs[obs["total"].notna()])
-    offset = np.where(rows["timepoint"] == "pre", -PRE_POST_OFFSET, PRE_POST_OFFSET)
-    rows = rows.assign(x=rows["infusion_number"] + offset)
+    rows = rows.assign(x=rows["infusion_number"] + timepoint_offsets(rows))
     details = ["course_key", "infusion_number", "infusion_type", "route", "dose_mg_per_kg"]
     rows = rows.merge(infusions[details], on=["course_key", "infusion_number"], how="left")
     rows["severity"] = [
@@ -34,6 +34,29 @@ def trajectory_points(obs: pd.DataFrame, infusions: pd.DataFrame) -> pd.DataFram
         for instrument, total in zip(rows["instrument"], rows["total"], strict=True)
     ]
     return rows
+
+
+def timepoint_offsets(rows: pd.DataFrame) -> np.ndarray:
+    """Axis offsets from the infusion number: pre -0.2, post +0.2, the j-th of n
+    follow-ups of one infusion (rows in C4 order) +0.3 + 0.4 x j / (n + 1)."""
+    offset = np.where(rows["timepoint"] == "pre", -PRE_POST_OFFSET, PRE_POST_OFFSET)
+    is_followup = (rows["timepoint"] == FOLLOWUP).to_numpy(dtype=bool)
+    if is_followup.any():
+        followups = rows[is_followup]
+        keys = [followups[c] for c in ("course_key", "instrument", "infusion_number")
+                if c in followups.columns]
+        j = followups.groupby(keys).cumcount().to_numpy() + 1
+        n = followups.groupby(keys)["timepoint"].transform("size").to_numpy()
+        offset = offset.astype("float64")
+        offset[is_followup] = 0.3 + 0.4 * j / (n + 1)
+    return offset
+
+
+def observation_label(timepoint: str, infusion: int) -> str:
+    """Where a score sits in the course, in words ('follow-up after infusion 3')."""
+    if timepoint == FOLLOWUP:
+        return f"follow-up after infusion {infusion}"
+    return f"{timepoint} score of infusion {infusion}"
 
 
 def infusion_gaps(
@@ -84,7 +107,7 @@ def course_outcome_lines(
     if pd.isna(row["latest"]):
         return [*lines, "No score after the baseline yet: not evaluable (O2)."]
     latest = int(row["latest"])
-    where = f"{row['latest_timepoint']} score of infusion {int(row['latest_infusion'])}"
+    where = observation_label(row["latest_timepoint"], int(row["latest_infusion"]))
     change = latest - baseline
     moved = "lower" if change < 0 else "higher" if change > 0 else "unchanged"
     amount = f"{abs(change)} points {moved}" if change else "unchanged"

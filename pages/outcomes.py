@@ -62,6 +62,7 @@ with tabs[shown]:
         sections.durability_section(analysis, memo)
     elif shown == "safety":
         sections.safety_section(analysis, memo)
+        sections.selfreport_quality_block(actor, filters)
     elif shown == "review":
         review_section(summary, analysis, after_n, memo)
     else:

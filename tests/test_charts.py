@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import plotly.io as pio
+import pytest
 
 from ui import charts
 
@@ -57,3 +58,16 @@ def test_waterfall_hover_data_per_bar():
     # the scores travel as one typed array, not value by value
     spec = json.loads(fig.to_json())
     assert "bdata" in spec["data"][0]["customdata"]
+
+
+@pytest.mark.parametrize("infusion_type, timepoint, source, expected", [
+    ("induction", "pre", "clinician", "circle"),
+    ("induction", "post", "clinician", "circle-open"),
+    ("booster", "pre", "import", "star"),
+    ("induction", "followup", "patient_remote", "diamond-open-dot"),
+    ("induction", "pre", "patient_kiosk", "circle-dot"),
+    ("booster", "post", "patient_kiosk", "star-open-dot"),
+])
+def test_each_score_marker_says_when_and_who_answered(infusion_type, timepoint, source,
+                                                      expected):
+    assert charts.score_symbol(infusion_type, timepoint, source) == expected

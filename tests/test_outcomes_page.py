@@ -169,6 +169,10 @@ def test_outcome_figures_on_screen_equal_the_engine(demo, widgets, filters, inst
     assert values["Reliable improvement"] == shown(latest["reliable_improvement_rate"])
     nhs = summary["nhs_paired_phq9_gad7_latest"]
     assert values["NHS recovery (PHQ-9 + GAD-7)"] == shown(nhs["recovery_rate"])
+    item9 = summary["PHQ-9"]["item9"]
+    checked = item9["day_after_first_infusion_checked"]
+    assert values["Item 9 resolved by the day after infusion 1"] == shown(
+        round(item9["day_after_first_infusion_resolved"] / checked, 4) if checked else None)
     ttr = block["time_to_first_response"]
     assert values[f"Responded by infusion {filters.after_n} (KM)"] == shown(
         ttr[f"km_cumulative_response_by_{filters.after_n}"])

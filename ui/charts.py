@@ -11,7 +11,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from outcomes.engine import FOLLOWUP
 from outcomes.instruments import get_instrument
+from outcomes.trajectory import timepoint_offsets
 
 COURSE_COLOURS = ("#2563eb", "#7c3aed", "#0f766e", "#db2777", "#ea580c", "#4b5563")
 BAND_RAMP = ("#16a34a", "#84cc16", "#eab308", "#f97316", "#dc2626")
@@ -142,12 +144,25 @@ def _x(frame: pd.DataFrame, axis: str) -> pd.Series:
     return frame["date"] if axis == "date" else frame["x"]
 
 
+ANSWERED_BY = {"patient_kiosk": "answered by the patient at the chair",
+               "patient_remote": "answered by the patient through a link",
+               "import": "imported", "clinician": "entered by a clinician"}
+
+
+def score_symbol(infusion_type: str | None, timepoint: str, source: str | None) -> str:
+    """Marker of one score: star for a booster, diamond for a follow-up (C4), else circle;
+    filled before the infusion, open after it; a centre dot when the patient answered."""
+    shape = "star" if infusion_type == "booster" else "diamond" if timepoint == FOLLOWUP \
+        else "circle"
+    patient = "-dot" if source in ("patient_kiosk", "patient_remote") else ""
+    return shape + ("" if timepoint == "pre" else "-open") + patient
+
+
 def _add_scores(fig: go.Figure, points: pd.DataFrame, label: str, colour: str, axis: str,
                 row: int) -> None:
-    symbols = [
-        ("star" if kind == "booster" else "circle") + ("" if tp == "pre" else "-open")
-        for kind, tp in zip(points["infusion_type"], points["timepoint"], strict=True)
-    ]
+    sources = points["source"] if "source" in points else pd.Series("", index=points.index)
+    symbols = [score_symbol(kind, tp, source) for kind, tp, source in zip(
+        points["infusion_type"], points["timepoint"], sources, strict=True)]
     custom = pd.DataFrame({
         "infusion": points["infusion_number"].astype(int),
         "timepoint": points["timepoint"],
@@ -157,6 +172,7 @@ def _add_scores(fig: go.Figure, points: pd.DataFrame, label: str, colour: str, a
                                               else f"{d:g} mg/kg"),
         "route": points["route"].fillna("route not recorded"),
         "severity": points["severity"],
+        "by": sources.map(lambda v: ANSWERED_BY.get(v, "clinician")),
     })
     fig.add_trace(go.Scatter(
         x=_x(points, axis), y=points["total"], mode="lines+markers", name=label,
@@ -165,7 +181,7 @@ def _add_scores(fig: go.Figure, points: pd.DataFrame, label: str, colour: str, a
                                                        line=dict(width=2, color=colour)),
         customdata=custom.to_numpy(),
         hovertemplate=(f"<b>{label}</b> · infusion %{{customdata[0]}} (%{{customdata[3]}})<br>"
-                       "%{customdata[1]} score %{y} (%{customdata[6]})<br>"
+                       "%{customdata[1]} score %{y} (%{customdata[6]}) · %{customdata[7]}<br>"
                        "%{customdata[2]} · %{customdata[4]} · %{customdata[5]}<extra></extra>"),
     ), row=row, col=1)
 
@@ -239,13 +255,13 @@ def _style_x_axis(fig: go.Figure, points: pd.DataFrame, axis: str, rows: int) ->
     last = int(points["infusion_number"].max())
     fig.update_xaxes(tickmode="array", tickvals=list(range(1, last + 1)), range=[0.4, last + 0.6])
     fig.update_xaxes(title_text="Infusion number (● pre-infusion score, ○ post-infusion score, "
-                                "★ booster)", row=rows, col=1)
+                                "◇ follow-up, ★ booster)", row=rows, col=1)
 
 
 def item9_figure(history: pd.DataFrame) -> go.Figure:
     """PHQ-9 item 9 answers (0-3) by infusion, positive answers (>= 1) in red."""
     single = history["course_number"].nunique() == 1
-    offset = history["timepoint"].map({"pre": -0.2, "post": 0.2})
+    offset = timepoint_offsets(history)
     x = (history["infusion_number"] + offset if single else
          [f"C{c}·{i} {t}" for c, i, t in zip(history["course_number"], history["infusion_number"],
                                              history["timepoint"], strict=True)])
@@ -259,7 +275,8 @@ def item9_figure(history: pd.DataFrame) -> go.Figure:
     ))
     fig.update_yaxes(range=[0, 3.2], tickvals=[0, 1, 2, 3], title_text="Item 9 answer")
     if single:
-        fig.update_xaxes(title_text="Infusion number (left bar pre, right bar post)", dtick=1)
+        fig.update_xaxes(title_text="Infusion number (left bar pre, right bar post, then "
+                                    "follow-ups)", dtick=1)
     else:
         fig.update_xaxes(title_text="Course · infusion · timepoint", type="category")
     fig = base_layout(fig, height=240)

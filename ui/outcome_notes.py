@@ -30,6 +30,10 @@ NOTES = {
     "item9": "PHQ-9 item 9 (thoughts of being better off dead or of self-harm) is positive "
              "when >= 1 (O10). Resolved = positive at baseline and answered 0 after infusion N, "
              "of baseline-positive courses answering item 9 then.",
+    "item9_day_after": "The 24-hour check (O12): of the courses positive on item 9 at "
+                       "baseline, those with a PHQ-9 follow-up dated the day of infusion 1 or "
+                       "the day after are checked; resolved = the first such follow-up answers "
+                       "item 9 with 0 (a blank item 9 there is not resolved).",
     "km": "Kaplan-Meier cumulative probability of a first response (remission) by the number "
           "of infusions received (O8): pre score of infusion k = k - 1 received, post = k. "
           "Courses that have not responded are censored at their last scored observation. "

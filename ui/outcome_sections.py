@@ -13,6 +13,8 @@ import streamlit as st
 
 from data.access import Actor
 from data.clinic_outcomes import ClinicAnalysis
+from data.db import read_session
+from data.selfreport.completion import selfreport_quality
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui import charts
@@ -142,7 +144,20 @@ def change_and_safety(summary: dict, instrument: str, after_n: int) -> None:
                 "no PHQ-9 scores" if item9 is None else
                 f"{resolved} of {answered} positive at baseline; "
                 f"{item9['n_emergent_positive']} emergent", NOTES["item9"])
+        if item9 is not None:
+            _day_after(item9)
     _time_to_response(summary[instrument]["time_to_first_response"], after_n)
+
+
+def _day_after(item9: dict) -> None:
+    """O12: baseline-positive courses checked the day of / after infusion 1, and resolved."""
+    checked = item9["day_after_first_infusion_checked"]
+    resolved = item9["day_after_first_infusion_resolved"]
+    cols = st.columns(4)
+    _metric(cols[0], "Item 9 resolved by the day after infusion 1",
+            resolved / checked if checked else None,
+            f"{resolved} of {checked} baseline-positive courses with a PHQ-9 follow-up the "
+            "day of infusion 1 or the day after (O12)", NOTES["item9_day_after"])
 
 
 def _time_to_response(ttr: dict, after_n: int) -> None:
@@ -349,3 +364,28 @@ def attention_table(analysis: ClinicAnalysis) -> pd.DataFrame:
         "Days since last infusion": rows["days_since_infusion"],
         "Open alerts": rows["open_alerts"],
     })
+
+
+SOURCE_LABELS = {"clinician": "Clinician", "patient_kiosk": "Patient (kiosk)",
+                 "patient_remote": "Patient (link)", "import": "Import"}
+
+
+def selfreport_quality_block(actor: Actor, filters: Any) -> None:
+    """Self-report data quality: link completion and scores by source (counts only)."""
+    with read_session() as session:
+        quality = selfreport_quality(session, actor=actor, clinic_ids=filters.clinic_ids,
+                                     start=filters.start, end=filters.end)
+    st.subheader("Patient self-report")
+    cols = st.columns(4)
+    cols[0].metric("Questionnaire links created", quality["created"])
+    cols[1].metric("Completed", quality["completed"])
+    cols[2].metric("Expired unanswered", quality["expired"])
+    cols[3].metric("Completion rate", pct(quality["completion_rate"]),
+                   help="Completed / (completed + expired); open and revoked links are "
+                        "left out.")
+    st.caption("Scores by source: " + ", ".join(
+        f"{SOURCE_LABELS.get(source, source)} {n}"
+        for source, n in quality["scores_by_source"].items()))
+    st.caption(f"PHQ-9 scores with item 9 not answered (prefers not to answer, or blank in an "
+               f"import): {quality['phq9_item9_not_answered']}. Each within the alert window "
+               "opened an 'item 9 not answered' alert (OUTCOMES.md section 1).")

@@ -23,6 +23,7 @@ from outcomes.trajectory import (
     course_outcomes,
     infusion_gaps,
     item9_history,
+    observation_label,
     trajectory_points,
 )
 from ui import charts
@@ -30,7 +31,9 @@ from ui.progress_report import build_progress_report, outcome_cells
 
 AXES = {"infusion": "Infusion number", "date": "Date"}
 REPORT_KEY = "pv_report_pdf"
-CHART_NOTE = ("Scores before (●) and after (○) each infusion; ★ marks boosters, shaded gaps are "
+CHART_NOTE = ("Scores before (●) and after (○) each infusion; ★ marks boosters, ◇ follow-ups "
+              "answered between visits, and a centre dot (⊙) a score the patient answered "
+              "(at the chair or through a link); shaded gaps are "
               "more than 14 days between infusions (a display convention). Dashed: the course's "
               "baseline (O1); dotted green: the response line at half the baseline (O4); "
               "dash-dot: the remission line (O5). Hover a point for date, dose and route.")
@@ -137,7 +140,7 @@ def _outcome_metrics(row: pd.Series) -> None:
     cols[1].metric("Latest", f"{row['latest']:g}", delta=f"{row['change']:+g} vs baseline",
                    delta_color="inverse", help="The last score after the baseline (O2); "
                    "lower is better.")
-    cols[1].caption(f"{row['latest_timepoint']} score of infusion {int(row['latest_infusion'])}")
+    cols[1].caption(observation_label(row["latest_timepoint"], int(row["latest_infusion"])))
     change = "undefined" if pd.isna(row["pct_change"]) else f"{row['pct_change']:+.1f} %"
     cols[2].metric("Change from baseline", change, help="100 x (latest - baseline) / baseline "
                    "(O3); undefined at baseline 0.")

@@ -18,7 +18,7 @@ from outcomes.instruments import (
     Instrument,
     get_instrument,
 )
-from outcomes.scoring import ScoringError, score_items
+from outcomes.scoring import ScoringError, missing_rule, score_items
 
 DEFAULT_INSTRUMENTS = ("PHQ-9", "GAD-7")
 TIMEPOINT_TITLES = {"pre": "Before the infusion (pre)", "post": "After the infusion (post)"}
@@ -61,7 +61,7 @@ def live_summary(inst: Instrument, items: list[int | None]) -> tuple[str, str]:
         return "error", str(exc)
     if result.total is None:
         return "warning", (f"{inst.name}: {result.n_missing} of {inst.n_items} items missing; no "
-                           f"total (at most {inst.max_missing} may be missing). It will be saved "
+                           f"total ({missing_rule(inst)}). It will be saved "
                            "as incomplete.")
     prorated = f", prorated for {result.n_missing} missing" if result.prorated else ""
     return "success", (f"{inst.name} total {result.total} / {inst.total_max}: "

@@ -106,7 +106,8 @@ def score_columns(n_items: int) -> tuple[ColumnSpec, ...]:
     return (
         STUDY_ID, PATIENT_CODE, CLINIC, COURSE_NUMBER, COURSE_START,
         _c("infusion_number", "int", "Infusion number within the course (1-based)."),
-        _c("timepoint", "text", "pre or post (the infusion)."),
+        _c("timepoint", "text", "pre or post (the infusion), or followup (a score between "
+           "visits; infusion_number is then the infusion it follows, OUTCOMES.md C4)."),
         _c("instrument", "text", "Instrument: " + ", ".join(INSTRUMENTS) + "."),
         _c("administered_on", "date", "Date the questionnaire was completed.", "date"),
         *items,
@@ -115,9 +116,13 @@ def score_columns(n_items: int) -> tuple[ColumnSpec, ...]:
            "prorated when few items are missing); empty when incomplete."),
         _c("severity", "text", "Severity band of the total (OUTCOMES.md section 1)."),
         _c("complete", "bool", "True when the administration has a total (S2)."),
-        _c("source", "text", "How the score entered the store: form, import or seed."),
+        _c("source", "text", "Who gave the answers and how: clinician (entered by staff), "
+           "patient_kiosk (the patient, on the clinic's device), patient_remote (the "
+           "patient, from a link) or import."),
         _c("entered_by", "text", "User who entered the score.", "staff"),
         _c("entered_at", "datetime", "When the score was entered (UTC).", "timestamp"),
+        _c("completed_at", "datetime", "When the questionnaire was answered (UTC), when known "
+           "(empty otherwise).", "timestamp"),
     )
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from data.exports.tables import Table
+from models.tables import PATIENT_SOURCES
 from outcomes.instruments import PHQ9_ANSWER_LOINC, PHQ9_FUNCTIONAL_DIFFICULTY, get_instrument
 
 LOINC = "http://loinc.org"
@@ -107,9 +108,23 @@ def questionnaire_response(score: dict[str, Any], patient_urn: str,
         "status": "completed", "subject": {"reference": patient_urn},
         "item": _items(score),
     }
-    if authored := _when(score.get("administered_on"), deidentified):
+    if score.get("source") in PATIENT_SOURCES:  # the patient answered it
+        resource["source"] = {"reference": patient_urn}
+    if authored := _authored(score, deidentified):
         resource["authored"] = authored
     return resource
+
+
+def _authored(score: dict[str, Any], deidentified: bool) -> str | None:
+    """When the answers were given: completed_at when known (UTC), else the date; only
+    the year when de-identified (as every date)."""
+    completed = score.get("completed_at")
+    if completed is None:
+        return _when(score.get("administered_on"), deidentified)
+    if deidentified:
+        return str(completed.year)
+    moment = completed if completed.tzinfo else completed.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def total_observation(score: dict[str, Any], patient_urn: str, response_urn: str,

@@ -116,4 +116,8 @@ def item9_rows(summary: dict[str, Any], after_n: int) -> list[tuple[str, Any]]:
          block[f"baseline_positive_with_item9_after_{after_n}"]),
         (f"... of which resolved (0) after infusion {after_n}",
          block[f"baseline_positive_resolved_after_{after_n}"]),
+        ("Baseline-positive with a PHQ-9 follow-up the day of or after infusion 1",
+         block["day_after_first_infusion_checked"]),
+        ("... of which resolved (0) at the first such follow-up (O12)",
+         block["day_after_first_infusion_resolved"]),
     ]

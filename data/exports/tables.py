@@ -171,10 +171,11 @@ def load_scores(session: Session, *, actor: Actor, filters: RowFilters,
     database collates them), then the score columns of those courses, raw from the
     driver. Each column is dictionary-encoded and each distinct value converted once by
     the column type's own result processor (what a row-by-row read did for every value).
-    The rows are then sorted by course, infusion number, pre before post, instrument (the
-    old ORDER BY; timepoints and instruments are closed lists of ASCII names, which every
-    collation orders alike). Without `timestamps`, the entry time (dropped by the
-    de-identification) is not read.
+    The rows are then sorted by course, infusion number, pre before post before followup
+    (C4: reverse alphabetical), date, instrument (the old ORDER BY, with the date for the
+    follow-ups of one infusion; timepoints and instruments are closed lists of ASCII names,
+    which every collation orders alike). Without `timestamps`, the entry and completion
+    times (dropped by the de-identification) are not read.
     """
     conn = session.connection()
     course_ids, courses = _score_courses(conn, actor, filters)
@@ -187,7 +188,7 @@ def load_scores(session: Session, *, actor: Actor, filters: RowFilters,
         position = position[keep]
     number = raw.pop("infusion_number")
     timepoint, instrument = raw.pop("timepoint"), raw.pop("instrument")
-    order = np.lexsort((_rank(instrument), -_rank(timepoint),
+    order = np.lexsort((_rank(instrument), _rank(raw["administered_on"]), -_rank(timepoint),
                         _ints(number.values).take(number.codes), position))
     at_course = position.take(order).astype(np.int32)
     data = {name: Coded(at_course, values) for name, values in courses.items()}
@@ -229,7 +230,8 @@ def _score_courses(conn: Connection, actor: Actor,
 
 # The score columns, read raw: the driver's own values (dates and booleans as SQLite keeps
 # them, the items as JSON text), converted once per distinct value in load_scores.
-_RAW_TYPES = {"administered_on": String, "complete": Integer, "entered_at": String}
+_RAW_TYPES = {"administered_on": String, "complete": Integer, "entered_at": String,
+              "completed_at": String}
 FETCH_ROWS = 65_536  # rows fetched and dictionary-encoded at a time
 
 
@@ -240,7 +242,7 @@ def _score_columns(conn: Connection, actor: Actor, filters: RowFilters,
     fetched in chunks, each chunk's columns factorized at once (the chunk's tuples are then
     freed), so the million rows never exist as Python tuples all at once."""
     names = ["administered_on", "functional_difficulty", "total", "severity", "complete",
-             "source", *(["entered_at"] if timestamps else [])]
+             "source", *(["entered_at", "completed_at"] if timestamps else [])]
     stmt = (select(Assessment.course_id, Infusion.number.label("infusion_number"),
                    Assessment.timepoint, Assessment.instrument,
                    cast(Assessment.items, String).label("items"),

@@ -43,3 +43,15 @@ def test_completeness():
         "administrations": 5, "incomplete_administrations": 1,
     }
     assert completeness(obs, INFUSIONS, "GAD-7")["courses_without_baseline"] == 2
+
+
+def test_completeness_a_followup_is_not_a_pre_or_post_score():
+    obs = obs_frame([
+        (1, 1, "pre", 18), (1, 1, "followup", 12),  # pre + follow-up: not a pre-post pair
+        (1, 2, "post", 15), (1, 2, "followup", 9),  # post + follow-up: not a pair either
+        (2, 1, "followup", 10),  # course 2: a follow-up only, so no baseline (O1)
+    ])
+    result = completeness(obs, INFUSIONS, "PHQ-9")
+    assert result["infusions_with_pre_and_post"] == 0
+    assert result["courses_without_baseline"] == 1  # course 2
+    assert result["administrations"] == 5

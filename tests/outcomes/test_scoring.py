@@ -125,8 +125,12 @@ INCOMPLETE = [
     ("PHQ-9", [N] * 9, 9),
     ("GAD-7", [1, 1, 1, 1, 1, N, N], 2),
     ("MADRS", [3] * 9 + [N], 1),
-    ("QIDS-SR16", [1] * 15 + [N], 1),
-    ("QIDS-SR16", [N] + [1] * 15, 1),
+    # QIDS-SR16 (S2 by domain): no total only when a whole domain is blank
+    ("QIDS-SR16", [1, 1, 1, 1, 1, N, N, N, N, 1, 1, 1, 1, 1, 1, 1], 4),  # appetite/weight
+    ("QIDS-SR16", [N, N, N, N, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 4),  # sleep
+    ("QIDS-SR16", [1, 1, 1, 1, N, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 1),  # item 5 (sad mood)
+    ("QIDS-SR16", [1] * 14 + [N, N], 2),  # psychomotor (15-16)
+    ("QIDS-SR16", [N] * 16, 16),
     ("PCL-5", [2] * 19 + [N], 1),
 ]
 
@@ -169,6 +173,30 @@ QIDS = [
 def test_qids_sr16_total_is_max_of_groups(items: list[int], total: int, label: str) -> None:
     result = score_items("QIDS-SR16", items)
     assert (result.total, result.severity, result.complete) == (total, label, True)
+
+
+# S2 by domain: a domain scores its highest ANSWERED item; blank items inside a domain
+# that has an answer leave a total (nothing is prorated). (items, total, label, n_missing)
+QIDS_BLANKS = [
+    # The paper form: 6 or 7, 8 or 9. Items 7 and 9 blank: max(2,1,0,0)=2 + 2 + max(2,1)=2
+    # + (1+1+1+1+1)=5 + max(0,1)=1 = 12, moderate (11-15)
+    ([2, 1, 0, 0, 2, 2, N, 1, N, 1, 1, 1, 1, 1, 0, 1], 12, "moderate", 2),
+    # Was incomplete under the old rule (item 16 blank): 1 + 1 + 1 + 5 + max(1) = 9, mild
+    ([1] * 15 + [N], 9, "mild", 1),
+    ([N] + [1] * 15, 9, "mild", 1),  # item 1 blank: sleep = max(1,1,1) = 1; also 9
+    # One answered item per domain (7 blank), all 3: 9 x 3 = 27, the top of the range
+    ([3, N, N, N, 3, N, N, N, 3, 3, 3, 3, 3, 3, N, 3], 27, "very severe", 7),
+    # Boundary 5 / 6 with blanks: sleep only item 4 = 2, item 5 = 3, rest 0 -> 5, none
+    ([N, N, N, 2, 3, 0, N, 0, N, 0, 0, 0, 0, 0, 0, N], 5, "none", 6),
+    # ... and item 16 = 1 instead of blank: 6, mild
+    ([N, N, N, 2, 3, 0, N, 0, N, 0, 0, 0, 0, 0, 0, 1], 6, "mild", 5),
+]
+
+
+@pytest.mark.parametrize(("items", "total", "label", "n_missing"), QIDS_BLANKS)
+def test_qids_sr16_blank_items_inside_an_answered_domain(items, total, label, n_missing):
+    result = score_items("QIDS-SR16", items)
+    assert result == Score("QIDS-SR16", tuple(items), total, True, label, n_missing, False)
 
 
 # --- S3 answers: what is accepted, what is rejected ---------------------------------------

@@ -25,6 +25,7 @@ from outcomes.scoring import (
     TotalOutOfRangeError,
     prorated_total,
     score,
+    total_groups,
 )
 from outcomes.scoring_frame import MISSING, score_cells
 
@@ -58,7 +59,13 @@ HAND = [
     ("MADRS", (6,) * 9 + (None,), None, False, False, None),
     # QIDS-SR16: max(1,2,3,0)=3 + 2 + max(0,1,0,3)=3 + (1+2+0+3+2)=8 + max(1,0)=1 = 17
     ("QIDS-SR16", (1, 2, 3, 0, 2, 0, 1, 0, 3, 1, 2, 0, 3, 2, 1, 0), 17, True, False, "severe"),
-    ("QIDS-SR16", (0,) * 15 + (None,), None, False, False, None),
+    # S2 by domain: item 16 blank, item 15 answered -> the psychomotor domain scores 0
+    ("QIDS-SR16", (0,) * 15 + (None,), 0, True, False, "none"),
+    # items 7 and 9 blank (the form's either/or): 3 + 1 + max(2, 0)=2 + 5 + max(0, 1)=1 = 12
+    ("QIDS-SR16", (3, 0, 0, 0, 1, 2, None, 0, None, 1, 1, 1, 1, 1, 0, 1), 12, True, False,
+     "moderate"),
+    # appetite/weight domain (6-9) all blank: no total
+    ("QIDS-SR16", (1,) * 5 + (None,) * 4 + (1,) * 7, None, False, False, None),
     # PCL-5: 20 x 2 = 40, at or above the cut-off (31-80); 30 just below it
     ("PCL-5", (2,) * 20, 40, True, False, "at or above cut-off"),
     ("PCL-5", (2,) * 15 + (0,) * 5, 30, True, False, "below provisional cut-off"),
@@ -161,14 +168,16 @@ def _edge_cells(name: str) -> list[str]:
 
 
 def _rows(name: str, rng: random.Random, n: int) -> tuple[list[list[str]], list[str]]:
-    """Valid answers with 0 to max_missing + 1 blanks (every proration case), totals right,
+    """Valid answers with 0 to max_missing + 1 blanks (every proration case; up to half
+    the items for domain-scored instruments, with and without a blank domain), totals right,
     wrong or absent, and now and then an edge text anywhere."""
     inst = get_instrument(name)
     edges = _edge_cells(name)
     rows, totals = [], []
     for _ in range(n):
         row = [str(rng.randint(inst.item_min, inst.item_max)) for _ in range(inst.n_items)]
-        for k in rng.sample(range(inst.n_items), rng.randint(0, inst.max_missing + 1)):
+        most = inst.max_missing + 1 if total_groups(name) is None else inst.n_items // 2
+        for k in rng.sample(range(inst.n_items), rng.randint(0, most)):
             row[k] = ""
         if rng.random() < 0.05:
             row = [""] * inst.n_items

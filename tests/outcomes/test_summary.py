@@ -206,6 +206,8 @@ def test_item9(phq9):
         "n_emergent_positive": 2,  # baseline 0 then positive: c2, c3
         "baseline_positive_with_item9_after_2": 2,  # c1 (0), c6 (2) at post 2
         "baseline_positive_resolved_after_2": 1,  # c1
+        "day_after_first_infusion_checked": 0,  # O12: no follow-up score in this cohort
+        "day_after_first_infusion_resolved": 0,
     }
 
 

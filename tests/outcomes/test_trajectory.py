@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from outcomes.engine import course_table
+from outcomes.engine import course_table, order_observations
 from outcomes.trajectory import (
     course_outcome_lines,
     infusion_gaps,
     item9_history,
+    observation_label,
+    timepoint_offsets,
     trajectory_points,
 )
 from tests.outcomes.factories import obs_frame, pre_post
@@ -84,3 +87,17 @@ def test_outcome_in_words_edge_cases():
     worse = outcome(pre_post(1, 10, 16))
     assert "Reliable deterioration (a rise of at least 6 points)." in worse
     assert "6 points higher (+60.0 %)" in worse[1]
+
+
+def test_followups_sit_between_the_post_and_the_next_pre_on_the_infusion_axis():
+    rows = order_observations(obs_frame([
+        (1, 1, "pre", 20), (1, 1, "post", 15),
+        (1, 1, "followup", 14, None, pd.Timestamp("2024-01-02")),
+        (1, 1, "followup", 13, None, pd.Timestamp("2024-01-09")),
+        (1, 2, "followup", 12),
+    ]))
+    # pre -0.2, post +0.2; two follow-ups of 1: 0.3 + 0.4 x 1/3, 0.3 + 0.4 x 2/3; one of 2: 0.5
+    expected = [-0.2, 0.2, 0.3 + 0.4 / 3, 0.3 + 0.8 / 3, 0.5]
+    assert timepoint_offsets(rows).tolist() == pytest.approx(expected)
+    assert observation_label("followup", 3) == "follow-up after infusion 3"
+    assert observation_label("post", 6) == "post score of infusion 6"
