@@ -15,6 +15,7 @@ from data.access import Actor
 from data.clinic_outcomes import ClinicAnalysis
 from data.db import read_session
 from data.selfreport.completion import selfreport_quality
+from models.tables import SOURCE_LABELS
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui import charts
@@ -364,10 +365,6 @@ def attention_table(analysis: ClinicAnalysis) -> pd.DataFrame:
         "Days since last infusion": rows["days_since_infusion"],
         "Open alerts": rows["open_alerts"],
     })
-
-
-SOURCE_LABELS = {"clinician": "Clinician", "patient_kiosk": "Patient (kiosk)",
-                 "patient_remote": "Patient (link)", "import": "Import"}
 
 
 def selfreport_quality_block(actor: Actor, filters: Any) -> None:
