@@ -3,8 +3,9 @@
 Both figures use the observed response after N (O7): ``after_n_evaluable`` and
 ``after_n_response`` of ``outcomes.engine.course_table``.
 
-- D2 p-chart: courses grouped by the month of their first infusion (the course start,
-  'YYYY-MM'; 'YYYY-Qn' for the quarterly view), one block per period with at least one
+- D2 p-chart: courses grouped by the month of their first infusion (the engine's
+  ``first_infusion_date``; the course start when unknown), 'YYYY-MM' ('YYYY-Qn' for the
+  quarterly view), one block per period with at least one
   course. centre = total responders / total evaluable over all periods;
   lower/upper = centre -/+ 3 sqrt(centre (1 - centre) / n), clipped to [0, 1];
   signal 'above'/'below' when the rate lies outside them, else null.
@@ -21,7 +22,8 @@ Both figures use the observed response after N (O7): ``after_n_evaluable`` and
   sum over a group's evaluable courses of the overall response rate of their band;
   observed / expected ratio.
 
-Decision: a course without a start date belongs to no period (and so not to the centre).
+Decision: a course without a first infusion date or a start date belongs to no period
+(and so not to the centre).
 """
 
 from __future__ import annotations
@@ -73,9 +75,17 @@ def period_labels(starts: pd.Series, period: str = "month") -> pd.Series:
     return labels.astype("object").where(start.notna(), None)
 
 
+def course_months(table: pd.DataFrame) -> pd.Series:
+    """The day each course is dated by in D2: its first infusion, else its start date."""
+    start = pd.to_datetime(table["course_start"])
+    if "first_infusion_date" not in table.columns:
+        return start
+    return pd.to_datetime(table["first_infusion_date"]).fillna(start)
+
+
 def p_chart(table: pd.DataFrame, *, small_cell: int | None, period: str = "month") -> dict:
     """D2: one block per period (sorted), keyed by the period label."""
-    counts = _counts(table).assign(period=period_labels(table["course_start"], period))
+    counts = _counts(table).assign(period=period_labels(course_months(table), period))
     counts = counts[counts["period"].notna()]
     grouped = counts.groupby("period", sort=True)[["evaluable", "responder"]].sum()
     total_n, total_k = int(grouped["evaluable"].sum()), int(grouped["responder"].sum())

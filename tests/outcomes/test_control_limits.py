@@ -133,3 +133,29 @@ def test_summary_blocks_from_observations_and_flat_rows():
             "clinic": "2024-02", "metric": "rate", "value": 1.0} in rows
     assert {"instrument": None, "block": "retention", "clinic": None,
             "metric": "reached_infusion_1", "value": 3} in rows
+
+
+def test_p_chart_months_follow_the_first_infusion_not_the_course_start():
+    """D2: a course opened on 30 January whose first infusion is on 2 February is a
+    February course; a course without a known first infusion falls back to its start."""
+    table = courses(("A", "2024-01-30", 6, 3, 0), ("A", "2024-01-30", 5, 5, 0))
+    first = [pd.Timestamp("2024-02-02")] * 6 + [pd.NaT] * 5
+    chart = p_chart(table.assign(first_infusion_date=first), small_cell=5)
+    assert {month: (b["n_evaluable"], b["responders"]) for month, b in chart.items()} == {
+        "2024-01": (5, 5), "2024-02": (6, 3)}
+
+
+def test_the_course_table_carries_the_first_infusion_date():
+    from outcomes.engine import course_table
+
+    obs = pd.DataFrame({
+        "course_key": [1, 1, 1], "patient_key": [1, 1, 1], "clinic": ["A"] * 3,
+        "course_number": [1] * 3, "course_start": pd.to_datetime(["2024-01-30"] * 3),
+        "instrument": ["GAD-7", "PHQ-9", "PHQ-9"], "infusion_number": [1, 2, 2],
+        "timepoint": ["pre", "pre", "post"],
+        "date": pd.to_datetime(["2024-02-02", "2024-02-05", "2024-02-05"]),
+        "total": [10.0, 20.0, 8.0], "item9": [float("nan"), 0.0, 0.0],
+        "infusion_date": pd.to_datetime(["2024-02-02", "2024-02-05", "2024-02-05"])})
+    table = course_table(obs, "PHQ-9")
+    # infusion 1 (2 February) has only a GAD-7: still the course's first infusion
+    assert list(table["first_infusion_date"]) == [pd.Timestamp("2024-02-02")]
