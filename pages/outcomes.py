@@ -15,6 +15,7 @@ from data.db import read_session
 from data.overview import clinics_in_scope
 from data.protocol import load_protocol
 from ui import outcome_sections as sections
+from ui.dose_sections import dose_section
 from ui.layout import page_setup
 from ui.outcome_cache import options_for, section_analysis_for, store_version, summary_for
 from ui.outcome_filters import cli_command, course_filters, store_filters
@@ -65,6 +66,8 @@ with tabs[shown]:
         sections.selfreport_quality_block(actor, filters)
     elif shown == "review":
         review_section(summary, analysis, after_n, memo)
+    elif shown == "dose":
+        dose_section(actor, filters, instrument, after_n, version)
     else:
         sections.attention_section(actor, analysis, memo)
 

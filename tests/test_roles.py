@@ -23,9 +23,11 @@ from data.audit_queries import (
     verify_trail,
 )
 from data.db import read_session, write_session
+from data.dose_frame import load_dose_frame
 from data.exports.service import ExportRequest, run_export
 from data.infusions import log_infusion
 from data.observations import load_observations
+from data.outcome_report import OutcomeFilters
 from data.overview import search_patients
 from data.patients import record_view, register_patient
 from data.protocol import update_protocol
@@ -132,6 +134,7 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
     "export de-identified scores": _export(deidentified=True),
     "export identified scores": _export(deidentified=False),
     "load observations": lambda actor: load_observations(actor=actor),
+    "load the dose frame": lambda actor: load_dose_frame(actor=actor, filters=OutcomeFilters()),
     "view the audit trail": _read(search_events, filters=AuditFilter()),
     "rebuild a record's history": _read(record_history, entity="user", entity_id="1"),
     "export the audit trail": _write(export_events_csv, filters=AuditFilter()),
@@ -173,6 +176,7 @@ MATRIX = [
                                                  "auditor": "export_identified",
                                                  "admin": "export_deidentified"}),
     ("load observations",           Y, Y, Y, N, "view_outcomes"),
+    ("load the dose frame",         Y, Y, Y, N, "view_outcomes"),
     ("view the audit trail",        N, Y, Y, N, "view_audit"),
     ("rebuild a record's history",  N, Y, Y, N, "view_audit"),
     ("export the audit trail",      N, Y, Y, N, "view_audit"),

@@ -41,6 +41,7 @@ SECTION_FIELDS = {
     "safety": ("safety", "side_effects", "completeness"),
     "attention": ("attention",),
     "review": ("review",),
+    "dose": (),  # ui.dose_sections reads its own cached tables
 }
 
 

@@ -19,6 +19,7 @@ from models.tables import SOURCE_LABELS
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui import charts
+from ui.dose_sections import published_benchmarks
 from ui.outcome_cache import TTL_SECONDS
 from ui.outcome_notes import NOTES
 
@@ -27,7 +28,8 @@ CHART = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]
 # The page's sections (tabs), by id; only the open one runs.
 SECTIONS = {"response": "Response over time", "breakdowns": "Breakdowns",
             "durability": "Durability", "safety": "Safety & data quality",
-            "attention": "Needs attention", "review": "Retention & fair comparison"}
+            "attention": "Needs attention", "review": "Retention & fair comparison",
+            "dose": "Dose and tolerability"}
 SECTION_KEY = "oc_section"
 # Widgets inside a section: when their section is closed they are not rendered, and
 # Streamlit would forget their value; `keep_widget_values` keeps it.
@@ -119,6 +121,7 @@ def headline(summary: dict, instrument: str, after_n: int) -> None:
                     of(data["remitters"], data["n_evaluable"], "evaluable"), rem_note)
             _metric(bottom[1], "Remission · ITT", data["remission_rate_itt"],
                     of(data["remitters"], data["n_with_baseline"], "with a baseline"), rem_note)
+    published_benchmarks(instrument)
 
 
 def change_and_safety(summary: dict, instrument: str, after_n: int) -> None:
