@@ -8,6 +8,8 @@ import streamlit as st
 from data.db import read_session
 from data.users import count_users
 from ui.first_run import first_run_screen
+from ui.kiosk import BACK_FROM_KIOSK, in_kiosk_mode, kiosk_screen
+from ui.respond import wants_respond_page
 from ui.session import current_actor, ensure_store, sign_in_form
 
 st.set_page_config(page_title="Ketamine outcome tracker", page_icon="📈", layout="wide")
@@ -37,8 +39,24 @@ def navigation_for(actor) -> list[st.Page]:  # noqa: ANN001
     ]
 
 
+def only(screen, title: str, url_path: str) -> None:  # noqa: ANN001  (a file or a function)
+    """This tab shows one screen and no navigation (the kiosk, the patient's page)."""
+    st.navigation([st.Page(screen, title=title, url_path=url_path)], position="hidden").run()
+
+
 def main() -> None:
     ensure_store()
+    # The kiosk first: while it is on, nothing else is reachable in this tab (not even a
+    # link's page); then the patient's page, before any sign-in (docs/SELF_REPORT.md).
+    if in_kiosk_mode():
+        if current_actor() is None:  # timed out: sign_out() ended the kiosk with the session
+            only(sign_in_screen, "Sign in", "sign-in")
+        else:
+            only(kiosk_screen, "Questionnaire", "kiosk")
+        return
+    if wants_respond_page():
+        only("pages/respond.py", "Questionnaire", "respond")
+        return
     with read_session() as session:
         n_users = count_users(session)
     if n_users == 0:
@@ -52,7 +70,10 @@ def main() -> None:
         account = PAGES["account"]
         st.navigation([st.Page(account[0], title=account[1], url_path="account")]).run()
         return
-    st.navigation(navigation_for(actor)).run()
+    page = st.navigation(navigation_for(actor))
+    if st.session_state.pop(BACK_FROM_KIOSK, False) and actor.can("record_infusions"):
+        st.switch_page("pages/infusion.py")  # the clinician's screen, with the kiosk's result
+    page.run()
 
 
 def sign_in_screen() -> None:

@@ -58,7 +58,8 @@ def _request(args: argparse.Namespace):  # noqa: ANN202
         end=_date(args.end, "--end"), after_n=args.after, timepoint_rule=args.timepoint,
         all_courses=args.all_courses,
         clinicians=tuple(args.clinician) if args.clinician else None,
-        indications=tuple(args.indication) if args.indication else None)
+        indications=tuple(args.indication) if args.indication else None,
+        as_of=_date(args.as_of, "--as-of"))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -104,5 +105,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="outcomes: courses whose first infusion this clinician gave (repeat)")
     p.add_argument("--indication", action="append",
                    help="outcomes: courses of patients with this indication (repeat)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD",
+                   help="outcomes: judge retention (D1: in progress or stopped) on this day "
+                        "(default today)")
     p.add_argument("--out", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_export)

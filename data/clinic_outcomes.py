@@ -23,6 +23,7 @@ from data.protocol import load_protocol
 from outcomes import attention, breakdowns, durability, quality
 from outcomes.engine import course_table
 from outcomes.instruments import get_instrument
+from outcomes.review import director_review
 
 BREAKDOWN_DIMENSIONS = ("clinic", "clinician", "indication", "route", "dose_band", "start_month")
 
@@ -54,6 +55,7 @@ class ClinicAnalysis:
     side_effects: pd.DataFrame | None = None
     completeness: dict = field(default_factory=dict)
     attention: pd.DataFrame | None = None
+    review: dict = field(default_factory=dict)  # outcomes.review: D1-D3 by clinic, clinician
 
 
 def load_clinic_frames(*, actor: Actor, filters: OutcomeFilters) -> ClinicFrames:
@@ -84,7 +86,8 @@ def analyse(frames: ClinicFrames, *, actor: Actor, filters: OutcomeFilters, inst
     """Course table, breakdowns, waterfall, severity, durability, safety, attention."""
     params = resolved_parameters(filters)
     with read_session() as session:
-        params["booster_overdue_days"] = load_protocol(session)["booster_overdue_days"]
+        protocol = load_protocol(session)
+    params["booster_overdue_days"] = protocol["booster_overdue_days"]
     spec = get_instrument(instrument)
     override = params["remission_max"].get(spec.name)
     limit = spec.remission_max if override is None else override
@@ -105,6 +108,11 @@ def analyse(frames: ClinicFrames, *, actor: Actor, filters: OutcomeFilters, inst
     result.attention = _attention(frames, actor=actor, params=params, instrument=spec.name,
                                   override=override, today=today,
                                   table=table if params["all_courses"] else None)
+    result.review = director_review(
+        frames.obs, table, frames.infusions, instrument=spec.name,
+        all_courses=params["all_courses"], small_cell=params["small_cell"],
+        induction_length=protocol["induction_length"],
+        lapse_days=protocol["lapse_window_days"], as_of=today)
     return result
 
 

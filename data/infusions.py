@@ -225,12 +225,15 @@ def last_weight(session: Session, *, patient_id: int) -> float | None:
 
 def scores_of(session: Session, *, actor: Actor,
               course_id: int) -> list[tuple[Assessment, int]]:
-    """A course's saved scores with their infusion number, in C2 order (pre before post)."""
+    """A course's saved scores with their infusion number, in C2/C4 order (pre, post, then
+    follow-ups by date)."""
     course_in_scope(session, actor=actor, course_id=course_id)
     stmt = (select(Assessment, Infusion.number).join(Infusion)
             .where(Assessment.course_id == course_id))
     rows = [(a, number) for a, number in session.exec(stmt).all()]
-    return sorted(rows, key=lambda r: (r[1], r[0].timepoint != "pre", r[0].instrument))
+    rank = {"pre": 0, "post": 1, "followup": 2}
+    return sorted(rows, key=lambda r: (r[1], rank[r[0].timepoint], r[0].administered_on,
+                                       r[0].instrument))
 
 
 @dataclass

@@ -13,10 +13,11 @@ from typing import Any
 import pandas as pd
 
 from data.access import Actor
+from data.course_progress import retention_summary
 from data.db import read_session
 from data.observations import CORE_COLUMNS, load_observations
 from data.protocol import load_protocol
-from outcomes.summary import summarize, summary_to_rows
+from outcomes.summary import RETENTION_KEY, summarize, summary_to_rows
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class OutcomeFilters:
     end: date | None = None
     clinicians: tuple[str, ...] | None = None
     indications: tuple[str, ...] | None = None
+    as_of: date | None = None  # D1 retention: the day the lapse window counts back from
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -81,9 +83,14 @@ def summary_of(obs: pd.DataFrame, filters: OutcomeFilters) -> dict[str, Any]:
     Only the required columns go to the engine: the summary uses no dimension, and every
     row selection it makes would copy them (a third of its time on a million scores)."""
     params = resolved_parameters(filters)
-    return summarize(obs[list(CORE_COLUMNS)],
-                     instruments=list(filters.instruments) if filters.instruments else None,
-                     **params)
+    summary = summarize(obs[list(CORE_COLUMNS)],
+                        instruments=list(filters.instruments) if filters.instruments else None,
+                        **params)
+    summary[RETENTION_KEY] = retention_summary(  # D1: infusions, not scores, decide it
+        obs, all_courses=params["all_courses"], as_of=filters.as_of,
+        clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+        start=filters.start, end=filters.end)
+    return summary
 
 
 def outcome_summary_text(

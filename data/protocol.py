@@ -46,6 +46,9 @@ PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
                   "An imported positive PHQ-9 item 9 dated within this many days opens an alert."),
     ProtocolField("booster_overdue_days", 42, int, 1, 365,
                   "A responder with no infusion for this many days is overdue for a booster."),
+    ProtocolField("lapse_window_days", 21, int, 1, 365,
+                  "Retention (D1): a course short of the induction length whose last infusion "
+                  "is more than this many days old has stopped."),
 )
 PROTOCOL_DEFAULTS: dict[str, Any] = {f.name: f.default for f in PROTOCOL_FIELDS}
 _BY_NAME = {f.name: f for f in PROTOCOL_FIELDS}

@@ -12,10 +12,20 @@ from sqlmodel import Session, select
 from data.access import Actor
 from data.patients import clinic_code, get_patient
 from models.schemas import age_on, age_warning
-from models.tables import Assessment, AuditEvent, Course, Infusion, Patient, SafetyAlert
+from models.tables import (
+    PATIENT_SOURCES,
+    SOURCE_LABELS,
+    Assessment,
+    AuditEvent,
+    Course,
+    Infusion,
+    Patient,
+    SafetyAlert,
+)
 from outcomes.instruments import INSTRUMENT_NAMES
 
-TIMEPOINT_SHORT = {"pre": "pre", "post": "post-infusion"}
+TIMEPOINT_SHORT = {"pre": "pre", "post": "post-infusion", "followup": "follow-up"}
+TIMEPOINT_ORDER = {"pre": 0, "post": 1, "followup": 2}  # C2 and C4
 
 
 @dataclass
@@ -45,8 +55,15 @@ def _infusion_row(inf: Infusion, scores: list[Assessment],
     """Number, date, type, then the course's score columns (read first), then details."""
     row: dict[str, Any] = {"infusion": inf.number, "date": inf.administered_on,
                            "type": inf.infusion_type, **dict.fromkeys(columns, "")}
-    for score in scores:
-        row[score_column(score.timepoint, score.instrument)] = score_label(score)
+    for score in sorted(scores, key=lambda s: s.administered_on):
+        column = score_column(score.timepoint, score.instrument)
+        text = score_label(score) + (" · patient-reported" if score.source in PATIENT_SOURCES
+                                     else "")
+        if score.timepoint == "followup":  # several per infusion (C4): each with its date
+            text = f"{text} on {score.administered_on}"
+            row[column] = f"{row[column]}; {text}" if row[column] else text
+        else:
+            row[column] = text
     row.update({
         "route": inf.route or "", "dose mg/kg": inf.dose_mg_per_kg,
         "total mg": inf.total_dose_mg, "weight kg": inf.weight_kg,
@@ -73,10 +90,11 @@ def _trio(*values: int | None) -> str:
 
 
 def _score_columns(scores: list[Assessment]) -> list[str]:
-    """The course's (instrument, timepoint) columns: catalogue order, pre before post."""
+    """The course's (instrument, timepoint) columns: catalogue order, then pre, post and
+    follow-up."""
     order = {name: n for n, name in enumerate(INSTRUMENT_NAMES)}
     slots = sorted({(s.instrument, s.timepoint) for s in scores},
-                   key=lambda slot: (order.get(slot[0], 99), slot[1] != "pre"))
+                   key=lambda slot: (order.get(slot[0], 99), TIMEPOINT_ORDER[slot[1]]))
     return [score_column(timepoint, instrument) for instrument, timepoint in slots]
 
 
@@ -109,12 +127,13 @@ def item9_history(session: Session, patient_id: int) -> list[dict[str, Any]]:
             .outerjoin(SafetyAlert, SafetyAlert.assessment_id == Assessment.id)
             .where(Course.patient_id == patient_id, Assessment.instrument == "PHQ-9",
                    Assessment.item9.is_not(None))
-            .order_by(Assessment.administered_on, Course.number, Infusion.number,
-                      Assessment.timepoint.desc()))
+            .order_by(Assessment.administered_on, Course.number, Infusion.number))
+    rows = sorted(session.exec(stmt).all(), key=lambda r: (
+        r[0].administered_on, r[2], r[1], TIMEPOINT_ORDER[r[0].timepoint]))
     return [{"date": a.administered_on, "course": course_no, "infusion": inf_no,
              "timepoint": TIMEPOINT_SHORT[a.timepoint], "item 9": a.item9,
-             "alert": status or ""}
-            for a, inf_no, course_no, status in session.exec(stmt).all()]
+             "answered by": SOURCE_LABELS.get(a.source, a.source), "alert": status or ""}
+            for a, inf_no, course_no, status in rows]
 
 
 def _record_names(session: Session, patient_id: int) -> dict[tuple[str, str], str]:

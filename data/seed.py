@@ -7,7 +7,8 @@ no patients yet. Everything is labelled synthetic (clinics 'Demo North (syntheti
 'Demo South (synthetic)', patient codes DEMO-00001..., notes "Synthetic demo record").
 Scores are drawn from invented trajectories (data/seed_schedule.py); totals come from
 the scoring module. PHQ-9 and GAD-7 are taken before and after every infusion; MADRS
-before infusion 1 and after infusion 6 for ~30% of patients.
+before infusion 1 and after infusion 6 for ~30% of patients; PHQ-9 follow-ups answered by
+the patients through a link the day after infusion 1 and a week after infusion 6.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 from argon2 import PasswordHasher
@@ -37,6 +38,8 @@ from outcomes.instruments import get_instrument
 
 MADRS_RATE = 0.30
 MISSING_ITEMS_RATE = 0.015  # PHQ-9 administrations with 1, 2 or 3 blank items
+FOLLOWUP_RATE = 0.75  # patients answering a follow-up link
+FOLLOWUP_AFTER_INDUCTION = 6  # a week after this infusion
 _SLOT = ("clinic", "patient_code", "course_number")
 
 
@@ -111,6 +114,44 @@ def _assessments(rng: np.random.Generator, infusions: list[dict], plans: list[Pl
                 "item9": result.items[8] if is_phq9 else None, "source": "clinician",
                 "entered_by_username": inf["clinician_code"],
             })
+    return records + _followups(rng, infusions, plans, today)
+
+
+def _followups(rng: np.random.Generator, infusions: list[dict], plans: list[PlannedInfusion],
+               today: date) -> list[dict]:
+    """PHQ-9 follow-ups the patients answered through a link (OUTCOMES.md C4, O12): the day
+    after infusion 1 (the 24-hour check) and a week after the last induction infusion, when
+    no infusion comes first; about three patients in four answer each."""
+    wanted = []  # (infusion index, day, target, item 9)
+    for i, plan in enumerate(plans):
+        following = i + 1 < len(plans) and infusions[i + 1]["course_number"] == \
+            infusions[i]["course_number"] and infusions[i + 1]["patient_code"] == \
+            infusions[i]["patient_code"]
+        next_day = infusions[i + 1]["administered_on"] if following else None
+        gap = 1 if plan.number == 1 else 7 if plan.number == FOLLOWUP_AFTER_INDUCTION else None
+        if gap is None or rng.random() >= FOLLOWUP_RATE:
+            continue
+        day = plan.day + timedelta(days=gap)
+        if day > today or (next_day is not None and next_day <= day):
+            continue
+        after = plans[i + 1].phq9[0] if following else plan.phq9[1]
+        item9 = 0 if plan.item9[0] >= 1 and rng.random() < 0.6 else min(plan.item9)
+        wanted.append((i, day, (plan.phq9[1] + after) / 2, item9))
+    if not wanted:
+        return []
+    targets = np.clip(np.rint([w[2] for w in wanted]), 0, 27).astype(int)
+    answers = phq9_answers(rng, targets, np.array([w[3] for w in wanted], dtype=int))
+    records = []
+    for (i, day, _, _), result in zip(wanted, score_all("PHQ-9", answers.tolist()), strict=True):
+        inf = infusions[i]
+        records.append({
+            **{k: inf[k] for k in _SLOT}, "infusion_number": inf["number"],
+            "timepoint": "followup", "instrument": "PHQ-9", "administered_on": day,
+            "items": list(result.items), "functional_difficulty": None, "total": result.total,
+            "severity": result.severity, "complete": result.complete, "item9": result.items[8],
+            "source": "patient_remote", "entered_by_username": None,
+            "completed_at": datetime.combine(day, time(20, 30), tzinfo=UTC),
+        })
     return records
 
 

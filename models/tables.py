@@ -25,6 +25,8 @@ ROUTES = ("IV", "IM", "intranasal", "oral")
 TIMEPOINTS = ("pre", "post", "followup")  # followup: between visits (OUTCOMES.md C4)
 SCORE_SOURCES = ("clinician", "patient_kiosk", "patient_remote", "import")
 PATIENT_SOURCES = ("patient_kiosk", "patient_remote")  # answered by the patient
+SOURCE_LABELS = {"clinician": "Clinician", "patient_kiosk": "Patient (kiosk)",
+                 "patient_remote": "Patient (link)", "import": "Import"}
 ALERT_STATUSES = ("open", "closed", "historical")
 ALERT_KINDS = ("positive", "not_answered")  # item 9 >= 1, or item 9 declined (section 1)
 INVITATION_OCCASIONS = ("pre", "post", "followup")

@@ -129,6 +129,7 @@ def course_table(
     limit = spec.remission_max if remission_max is None else remission_max
     rows = _instrument_rows(obs, spec.name, all_courses)
     table = _course_frame(rows, spec.name)
+    _add_first_infusion_date(table, obs)
     _add_anchors(table, rows)
     baseline_seq = rows["course_key"].map(table["baseline_seq"])
     rows = rows.assign(after=rows["seq"] > baseline_seq, from_baseline=rows["seq"] >= baseline_seq)
@@ -169,6 +170,17 @@ def _course_frame(rows: pd.DataFrame, instrument: str) -> pd.DataFrame:
     columns = [*COURSE_COLUMNS, *(c for c in DIMENSIONS if c in rows.columns)]
     courses = rows.drop_duplicates("course_key")[columns].set_index("course_key")
     return courses.assign(instrument=instrument)
+
+
+def _add_first_infusion_date(table: pd.DataFrame, obs: pd.DataFrame) -> None:
+    """D2 groups courses by the month of their first infusion: the earliest infusion date
+    among the course's scores of any instrument (NaT when the frame has no infusion_date)."""
+    if "infusion_date" not in obs.columns:
+        table["first_infusion_date"] = pd.NaT
+        return
+    mine = obs[obs["course_key"].isin(table.index)]
+    table["first_infusion_date"] = pd.to_datetime(mine["infusion_date"]).groupby(
+        mine["course_key"]).min()
 
 
 def _first(rows: pd.DataFrame) -> pd.DataFrame:

@@ -49,11 +49,14 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from outcomes.control_limits import funnel, p_chart
 from outcomes.engine import course_table, select_courses
 from outcomes.instruments import INSTRUMENTS, Instrument, get_instrument
 from outcomes.survival import cumulative_at, kaplan_meier
 
 NHS_KEY = "nhs_paired_phq9_gad7_latest"
+RETENTION_KEY = "retention"  # D1, added by data.outcome_report (infusions decide it)
+NOT_INSTRUMENTS = ("parameters", NHS_KEY, RETENTION_KEY)
 COURSE_COUNTS = ("n_courses", "n_with_baseline", "n_evaluable")
 
 
@@ -146,6 +149,9 @@ def instrument_summary(
         f"after_infusion_{after_n}_baseline_case": cases,
         f"by_clinic_after_infusion_{after_n}": clinics,
         "time_to_first_response": time_to_first_response(table, after_n, has_remission),
+        # D2 and D3 (outcomes.control_limits)
+        f"trend_by_start_month_after_infusion_{after_n}": p_chart(table, small_cell=small_cell),
+        f"funnel_by_clinic_after_infusion_{after_n}": funnel(table, small_cell=small_cell),
     }
     if spec.name == "PHQ-9":
         out["item9"] = item9_block(table, after_n)
@@ -302,9 +308,11 @@ def summary_to_rows(summary: dict) -> list[dict]:
             rows += _parameter_rows(section)
         elif key == NHS_KEY:
             rows += _metric_rows(None, key, None, section)
+        elif key == RETENTION_KEY:
+            rows += _retention_rows(section)
         else:
             for block, content in section.items():
-                if block.startswith("by_clinic_"):
+                if block.startswith(("by_clinic_", "trend_by_", "funnel_by_")):
                     for clinic, cell in content.items():
                         rows += _metric_rows(key, block, clinic, cell)
                 elif content is not None:
@@ -322,6 +330,17 @@ def _metric_rows(instrument: str | None, block: str, clinic: str | None, content
             ]
         else:
             rows.append(_row(instrument, block, clinic, metric, value))
+    return rows
+
+
+def _retention_rows(retention: dict) -> list[dict]:
+    """D1: one row per count; the per-infusion dicts as ``<name>_<k>``."""
+    rows = []
+    for metric, value in retention.items():
+        if isinstance(value, dict):
+            rows += [_row(None, RETENTION_KEY, None, f"{metric}_{k}", v) for k, v in value.items()]
+        else:
+            rows.append(_row(None, RETENTION_KEY, None, metric, value))
     return rows
 
 

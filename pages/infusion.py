@@ -22,6 +22,7 @@ from models.schemas import AlreadySaved, InputError
 from models.tables import COURSE_TYPES, Course
 from ui.corrections import infusion_correction, score_correction
 from ui.infusion_form import FORM_PREFIXES, infusion_fields
+from ui.kiosk import kiosk_start_form
 from ui.layout import page_setup
 from ui.patient_header import no_patient_chosen, patient_header
 from ui.score_form import score_columns
@@ -156,6 +157,8 @@ def scores_for_saved(course: Course) -> None:
         number = infusions[infusion_id].number if infusion_id in infusions else "?"
         save(lambda s: add_scores(s, actor=actor, infusion_id=infusion_id, scores=scores),
              f"Scores of infusion {number}", prefixes=("pre_", "post_"))
+    st.divider()
+    kiosk_start_form(actor, screen.patient.id, infusions.get(infusion_id))
 
 
 course = choose_course()

@@ -6,6 +6,7 @@ The headline figures are the OUTCOMES.md s.6 summary, computed by the same funct
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import streamlit as st
@@ -14,10 +15,12 @@ from data.db import read_session
 from data.overview import clinics_in_scope
 from data.protocol import load_protocol
 from ui import outcome_sections as sections
+from ui.dose_sections import dose_section
 from ui.layout import page_setup
 from ui.outcome_cache import options_for, section_analysis_for, store_version, summary_for
 from ui.outcome_filters import cli_command, course_filters, store_filters
 from ui.outcome_notes import NOTES
+from ui.review_sections import review_section
 
 actor = page_setup("view_outcomes")
 sections.keep_widget_values()
@@ -29,6 +32,7 @@ with read_session() as session:
 filters, instrument = store_filters(clinics, protocol)
 version = store_version()
 filters = course_filters(filters, options_for(actor, filters, version))
+filters = replace(filters, as_of=date.today())  # D1 retention is judged today, as the CLI's
 summary = summary_for(actor, filters, version)
 after_n = filters.after_n
 
@@ -59,6 +63,11 @@ with tabs[shown]:
         sections.durability_section(analysis, memo)
     elif shown == "safety":
         sections.safety_section(analysis, memo)
+        sections.selfreport_quality_block(actor, filters)
+    elif shown == "review":
+        review_section(summary, analysis, after_n, memo)
+    elif shown == "dose":
+        dose_section(actor, filters, instrument, after_n, version)
     else:
         sections.attention_section(actor, analysis, memo)
 

@@ -12,11 +12,19 @@ from data.patients import record_view
 from data.records import patient_record
 from models.schemas import InputError
 from ui.course_status import course_status_form
+from ui.invitations_panel import invitations_section
 from ui.layout import is_new_visit, page_setup
 from ui.patient_edit import edit_patient_form
 from ui.patient_header import no_patient_chosen, patient_header
 from ui.patient_outcomes import render_patient_outcomes
 from ui.text import labelled, show_flash
+
+
+def _latest_infusion(courses: list[dict]) -> int | None:
+    """The latest course's last infusion number (the invitation form's default)."""
+    rows = courses[-1]["rows"] if courses else []
+    return max((r["infusion"] for r in rows), default=None)
+
 
 actor = page_setup("view_patients")
 show_flash()
@@ -75,6 +83,8 @@ for course in record.courses:
         course_status_form(actor, course)
 st.caption("Post-infusion PHQ-9 and GAD-7 scores ask about the last 2 weeks: they are a "
            "different measurement from the pre-infusion scores and are labelled as such.")
+
+invitations_section(actor, patient_id, _latest_infusion(record.courses))
 
 st.header("PHQ-9 item 9 (suicidal ideation) history")
 if record.item9:

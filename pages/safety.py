@@ -10,6 +10,7 @@ from data.access import PermissionDenied
 from data.alerts import close_alert, list_alerts
 from data.db import read_session, write_session
 from models.schemas import ALERT_ACTIONS, InputError
+from models.tables import SOURCE_LABELS
 from outcomes.instruments import PHQ9
 from ui.layout import page_setup
 from ui.text import flash, reset_widgets, show_flash, show_problems
@@ -18,8 +19,6 @@ OPEN_COLUMNS = {"patient_code": "Patient code", "name": "Name", "clinic": "Clini
                 "date": "Date", "instrument": "Instrument", "timepoint": "Timepoint",
                 "course": "Course", "infusion": "Infusion", "item9": "Item 9",
                 "answered_by": "Answered by", "opened_at": "Opened"}
-ANSWERED_BY = {"clinician": "clinician", "patient_kiosk": "patient (kiosk)",
-               "patient_remote": "patient (link)", "import": "import"}
 DONE_COLUMNS = {"patient_code": "Patient code", "clinic": "Clinic", "date": "Date",
                 "item9": "Item 9", "status": "Status", "closed_at": "Closed",
                 "closed_by": "Closed by", "action_label": "Action", "note": "Note"}
@@ -40,7 +39,7 @@ def item9_text(value: int | None) -> str:
 
 def table(rows: list[dict], columns: dict[str, str], key: str) -> None:
     frame = pd.DataFrame([{**r, "item9": item9_text(r["item9_value"]),
-                           "answered_by": ANSWERED_BY.get(r.get("source"), r.get("source"))}
+                           "answered_by": SOURCE_LABELS.get(r.get("source"), r.get("source"))}
                           for r in rows])
     st.dataframe(frame[list(columns)].rename(columns=columns), hide_index=True, key=key)
 

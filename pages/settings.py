@@ -1,5 +1,6 @@
 """Protocol settings (medical directors): induction length N, dose limits, MADRS
-remission cut-off, small-cell threshold, alert window for imports..."""
+remission cut-off, small-cell threshold, alert window for imports...; and, per clinic in
+their scope, the on-call e-mail/webhook, the crisis text and the self-report schedule."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from data.protocol import (
     load_protocol,
     update_protocol,
 )
+from ui.clinic_settings_form import clinic_settings_block
 from ui.layout import page_setup
 from ui.text import flash, show_flash, show_problems
 
@@ -57,3 +59,6 @@ if submitted:
         changed = [name for name, value in values.items() if current[name] != value]
         flash("success", "Saved: " + (", ".join(changed) or "no change") + ".")
         st.rerun()
+
+st.divider()
+clinic_settings_block(actor)

@@ -23,12 +23,19 @@ from data.audit_queries import (
     verify_trail,
 )
 from data.db import read_session, write_session
+from data.dose_frame import load_dose_frame
 from data.exports.service import ExportRequest, run_export
 from data.infusions import log_infusion
 from data.observations import load_observations
+from data.outcome_report import OutcomeFilters
 from data.overview import search_patients
 from data.patients import record_view, register_patient
 from data.protocol import update_protocol
+from data.selfreport.clinic_settings import update_clinic_settings
+from data.selfreport.completion import selfreport_quality
+from data.selfreport.invitations import create_invitation, list_invitations, revoke_invitation
+from data.selfreport.kiosk import start_kiosk
+from data.selfreport.schedules import due_invitations, update_schedule
 from data.users import (
     change_own_password,
     change_role,
@@ -37,7 +44,7 @@ from data.users import (
     force_password_reset,
     list_users,
 )
-from models.tables import AuditEvent, Course, Patient, SafetyAlert
+from models.tables import AuditEvent, Course, Invitation, Patient, SafetyAlert
 from tests.clinical_factories import (
     PHQ9_PRE,
     TODAY,
@@ -96,6 +103,11 @@ def _close_the_alert(actor: Actor) -> object:
                            action="risk_assessment", note="")
 
 
+def _revoke_the_invitation(actor: Actor) -> object:
+    with write_session() as session:
+        return revoke_invitation(session, actor=actor, invitation_id=_the(Invitation))
+
+
 def _export(deidentified: bool) -> Callable[[Actor], object]:
     return lambda actor: run_export(actor=actor, request=ExportRequest(
         "scores", "csv", deidentified=deidentified,
@@ -122,10 +134,23 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
     "export de-identified scores": _export(deidentified=True),
     "export identified scores": _export(deidentified=False),
     "load observations": lambda actor: load_observations(actor=actor),
+    "load the dose frame": lambda actor: load_dose_frame(actor=actor, filters=OutcomeFilters()),
     "view the audit trail": _read(search_events, filters=AuditFilter()),
     "rebuild a record's history": _read(record_history, entity="user", entity_id="1"),
     "export the audit trail": _write(export_events_csv, filters=AuditFilter()),
     "verify the chain": _read(verify_trail),
+    "change clinic on-call settings": _write(update_clinic_settings, code="CL1",
+                                             changes={"oncall_email": "a@clinic.test"}),
+    "change a clinic's schedule": _write(update_schedule, code="CL1",
+                                         schedule={"after_first": ["PHQ-9"]}),
+    "list due follow-ups": _write(due_invitations, day=TODAY),
+    "self-report data quality": _read(selfreport_quality),
+    "create an invitation link": _patient_action(
+        create_invitation, instruments=["PHQ-9"], occasion="post", infusion_number=1),
+    "hand the tablet over (kiosk)": _patient_action(
+        start_kiosk, instruments=["PHQ-9"], occasion="post", infusion_number=1),
+    "list a patient's invitations": _patient_action(list_invitations),
+    "revoke an invitation": _revoke_the_invitation,
     "change own password": lambda actor: change_own_password(
         actor=actor, old_password=PASSWORD, new_password="a-brand-new-password"),
 }
@@ -151,10 +176,19 @@ MATRIX = [
                                                  "auditor": "export_identified",
                                                  "admin": "export_deidentified"}),
     ("load observations",           Y, Y, Y, N, "view_outcomes"),
+    ("load the dose frame",         Y, Y, Y, N, "view_outcomes"),
     ("view the audit trail",        N, Y, Y, N, "view_audit"),
     ("rebuild a record's history",  N, Y, Y, N, "view_audit"),
     ("export the audit trail",      N, Y, Y, N, "view_audit"),
     ("verify the chain",            N, Y, Y, N, "view_audit"),
+    ("change clinic on-call settings", N, Y, N, N, "edit_settings"),
+    ("change a clinic's schedule",  N, Y, N, N, "edit_settings"),
+    ("list due follow-ups",         Y, Y, N, N, "view_patients"),
+    ("self-report data quality",    Y, Y, Y, N, "view_outcomes"),
+    ("create an invitation link",   Y, Y, N, N, "record_infusions"),
+    ("hand the tablet over (kiosk)", Y, Y, N, N, "record_infusions"),
+    ("list a patient's invitations", Y, Y, N, N, "view_patients"),
+    ("revoke an invitation",        Y, Y, N, N, "record_infusions"),
     ("change own password",         Y, Y, Y, Y, None),
 ]
 CASES = [
@@ -180,6 +214,9 @@ def actors(store_url) -> dict[str, Actor]:
     # one CL1 patient with a course, an infusion and an open item-9 alert (PHQ9_PRE: item 9 = 1)
     course_id = make_course(SYSTEM, make_patient(SYSTEM, "P-001"))
     log(SYSTEM, course_id, 1, [score("PHQ-9", "pre", PHQ9_PRE)])
+    with write_session() as session:  # one invitation for the revoke row
+        create_invitation(session, actor=SYSTEM, patient_id=_the(Patient, patient_code="P-001"),
+                          instruments=["GAD-7"], occasion="pre", infusion_number=1)
     return made
 
 

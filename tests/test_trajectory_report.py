@@ -1,7 +1,8 @@
 """The one-page patient progress report: it renders (pdftoppm), is one page, not blank,
 and says what it must (chart, outcome, sessions, who generated it and when).
 
-The rendered page is kept as docs/screenshots/progress-report.png for a human look.
+The rendered page is kept as progress-report.png in tests/screenshots.py's folder (docs/screenshots/
+with UPDATE_SCREENSHOTS=1) for a human look.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from PIL import Image
 
 from data.access import SYSTEM
 from data.patient_view import load_patient_view
-from data.settings import PROJECT_ROOT
 from outcomes.trajectory import course_outcomes
+from tests.screenshots import SHOTS
 from tests.trajectory_cohort import import_cohort, patient_id
 from ui.patient_outcomes import progress_report_pdf
 
@@ -47,9 +48,7 @@ def test_progress_report_renders_on_one_page(pdf, tmp_path):
     colour = np.asarray(Image.open(tmp_path / "page.png").convert("RGB")).astype(int)
     spread = colour.max(axis=2) - colour.min(axis=2)
     assert (spread > 60).mean() > 0.005  # the chart's coloured lines and bands
-    shots = PROJECT_ROOT / "docs" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    shutil.copy(tmp_path / "page.png", shots / "progress-report.png")
+    shutil.copy(tmp_path / "page.png", SHOTS / "progress-report.png")
 
 
 def test_progress_report_says_what_it_must(pdf):

@@ -127,7 +127,9 @@ def score_correction(actor: Actor, course: Course) -> None:
     score_id = st.selectbox(  # a stable label: the browser keeps the chosen option's text
         "Score", list(saved), key="fix_score",
         format_func=lambda a: f"Infusion {numbers[a]} · "
-                              f"{score_column(saved[a].timepoint, saved[a].instrument)}")
+                              f"{score_column(saved[a].timepoint, saved[a].instrument)}"
+                              + (f" · {saved[a].administered_on}"
+                                 if saved[a].timepoint == "followup" else ""))
     row = saved[score_id]
     st.caption(f"Saved total: {score_label(row)}")
     _load_answers(row)

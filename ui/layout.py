@@ -10,12 +10,19 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from data.access import Actor
 from data.db import read_session
 from data.overview import count_open_alerts
+from ui.kiosk import in_kiosk_mode
+from ui.respond import wants_respond_page
 from ui.session import require_actor, require_permission, sign_out
 from ui.text import apply_widget_resets
 
 
 def page_setup(permission: str | None = None) -> Actor:
-    """The signed-in actor, after the sidebar, the alert banner and the permission check."""
+    """The signed-in actor, after the sidebar, the alert banner and the permission check.
+
+    A tab in kiosk mode or showing a patient's link page runs no staff page, even when
+    Streamlit runs a page script without dashboard.py (see ui.session.require_actor)."""
+    if in_kiosk_mode() or wants_respond_page():
+        st.stop()
     actor = require_actor()
     note_page()
     apply_widget_resets()

@@ -40,6 +40,8 @@ SECTION_FIELDS = {
     "durability": ("durability_summary", "durability_km", "boosters", "booster_summary"),
     "safety": ("safety", "side_effects", "completeness"),
     "attention": ("attention",),
+    "review": ("review",),
+    "dose": (),  # ui.dose_sections reads its own cached tables
 }
 
 

@@ -13,9 +13,13 @@ import streamlit as st
 
 from data.access import Actor
 from data.clinic_outcomes import ClinicAnalysis
+from data.db import read_session
+from data.selfreport.completion import selfreport_quality
+from models.tables import SOURCE_LABELS
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui import charts
+from ui.dose_sections import published_benchmarks
 from ui.outcome_cache import TTL_SECONDS
 from ui.outcome_notes import NOTES
 
@@ -24,11 +28,13 @@ CHART = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]
 # The page's sections (tabs), by id; only the open one runs.
 SECTIONS = {"response": "Response over time", "breakdowns": "Breakdowns",
             "durability": "Durability", "safety": "Safety & data quality",
-            "attention": "Needs attention"}
+            "attention": "Needs attention", "review": "Retention & fair comparison",
+            "dose": "Dose and tolerability"}
 SECTION_KEY = "oc_section"
 # Widgets inside a section: when their section is closed they are not rendered, and
 # Streamlit would forget their value; `keep_widget_values` keeps it.
-SECTION_WIDGETS = (SECTION_KEY, "oc_dimension", "oc_attention_patient")
+SECTION_WIDGETS = (SECTION_KEY, "oc_dimension", "oc_attention_patient", "oc_trend_period",
+                   "oc_funnel_by")
 MEMO_KEY = "outcome_page_memo"
 PATIENT_PAGE = "pages/patient.py"
 
@@ -115,6 +121,7 @@ def headline(summary: dict, instrument: str, after_n: int) -> None:
                     of(data["remitters"], data["n_evaluable"], "evaluable"), rem_note)
             _metric(bottom[1], "Remission · ITT", data["remission_rate_itt"],
                     of(data["remitters"], data["n_with_baseline"], "with a baseline"), rem_note)
+    published_benchmarks(instrument)
 
 
 def change_and_safety(summary: dict, instrument: str, after_n: int) -> None:
@@ -361,3 +368,24 @@ def attention_table(analysis: ClinicAnalysis) -> pd.DataFrame:
         "Days since last infusion": rows["days_since_infusion"],
         "Open alerts": rows["open_alerts"],
     })
+
+
+def selfreport_quality_block(actor: Actor, filters: Any) -> None:
+    """Self-report data quality: link completion and scores by source (counts only)."""
+    with read_session() as session:
+        quality = selfreport_quality(session, actor=actor, clinic_ids=filters.clinic_ids,
+                                     start=filters.start, end=filters.end)
+    st.subheader("Patient self-report")
+    cols = st.columns(4)
+    cols[0].metric("Questionnaire links created", quality["created"])
+    cols[1].metric("Completed", quality["completed"])
+    cols[2].metric("Expired unanswered", quality["expired"])
+    cols[3].metric("Completion rate", pct(quality["completion_rate"]),
+                   help="Completed / (completed + expired); open and revoked links are "
+                        "left out.")
+    st.caption("Scores by source: " + ", ".join(
+        f"{SOURCE_LABELS.get(source, source)} {n}"
+        for source, n in quality["scores_by_source"].items()))
+    st.caption(f"PHQ-9 scores with item 9 not answered (prefers not to answer, or blank in an "
+               f"import): {quality['phq9_item9_not_answered']}. Each within the alert window "
+               "opened an 'item 9 not answered' alert (OUTCOMES.md section 1).")

@@ -22,7 +22,7 @@ from data.exports.xlsx import write_workbook
 from data.observations import load_observations
 from data.outcome_report import OutcomeFilters, outcome_summary, resolved_parameters
 from data.protocol import load_protocol
-from outcomes.summary import NHS_KEY, summary_to_rows
+from outcomes.summary import NOT_INSTRUMENTS, summary_to_rows
 
 if TYPE_CHECKING:
     from data.exports.service import ExportRequest
@@ -43,14 +43,14 @@ def _outcome_filters(req: ExportRequest) -> OutcomeFilters:
     return OutcomeFilters(after_n=req.after_n, timepoint_rule=req.timepoint_rule,
                           all_courses=req.all_courses, clinic_ids=req.clinic_ids,
                           start=req.start, end=req.end, clinicians=req.clinicians,
-                          indications=req.indications)
+                          indications=req.indications, as_of=req.as_of)
 
 
 def by_clinic_table(summary: dict[str, Any], after_n: int) -> Table:
     """Every instrument's clinic cells after infusion N, one row per (instrument, clinic)."""
     rows = []
     for name, section in summary.items():
-        if name in ("parameters", NHS_KEY):
+        if name in NOT_INSTRUMENTS:
             continue
         for clinic, cell in section[f"by_clinic_after_infusion_{after_n}"].items():
             rows.append({"instrument": name, "clinic": clinic, **cell})
@@ -112,7 +112,7 @@ def build(actor: Actor, req: ExportRequest, now: datetime,
     parameters = {k: params[k] for k in ("after_n", "timepoint_rule", "all_courses",
                                          "small_cell")}
     courses = {name: section["overall_latest"]["n_courses"] for name, section in summary.items()
-               if name not in ("parameters", NHS_KEY)}
+               if name not in NOT_INSTRUMENTS}
     if req.kind == "report":
         content = _report(actor, req, summary, params, now, filters)
         return content, {"columns": {}, "rows": {"courses_by_instrument": courses},

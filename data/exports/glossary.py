@@ -79,6 +79,19 @@ METRICS: dict[str, str] = {
     "item9": "PHQ-9 item 9 counts (O10): positive at baseline, any positive, emergent, "
              "baseline-positive answered after N and resolved after N.",
     "nhs_paired_phq9_gad7_latest": "NHS Talking Therapies paired PHQ-9 + GAD-7 measures (O9).",
+    "trend_by_start_month_after_infusion_N": "p-chart (D2): per month of course start, "
+        "observed response after N (rate), centre = all responders / all evaluable, lower/upper "
+        "= centre -/+ 3 sqrt(centre (1 - centre) / n) clipped to [0, 1], signal above/below; "
+        "normal approximation (a convention). Small months: counts only.",
+    "funnel_by_clinic_after_infusion_N": "Funnel plot (D3): per clinic, observed response "
+        "after N (rate) against target = the overall rate; lower95/upper95 (z 1.96) and "
+        "lower998/upper998 (z 3.09) = target -/+ z sqrt(target (1 - target) / n), clipped; "
+        "signal outside 99.8 %. Small clinics: counts only.",
+    "retention": "Retention (D1, infusions decide it): completed induction (last infusion >= "
+        "I), in progress (not discontinued or completed, last infusion at most "
+        "lapse_window_days before as_of), otherwise stopped after the last infusion; "
+        "reached_infusion_k = courses with last >= k; completion_rate = completed / "
+        "(completed + stopped); n_with_booster = completed courses with an infusion above I.",
 }
 
 

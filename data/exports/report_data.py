@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from outcomes.engine import select_courses
-from outcomes.summary import NHS_KEY
+from outcomes.summary import NHS_KEY, NOT_INSTRUMENTS
 
 HEADLINE_INSTRUMENTS_FIRST = ("PHQ-9", "GAD-7")
 
@@ -16,7 +16,7 @@ HEADLINE_INSTRUMENTS_FIRST = ("PHQ-9", "GAD-7")
 def instruments_with_courses(summary: dict[str, Any]) -> list[str]:
     """Instruments of the summary that have at least one course, PHQ-9 and GAD-7 first."""
     names = [k for k, v in summary.items()
-             if k not in ("parameters", NHS_KEY) and v["overall_latest"]["n_courses"] > 0]
+             if k not in NOT_INSTRUMENTS and v["overall_latest"]["n_courses"] > 0]
     return sorted(names, key=lambda n: (n not in HEADLINE_INSTRUMENTS_FIRST,
                                         HEADLINE_INSTRUMENTS_FIRST.index(n)
                                         if n in HEADLINE_INSTRUMENTS_FIRST else 0, n))

@@ -80,6 +80,7 @@ class ExportRequest:
     all_courses: bool | None = None
     clinicians: tuple[str, ...] | None = None  # outcomes: the Outcomes page's course filters
     indications: tuple[str, ...] | None = None
+    as_of: date | None = None  # outcomes: the day D1 retention is judged on (default today)
 
 
 @dataclass
@@ -228,7 +229,8 @@ def _filters(req: ExportRequest) -> dict[str, Any]:
                  if req.clinic_ids else None)
     return {"clinics": ", ".join(codes) if codes else "all in scope",
             "course_start_from": req.start.isoformat() if req.start else None,
-            "course_start_to": req.end.isoformat() if req.end else None}
+            "course_start_to": req.end.isoformat() if req.end else None,
+            **({"retention_as_of": req.as_of.isoformat()} if req.as_of else {})}
 
 
 def filename_for(req: ExportRequest, now: datetime) -> str:

@@ -1,7 +1,7 @@
 """End to end in a real Chromium: the demo clinic's Outcomes page and a patient's outcome
 view, against `streamlit run` on a temporary store seeded with the demo cohort.
 
-Screenshots go to docs/screenshots/ (outcomes-*.png, patient-trajectory.png). Skipped
+Screenshots (outcomes-*.png, patient-trajectory.png) go to tests/screenshots.py's folder. Skipped
 only when /usr/bin/chromium is missing and CI is not set.
 """
 
@@ -20,9 +20,9 @@ import pytest
 
 from data.settings import PROJECT_ROOT
 from tests.browser.helpers import free_port
+from tests.screenshots import SHOTS
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -162,7 +162,9 @@ def test_director_sees_clinic_outcomes_matching_the_command_line(page, demo_url)
     for tab, shown, shot in (("Durability", "Staying in response", "outcomes-durability"),
                              ("Safety & data quality", "Side effects per infusion",
                               "outcomes-safety"),
-                             ("Needs attention", "Open outcome view", "outcomes-attention")):
+                             ("Needs attention", "Open outcome view", "outcomes-attention"),
+                             ("Retention & fair comparison", "Retention through the induction",
+                              "outcomes-review")):
         open_section(page, tab, shown)
         shoot(page, shot)
 

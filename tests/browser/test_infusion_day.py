@@ -1,6 +1,6 @@
 """End to end in a real Chromium: a clinician signs in, registers a patient, logs an
 infusion with a pre PHQ-9 whose item 9 is 1 and a post PHQ-9, sees the alert banner, and
-closes the alert with the action taken. Screenshots of each step go to docs/screenshots/
+closes the alert with the action taken. Screenshots of each step go to tests/screenshots.py's folder
 (the README shows them).
 
 Skipped, with the reason, only when /usr/bin/chromium (or Playwright) is missing and the
@@ -24,8 +24,8 @@ from data.settings import PROJECT_ROOT
 from models.tables import Assessment, Infusion, Patient, SafetyAlert
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
 from tests.factories import PASSWORD, make_user
+from tests.screenshots import SHOTS
 
-SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 20_000
 
 

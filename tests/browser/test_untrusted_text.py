@@ -2,7 +2,7 @@
 and free text hold `<img src=x onerror=alert(1)>` and `[x](javascript:alert(1))` is
 opened by a clinician on the patient list and the patient record. No dialog opens (a
 `dialog` handler records any), no script, image or javascript: link is created from the
-strings, and the literal strings are visible. Screenshot: docs/screenshots/untrusted-text.png.
+strings, and the literal strings are visible. Screenshot: untrusted-text.png (tests/screenshots.py).
 
 Skipped, with the reason, only when /usr/bin/chromium (or Playwright) is missing and CI is
 not set; under CI=true a missing browser fails the test.
@@ -22,9 +22,10 @@ import pytest
 from data.settings import PROJECT_ROOT
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
 from tests.factories import PASSWORD
+from tests.screenshots import SHOTS
 from tests.security.test_untrusted_text import IMG, LINK, SCRIPT, make_untrusted_record
 
-SHOT = PROJECT_ROOT / "docs" / "screenshots" / "untrusted-text.png"
+SHOT = SHOTS / "untrusted-text.png"
 TIMEOUT_MS = 30_000
 
 

@@ -148,3 +148,21 @@ def test_item9_blank_without_the_explicit_choice_writes_nothing(clin, course_id)
 def test_a_clinician_source_is_not_a_patient_answer(clin, course_id):
     with pytest.raises(ValueError, match="source must be one of"):
         answer(clin, course_id, "followup", 1, [phq9([0] * 9)], source="clinician")
+
+
+def test_the_record_shows_followups_with_their_dates_and_who_answered(clin, course_id):
+    from data.records import course_tables, item9_history
+
+    answer(clin, course_id, "followup", 1, [phq9([1] * 9)], on=date(2025, 3, 11))
+    answer(clin, course_id, "followup", 1, [phq9([0] * 9)], on=date(2025, 3, 10))
+    with read_session() as session:
+        patient_id = session.get(Course, course_id).patient_id
+        (course,) = course_tables(session, patient_id)
+        history = item9_history(session, patient_id)
+    first = course["rows"][0]
+    # 9 x 1 = 9 (mild); 0 (minimal); in date order, each dated
+    assert first["PHQ-9 follow-up"] == ("0 (minimal) · patient-reported on 2025-03-10; "
+                                        "9 (mild) · patient-reported on 2025-03-11")
+    assert [(h["date"], h["timepoint"], h["item 9"], h["answered by"]) for h in history] == [
+        (date(2025, 3, 10), "follow-up", 0, "Patient (link)"),
+        (date(2025, 3, 11), "follow-up", 1, "Patient (link)")]

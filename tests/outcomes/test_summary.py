@@ -289,7 +289,8 @@ def test_default_keys_name_infusion_6_and_json_round_trips():
     phq9 = summary["PHQ-9"]
     assert list(phq9) == [
         "overall_latest", "after_infusion_6", "after_infusion_6_baseline_case",
-        "by_clinic_after_infusion_6", "time_to_first_response", "item9",
+        "by_clinic_after_infusion_6", "time_to_first_response",
+        "trend_by_start_month_after_infusion_6", "funnel_by_clinic_after_infusion_6", "item9",
     ]  # fmt: skip
     ttr = phq9["time_to_first_response"]
     assert {"km_cumulative_response_by_6", "km_cumulative_remission_by_6"} <= set(ttr)

@@ -86,7 +86,7 @@ def _assessment(course: Course, infusion: Infusion, timepoint: str, instrument: 
                       functional_difficulty=1 if instrument == "PHQ-9" else None,
                       total=result.total, severity=result.severity, complete=result.complete,
                       item9=result.items[8] if instrument == "PHQ-9" else None,
-                      source="form", entered_by_id=entered_by, entered_at=audit.utcnow())
+                      source="clinician", entered_by_id=entered_by, entered_at=audit.utcnow())
 
 
 def _add_patient(session, spec: PatientSpec, clinics: dict[str, Clinic],  # noqa: ANN001

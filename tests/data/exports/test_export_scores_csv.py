@@ -48,11 +48,11 @@ T0 = datetime(2024, 3, 4, 9, 30, tzinfo=UTC)
 STORE = [
     ("C3", "@S3", "-", [
         (2, date(2025, 1, 10), [(1, date(2025, 1, 10), [
-            ("pre", "PHQ-9", [3] * 9, 3, 27, "severe", True, "form", "system",
+            ("pre", "PHQ-9", [3] * 9, 3, 27, "severe", True, "clinician", "system",
              T0 + timedelta(days=1)),
         ])]),
         (1, date(2024, 5, 1), [(1, date(2024, 5, 1), [
-            ("pre", "PHQ-9", [0] * 9, 0, 0, "minimal", True, "form", STAFF, T0),
+            ("pre", "PHQ-9", [0] * 9, 0, 0, "minimal", True, "clinician", STAFF, T0),
         ])]),
     ]),
     ("C1", "S-0001", "=1+1", [
@@ -64,9 +64,9 @@ STORE = [
                  datetime(2024, 3, 7, 10, 0, tzinfo=UTC)),
             ]),
             (1, date(2024, 3, 4), [
-                ("pre", "PHQ-9", [1, 2, 0, 3, 1, 0, 2, 1, 0], 2, 10, "moderate", True, "form",
+                ("pre", "PHQ-9", [1, 2, 0, 3, 1, 0, 2, 1, 0], 2, 10, "moderate", True, "clinician",
                  "system", datetime(2024, 3, 4, 9, 31, 0, 123456, tzinfo=UTC)),
-                ("pre", "GAD-7", [0, 1, 2, 3, None, 0, 1], None, 8, "mild", True, "form",
+                ("pre", "GAD-7", [0, 1, 2, 3, None, 0, 1], None, 8, "mild", True, "clinician",
                  STAFF, T0),
             ]),
         ]),
@@ -74,24 +74,24 @@ STORE = [
     ("C2", "+S2", "+", [
         (1, None, [
             (2, date(2024, 1, 2), [
-                ("post", "MADRS", [6] * 10, None, 60, "-", True, "form", None, T0),
+                ("post", "MADRS", [6] * 10, None, 60, "-", True, "clinician", None, T0),
             ]),
             (1, date(2023, 12, 30), [
                 ("pre", "MADRS", [0, 1, 2, 3, 4, 5, 6, 0, 1, 2], None, 24, "=1+1", True,
-                 "form", STAFF, T0),
+                 "clinician", STAFF, T0),
             ]),
         ]),
     ]),
     ("C5", "Zo\u00eb S5 ", 'Ün\u00ef,c\u00f6d\u00e9 "q"', [
         (1, date(2024, 7, 1), [(1, date(2024, 7, 1), [
-            ("pre", "PHQ-9", [1] * 9, 1, 9, "two\nlines", True, "form", None, T0),
-            ("pre", "GAD-7", [1] * 7, None, 7, 'say "hi"', True, "form", None, T0),
+            ("pre", "PHQ-9", [1] * 9, 1, 9, "two\nlines", True, "clinician", None, T0),
+            ("pre", "GAD-7", [1] * 7, None, 7, 'say "hi"', True, "clinician", None, T0),
         ])]),
     ]),
     ("C4", "\tS4", "@", [
         (1, date(2024, 6, 3), [(1, date(2024, 6, 3), [
-            ("pre", "GAD-7", [2] * 7, None, 14, "x\ry", True, "form", None, T0),
-            ("post", "GAD-7", [2] * 7, None, 14, "\rCR", True, "form", None, T0),
+            ("pre", "GAD-7", [2] * 7, None, 14, "x\ry", True, "clinician", None, T0),
+            ("post", "GAD-7", [2] * 7, None, 14, "\rCR", True, "clinician", None, T0),
         ])]),
     ]),
 ]
@@ -156,37 +156,37 @@ def _items(*values: str) -> list[str]:
 IDENTIFIED_ROWS = [
     ["S-0001", "\"'=1+1\"", "C1", "1", "2024-03-04", "1", "pre", "GAD-7", "2024-03-04",
      *_items("0", "1", "2", "3", "", "0", "1"),
-     "", "8", "mild", "true", "form", "\"'-nurse.\u00fc\"", "2024-03-04T09:30:00+00:00"],
+     "", "8", "mild", "true", "clinician", "\"'-nurse.\u00fc\"", "2024-03-04T09:30:00+00:00"],
     ["S-0001", "\"'=1+1\"", "C1", "1", "2024-03-04", "1", "pre", "PHQ-9", "2024-03-04",
      *_items("1", "2", "0", "3", "1", "0", "2", "1", "0"),
-     "2", "10", "moderate", "true", "form", "system", "2024-03-04T09:31:00.123456+00:00"],
+     "2", "10", "moderate", "true", "clinician", "system", "2024-03-04T09:31:00.123456+00:00"],
     ["S-0001", "\"'=1+1\"", "C1", "1", "2024-03-04", "2", "pre", "PHQ-9", "2024-03-07",
      *_items(), "", "12", "moderate", "true", "import", "", "2024-03-07T10:00:00+00:00"],
     ["S-0001", "\"'=1+1\"", "C1", "1", "2024-03-04", "2", "post", "PHQ-9", "2024-03-07",
      *_items("1"), "", "", "", "false", "import", "", "2024-03-07T10:00:00+00:00"],
     ["\"'+S2\"", "\"'+\"", "C2", "1", "2023-12-30", "1", "pre", "MADRS", "2023-12-30",
      "0", "1", "2", "3", "4", "5", "6", "0", "1", "2",
-     "", "24", "\"'=1+1\"", "true", "form", "\"'-nurse.\u00fc\"", "2024-03-04T09:30:00+00:00"],
+     "", "24", "\"'=1+1\"", "true", "clinician", "\"'-nurse.\u00fc\"", "2024-03-04T09:30:00+00:00"],
     ["\"'+S2\"", "\"'+\"", "C2", "1", "2023-12-30", "2", "post", "MADRS", "2024-01-02",
-     *["6"] * 10, "", "60", "\"'-\"", "true", "form", "", "2024-03-04T09:30:00+00:00"],
+     *["6"] * 10, "", "60", "\"'-\"", "true", "clinician", "", "2024-03-04T09:30:00+00:00"],
     ["\"'@S3\"", "\"'-\"", "C3", "1", "2024-05-01", "1", "pre", "PHQ-9", "2024-05-01",
-     *_items(*["0"] * 9), "0", "0", "minimal", "true", "form", "\"'-nurse.\u00fc\"",
+     *_items(*["0"] * 9), "0", "0", "minimal", "true", "clinician", "\"'-nurse.\u00fc\"",
      "2024-03-04T09:30:00+00:00"],
     ["\"'@S3\"", "\"'-\"", "C3", "2", "2025-01-10", "1", "pre", "PHQ-9", "2025-01-10",
-     *_items(*["3"] * 9), "3", "27", "severe", "true", "form", "system",
+     *_items(*["3"] * 9), "3", "27", "severe", "true", "clinician", "system",
      "2024-03-05T09:30:00+00:00"],
     ["\"'\tS4\"", "\"'@\"", "C4", "1", "2024-06-03", "1", "pre", "GAD-7", "2024-06-03",
-     *_items(*["2"] * 7), "", "14", "\"x\ry\"", "true", "form", "",
+     *_items(*["2"] * 7), "", "14", "\"x\ry\"", "true", "clinician", "",
      "2024-03-04T09:30:00+00:00"],
     ["\"'\tS4\"", "\"'@\"", "C4", "1", "2024-06-03", "1", "post", "GAD-7", "2024-06-03",
-     *_items(*["2"] * 7), "", "14", "\"'\rCR\"", "true", "form", "",
+     *_items(*["2"] * 7), "", "14", "\"'\rCR\"", "true", "clinician", "",
      "2024-03-04T09:30:00+00:00"],
     ["\"Zo\u00eb S5 \"", '"\u00dcn\u00ef,c\u00f6d\u00e9 ""q"""', "C5", "1", "2024-07-01", "1",
      "pre", "GAD-7", "2024-07-01", *_items(*["1"] * 7), "", "7", '"say ""hi"""', "true",
-     "form", "", "2024-03-04T09:30:00+00:00"],
+     "clinician", "", "2024-03-04T09:30:00+00:00"],
     ["\"Zo\u00eb S5 \"", '"\u00dcn\u00ef,c\u00f6d\u00e9 ""q"""', "C5", "1", "2024-07-01", "1",
      "pre", "PHQ-9", "2024-07-01", *_items(*["1"] * 9), "1", "9", '"two\nlines"', "true",
-     "form", "", "2024-03-04T09:30:00+00:00"],
+     "clinician", "", "2024-03-04T09:30:00+00:00"],
 ]
 
 IDENTIFIED_ROWS = [[*row, ""] for row in IDENTIFIED_ROWS]  # completed_at: not known here
@@ -203,31 +203,31 @@ DEID_YEAR_HEADER = ["study_id", "clinic", "course_number", "course_start_year",
 STAFF_01 = "staff-01"
 DEID_YEAR_ROWS = [
     ["S-0001", "C1", "1", "2024", "1", "pre", "GAD-7", "2024",
-     *_items("0", "1", "2", "3", "", "0", "1"), "", "8", "mild", "true", "form", STAFF_01],
+     *_items("0", "1", "2", "3", "", "0", "1"), "", "8", "mild", "true", "clinician", STAFF_01],
     ["S-0001", "C1", "1", "2024", "1", "pre", "PHQ-9", "2024",
      *_items("1", "2", "0", "3", "1", "0", "2", "1", "0"), "2", "10", "moderate", "true",
-     "form", "system"],
+     "clinician", "system"],
     ["S-0001", "C1", "1", "2024", "2", "pre", "PHQ-9", "2024",
      *_items(), "", "12", "moderate", "true", "import", ""],
     ["S-0001", "C1", "1", "2024", "2", "post", "PHQ-9", "2024",
      *_items("1"), "", "", "", "false", "import", ""],
     ["\"'+S2\"", "C2", "1", "2023", "1", "pre", "MADRS", "2023",
-     "0", "1", "2", "3", "4", "5", "6", "0", "1", "2", "", "24", "\"'=1+1\"", "true", "form",
+     "0", "1", "2", "3", "4", "5", "6", "0", "1", "2", "", "24", "\"'=1+1\"", "true", "clinician",
      STAFF_01],
     ["\"'+S2\"", "C2", "1", "2023", "2", "post", "MADRS", "2024",
-     *["6"] * 10, "", "60", "\"'-\"", "true", "form", ""],
+     *["6"] * 10, "", "60", "\"'-\"", "true", "clinician", ""],
     ["\"'@S3\"", "C3", "1", "2024", "1", "pre", "PHQ-9", "2024",
-     *_items(*["0"] * 9), "0", "0", "minimal", "true", "form", STAFF_01],
+     *_items(*["0"] * 9), "0", "0", "minimal", "true", "clinician", STAFF_01],
     ["\"'@S3\"", "C3", "2", "2025", "1", "pre", "PHQ-9", "2025",
-     *_items(*["3"] * 9), "3", "27", "severe", "true", "form", "system"],
+     *_items(*["3"] * 9), "3", "27", "severe", "true", "clinician", "system"],
     ["\"'\tS4\"", "C4", "1", "2024", "1", "pre", "GAD-7", "2024",
-     *_items(*["2"] * 7), "", "14", "\"x\ry\"", "true", "form", ""],
+     *_items(*["2"] * 7), "", "14", "\"x\ry\"", "true", "clinician", ""],
     ["\"'\tS4\"", "C4", "1", "2024", "1", "post", "GAD-7", "2024",
-     *_items(*["2"] * 7), "", "14", "\"'\rCR\"", "true", "form", ""],
+     *_items(*["2"] * 7), "", "14", "\"'\rCR\"", "true", "clinician", ""],
     ["\"Zo\u00eb S5 \"", "C5", "1", "2024", "1", "pre", "GAD-7", "2024",
-     *_items(*["1"] * 7), "", "7", '"say ""hi"""', "true", "form", ""],
+     *_items(*["1"] * 7), "", "7", '"say ""hi"""', "true", "clinician", ""],
     ["\"Zo\u00eb S5 \"", "C5", "1", "2024", "1", "pre", "PHQ-9", "2024",
-     *_items(*["1"] * 9), "1", "9", '"two\nlines"', "true", "form", ""],
+     *_items(*["1"] * 9), "1", "9", '"two\nlines"', "true", "clinician", ""],
 ]
 
 # Days mode: administered_on_day = days since the course start (C2 has no start date:
@@ -304,7 +304,7 @@ def test_deidentified_scores_json_rows(scores_store):
         "administered_on_year": 2024, "item_1": 0, "item_2": 1, "item_3": 2, "item_4": 3,
         "item_5": None, "item_6": 0, "item_7": 1, "item_8": None, "item_9": None,
         "item_10": None, "functional_difficulty": None, "total": 8, "severity": "mild",
-        "complete": True, "source": "form", "entered_by": "staff-01"}
+        "complete": True, "source": "clinician", "entered_by": "staff-01"}
     assert rows[3]["complete"] is False and rows[3]["total"] is None
     assert rows[3]["severity"] is None and rows[3]["item_1"] == 1
     assert rows[4]["study_id"] == "+S2" and rows[4]["severity"] == "=1+1"  # JSON: as stored
@@ -328,7 +328,7 @@ def test_deidentified_scores_xlsx_cells(scores_store):
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert values[0] == DEID_YEAR_HEADER and len(values) == 13
     assert values[1] == ["S-0001", "C1", 1, 2024, 1, "pre", "GAD-7", 2024, 0, 1, 2, 3, None,
-                         0, 1, None, None, None, None, 8, "mild", True, "form", "staff-01"]
+                         0, 1, None, None, None, None, 8, "mild", True, "clinician", "staff-01"]
     assert values[5][0] == "+S2" and values[5][20] == "=1+1"  # text cells, not formulas
     assert values[10][20] == "\nCR"  # XLSX: CR becomes LF
 

@@ -1,0 +1,62 @@
+"""The record's Invitations section: create a link (shown once with its QR code), see its
+state, revoke it; bad input names the field; the auditor-free roles only."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from data.access import SYSTEM
+from data.db import read_session
+from models.tables import Invitation
+from tests.clinical_factories import log, make_course, make_patient
+from tests.factories import make_user
+from tests.pages.conftest import go, joined, sign_in, table_with
+
+
+@pytest.fixture
+def patient_id(store_url):
+    make_user("clin", "clinician", ("CL1",))
+    pid = make_patient(SYSTEM, "P-1", name="Ann Smith")
+    log(SYSTEM, make_course(SYSTEM, pid), 1)
+    return pid
+
+
+def _element_types(app) -> set[str]:  # noqa: ANN001
+    def walk(node):  # noqa: ANN001, ANN202
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+    return {getattr(n, "type", "") for n in walk(app._tree)}
+
+
+def test_create_show_and_revoke_a_link(app, patient_id):
+    sign_in(app, "clin")
+    app.session_state["patient_id"] = patient_id
+    go(app, "pages/patient.py")
+    assert app.number_input(key="invite_infusion").value == 1
+    app.selectbox(key="invite_occasion").set_value("post")
+    app.button(key="create_invitation").click().run()
+    go(app, "pages/patient.py")
+    code = app.code[0].value
+    assert code.startswith("http://localhost:8501/respond?token=")
+    assert {"imgs", "image"} & _element_types(app)  # the QR code
+    assert table_with(app, "state")["state"].tolist() == ["pending"]
+    with read_session() as session:
+        inv = session.exec(select(Invitation)).one()
+    assert inv.token_hash not in code and (inv.occasion, inv.instruments) == (
+        "post", ["PHQ-9", "GAD-7"])
+    app.button(key="revoke_invitation").click().run()
+    go(app, "pages/patient.py")
+    assert table_with(app, "state")["state"].tolist() == ["revoked"]
+
+
+def test_bad_input_names_the_field(app, patient_id):
+    sign_in(app, "clin")
+    app.session_state["patient_id"] = patient_id
+    go(app, "pages/patient.py")
+    app.number_input(key="invite_infusion").set_value(5)
+    app.button(key="create_invitation").click().run()
+    assert "infusion_number" in joined(app.error)
+    with read_session() as session:
+        assert session.exec(select(Invitation)).all() == []
