@@ -22,7 +22,7 @@ from data.exports.xlsx import write_workbook
 from data.observations import load_observations
 from data.outcome_report import OutcomeFilters, outcome_summary, resolved_parameters
 from data.protocol import load_protocol
-from outcomes.summary import NOT_INSTRUMENTS, summary_to_rows
+from outcomes.summary import NHS_KEY, NOT_INSTRUMENTS, summary_to_rows
 
 if TYPE_CHECKING:
     from data.exports.service import ExportRequest

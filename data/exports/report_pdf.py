@@ -99,9 +99,12 @@ def _styles(font: str, bold: str) -> dict[str, ParagraphStyle]:
 
 
 def _pct(count: Any, denominator: Any, rate: Any) -> str:
-    """'k/n (x.x%)', or an en dash when undefined or suppressed."""
-    if rate is None or count is None or pd.isna(rate):
-        return "\u2013" if count is None else f"{int(count)}/{int(denominator)} (\u2013)"
+    """'k/n (x.x%)', or an en dash when undefined or suppressed (None or NaN: a table
+    mixing suppressed and shown blocks reads None as NaN)."""
+    if count is None or pd.isna(count) or denominator is None or pd.isna(denominator):
+        return "\u2013"
+    if rate is None or pd.isna(rate):
+        return f"{int(count)}/{int(denominator)} (\u2013)"
     return f"{int(count)}/{int(denominator)} ({100 * float(rate):.1f}%)"
 
 

@@ -12,10 +12,14 @@ Rules (threshold t = the protocol's `small_cell_threshold`; docs/EXPORTS.md):
    catches one course) keeps its course counts only: every rate, count of responders,
    time-to-response figure, curve point and item-9 count is nulled.
 3. Complementary suppression in a partition (the by-clinic blocks, and any other
-   mapping of labels to rate blocks: months, funnels): when the suppressed cells
-   together hold fewer than t courses, the overall block minus the shown cells would
-   reveal them, so the next smallest cell is suppressed too, until the suppressed cells
-   together hold at least t courses (or every cell is suppressed).
+   mapping of labels to blocks: months of a trend, clinics of a funnel): when the
+   suppressed cells together hold fewer than t courses, the overall block minus the
+   shown cells would reveal them, so the next smallest cell is suppressed too, until the
+   suppressed cells together hold at least t courses (or every cell is suppressed). A
+   block's size is its `n_courses`, or `n_evaluable` for blocks that count evaluable
+   courses only (trend months, funnel clinics).
+4. A clinic suppressed in one by-clinic block (the O7 cells, the funnel) is suppressed
+   in every by-clinic block, so one cannot be read from the other.
 
 Course counts stay visible (O11 shows them), so the differences of counts are known;
 the outcomes of fewer than t courses are never derivable from one file.
@@ -27,7 +31,8 @@ import copy
 from typing import Any
 
 COUNT_KEYS = frozenset({"n_courses", "n_with_baseline", "n_evaluable", "n_paired"})
-LABEL_KEYS = frozenset({"infusions", "month", "clinic", "label"})
+# labels, and the overall rate a funnel or a control chart is drawn around
+LABEL_KEYS = frozenset({"infusions", "month", "clinic", "label", "target", "centre"})
 
 
 def blank(value: Any) -> Any:
@@ -36,7 +41,7 @@ def blank(value: Any) -> Any:
     if isinstance(value, dict):
         out = {k: (v if k in COUNT_KEYS or k in LABEL_KEYS else blank(v))
                for k, v in value.items()}
-        if "n_courses" in value or "suppressed" in value:
+        if size(value) is not None or "suppressed" in value:
             out["suppressed"] = True
         return out
     if isinstance(value, list):
@@ -46,8 +51,19 @@ def blank(value: Any) -> Any:
     return None
 
 
+def size(value: Any) -> int | None:
+    """A block's number of courses (`n_courses`; `n_evaluable` for the blocks that count
+    only evaluable courses: a month of a trend, a clinic of a funnel), or None."""
+    if not isinstance(value, dict):
+        return None
+    for key in ("n_courses", "n_evaluable"):
+        if isinstance(value.get(key), int) and not isinstance(value.get(key), bool):
+            return value[key]
+    return None
+
+
 def _is_block(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("n_courses"), int)
+    return size(value) is not None
 
 
 def _is_partition(value: Any) -> bool:
@@ -55,11 +71,13 @@ def _is_partition(value: Any) -> bool:
             and all(_is_block(cell) for cell in value.values()))
 
 
-def suppress_partition(cells: dict[str, dict], threshold: int) -> set[str]:
+def suppress_partition(cells: dict[str, dict], threshold: int,
+                       also: set[str] = frozenset()) -> set[str]:
     """Suppress the small cells of a partition and, complementarily, enough of the next
-    smallest ones; returns the labels suppressed (the dict is changed in place)."""
-    sizes = {label: cell["n_courses"] for label, cell in cells.items()}
-    hidden = {label for label, n in sizes.items() if n < threshold}
+    smallest ones (and the labels `also`); returns the labels suppressed (the dict is
+    changed in place)."""
+    sizes = {label: size(cell) for label, cell in cells.items()}
+    hidden = {label for label, n in sizes.items() if n < threshold} | (set(also) & set(cells))
     shown = sorted((n, label) for label, n in sizes.items() if label not in hidden)
     while hidden and sum(sizes[h] for h in hidden) < threshold and shown:
         hidden.add(shown.pop(0)[1])
@@ -73,13 +91,18 @@ def suppress_partition(cells: dict[str, dict], threshold: int) -> set[str]:
 
 def _section(section: dict, threshold: int) -> dict:
     overall = section.get("overall_latest")
-    if _is_block(overall) and overall["n_courses"] < threshold:
+    if _is_block(overall) and size(overall) < threshold:
         return blank(section)
-    for name, content in section.items():
-        if _is_partition(content):
-            suppress_partition(content, threshold)
-        elif _is_block(content) and content["n_courses"] < threshold:
-            section[name] = blank(content)
+    clinics: set[str] = set()
+    for _ in range(2):  # the clinics hidden in one by-clinic block are hidden in all
+        for name, content in section.items():
+            if _is_partition(content):
+                hidden = suppress_partition(content, threshold,
+                                            clinics if "by_clinic" in name else set())
+                if "by_clinic" in name:
+                    clinics |= hidden
+            elif _is_block(content) and size(content) < threshold:
+                section[name] = blank(content)
     return section
 
 
@@ -96,7 +119,7 @@ def suppress_summary(summary: dict, threshold: int | None, nhs_key: str) -> dict
                 out[key] = {**blank(section), "suppressed": True}
             continue
         if _is_block(section):  # a top-level block (e.g. retention)
-            out[key] = blank(section) if section["n_courses"] < threshold else section
+            out[key] = blank(section) if size(section) < threshold else section
             continue
         out[key] = _section(section, threshold)
     return out

@@ -139,7 +139,7 @@ def test_overall_minus_clinics_reveals_no_small_clinic(store):
     summary = json.loads(run_export(actor=actors["auditor"], request=ExportRequest(
         "outcomes", "json")).content)
     for name, section in summary.items():
-        if name in ("parameters", "nhs_paired_phq9_gad7_latest"):
+        if name in ("parameters", "nhs_paired_phq9_gad7_latest", "retention"):
             continue
         cells = section["by_clinic_after_infusion_6"]
         hidden = [c for c in cells.values() if c["suppressed"]]
@@ -187,3 +187,29 @@ def test_every_aggregate_format_is_written_for_one_course(store, kind, fmt):
     result = run_export(actor=actors["auditor"], request=ExportRequest(
         kind, fmt, start=date(2024, 3, 4), end=date(2024, 3, 4)))
     assert result.content and result.event_id
+
+
+def test_trend_months_and_funnel_clinics_are_suppressed_like_clinics():
+    """Relatives found on the merged review blocks: a month or a funnel clinic counts its
+    evaluable courses; a clinic hidden in the O7 cells is hidden in the funnel too."""
+    def cell(n: int, responders: int) -> dict:
+        return {"n_evaluable": n, "responders": responders, "rate": responders / n,
+                "target": 0.5, "signal": None}
+
+    summary = {"PHQ-9": {
+        "overall_latest": block(20), "after_infusion_6": block(20),
+        "by_clinic_after_infusion_6": {"A": block(4), "B": block(16)},
+        "funnel_by_clinic_after_infusion_6": {"A": cell(4, 1), "B": cell(9, 5)},
+        "trend_by_start_month_after_infusion_6": {"2024-10": cell(3, 2), "2024-11": cell(9, 4),
+                                                  "2024-12": cell(6, 3)},
+    }}
+    out = suppress_summary(summary, 5, "nhs")["PHQ-9"]
+    funnel = out["funnel_by_clinic_after_infusion_6"]
+    assert funnel["A"]["responders"] is None and funnel["B"]["responders"] is None
+    assert funnel["B"]["target"] == 0.5  # the overall rate the funnel is drawn around
+    assert out["by_clinic_after_infusion_6"]["B"]["suppressed"] is True
+    trend = out["trend_by_start_month_after_infusion_6"]
+    # October (3) is small; with it, the next smallest month (December, 6) so that the
+    # hidden months hold 9 >= 5 evaluable courses
+    assert [m for m, c in trend.items() if c.get("suppressed")] == ["2024-10", "2024-12"]
+    assert trend["2024-11"]["responders"] == 4
