@@ -213,3 +213,14 @@ def test_trend_months_and_funnel_clinics_are_suppressed_like_clinics():
     # hidden months hold 9 >= 5 evaluable courses
     assert [m for m, c in trend.items() if c.get("suppressed")] == ["2024-10", "2024-12"]
     assert trend["2024-11"]["responders"] == 4
+
+
+def test_a_small_retention_block_shows_its_course_count_only():
+    summary = {"retention": {"n_courses": 3, "n_stopped": 2, "completion_rate": 0.3333,
+                             "reached_infusion": {"1": 3, "6": 1}, "as_of": "2025-03-11"},
+               "nhs": {"n_paired": 4, "recovered": 1}}
+    out = suppress_summary(summary, 5, "nhs")
+    assert out["retention"]["n_courses"] == 3 and out["retention"]["suppressed"] is True
+    assert out["retention"]["n_stopped"] is None and out["retention"]["as_of"] == "2025-03-11"
+    assert out["retention"]["reached_infusion"] == {"1": None, "6": None}
+    assert out["nhs"] == {"n_paired": 4, "recovered": None, "suppressed": True}
