@@ -16,8 +16,9 @@ from datetime import date
 from cli.common import EXIT_OK, BadInput, err, write_output
 
 KIND_HELP = ("patients, infusions, scores (one row per assessment), outcomes (OUTCOMES.md "
-             "s.6 summary), audit (the trail), report (PDF quality report), fhir (R4 bundle)")
-DEFAULT_FORMAT = {"outcomes": "json", "report": "pdf", "fhir": "json"}
+             "s.6 summary), audit (the trail), report (PDF quality report), fhir (R4 bundle), "
+             "statement ('Our outcomes, honestly': csv or pdf)")
+DEFAULT_FORMAT = {"outcomes": "json", "report": "pdf", "fhir": "json", "statement": "csv"}
 FLAG_FOR_FIELD = {"format": "--format", "reason": "--reason", "dates": "--dates",
                   "date range": "--start/--end", "after": "--after", "clinic": "--clinic",
                   "kind": "KIND"}

@@ -27,6 +27,7 @@ KIND_LABELS = {
     "audit": "Audit trail (events)",
     "report": "Clinic quality report (PDF)",
     "fhir": "FHIR R4 bundle (PHQ-9 and GAD-7)",
+    "statement": "Our outcomes, honestly (one page for the website or referrers)",
 }
 DATE_LABELS = {"year": "Year only", "days": "Days since the course start"}
 

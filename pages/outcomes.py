@@ -17,6 +17,7 @@ from data.protocol import load_protocol
 from ui import outcome_sections as sections
 from ui.dose_sections import dose_section
 from ui.layout import page_setup
+from ui.measurement_worklist import measurement_worklist_block
 from ui.outcome_cache import options_for, section_analysis_for, store_version, summary_for
 from ui.outcome_filters import cli_command, course_filters, store_filters
 from ui.outcome_notes import NOTES
@@ -64,6 +65,7 @@ with tabs[shown]:
     elif shown == "safety":
         sections.safety_section(analysis, memo)
         sections.selfreport_quality_block(actor, filters)
+        measurement_worklist_block(actor, filters, instrument)
     elif shown == "review":
         review_section(summary, analysis, after_n, memo)
     elif shown == "dose":

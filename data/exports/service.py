@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from data import audit
 from data.access import Actor, require
 from data.db import read_session, write_session
-from data.exports import aggregate
+from data.exports import aggregate, statement_export
 from data.exports.deidentify import DATE_MODE_HELP, DATE_MODES, deidentify
 from data.exports.fhir import build_bundle, bundle_bytes, resource_summary, validate_bundle
 from data.exports.frame import ColumnTable
@@ -49,9 +49,10 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "patients": ("csv", "xlsx", "json"), "infusions": ("csv", "xlsx", "json"),
     "scores": ("csv", "xlsx", "json"), "outcomes": ("json", "csv", "xlsx"),
     "audit": ("csv", "xlsx", "json"), "report": ("pdf",), "fhir": ("json",),
+    "statement": ("csv", "pdf"),  # 'Our outcomes, honestly' (data/exports/statement_export.py)
 }
 KINDS = tuple(FORMATS)
-AGGREGATE_KINDS = ("outcomes", "report")
+AGGREGATE_KINDS = ("outcomes", "report", "statement")
 MIME = {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 SAFE_HARBOR = ("HIPAA Safe Harbor: no names, patient codes, birth dates, free text or staff "
@@ -197,6 +198,8 @@ def _row_file(tables: list[Table | ColumnTable], req: ExportRequest,
 def _build(actor: Actor, req: ExportRequest, now: datetime,
            filters: dict) -> tuple[bytes, dict[str, Any]]:
     """The file's bytes and what the manifest says about its content."""
+    if req.kind == "statement":
+        return statement_export.build(actor, req, now, filters)
     if req.kind in AGGREGATE_KINDS:
         return aggregate.build(actor, req, now, filters)
     with read_session() as session:
@@ -237,6 +240,8 @@ def filename_for(req: ExportRequest, now: datetime) -> str:
     stamp = now.strftime("%Y%m%d-%H%M%S")
     if req.kind == "report":
         return f"quality-report-{stamp}.pdf"
+    if req.kind == "statement":
+        return f"outcomes-statement-{stamp}.{req.fmt}"
     label = "fhir-bundle" if req.kind == "fhir" else req.kind
     which = "deidentified" if req.deidentified else "identified"
     return f"{label}-{which}-{stamp}.{req.fmt}"
