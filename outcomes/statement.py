@@ -52,7 +52,11 @@ def _proportion(measure: str, count: int, denominator: int, rate: float | None,
                 size: int | None = None) -> dict[str, Any]:
     """A proportion row; when `size` (default: the denominator) is below the small-cell
     threshold, counts only (O11)."""
-    if (denominator if size is None else size) < small_cell:
+    known = denominator if size is None else size
+    if count is None or known is None:  # suppressed upstream (data/exports/suppression.py)
+        return _row("outcomes", measure, count=None, denominator=denominator,
+                    text=f"{text} suppressed (small-cell rule)".strip())
+    if known < small_cell:
         note = (f"fewer than {small_cell} {size_word}: counts only, no rate "
                 "(small-cell rule)")
         return _row("outcomes", measure, count=count, denominator=denominator,
@@ -95,7 +99,9 @@ def build_statement(summary: dict[str, Any], *, start: str | None = None,
              text=f"not yet at infusion {induction} and seen in the last "
                   f"{retention['lapse_window_days']} days: not counted as completed or stopped"),
         _proportion("completed induction", retention["n_completed_induction"],
-                    retention["n_completed_induction"] + retention["n_stopped"],
+                    None if retention["n_completed_induction"] is None
+                    or retention["n_stopped"] is None
+                    else retention["n_completed_induction"] + retention["n_stopped"],
                     retention["completion_rate"], small_cell, "finished or stopped courses",
                     f"received at least {induction} infusions, of those who completed "
                     "or stopped"),

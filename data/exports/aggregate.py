@@ -101,14 +101,20 @@ def _report(actor: Actor, req: ExportRequest, summary: dict[str, Any], params: d
     return build_report(summary, trajectory, ctx)
 
 
+def deidentified_summary(actor: Actor, req: ExportRequest, small_cell: int) -> dict[str, Any]:
+    """The outcome summary as every aggregate export (outcomes, report, statement) hands
+    it over: O11 on every block, the overall ones included, and complementary
+    suppression (data/exports/suppression.py)."""
+    return suppress_summary(outcome_summary(actor=actor, filters=_outcome_filters(req)),
+                            small_cell, NHS_KEY)
+
+
 def build(actor: Actor, req: ExportRequest, now: datetime,
           filters: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
     """The aggregate file and its manifest description."""
     ofilters = _outcome_filters(req)
     params = resolved_parameters(ofilters)
-    # O11 on every block, the overall ones included, and complementary suppression
-    summary = suppress_summary(outcome_summary(actor=actor, filters=ofilters),
-                               params["small_cell"], NHS_KEY)
+    summary = deidentified_summary(actor, req, params["small_cell"])
     parameters = {k: params[k] for k in ("after_n", "timepoint_rule", "all_courses",
                                          "small_cell")}
     courses = {name: section["overall_latest"]["n_courses"] for name, section in summary.items()

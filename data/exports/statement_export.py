@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from data.access import Actor
-from data.exports.aggregate import _outcome_filters
+from data.exports.aggregate import _outcome_filters, deidentified_summary, generated_by
 from data.exports.safe_csv import write_csv
 from data.exports.statement_pdf import build_statement_pdf
-from data.outcome_report import outcome_summary
+from data.outcome_report import resolved_parameters
 from outcomes.statement import FIELDS, build_statement
 
 if TYPE_CHECKING:
@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 def build(actor: Actor, req: ExportRequest, now: datetime,
           filters: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
     """The statement's bytes and its manifest description (run_export audits it)."""
-    summary = outcome_summary(actor=actor, filters=_outcome_filters(req))
+    summary = deidentified_summary(  # the shared suppression of every aggregate export
+        actor, req, resolved_parameters(_outcome_filters(req))["small_cell"])
     rows = build_statement(summary, start=filters["course_start_from"],
                            end=filters["course_start_to"], clinics=filters["clinics"])
     if req.fmt == "pdf":
-        content = build_statement_pdf(rows, generated_by=f"{actor.username} ({actor.role})",
+        content = build_statement_pdf(rows, generated_by=generated_by(actor, deidentified=True),
                                       generated_at=now)
     else:
         content = write_csv(FIELDS, ([r[f] for f in FIELDS] for r in rows))

@@ -61,7 +61,7 @@ OTHER_INDICATION = "Zqxother grief after her son Kkkvvv died"
 ROW_EXPORTS = [(kind, fmt) for kind in ("patients", "infusions", "scores", "audit")
                for fmt in ("csv", "xlsx", "json")] + [("fhir", "json")]
 AGGREGATES = [("outcomes", "json"), ("outcomes", "csv"), ("outcomes", "xlsx"),
-              ("report", "pdf")]
+              ("report", "pdf"), ("statement", "csv"), ("statement", "pdf")]
 
 
 @pytest.fixture
