@@ -21,6 +21,8 @@ from data.selfreport.invitations import (
     list_invitations,
     revoke_invitation,
 )
+from data.selfreport.mailer import MailError, email_invitation
+from data.settings import get_settings
 from models.schemas import InputError
 from models.tables import INVITATION_OCCASIONS
 from ui.text import flash, show_problems
@@ -55,7 +57,7 @@ def invitations_section(actor: Actor, patient_id: int, next_infusion: int | None
         st.caption("No invitation yet.")
     if not actor.can("record_infusions"):
         return
-    _show_new_link(patient_id)
+    _show_new_link(actor, patient_id)
     revocable = [r["id"] for r in rows if r["state"] in ("pending", "sent", "opened")]
     if revocable:
         cols = st.columns([2, 1], vertical_alignment="bottom")
@@ -92,7 +94,7 @@ def _create_form(actor: Actor, patient_id: int, next_infusion: int | None) -> No
         st.rerun()
 
 
-def _show_new_link(patient_id: int) -> None:
+def _show_new_link(actor: Actor, patient_id: int) -> None:
     link = st.session_state.get(LINK_KEY)
     if not link or link["patient_id"] != patient_id:
         st.session_state.pop(LINK_KEY, None)
@@ -102,9 +104,33 @@ def _show_new_link(patient_id: int) -> None:
                    "scan the code; it is shown only now.")
         st.code(link["url"], language=None)
         st.image(qr_png(link["url"]), width=220, caption="Scan with the phone's camera")
+        if get_settings().smtp_configured:
+            _email_form(actor, link)
+        else:
+            st.caption("E-mail is not set up on this server (SMTP settings): hand the link "
+                       "or the code over, or send it with the clinic's own messaging.")
         if st.button("Done", key="hide_invitation_link"):
             st.session_state.pop(LINK_KEY, None)
             st.rerun()
+
+
+def _email_form(actor: Actor, link: dict) -> None:
+    """E-mail the new link to the patient (the address is masked in the audit trail)."""
+    cols = st.columns([2, 1], vertical_alignment="bottom")
+    address = cols[0].text_input("Patient's e-mail address", key="invite_email")
+    if not cols[1].button("E-mail the link", key="email_invitation"):
+        return
+    try:
+        with write_session() as session:
+            email_invitation(session, actor=actor, invitation_id=link["id"],
+                             to=address, url=link["url"])
+    except MailError as exc:
+        st.error(f"Not sent: {exc}")
+        return
+    except (ValueError, PermissionDenied) as exc:
+        show_problems(exc)
+        return
+    st.success(f"Invitation {link['id']} e-mailed; its state is now 'sent'.")
 
 
 def _revoke(actor: Actor, invitation_id: int) -> None:

@@ -60,3 +60,41 @@ def test_bad_input_names_the_field(app, patient_id):
     assert "infusion_number" in joined(app.error)
     with read_session() as session:
         assert session.exec(select(Invitation)).all() == []
+
+
+def test_the_new_link_is_emailed_when_smtp_is_set(app, patient_id, monkeypatch):
+    from data.settings import get_settings
+    from tests.local_servers import SmtpSink
+
+    with SmtpSink() as sink:
+        monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("SMTP_PORT", str(sink.port))
+        monkeypatch.setenv("SMTP_SENDER", "clinic@clinic.test")
+        get_settings.cache_clear()
+        try:
+            sign_in(app, "clin")
+            app.session_state["patient_id"] = patient_id
+            go(app, "pages/patient.py")
+            app.button(key="create_invitation").click().run()
+            go(app, "pages/patient.py")
+            url = app.code[0].value
+            app.text_input(key="invite_email").input("ann@patient.test")
+            app.button(key="email_invitation").click().run()
+        finally:
+            get_settings.cache_clear()
+        (mail,) = sink.mails
+    assert mail.to == ["ann@patient.test"] and url in mail.text
+    assert "Ann" not in mail.text and "Smith" not in mail.text  # the clinic, not the patient
+    with read_session() as session:
+        assert session.exec(select(Invitation)).one().sent_at is not None
+
+
+def test_without_smtp_the_panel_says_to_hand_the_link_over(app, patient_id):
+    sign_in(app, "clin")
+    app.session_state["patient_id"] = patient_id
+    go(app, "pages/patient.py")
+    app.button(key="create_invitation").click().run()
+    go(app, "pages/patient.py")
+    assert "E-mail is not set up" in " ".join(c.value for c in app.caption)
+    with pytest.raises(KeyError):
+        app.button(key="email_invitation")
