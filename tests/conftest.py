@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 
 import pytest
 
@@ -43,3 +44,19 @@ def store_url(tmp_path, monkeypatch) -> str:
 @pytest.fixture
 def engine(store_url):
     return db.get_engine(store_url)
+
+
+@pytest.fixture
+def demo(store_url):
+    """A store seeded with the synthetic demo cohort (80 patients, seed 11, dated 1 June
+    2026), with Streamlit's caches cleared around the test (the Outcomes page tests)."""
+    import streamlit as st
+
+    from data.seed import seed_demo
+
+    seed_demo(n_patients=80, seed=11, today=date(2026, 6, 1))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield store_url
+    st.cache_data.clear()
+    st.cache_resource.clear()

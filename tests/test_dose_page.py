@@ -7,28 +7,16 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-import streamlit as st
 
 from data.access import PermissionDenied
 from data.dose_frame import load_dose_frame
 from data.outcome_frames import load_infusions
 from data.outcome_report import OutcomeFilters, outcome_summary
-from data.seed import seed_demo
 from tests.factories import make_user
 from tests.test_outcomes_page import actor, clinic_ids, open_outcomes, open_section
 from ui.dose_sections import BENCHMARK_WARNING, NOT_DOSE_FINDING
 
 SECTION = "Dose and tolerability"
-
-
-@pytest.fixture
-def demo(store_url):
-    seed_demo(n_patients=80, seed=11, today=date(2026, 6, 1))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield store_url
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def table(at, column: str):  # noqa: ANN001, ANN201

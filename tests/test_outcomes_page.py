@@ -13,7 +13,6 @@ from datetime import date
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from data.access import SYSTEM
@@ -21,22 +20,11 @@ from data.db import read_session, write_session
 from data.outcome_report import OutcomeFilters, outcome_summary
 from data.overview import clinics_in_scope
 from data.protocol import update_protocol
-from data.seed import seed_demo
 from data.settings import PROJECT_ROOT
 from data.users import actor_for
 from models.tables import User
 
 PASSWORD = "demo-password"
-
-
-@pytest.fixture
-def demo(store_url):
-    seed_demo(n_patients=80, seed=11, today=date(2026, 6, 1))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield store_url
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def actor(username: str):
@@ -305,7 +293,7 @@ def test_each_section_gets_its_part_of_the_analysis_unchanged():
 
 def test_built_figures_and_tables_are_kept_per_session_and_page_state():
     def script():
-        import streamlit as st
+        import streamlit as st  # AppTest runs this function's source alone
 
         from ui.outcome_sections import page_memo
 

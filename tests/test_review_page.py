@@ -3,12 +3,6 @@ the numbers on screen equal `manage.py export outcomes` for the same filters."""
 
 from __future__ import annotations
 
-from datetime import date
-
-import pytest
-import streamlit as st
-
-from data.seed import seed_demo
 from tests.test_outcomes_page import (
     FILTER_SETS,
     apply,
@@ -23,17 +17,6 @@ from tests.test_outcomes_page import (
 )
 
 SECTION = "Retention & fair comparison"
-
-
-@pytest.fixture
-def demo(store_url):
-    """The demo store of tests/test_outcomes_page.py."""
-    seed_demo(n_patients=80, seed=11, today=date(2026, 6, 1))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield store_url
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def test_review_section_equals_the_command_line(demo):

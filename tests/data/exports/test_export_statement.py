@@ -11,25 +11,17 @@ import subprocess
 import sys
 from datetime import date
 
-import pytest
 from sqlmodel import select
 
 from data.access import SYSTEM
 from data.db import read_session
 from data.exports import ExportRequest, run_export
 from data.exports.service import clinic_ids_for
-from data.seed import seed_demo
 from data.settings import PROJECT_ROOT
 from models.tables import AuditEvent, Clinic
 from tests.data.exports.conftest import searchable_text
 
 START, END, AS_OF = date(2025, 1, 1), date(2026, 5, 31), date(2026, 6, 1)
-
-
-@pytest.fixture
-def demo(store_url):
-    seed_demo(n_patients=80, seed=11, today=AS_OF)
-    return store_url
 
 
 def _clinic_code() -> str:
