@@ -9,10 +9,10 @@ from data.clinic_outcomes import load_clinic_frames
 from data.outcome_report import OutcomeFilters
 from outcomes.worklist import completion_by, work_list
 from tests.pages.conftest import table_with
-from tests.test_outcomes_page import demo, open_outcomes, open_section  # noqa: F401
+from tests.test_outcomes_page import open_outcomes, open_section
 
 
-def test_director_works_through_the_list_and_auditor_sees_no_codes(demo):  # noqa: F811
+def test_director_works_through_the_list_and_auditor_sees_no_codes(demo):
     frames = load_clinic_frames(actor=SYSTEM, filters=OutcomeFilters(as_of=date(2026, 6, 1)))
     expected = completion_by(frames.obs, frames.infusions, "clinic")
     items = work_list(frames.obs, frames.infusions)
