@@ -172,6 +172,8 @@ def authenticate(session: Session, *, username: str, password: str,
                      entity_id=user.id if user else None)
         return None
     user.failed_logins, user.locked_until = 0, None
+    if HASHER.check_needs_rehash(user.password_hash):  # parameters raised since it was made
+        user.password_hash = HASHER.hash(password)
     session.add(user)
     audit.record(session, actor=who, action="sign_in", entity="user", entity_id=user.id)
     return actor_for(session, user, session_id)

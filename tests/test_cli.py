@@ -11,14 +11,26 @@ import sys
 import pytest
 
 from data.settings import PROJECT_ROOT
+from tests.cli_runner import Ran, run_manage
 
-SAMPLE = PROJECT_ROOT.parent / "shared" / "samples" / "scores_example.csv"
+SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "scores_example.csv"  # OUTCOMES.md's sample
 
 
-def manage(*args: str, stdin: str = "", env_url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": env_url}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env,
-                          input=stdin, capture_output=True, text=True, timeout=300)
+def manage(*args: str, stdin: str = "", env_url: str) -> Ran:
+    """In-process (`manage.main`); `env_url` is the store the `store_url` fixture set."""
+    assert os.environ["DATABASE_URL"] == env_url
+    return run_manage(*args, stdin=stdin)
+
+
+def test_the_entry_point_runs_as_a_process(url):
+    """One real `python manage.py` process: the script wires main() and its exit code."""
+    env = {**os.environ, "DATABASE_URL": url}
+    ok = subprocess.run([sys.executable, "manage.py", "--help"], cwd=PROJECT_ROOT, env=env,
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and "import-scores" in ok.stdout
+    bad = subprocess.run([sys.executable, "manage.py", "no-such-command"], cwd=PROJECT_ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -14,15 +12,15 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from data.db import read_session
-from data.settings import PROJECT_ROOT
 from models.tables import AuditEvent
+from tests.cli_runner import Ran, run_manage
 from tests.data.exports.store import seed_identifier_store
 
 
-def manage(*args: str, url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run([sys.executable, "manage.py", "export", *args], cwd=PROJECT_ROOT,
-                          env=env, capture_output=True, timeout=300)
+def manage(*args: str, url: str) -> Ran:
+    """`manage.py export ARGS` in-process, bytes out like a process's pipes."""
+    assert os.environ["DATABASE_URL"] == url
+    return run_manage("export", *args, binary=True)
 
 
 @pytest.fixture

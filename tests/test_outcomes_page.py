@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 from datetime import date
 
 import numpy as np
@@ -23,6 +21,7 @@ from data.protocol import update_protocol
 from data.settings import PROJECT_ROOT
 from data.users import actor_for
 from models.tables import User
+from tests.cli_runner import run_manage
 
 PASSWORD = "demo-password"
 
@@ -187,10 +186,8 @@ def test_clinic_breakdown_chart_equals_the_summary(demo):
 
 
 def export(url: str, *args: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": url}
-    result = subprocess.run([sys.executable, "manage.py", "export", "outcomes", *args],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    assert os.environ["DATABASE_URL"] == url
+    result = run_manage("export", "outcomes", *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

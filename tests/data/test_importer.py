@@ -25,7 +25,7 @@ from models.tables import (
     User,
 )
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "scores_example.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "scores_example.csv"  # OUTCOMES.md's
 TODAY = date(2024, 6, 30)
 COLUMNS = ["patient_id", "clinic", "clinician", "indication", "course_id", "infusion_number",
            "infusion_type", "timepoint", "date", "instrument",

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import date, timedelta
 
 import pytest
@@ -17,7 +15,7 @@ from data.db import write_session
 from data.infusions import set_course_status
 from data.outcome_report import OutcomeFilters, outcome_summary
 from data.protocol import ProtocolError, validate_setting
-from data.settings import PROJECT_ROOT
+from tests.cli_runner import run_manage
 from tests.clinical_factories import PHQ9_PRE, TODAY, log, make_course, make_patient, score
 from tests.factories import make_user
 
@@ -73,16 +71,12 @@ def test_export_outcomes_as_of(store):
 
     with write_session() as session:
         update_protocol(session, actor=SYSTEM, changes={"small_cell_threshold": 2})
-    env = {**os.environ, "DATABASE_URL": store}
-    run = subprocess.run([sys.executable, "manage.py", "export", "outcomes", "--as-of",
-                          "2025-03-11"], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
+    assert os.environ["DATABASE_URL"] == store
+    run = run_manage("export", "outcomes", "--as-of", "2025-03-11")
     assert run.returncode == 0, run.stderr
     retention = json.loads(run.stdout)["retention"]
     assert retention["as_of"] == "2025-03-11" and retention["n_stopped"] == 2
-    bad = subprocess.run([sys.executable, "manage.py", "export", "outcomes", "--as-of",
-                          "11/03/2025"], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
+    bad = run_manage("export", "outcomes", "--as-of", "11/03/2025")
     assert bad.returncode == 2 and "--as-of" in bad.stderr
 
 

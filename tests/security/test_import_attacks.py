@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import date
 
 import pytest
@@ -176,16 +175,15 @@ def test_a_database_error_is_reported_without_its_statement_or_parameters(clinic
 
 
 def test_a_file_of_bad_rows_reports_bounded_errors_quickly(clinic):
-    """Every row bad in 4 fields: all counted, 20 per field listed, memory bounded."""
+    """Every row bad in 4 fields: all counted, 20 per field listed, memory bounded (its
+    time is a benchmark figure, not a test)."""
     import tracemalloc
 
     row = "P\x1b,=X,,,,abc,zzz,0999-01-01," + "PHQ-9," + ",".join("333231300") + ",,\n"
     header = ",".join(COLUMNS) + "\n"
     raw = (header + row * 50_000).encode("utf-8")
     tracemalloc.start()
-    started = time.perf_counter()
     report = import_scores(raw, actor=SYSTEM, today=TODAY)
-    elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert not report.ok and report.total_errors == 5 * 50_000
@@ -193,5 +191,4 @@ def test_a_file_of_bad_rows_reports_bounded_errors_quickly(clinic):
     lines = report.format().splitlines()
     assert len(lines) < 200
     assert any("50000 x patient_id: contains a control character" in line for line in lines)
-    assert elapsed < 30, elapsed
     assert peak < 600 * 1024 * 1024, peak
