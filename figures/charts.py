@@ -1,67 +1,44 @@
-"""Figure builders: DataFrame in, plotly Figure out, no Streamlit (pages and PDFs share them).
+"""The screen's figures: the patient trajectory and the Outcomes page's clinic charts.
 
-Colours: one palette for courses, one green-to-red ramp for severity bands, and fixed
-colours for response (green) and remission (teal) so every chart reads the same way.
+Colours and template from figures.theme (response green, remission blue, worse red).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from figures.theme import (
+    BAND_RAMP,
+    BOOSTER,
+    COURSE_COLOURS,
+    NEUTRAL,
+    REMISSION,
+    RESPONSE,
+    WORSE,
+    band_colours,
+    course_colour,
+)
 from outcomes.engine import FOLLOWUP
 from outcomes.instruments import get_instrument
 from outcomes.trajectory import timepoint_offsets
 
-COURSE_COLOURS = ("#2563eb", "#7c3aed", "#0f766e", "#db2777", "#ea580c", "#4b5563")
-BAND_RAMP = ("#16a34a", "#84cc16", "#eab308", "#f97316", "#dc2626")
-RESPONSE, REMISSION, NEUTRAL, WORSE = "#16a34a", "#1d4ed8", "#94a3b8", "#dc2626"
-BOOSTER = "#a855f7"
-FONT = dict(family="Inter, 'Source Sans Pro', Arial, sans-serif", size=13, color="#1f2937")
-# plotly_white, validated once here. `update_layout(template="plotly_white")` deep-copies and
-# revalidates the whole template (~1,000 properties) for every figure: 11-17 ms a figure,
-# a third of the Outcomes page's rerun.
-TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
+__all__ = ["BAND_RAMP", "BOOSTER", "COURSE_COLOURS", "NEUTRAL", "REMISSION", "RESPONSE", "WORSE",
+           "band_colours", "base_layout", "course_colour"]
 
-
-def apply_template(fig: go.Figure, template: go.layout.Template = TEMPLATE) -> go.Figure:
-    """Set an already validated template without revalidating it: what plotly itself does
-    when it applies its default template to a new figure (`_initialize_layout_template`).
-    The figure's JSON is the same as with `update_layout(template=...)`
-    (tests/test_charts.py)."""
-    layout = fig.layout
-    layout._validate = False
-    try:
-        layout.template = template
-    finally:
-        layout._validate = fig._validate
-    return fig
 
 
 def base_layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
-    """The house style: white background, light grid, legend on top, tight margins."""
-    apply_template(fig)
+    """The house layout: legend on top, tight margins (colours and font come from the
+    registered template, figures.theme)."""
     fig.update_layout(
-        height=height, font=FONT, hovermode="closest",
+        height=height, hovermode="closest",
         margin=dict(l=60, r=30, t=70 if title else 40, b=50),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
         title=dict(text=title, x=0, font=dict(size=16)) if title else None,
     )
     return fig
-
-
-def band_colours(n: int) -> list[str]:
-    """n colours from the green-to-red ramp, ends always included."""
-    if n == 1:
-        return [BAND_RAMP[0]]
-    step = (len(BAND_RAMP) - 1) / (n - 1)
-    return [BAND_RAMP[round(i * step)] for i in range(n)]
-
-
-def course_colour(position: int) -> str:
-    return COURSE_COLOURS[position % len(COURSE_COLOURS)]
 
 
 # --- patient trajectory ------------------------------------------------------------------
@@ -287,26 +264,35 @@ def item9_figure(history: pd.DataFrame) -> go.Figure:
 # --- clinic view ---------------------------------------------------------------------------
 
 
+def km_trace(infusions: list, cumulative: list, *, name: str, colour: str,
+             dash: str = "solid") -> go.Scatter:
+    """One Kaplan-Meier step curve from (0, 0 %): the screen's and the PDF's (O8)."""
+    return go.Scatter(
+        x=[0, *infusions], y=[0.0, *(round(100 * c, 2) for c in cumulative)], mode="lines",
+        line_shape="hv", name=name, line=dict(color=colour, width=3, dash=dash),
+        hovertemplate=f"{name} by %{{x}} infusions: %{{y:.1f}} %<extra></extra>")
+
+
+def km_axes(fig: go.Figure, after_n: int, last: int | None = None) -> go.Figure:
+    """The N line and the axes every Kaplan-Meier figure shares."""
+    fig.add_vline(x=after_n, line=dict(color="#6b7280", dash="dot"),
+                  annotation_text=f"infusion {after_n}", annotation_position="bottom right",
+                  annotation_font=dict(size=11, color="#6b7280"))
+    fig.update_xaxes(title_text="Infusions received", dtick=1, rangemode="tozero",
+                     range=None if last is None else [0, last + 1])
+    fig.update_yaxes(title_text="Cumulative % of courses", range=[0, 100], ticksuffix=" %")
+    return fig
+
+
 def km_figure(response_curve: list[dict], remission_curve: list[dict], after_n: int) -> go.Figure:
     """Cumulative response and remission by infusions received (Kaplan-Meier, O8)."""
     fig = go.Figure()
     for name, curve, colour in (("Response", response_curve, RESPONSE),
                                 ("Remission", remission_curve, REMISSION)):
-        if not curve:
-            continue
-        xs = [0] + [p["infusions"] for p in curve]
-        ys = [0.0] + [round(100 * p["cumulative"], 2) for p in curve]
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", line_shape="hv", name=name,
-            line=dict(color=colour, width=3),
-            hovertemplate=f"{name} by %{{x}} infusions: %{{y:.1f}} %<extra></extra>",
-        ))
-    fig.add_vline(x=after_n, line=dict(color="#6b7280", dash="dot"),
-                  annotation_text=f"infusion {after_n}", annotation_position="bottom right",
-                  annotation_font=dict(size=11, color="#6b7280"))
-    fig.update_xaxes(title_text="Infusions received", dtick=1, rangemode="tozero")
-    fig.update_yaxes(title_text="Cumulative % of courses", range=[0, 100], ticksuffix=" %")
-    return base_layout(fig, height=380)
+        if curve:
+            fig.add_trace(km_trace([p["infusions"] for p in curve],
+                                   [p["cumulative"] for p in curve], name=name, colour=colour))
+    return base_layout(km_axes(fig, after_n), height=380)
 
 
 def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500) -> go.Figure:

@@ -1,39 +1,32 @@
-"""Outcome charts as plain functions: a DataFrame in, a plotly Figure out (no Streamlit),
-so the Outcomes page can show them and the PDF report can print them.
-
-`figures_to_png` renders figures with plotly's image export (kaleido, which drives the
-machine's Chromium, /usr/bin/chromium, offline). It was chosen over matplotlib after a
-trial: it works offline here, one chart library serves the screen and the report, and a
-Chromium kept open for the process renders each chart in ~0.2 s after a 3-8 s start.
-When Chromium is missing or fails twice, `ChartsUnavailable` is raised and the report
-prints its tables and a note instead of the charts.
-"""
+"""The PDF report's figures (the progress report and the clinic report): response and
+remission bars, time to response, response by clinic and the median trajectory. Same
+palette and template as the screen (figures.theme): response green, remission blue;
+the intention-to-treat bars in the lighter shade of the same colour."""
 
 from __future__ import annotations
-
-import atexit
-import contextlib
-import threading
-import warnings
 
 import pandas as pd
 import plotly.graph_objects as go
 
-COLOURS = {"response": "#1F4E79", "response_itt": "#7DA7D9", "remission": "#2E7D32",
-           "remission_itt": "#9CCC9C", "pre": "#1F4E79", "post": "#C0504D", "grey": "#9E9E9E"}
-INSTRUMENT_DASH = {"PHQ-9": "solid", "GAD-7": "dash", "MADRS": "dot", "QIDS-SR16": "dashdot",
-                   "PCL-5": "longdash"}
-_FONT = dict(family="Helvetica, Arial, sans-serif", size=13, color="#222222")
-_RENDER_LOCK = threading.Lock()
+from figures.charts import km_axes, km_trace
+from figures.theme import (
+    INSTRUMENT_DASH,
+    NEUTRAL,
+    POST,
+    PRE,
+    REMISSION,
+    REMISSION_ITT,
+    RESPONSE,
+    RESPONSE_ITT,
+)
 
-
-class ChartsUnavailable(RuntimeError):
-    """Charts could not be rendered to images (no Chromium, or it failed)."""
+COLOURS = {"response": RESPONSE, "response_itt": RESPONSE_ITT, "remission": REMISSION,
+           "remission_itt": REMISSION_ITT, "pre": PRE, "post": POST, "grey": NEUTRAL}
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "") -> go.Figure:
     fig.update_layout(
-        template="plotly_white", font=_FONT, title=dict(text=title, x=0.01, font=dict(size=16)),
+        title=dict(text=title, x=0.01, font=dict(size=16)),
         margin=dict(l=60, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.18, x=0),
         yaxis_title=y_title, xaxis_title=x_title, bargap=0.25,
     )
@@ -62,21 +55,16 @@ def rates_figure(headline: pd.DataFrame, after_n: int) -> go.Figure:
 
 
 def km_figure(km: pd.DataFrame, after_n: int) -> go.Figure:
-    """Kaplan-Meier cumulative probability of first response / remission (O8)."""
+    """Kaplan-Meier cumulative probability of first response / remission (O8), every
+    instrument (dash per instrument), built from the screen's curve (figures.charts)."""
     fig = go.Figure()
     for (instrument, event), points in km.groupby(["instrument", "event"], sort=False):
         points = points.sort_values("infusions")
-        x = [0, *points["infusions"].tolist()]
-        y = [0.0, *(100 * points["cumulative"]).round(1).tolist()]
-        fig.add_scatter(x=x, y=y, mode="lines+markers", line_shape="hv",
-                        name=f"{instrument} {event}", marker=dict(size=6),
-                        line=dict(color=COLOURS[event], width=2.5,
-                                  dash=INSTRUMENT_DASH.get(instrument, "solid")))
-    fig.add_vline(x=after_n, line=dict(color=COLOURS["grey"], dash="dot"),
-                  annotation_text=f"N = {after_n}", annotation_position="top right")
-    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+        fig.add_trace(km_trace(points["infusions"].tolist(), points["cumulative"].tolist(),
+                               name=f"{instrument} {event}", colour=COLOURS[event],
+                               dash=INSTRUMENT_DASH.get(instrument, "solid")))
     last = max([after_n, *km["infusions"].tolist()]) if not km.empty else after_n
-    fig.update_xaxes(dtick=1, range=[0, last + 1])
+    km_axes(fig, after_n, last)
     return _layout(fig, "Time to first response and remission (Kaplan-Meier)",
                    "Cumulative probability", "Infusions received")
 
@@ -104,7 +92,7 @@ def clinic_figure(by_clinic: pd.DataFrame, instrument: str, after_n: int,
     return _layout(fig, f"{instrument} response after infusion {after_n} by clinic", "")
 
 
-def trajectory_figure(trajectory: pd.DataFrame, instrument: str) -> go.Figure:
+def median_trajectory_figure(trajectory: pd.DataFrame, instrument: str) -> go.Figure:
     """Median total (and interquartile range) by infusion, before and after each infusion."""
     fig = go.Figure()
     frame = trajectory[trajectory["instrument"] == instrument]
@@ -122,44 +110,3 @@ def trajectory_figure(trajectory: pd.DataFrame, instrument: str) -> go.Figure:
     fig.update_xaxes(dtick=1)
     fig.update_yaxes(rangemode="tozero")
     return _layout(fig, f"{instrument} total by infusion", "Total score", "Infusion number")
-
-
-_server = {"running": False}
-
-
-def _start_server() -> None:
-    """One Chromium kept open for the process (closed at exit): later charts take ~0.2 s."""
-    import kaleido
-
-    if not _server["running"]:
-        kaleido.start_sync_server(silence_warnings=True)
-        _server["running"] = True
-        atexit.register(_stop_server)
-
-
-def _stop_server() -> None:
-    import kaleido
-
-    if _server["running"]:
-        _server["running"] = False
-        kaleido.stop_sync_server(silence_warnings=True)
-
-
-def figures_to_png(figures: list[go.Figure], *, width: int = 900, height: int = 380,
-                   scale: float = 2.0) -> list[bytes]:
-    """PNG bytes of each figure; ChartsUnavailable when Chromium cannot draw them."""
-    if not figures:
-        return []
-    with _RENDER_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # kaleido warns that per-call options are unused
-        for attempt in (1, 2):  # a browser that died, or failed to start: start afresh once
-            try:
-                _start_server()
-                return [fig.to_image(format="png", width=width, height=height, scale=scale)
-                        for fig in figures]
-            except Exception as exc:  # noqa: BLE001  (any browser failure means no charts)
-                with contextlib.suppress(Exception):  # the browser may be gone already
-                    _stop_server()
-                if attempt == 2:
-                    raise ChartsUnavailable(f"{type(exc).__name__}: {exc}") from exc
-    raise ChartsUnavailable("unreachable")  # pragma: no cover

@@ -7,11 +7,12 @@ import math
 
 import plotly.graph_objects as go
 
+from figures.charts import base_layout
+from figures.theme import LIMIT, NEUTRAL, RESPONSE, WORSE
 from outcomes.control_limits import FUNNEL_Z
-from ui.charts import NEUTRAL, RESPONSE, WORSE, base_layout
 
 SIGNAL_COLOURS = {"above": RESPONSE, "below": WORSE}
-LIMIT_COLOUR = "#64748b"
+LIMIT_COLOUR = LIMIT
 
 
 def retention_figure(retention: dict) -> go.Figure:

@@ -1,5 +1,5 @@
-"""ui.charts' house template: applied without revalidation, it gives the figure exactly the
-JSON that `update_layout(template="plotly_white")` gives, and figures never share it."""
+"""figures: one registered template (figures.theme) on every figure, screen and paper,
+and one meaning per colour."""
 
 from __future__ import annotations
 
@@ -7,25 +7,26 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from ui import charts
+from figures import charts, report, review, theme
 
 
 def _figure() -> go.Figure:
     return go.Figure(go.Bar(x=["a", "b"], y=[3, 4], name="bars"))
 
 
-def test_base_layout_gives_the_json_of_update_layout_with_plotly_white():
+def test_the_clinic_template_is_registered_and_the_default():
+    assert pio.templates.default == "clinic"
+    template = pio.templates["clinic"]
+    assert template.layout.paper_bgcolor == "white"  # plotly_white underneath
+    assert template.layout.font.family.startswith("Inter")
+    assert list(template.layout.colorway) == list(theme.COURSE_COLOURS)
+
+
+def test_every_figure_carries_the_clinic_template_from_birth():
     fig = charts.base_layout(_figure(), height=300, title="T")
-    reference = _figure()
-    reference.update_layout(
-        template="plotly_white", height=300, font=charts.FONT, hovermode="closest",
-        margin=dict(l=60, r=30, t=70, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        title=dict(text="T", x=0, font=dict(size=16)),
-    )
-    assert fig.to_plotly_json() == reference.to_plotly_json()
-    assert fig.to_plotly_json()["layout"]["template"] == \
-        pio.templates["plotly_white"].to_plotly_json()
+    assert fig.to_plotly_json()["layout"]["template"] == pio.templates["clinic"].to_plotly_json()
+    layout = fig.to_plotly_json()["layout"]
+    assert (layout["height"], layout["margin"]["t"], layout["title"]["text"]) == (300, 70, "T")
 
 
 def test_a_figure_changing_its_template_leaves_the_others_alone():
@@ -33,7 +34,27 @@ def test_a_figure_changing_its_template_leaves_the_others_alone():
     first.layout.template.layout.paper_bgcolor = "red"
     second = charts.base_layout(_figure(), height=300)
     assert second.layout.template.layout.paper_bgcolor == "white"
-    assert charts.TEMPLATE.layout.paper_bgcolor == "white"
+    assert pio.templates["clinic"].layout.paper_bgcolor == "white"
+
+
+def test_response_and_remission_have_one_colour_on_screen_and_on_paper():
+    import pandas as pd
+
+    curve = [{"infusions": 2, "cumulative": 0.25}, {"infusions": 4, "cumulative": 0.5}]
+    screen = charts.km_figure(curve, curve, 6)
+    assert [t.line.color for t in screen.data] == ["#16a34a", "#1d4ed8"]
+    km = pd.DataFrame({"instrument": ["PHQ-9", "PHQ-9"], "event": ["response", "remission"],
+                       "infusions": [3, 5], "cumulative": [0.4, 0.2]})
+    paper = report.km_figure(km, 6)
+    assert [t.line.color for t in paper.data] == ["#16a34a", "#1d4ed8"]
+    assert list(paper.data[0].y) == [0.0, 40.0] and list(paper.data[0].x) == [0, 3]
+    headline = pd.DataFrame({"instrument": ["PHQ-9"], "response_rate_observed": [0.5],
+                             "response_rate_itt": [0.4], "remission_rate_observed": [0.3],
+                             "remission_rate_itt": [0.2]})
+    bars = report.rates_figure(headline, 6)
+    assert [b.marker.color for b in bars.data] == [theme.RESPONSE, theme.RESPONSE_ITT,
+                                                   theme.REMISSION, theme.REMISSION_ITT]
+    assert review.SIGNAL_COLOURS == {"above": "#16a34a", "below": "#dc2626"}
 
 
 def test_waterfall_hover_data_per_bar():

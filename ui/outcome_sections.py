@@ -15,10 +15,10 @@ from data.access import Actor
 from data.clinic_outcomes import ClinicAnalysis
 from data.db import read_session
 from data.selfreport.completion import selfreport_quality
+from figures import charts
 from models.tables import SOURCE_LABELS
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
-from ui import charts
 from ui.dose_sections import published_benchmarks
 from ui.outcome_cache import TTL_SECONDS
 from ui.outcome_notes import NOTES

@@ -16,6 +16,7 @@ import streamlit as st
 from data.access import Actor, PermissionDenied
 from data.audit import utcnow
 from data.patient_view import PatientView, load_patient_view, record_progress_report
+from figures import charts
 from models.schemas import InputError
 from outcomes.instruments import INSTRUMENT_NAMES
 from outcomes.trajectory import (
@@ -26,7 +27,6 @@ from outcomes.trajectory import (
     observation_label,
     trajectory_points,
 )
-from ui import charts
 from ui.progress_report import build_progress_report, outcome_cells
 
 AXES = {"infusion": "Infusion number", "date": "Date"}

@@ -2,7 +2,7 @@
 doctor: the trajectory chart, the course's outcome in figures and words, the sessions,
 and who generated it when. It identifies the patient: only roles that see patients get it.
 
-The chart is the screen's plotly figure rendered by ``data.report_figures.figures_to_png``
+The chart is the screen's plotly figure rendered by ``figures.render.figures_to_png``
 (kaleido driving the machine's Chromium, offline); without Chromium the report says so
 and keeps its tables. Everything is squeezed onto one A4 page (``KeepInFrame``).
 """
@@ -35,7 +35,7 @@ from reportlab.platypus import (
 )
 
 from data.patient_view import PatientView
-from data.report_figures import ChartsUnavailable, figures_to_png
+from figures.render import ChartsUnavailable, figures_to_png
 
 INK, MUTED, RULE = colors.HexColor("#1f2937"), colors.HexColor("#6b7280"), colors.HexColor("#d1d5db")
 ACCENT, ZEBRA = colors.HexColor("#2563eb"), colors.HexColor("#f3f4f6")

@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from data.clinic_outcomes import ClinicAnalysis
+from figures import review as review_charts
 from outcomes.retention import ANCHOR
-from ui import review_charts
 from ui.outcome_sections import DASH, Memo, chart, pct
 
 TREND_PERIODS = {"month": "Month", "quarter": "Quarter"}

@@ -2,7 +2,7 @@
 by clinic with small cells suppressed, definitions, filters, and who generated it when.
 
 Aggregate only: no patient or staff identifiers appear, whoever generates it. Charts
-come from `data.report_figures` (plotly, rendered by kaleido); when they cannot be
+come from `figures.report` (plotly, rendered by kaleido); when they cannot be
 rendered the report says so and keeps its tables.
 """
 
@@ -36,9 +36,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from data import report_figures as figs
 from data.exports import report_data as rd
 from data.exports.glossary import report_definitions
+from figures import render
+from figures import report as figs
 
 NAVY, LIGHT, GRID = colors.HexColor("#1F4E79"), colors.HexColor("#EAF1F8"), colors.HexColor("#B7C9DB")
 MUTED = colors.HexColor("#666666")
@@ -257,7 +258,7 @@ def _charts(summary: dict, trajectory: pd.DataFrame, ctx: ReportContext) -> dict
         out["km"] = figs.km_figure(km, ctx.after_n)
     for name in ("PHQ-9", "GAD-7"):
         if not trajectory.empty and (trajectory["instrument"] == name).any():
-            out[f"trajectory {name}"] = figs.trajectory_figure(trajectory, name)
+            out[f"trajectory {name}"] = figs.median_trajectory_figure(trajectory, name)
     if "PHQ-9" in rd.instruments_with_courses(summary):
         cells = rd.by_clinic_frame(summary, "PHQ-9", ctx.after_n)
         out["clinics PHQ-9"] = figs.clinic_figure(cells, "PHQ-9", ctx.after_n, ctx.small_cell)
@@ -266,8 +267,8 @@ def _charts(summary: dict, trajectory: pd.DataFrame, ctx: ReportContext) -> dict
 
 def _images(charts: dict[str, Any]) -> tuple[dict[str, Image], str | None]:
     try:
-        pngs = figs.figures_to_png(list(charts.values()))
-    except figs.ChartsUnavailable as exc:
+        pngs = render.figures_to_png(list(charts.values()))
+    except render.ChartsUnavailable as exc:
         return {}, str(exc)
     width = BODY_W
     return {name: Image(io.BytesIO(png), width=width, height=width * 380 / 900)

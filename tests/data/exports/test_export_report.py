@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from PIL import Image
 
-from data import report_figures
 from data.exports import ExportRequest, run_export
+from figures import render as report_figures
 from tests.data.exports.conftest import searchable_text
 
 
