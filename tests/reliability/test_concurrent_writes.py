@@ -129,6 +129,7 @@ def _wait_for_savers(barrier, savers: list) -> None:  # noqa: ANN001
     barrier.wait(JOIN_SECONDS)
 
 
+@pytest.mark.slow
 def test_concurrent_saves_and_imports_lose_nothing(store_url, engine, tmp_path):
     clinician = make_user("dr.busy", "clinician", ("CL1",))
     director = make_user("dr.reads", "director", ("CL1",))

@@ -41,7 +41,8 @@ from tests.reliability.helpers import (
     write_summary,
 )
 
-pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="SQLite file crash safety")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(ON_POSTGRES, reason="SQLite file crash safety")]
 
 SEED = 20_260_601
 PATIENTS, INFUSIONS = 100, 15  # 3,000 rows per file
