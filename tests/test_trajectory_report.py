@@ -2,7 +2,7 @@
 and says what it must (chart, outcome, sessions, who generated it and when).
 
 The rendered page is kept as progress-report.png in tests/screenshots.py's folder (docs/screenshots/
-with UPDATE_SCREENSHOTS=1) for a human look.
+through tests/browser/refresh_screenshots.py) for a human look.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ a clinician then finds the alert on the Safety page and the patient-reported sco
 record; the used link shows the neutral message. Then the kiosk at the chair.
 
 Screenshots go to tmp_path, or to docs/screenshots/ (selfreport-phone.png, kiosk.png)
-only when UPDATE_SCREENSHOTS=1."""
+only through tests/browser/refresh_screenshots.py."""
 
 from __future__ import annotations
 
