@@ -387,13 +387,13 @@ def test_an_auditor_cannot_import(engine):
     assert table_counts(engine)["assessment"] == 0
 
 
-def test_a_clinician_cannot_import_into_another_clinic(engine):
+def test_a_director_cannot_import_into_another_clinic(engine):
     with Session(engine) as s:
         from data.audit import utcnow
         s.add(Clinic(code="A", name="A", created_at=utcnow()))
         s.commit()
-    clinician = Actor(user_id=None, username="c", role="clinician", clinic_ids=frozenset({999}))
-    report = run(make_csv(PHQ9), engine, actor=clinician)
+    director = Actor(user_id=None, username="c", role="director", clinic_ids=frozenset({999}))
+    report = run(make_csv(PHQ9), engine, actor=director)
     assert not report.ok and "clinic(s) A" in report.file_error
 
 
