@@ -18,7 +18,8 @@ the contract leaves open:
   numbered after the stored ones. See data/import_courses.py and data/import_records.py.
 - Existing clinics, patients, courses and infusions are reused unchanged.
 - dose_mg_per_kg must be above 0 and at most the protocol's dose_max_mg_per_kg (default
-  2.0), the limit the infusion form applies.
+  2.0): the infusion form's rule, models.schemas.dose_problem. Every value rule is the
+  form's (models/schemas.py); this package only parses the cells' text.
 - Item-9 alerts are 'open' when dated at most import_alert_window_days (protocol,
   default 14) before `today`, inclusive, else 'historical'.
 - The actor needs 'import_data' (directors, administrators; the command line's SYSTEM);
@@ -58,6 +59,7 @@ from data.import_records import build_records
 from data.import_validation import sort_errors, validate_rows
 from data.protocol import load_protocol
 from data.users import case_variant_problem, case_variants
+from models.schemas import dose_problem
 
 Progress = Callable[[float, str], None]  # (share done 0-1, what is being done) for a bar
 
@@ -149,13 +151,12 @@ def _clinic_case_errors(session: Session, rows: pd.DataFrame, state: StoreState,
 
 
 def _dose_errors(doses: pd.DataFrame, protocol: dict) -> list[RowError]:
-    """Doses above the protocol's maximum are refused, as on the infusion form."""
-    limit = float(protocol["dose_max_mg_per_kg"])
-    above = doses[doses["dose_mg_per_kg"] > limit]
-    return [RowError(int(line), "dose_mg_per_kg", (
-        f"{dose:g} mg/kg is above the protocol maximum of {limit:g} mg/kg "
-        f"(dose_max_mg_per_kg); doses are above 0 and at most {limit:g} mg/kg"))
-        for line, dose in zip(above["line"], above["dose_mg_per_kg"], strict=True)]
+    """The infusion form's dose rule (models.schemas.dose_problem: above 0, at most the
+    protocol's maximum), once per distinct dose."""
+    problem = {d: dose_problem(d, protocol) for d in pd.unique(doses["dose_mg_per_kg"])}
+    return [RowError(int(line), "dose_mg_per_kg", problem[dose])
+            for line, dose in zip(doses["line"], doses["dose_mg_per_kg"], strict=True)
+            if problem[dose] is not None]
 
 
 def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:

@@ -39,9 +39,15 @@ from data.import_csv import (
     shown,
 )
 from data.users import case_variant_problem, case_variants
-from models.schemas import CODE_MAX, InputError, PatientIn, age_warning, parse
+from models.schemas import (
+    InputError,
+    PatientIn,
+    age_warning,
+    clinic_code_problem,
+    parse,
+    patient_code_problem,
+)
 from models.tables import SEXES, Clinic, Patient
-from models.validation import clinic_code_problem, text_problem
 
 REQUIRED = ("patient_id", "clinic")
 OPTIONAL = ("name", "birth_date", "sex", "indication", "failed_trials")
@@ -142,8 +148,7 @@ def check_rows(rows: list[tuple[int, dict[str, str]]], *, today: date
         clinic = cells["clinic"]
         if problem := (clinic_code_problem(clinic) if clinic else "required"):
             errors.append(RowError(line, "clinic", problem))
-        elif cells["patient_id"] and text_problem(cells["patient_id"], limit=CODE_MAX,
-                                                        identifier=True) is None:
+        elif cells["patient_id"] and patient_code_problem(cells["patient_id"]) is None:
             # only codes that pass the text rule reach the store (no NUL in a query)
             keys.append({"line": line, "clinic": clinic, "patient_code": cells["patient_id"]})
         values = _typed(cells, errors, line)
