@@ -75,14 +75,8 @@ def show_dry_run(outcome: ImportOutcome) -> None:
         st.success(f"Dry run: all {outcome.rows} rows pass. Importing would create "
                    f"{outcome.created_text()}. Nothing has been written yet.")
     else:
-        listed = outcome.total_errors - len(outcome.table())
         st.error("Dry run: the file cannot be imported as it is (all or nothing). Correct "
-                 "the rows below in the spreadsheet, save it again and upload it."
-                 + (" A problem concerns the file's clinics as a whole; see below."
-                    if listed and outcome.all_listed else ""))
-        for error in outcome.errors:
-            if error.line == 0:
-                st.error(markdown_safe(error.reason))
+                 "the rows below in the spreadsheet, save it again and upload it.")
     _show_problems(outcome)
     _show_warnings(outcome)
 
