@@ -27,6 +27,7 @@ PAGES = {
     "infusion": ("pages/infusion.py", "Log infusion", ":material/vaccines:", "record_infusions"),
     "safety": ("pages/safety.py", "Safety alerts", ":material/emergency:", "view_alerts"),
     "settings": ("pages/settings.py", "Protocol settings", ":material/tune:", "edit_settings"),
+    "import": ("pages/import.py", "Import", ":material/upload_file:", "import_data"),
 }
 
 

@@ -4,7 +4,10 @@ not only by hiding pages (issue 5).
 - clinician: patients, infusions, scores and alerts of their own clinic(s); outcomes.
 - director: the same for the clinics in scope, protocol settings, reports, identified exports.
 - auditor: read-only; audit trail; de-identified data only (never identifiers on screen).
-- admin: users, clinics and backups; no clinical data.
+- admin: users, clinics and backups; no clinical data on screen.
+- import_data (director, admin): score and patient CSV imports (the Import page). A
+  director imports into the clinics in scope; an administrator, like the command line,
+  into any clinic (see `imports_everywhere`).
 - patient: no account; answers the questionnaires one invitation link names (data/selfreport).
 """
 
@@ -20,13 +23,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "director": frozenset(
         {"view_patients", "edit_patients", "record_infusions", "view_alerts", "close_alerts",
          "view_outcomes", "edit_settings", "view_audit", "export_identified",
-         "export_deidentified", "view_reports"}
+         "export_deidentified", "view_reports", "import_data"}
     ),
     "auditor": frozenset(
         {"view_outcomes", "view_audit", "export_deidentified", "view_reports",
          "view_deidentified"}
     ),
-    "admin": frozenset({"manage_users", "manage_clinics", "backup"}),
+    "admin": frozenset({"manage_users", "manage_clinics", "backup", "import_data"}),
     # A patient answering through an invitation link (no account): their own questionnaires.
     "patient": frozenset({"answer_questionnaires"}),
 }
@@ -91,6 +94,13 @@ def require_clinic(actor: Actor, clinic_id: int, *, entity: str | None = None,
         raise PermissionDenied("This record belongs to a clinic outside your scope.",
                                actor=actor, permission="clinic_scope", entity=entity,
                                entity_id=entity_id)
+
+
+def imports_everywhere(actor: Actor) -> bool:
+    """Whether an import by `actor` may write into any clinic and create clinics: all-clinic
+    scope, or the role that manages clinics (an administrator, as the command line does;
+    an administrator has no clinic scope of their own)."""
+    return actor.all_clinics or (actor.can("import_data") and actor.can("manage_clinics"))
 
 
 SYSTEM = Actor(user_id=None, username="system", role="system", all_clinics=True)

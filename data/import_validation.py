@@ -18,8 +18,13 @@ import pandas as pd
 
 from data.bulk import json_int_lists
 from data.import_csv import ITEM_COLUMNS, REQUIRED_COLUMNS, ErrorLog, RowError, add_errors, shown
+from models.schemas import (
+    FIELD_RULES,
+    INFUSION_NUMBER_MAX,
+    infusion_number_problem,
+    visit_date_problem,
+)
 from models.tables import INFUSION_TYPES, ROUTES, TIMEPOINTS
-from models.validation import clinic_code_problem, text_problem, visit_date_problem
 from outcomes.instruments import (
     INSTRUMENTS,
     SUICIDAL_IDEATION_ITEM,
@@ -29,9 +34,7 @@ from outcomes.instruments import (
 from outcomes.scoring import ScoringError, check_functional_difficulty
 from outcomes.scoring_frame import MISSING, score_cells
 
-MAX_LENGTH = {"patient_id": 64, "clinic": 40, "clinician": 80, "indication": 100,
-              "course_id": 64}
-MAX_INFUSION_NUMBER = 9999
+MAX_INFUSION_NUMBER = INFUSION_NUMBER_MAX  # the form's rule (models/schemas.py)
 _ROUTE_NAMES = {r.lower(): r for r in ROUTES}
 _INFUSION_NUMBER = re.compile(r"\+?[0-9]{1,6}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -92,14 +95,8 @@ def _flag(errors: list[RowError], frame: pd.DataFrame, mask: np.ndarray | pd.Ser
     add_errors(errors, field, frame["line"].to_numpy()[mask], reasons[codes])
 
 
-TEXT_RULES: dict[str, Callable[[str], str | None]] = {
-    # the forms' rules (models/validation.py), applied once per distinct text
-    "patient_id": lambda v: text_problem(v, limit=MAX_LENGTH["patient_id"], identifier=True),
-    "clinic": clinic_code_problem,
-    "clinician": lambda v: text_problem(v, limit=MAX_LENGTH["clinician"]),
-    "indication": lambda v: text_problem(v, limit=MAX_LENGTH["indication"]),
-    "course_id": lambda v: text_problem(v, limit=MAX_LENGTH["course_id"], identifier=True),
-}
+# the forms' rules (models/schemas.py FIELD_RULES), applied once per distinct text
+TEXT_RULES: dict[str, Callable[[str], str | None]] = FIELD_RULES
 
 
 def _rule_outcomes(texts: _Texts, name: str) -> np.ndarray:
@@ -126,21 +123,27 @@ def _check_text(texts: _Texts, errors: list[RowError]) -> None:
         add_errors(errors, name, lines[bad], outcomes[bad])
 
 
-def _infusion_number(text: str) -> int | None:
+def _infusion_number(text: str) -> int | str | None:
+    """The number, the form's refusal of it (models.schemas.infusion_number_problem), or
+    None when the text is no whole number."""
     if not _INFUSION_NUMBER.fullmatch(text):
         return None
     number = int(text)
-    return number if 1 <= number <= MAX_INFUSION_NUMBER else None
+    return infusion_number_problem(number) or number
 
 
 def _infusion_numbers(texts: _Texts, errors: list[RowError]) -> pd.Series:
     codes, uniques = texts.factorized("infusion_number")
     parsed = [_infusion_number(u) for u in uniques]
-    valid = np.array([n is not None for n in parsed], dtype=bool)[codes]
-    number = np.array([n or 0 for n in parsed], dtype=np.int64)[codes]
-    _flag(errors, texts.frame, texts.filled("infusion_number") & ~valid, "infusion_number",
+    valid = np.array([isinstance(n, int) for n in parsed], dtype=bool)[codes]
+    number = np.array([n if isinstance(n, int) else 0 for n in parsed], dtype=np.int64)[codes]
+    unparsed = np.array([n is None for n in parsed], dtype=bool)[codes]
+    _flag(errors, texts.frame, texts.filled("infusion_number") & unparsed, "infusion_number",
           lambda v: f"'{v}' is not a positive integer; infusion_number is a whole number "
                     f"1-{MAX_INFUSION_NUMBER}")
+    refused = _objects([n if isinstance(n, str) else None for n in parsed])[codes]
+    bad = np.flatnonzero(refused != None)  # noqa: E711  (element-wise)
+    add_errors(errors, "infusion_number", texts.frame["line"].to_numpy()[bad], refused[bad])
     return pd.Series(pd.arrays.IntegerArray(number, ~valid), index=texts.frame.index)
 
 
@@ -201,11 +204,14 @@ def _instruments(texts: _Texts, errors: list[RowError]) -> np.ndarray:
 
 
 def _doses(texts: _Texts, errors: list[RowError]) -> pd.Series:
+    """The dose cells as numbers (NaN where empty or no finite number). The dose rule
+    itself (above 0, at most the protocol's maximum) is the form's, applied with the
+    protocol in data.importer (models.schemas.dose_problem)."""
     codes, uniques = texts.factorized("dose_mg_per_kg")
     text = pd.Series(uniques, dtype=object)
     number = pd.to_numeric(text.where(text != ""), errors="coerce")  # same dtype as per row
     dose = pd.Series(number.to_numpy()[codes], index=texts.frame.index)
-    valid = ((number > 0) & (number < float("inf"))).to_numpy()[codes]
+    valid = number.abs().lt(float("inf")).to_numpy()[codes]
     _flag(errors, texts.frame, texts.filled("dose_mg_per_kg") & ~valid, "dose_mg_per_kg",
           lambda v: f"'{v}' is not a positive number; dose_mg_per_kg is the dose in mg per kg "
                     "of body weight, greater than 0")

@@ -18,16 +18,20 @@ the contract leaves open:
   numbered after the stored ones. See data/import_courses.py and data/import_records.py.
 - Existing clinics, patients, courses and infusions are reused unchanged.
 - dose_mg_per_kg must be above 0 and at most the protocol's dose_max_mg_per_kg (default
-  2.0), the limit the infusion form applies.
+  2.0): the infusion form's rule, models.schemas.dose_problem. Every value rule is the
+  form's (models/schemas.py); this package only parses the cells' text.
 - Item-9 alerts are 'open' when dated at most import_alert_window_days (protocol,
   default 14) before `today`, inclusive, else 'historical'.
-- The actor needs 'record_infusions'; clinics outside the actor's scope, and new clinics
-  for an actor without all-clinic scope, reject the file.
+- The actor needs 'import_data' (directors, administrators; the command line's SYSTEM);
+  clinics outside the actor's scope, and new clinics for an actor without all-clinic
+  scope, reject the file. An administrator imports into any clinic
+  (data.access.imports_everywhere).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -36,7 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from data import audit
-from data.access import Actor, PermissionDenied
+from data.access import Actor, imports_everywhere, require
 from data.bulk import BulkRecords, count_new, paused_gc, write_records
 from data.db import read_session, write_session
 from data.import_courses import (
@@ -55,6 +59,14 @@ from data.import_records import build_records
 from data.import_validation import sort_errors, validate_rows
 from data.protocol import load_protocol
 from data.users import case_variant_problem, case_variants
+from models.schemas import dose_problem
+
+Progress = Callable[[float, str], None]  # (share done 0-1, what is being done) for a bar
+
+
+def _no_progress(done: float, text: str) -> None:
+    return None
+
 
 COUNT_KEYS = ("clinics", "patients", "courses", "infusions", "assessments", "alerts_open",
               "alerts_historical")
@@ -110,7 +122,7 @@ class _Checked:
 
 def _scope_errors(actor: Actor, codes: set[str], state: StoreState) -> list[RowError]:
     """Clinics the actor may not import into (file-level)."""
-    if actor.all_clinics:
+    if imports_everywhere(actor):
         return []
     bad = sorted(c for c in codes if c not in state.clinic_ids
                  or not actor.sees_clinic(state.clinic_ids[c]))
@@ -139,13 +151,12 @@ def _clinic_case_errors(session: Session, rows: pd.DataFrame, state: StoreState,
 
 
 def _dose_errors(doses: pd.DataFrame, protocol: dict) -> list[RowError]:
-    """Doses above the protocol's maximum are refused, as on the infusion form."""
-    limit = float(protocol["dose_max_mg_per_kg"])
-    above = doses[doses["dose_mg_per_kg"] > limit]
-    return [RowError(int(line), "dose_mg_per_kg", (
-        f"{dose:g} mg/kg is above the protocol maximum of {limit:g} mg/kg "
-        f"(dose_max_mg_per_kg); doses are above 0 and at most {limit:g} mg/kg"))
-        for line, dose in zip(above["line"], above["dose_mg_per_kg"], strict=True)]
+    """The infusion form's dose rule (models.schemas.dose_problem: above 0, at most the
+    protocol's maximum), once per distinct dose."""
+    problem = {d: dose_problem(d, protocol) for d in pd.unique(doses["dose_mg_per_kg"])}
+    return [RowError(int(line), "dose_mg_per_kg", problem[dose])
+            for line, dose in zip(doses["line"], doses["dose_mg_per_kg"], strict=True)
+            if problem[dose] is not None]
 
 
 def _store_checks(session: Session, actor: Actor, checked: _Checked) -> dict:
@@ -204,22 +215,23 @@ def _audit_summary(digest: str, n_rows: int, counts: dict[str, int]) -> dict:
 
 
 def _require_permission(actor: Actor, engine: Engine | None) -> None:
-    if not actor.can("record_infusions"):
-        with write_session(engine) as session:
-            audit.record(session, actor=actor, action="denied", entity="scores",
-                         reason="import_scores")
-        raise PermissionDenied("Only clinical staff and directors can import scores.")
+    """A refusal is audited at the unit of work's boundary (a 'denied' event)."""
+    with write_session(engine):
+        require(actor, "import_data", entity="scores",
+                message="Only directors and administrators can import scores.")
 
 
 def _write(raw: bytes, actor: Actor, checked: _Checked, today: date,
-           engine: Engine | None) -> dict[str, int] | None:
+           engine: Engine | None, progress: Progress) -> dict[str, int] | None:
     """The one write transaction; None when the store checks rejected the file."""
     try:
         with write_session(engine) as session:
             records = _plan(session, actor, checked, today)
             if records is None:
                 raise _Rejected
+            progress(0.6, "Writing the rows (one transaction)")
             counts = _counts(write_records(session, records), records)
+            progress(0.9, "Recording the import in the audit trail")
             digest = hashlib.sha256(raw).hexdigest()
             audit.record(session, actor=actor, action="import", entity="scores",
                          entity_id=digest, new=_audit_summary(digest, checked.n_rows, counts))
@@ -229,19 +241,24 @@ def _write(raw: bytes, actor: Actor, checked: _Checked, today: date,
 
 
 def import_scores(raw: bytes, *, actor: Actor, dry_run: bool = False, today: date | None = None,
-                  engine: Engine | None = None) -> ImportReport:
-    """Check a score CSV and, when every row is valid, write it all in one transaction."""
+                  engine: Engine | None = None, progress: Progress | None = None
+                  ) -> ImportReport:
+    """Check a score CSV and, when every row is valid, write it all in one transaction.
+    `progress(share, text)` is told each stage (the Import page's progress bar)."""
     _require_permission(actor, engine)
     with paused_gc():
-        return _import(raw, actor, dry_run, today or date.today(), engine)
+        return _import(raw, actor, dry_run, today or date.today(), engine,
+                       progress or _no_progress)
 
 
 def _import(raw: bytes, actor: Actor, dry_run: bool, today: date,
-            engine: Engine | None) -> ImportReport:
+            engine: Engine | None, progress: Progress) -> ImportReport:
+    progress(0.05, "Reading the file")
     try:
         checked = _check_file(raw, today)
     except FileError as exc:
         return ImportReport(ok=False, errors=[RowError(0, "file", str(exc))], dry_run=dry_run)
+    progress(0.3, "Checking the rows against the store")
     report = ImportReport(ok=False, warnings=checked.warnings, dry_run=dry_run,
                           rows=checked.n_rows)
     if dry_run or checked.errors:
@@ -249,14 +266,15 @@ def _import(raw: bytes, actor: Actor, dry_run: bool, today: date,
             records = _plan(session, actor, checked, today)
             counts = None if records is None else _counts(count_new(session, records), records)
     else:
-        counts = _write(raw, actor, checked, today, engine)
+        counts = _write(raw, actor, checked, today, engine, progress)
     report.errors = sort_errors(checked.errors)
     report.total_errors = getattr(checked.errors, "total", len(checked.errors))
     report.summary = error_summary(checked.errors)
     report.ok = counts is not None and not report.errors
     if counts is not None:
         report.counts = counts
+    progress(1.0, "Done")
     return report
 
 
-__all__ = ["ImportReport", "RowError", "import_scores"]
+__all__ = ["ImportReport", "Progress", "RowError", "import_scores"]

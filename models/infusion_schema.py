@@ -20,6 +20,8 @@ from models.validation import (
 )
 
 SIDE_EFFECT_OTHER_MAX = 200
+INFUSION_NUMBER_MAX = 9999
+DEFAULT_DOSE_MAX = 2.0  # mg/kg, when the protocol does not say (data/protocol.py)
 REQUIRED_WHEN_NEW = ("route", "dose_mg_per_kg", "weight_kg")
 SIDE_EFFECTS = ("nausea", "vomiting", "dizziness", "headache", "dissociation", "hallucinations",
                 "raised blood pressure", "sedation", "anxiety", "other")
@@ -70,8 +72,8 @@ class InfusionIn(BaseModel):
     @field_validator("number")
     @classmethod
     def _number(cls, value: int) -> int:
-        if not 1 <= value <= 9999:
-            raise ValueError(f"{value} is out of range; infusion numbers are 1-9999")
+        if problem := infusion_number_problem(value):
+            raise ValueError(problem)
         return value
 
     @field_validator("administered_on")
@@ -96,10 +98,9 @@ class InfusionIn(BaseModel):
     @field_validator("dose_mg_per_kg")
     @classmethod
     def _dose(cls, value: float | None, info: ValidationInfo) -> float | None:
-        limit = float((info.context or {}).get("protocol", {}).get("dose_max_mg_per_kg", 2.0))
-        if value is not None and (not value > 0 or value > limit):
-            raise ValueError(f"{value:g} mg/kg is refused; the dose must be above 0 and at most "
-                             f"{mg(limit)} mg/kg (protocol setting)")
+        if value is not None and (
+                problem := dose_problem(value, (info.context or {}).get("protocol", {}))):
+            raise ValueError(problem)
         return value
 
     @field_validator("weight_kg")
@@ -169,6 +170,23 @@ class InfusionIn(BaseModel):
 
     def dose_warning(self, protocol: dict[str, Any]) -> str | None:
         return dose_warning(self.dose_mg_per_kg, protocol)
+
+
+def infusion_number_problem(number: int) -> str | None:
+    """Why `number` is not an infusion number, or None (the form's and the import's rule)."""
+    if 1 <= number <= INFUSION_NUMBER_MAX:
+        return None
+    return f"{number} is out of range; infusion numbers are 1-{INFUSION_NUMBER_MAX}"
+
+
+def dose_problem(dose: float, protocol: dict[str, Any]) -> str | None:
+    """Why `dose` (mg/kg) is refused under `protocol`'s dose_max_mg_per_kg, or None (the
+    form's and the import's rule)."""
+    limit = float(protocol.get("dose_max_mg_per_kg", DEFAULT_DOSE_MAX))
+    if dose > 0 and dose <= limit:
+        return None
+    return (f"{dose:g} mg/kg is refused; the dose must be above 0 and at most {mg(limit)} "
+            "mg/kg (protocol setting)")
 
 
 _MOMENT_NAMES = {"before": "before the infusion", "peak": "at peak", "discharge": "at discharge"}

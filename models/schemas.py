@@ -36,13 +36,16 @@ from pydantic import (
 
 from models.infusion_schema import (
     DURATION_RANGE_MIN,
+    INFUSION_NUMBER_MAX,
     SIDE_EFFECTS,
     VITAL_FIELDS,
     VITAL_MOMENTS,
     VITAL_RANGES,
     WEIGHT_RANGE_KG,
     InfusionIn,
+    dose_problem,
     dose_warning,
+    infusion_number_problem,
     mg,
     total_dose_mg,
 )
@@ -55,9 +58,12 @@ from models.validation import (
     ModelProblems,
     check_text,
     check_visit_date,
+    clinic_code_problem,
     parse,
     problems_of,
+    text_problem,
     today_from,
+    visit_date_problem,
 )
 from outcomes.instruments import (
     INSTRUMENT_NAMES,
@@ -73,9 +79,15 @@ __all__ = [
     "AlertCloseIn", "AlreadySaved", "CourseIn", "InfusionIn", "InputError", "PatientIn",
     "ScoreIn", "age_on", "age_warning", "check_reason", "check_text", "dose_warning", "mg",
     "parse", "parse_score", "total_dose_mg",
+    # the field rules shared by the forms and the file imports (see FIELD_RULES)
+    "FIELD_RULES", "INFUSION_NUMBER_MAX", "clinic_code_problem", "clinician_code_problem",
+    "course_label_problem", "dose_problem", "indication_problem", "infusion_number_problem",
+    "patient_code_problem", "visit_date_problem",
 ]
 
 CODE_MAX = 64
+COURSE_LABEL_MAX = 64
+CLINICIAN_CODE_MAX = 80
 INDICATION_MAX = 100
 FAILED_TRIALS_MAX = 30
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
@@ -88,6 +100,49 @@ ALERT_ACTIONS: dict[str, str] = {
     "emergency": "Emergency services called",
     "other": "Other (describe in the note)",
 }
+
+
+# --- field rules shared by the forms and the file imports --------------------------------
+# Each returns why a value is refused (the message the user sees after "field: "), or
+# None. The schemas below raise it; data/import_validation.py and data/patient_import.py
+# apply it once per distinct cell text. An import never words a refusal of its own for
+# a value these rules judge (tests/security/test_form_import_parity.py).
+
+
+def patient_code_problem(code: str) -> str | None:
+    """A patient code (MRN): printable, no invisible character, 1-64 characters."""
+    if not code:
+        return "required; the clinic's patient code (MRN) must not be empty"
+    return text_problem(code, limit=CODE_MAX, identifier=True)
+
+
+def course_label_problem(label: str) -> str | None:
+    """A course label (the import's course_id): like a code, 64 characters."""
+    return text_problem(label, limit=COURSE_LABEL_MAX, identifier=True)
+
+
+def clinician_code_problem(code: str) -> str | None:
+    """Who gave the infusion, as a file names them: one printable line, 80 characters."""
+    return text_problem(code, limit=CLINICIAN_CODE_MAX)
+
+
+def indication_problem(indication: str) -> str | None:
+    """The treatment indication: one printable line, 100 characters."""
+    return text_problem(indication, limit=INDICATION_MAX)
+
+
+FIELD_RULES = {  # the score file's text columns -> their rule
+    "patient_id": patient_code_problem,
+    "clinic": clinic_code_problem,
+    "clinician": clinician_code_problem,
+    "indication": indication_problem,
+    "course_id": course_label_problem,
+}
+
+
+def _raise(problem: str | None) -> None:
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def age_on(birth_date: date, today: date) -> int:
@@ -125,9 +180,8 @@ class PatientIn(BaseModel):
     @classmethod
     def _code(cls, value: str) -> str:
         value = value.strip()
-        if not value:
-            raise ValueError("required; the clinic's patient code (MRN) must not be empty")
-        return check_text(value, limit=CODE_MAX, identifier=True)
+        _raise(patient_code_problem(value))
+        return value
 
     @field_validator("name")
     @classmethod
@@ -164,7 +218,8 @@ class PatientIn(BaseModel):
     def _indication(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        return check_text(value.strip(), limit=INDICATION_MAX)
+        _raise(indication_problem(value.strip()))
+        return value.strip()
 
     @field_validator("failed_trials")
     @classmethod

@@ -25,10 +25,12 @@ from data.audit_queries import (
 from data.db import read_session, write_session
 from data.dose_frame import load_dose_frame
 from data.exports.service import ExportRequest, run_export
+from data.importer import import_scores
 from data.infusions import log_infusion
 from data.observations import load_observations
 from data.outcome_report import OutcomeFilters
 from data.overview import search_patients
+from data.patient_import import import_patients
 from data.patients import record_view, register_patient
 from data.protocol import update_protocol
 from data.selfreport.clinic_settings import update_clinic_settings
@@ -114,6 +116,22 @@ def _export(deidentified: bool) -> Callable[[Actor], object]:
         reason="" if deidentified else "referral letter to the patient's psychiatrist"))
 
 
+# the Import page's files: a new patient of CL1 (every role's user is of CL1; the
+# administrator has no clinic and imports anywhere), written when allowed
+SCORE_FILE = (b"patient_id,clinic,infusion_number,timepoint,date,instrument," +
+              ",".join(f"item_{n}" for n in range(1, 8)).encode() +
+              b"\nIMP-1,CL1,1,pre,2024-06-01,GAD-7,1,1,1,1,1,1,1\n")
+PATIENT_FILE = b"patient_id,clinic,name\nIMP-2,CL1,Ann Lee\n"
+
+
+def _imported(importer: Callable, raw: bytes) -> Callable[[Actor], object]:
+    def run(actor: Actor) -> object:
+        report = importer(raw, actor=actor, today=TODAY)
+        assert report.ok, report.format()
+        return report
+    return run
+
+
 ACTIONS: dict[str, Callable[[Actor], object]] = {
     "create user": _write(create_user, username="new.user", password=PASSWORD,
                           role="clinician", clinic_codes=("CL1",)),
@@ -151,6 +169,8 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
         start_kiosk, instruments=["PHQ-9"], occasion="post", infusion_number=1),
     "list a patient's invitations": _patient_action(list_invitations),
     "revoke an invitation": _revoke_the_invitation,
+    "import scores": _imported(import_scores, SCORE_FILE),
+    "import patients": _imported(import_patients, PATIENT_FILE),
     "change own password": lambda actor: change_own_password(
         actor=actor, old_password=PASSWORD, new_password="a-brand-new-password"),
 }
@@ -189,6 +209,8 @@ MATRIX = [
     ("hand the tablet over (kiosk)", Y, Y, N, N, "record_infusions"),
     ("list a patient's invitations", Y, Y, N, N, "view_patients"),
     ("revoke an invitation",        Y, Y, N, N, "record_infusions"),
+    ("import scores",               N, Y, N, Y, "import_data"),
+    ("import patients",             N, Y, N, Y, "import_data"),
     ("change own password",         Y, Y, Y, Y, None),
 ]
 CASES = [

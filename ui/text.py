@@ -47,6 +47,12 @@ def show_problems(exc: Exception) -> None:
 _MARKDOWN_RISK = re.compile(r"[\\`*\[\]<>#~|!$&=]|:\w|://|www\.|(?<!\w)_|_(?!\w)")
 
 
+def markdown_safe(line: str) -> str:
+    """`line` for st.error/st.warning/st.success: as a code span when markdown could
+    interpret part of it (a report line may quote a cell of an uploaded file)."""
+    return code_span(line) if _needs_code(line) else line
+
+
 def _needs_code(line: str) -> bool:
     """True when markdown could interpret part of the line (emphasis, links, HTML...)."""
     return bool(_MARKDOWN_RISK.search(line))

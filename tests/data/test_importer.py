@@ -169,17 +169,18 @@ BAD_ROWS = [
      "'during' is not a timepoint; allowed: pre, post, followup"),
     ("bad route", {"route": "IV drip"}, "route",
      "'IV drip' is not a route; allowed: IV, IM, intranasal, oral"),
+    # the infusion form's rules, worded as the form words them (models/schemas.py)
     ("zero dose", {"dose_mg_per_kg": "0"}, "dose_mg_per_kg",
-     "'0' is not a positive number; dose_mg_per_kg is the dose in mg per kg of body weight, "
-     "greater than 0"),
+     "0 mg/kg is refused; the dose must be above 0 and at most 2.0 mg/kg (protocol setting)"),
     ("negative dose", {"dose_mg_per_kg": "-0.5"}, "dose_mg_per_kg",
-     "'-0.5' is not a positive number; dose_mg_per_kg is the dose in mg per kg of body weight, "
-     "greater than 0"),
+     "-0.5 mg/kg is refused; the dose must be above 0 and at most 2.0 mg/kg (protocol setting)"),
     ("dose above the protocol maximum", {"dose_mg_per_kg": "2.5"}, "dose_mg_per_kg",
-     "2.5 mg/kg is above the protocol maximum of 2 mg/kg (dose_max_mg_per_kg); doses are above 0 "
-     "and at most 2 mg/kg"),
+     "2.5 mg/kg is refused; the dose must be above 0 and at most 2.0 mg/kg (protocol setting)"),
     ("infusion number zero", {"infusion_number": "0"}, "infusion_number",
-     "'0' is not a positive integer; infusion_number is a whole number 1-9999"),
+     "0 is out of range; infusion numbers are 1-9999"),
+    ("dose that is no number", {"dose_mg_per_kg": "lots"}, "dose_mg_per_kg",
+     "'lots' is not a positive number; dose_mg_per_kg is the dose in mg per kg of body weight, "
+     "greater than 0"),
     ("bad infusion type", {"infusion_type": "rescue"}, "infusion_type",
      "'rescue' is not an infusion type; allowed: induction, booster, maintenance"),
     ("functional difficulty out of range", {"functional_difficulty": "4"},
@@ -387,13 +388,13 @@ def test_an_auditor_cannot_import(engine):
     assert table_counts(engine)["assessment"] == 0
 
 
-def test_a_clinician_cannot_import_into_another_clinic(engine):
+def test_a_director_cannot_import_into_another_clinic(engine):
     with Session(engine) as s:
         from data.audit import utcnow
         s.add(Clinic(code="A", name="A", created_at=utcnow()))
         s.commit()
-    clinician = Actor(user_id=None, username="c", role="clinician", clinic_ids=frozenset({999}))
-    report = run(make_csv(PHQ9), engine, actor=clinician)
+    director = Actor(user_id=None, username="c", role="director", clinic_ids=frozenset({999}))
+    report = run(make_csv(PHQ9), engine, actor=director)
     assert not report.ok and "clinic(s) A" in report.file_error
 
 

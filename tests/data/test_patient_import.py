@@ -98,8 +98,8 @@ def test_unreadable_files(store_url, raw, message):
 
 
 def test_scope_and_permission(store_url):
-    clin = make_user("clin", "clinician", ("CL1",))
-    report = import_patients(b"patient_id,clinic\nA,CL1\nB,CL9\n", actor=clin, today=TODAY)
+    boss = make_user("boss", "director", ("CL1",))
+    report = import_patients(b"patient_id,clinic\nA,CL1\nB,CL9\n", actor=boss, today=TODAY)
     assert [(e.line, e.field) for e in report.errors] == [(3, "clinic")]
     assert patients() == []
     auditor = make_user("aud", "auditor", ("CL1",))
