@@ -81,16 +81,20 @@ class AdverseEventIn(BaseModel):
     severity: str
     action_taken: str
 
-    @field_validator("category")
+    @field_validator("category", mode="before")
     @classmethod
-    def _category(cls, value: str) -> str:
+    def _category(cls, value: str | None) -> str:
+        if value in (None, ""):
+            raise ValueError(f"required; choose one of {', '.join(AE_CATEGORIES)}")
         if value not in AE_CATEGORIES:
             raise ValueError(f"'{value}' is not allowed; one of {', '.join(AE_CATEGORIES)}")
         return value
 
-    @field_validator("severity")
+    @field_validator("severity", mode="before")
     @classmethod
-    def _severity(cls, value: str) -> str:
+    def _severity(cls, value: str | None) -> str:
+        if value in (None, ""):
+            raise ValueError(f"required; choose one of {', '.join(AE_SEVERITIES)}")
         if value not in AE_SEVERITIES:
             raise ValueError(f"'{value}' is not allowed; one of {', '.join(AE_SEVERITIES)}")
         return value
