@@ -100,7 +100,8 @@ def report_saved(saved: Saved, what: str, next_values: dict | None,
     """Queue the result messages, blank the form for the next entry, and rerun."""
     if saved.held is not None:  # no ketamine given: a held visit, no infusion number used
         flash("warning", held_message(saved.held))
-        reset_widgets(*prefixes, keep=KEEP_AFTER_SAVE)
+        reset_widgets(*prefixes, keep=(*KEEP_AFTER_SAVE, "infusion_date", "infusion_type"),
+                      values={"infusion_number": saved.held.planned_number})
         st.rerun()
     flash("success", f"{what} saved with {len(saved.assessments)} score(s)"
           + (f" and {len(saved.adverse_events)} adverse event(s)." if saved.adverse_events
