@@ -217,3 +217,19 @@ def test_a_saved_infusion_above_the_rule_without_a_decision_stays_correctable(cl
         correct_infusion(session, actor=clin, infusion_id=saved.infusion.id,
                          changes={"bp_decision": "held"}, reason="x", today=TODAY)
     assert exc.value.fields == ["bp_decision"]
+
+
+def test_the_dose_frame_reads_one_sedation_and_one_dissociation_column(clin, course_id):
+    """issue 14's tolerability: an adverse event is a recorded event (or an older note)."""
+    from data.dose_frame import load_dose_frame
+    from data.outcome_report import OutcomeFilters
+    log(clin, course_id, 1, sedation_moaas=3, dissociation="mild", adverse_events=[AE])
+    log(clin, course_id, 2, adverse_event="older free-text note")
+    log(clin, course_id, 3)
+    director = make_user("boss", "director", ("CL1",))
+    frame = load_dose_frame(actor=director, filters=OutcomeFilters())
+    assert list(frame["adverse_event"]) == [True, True, False]
+    assert frame["sedation_moaas"].iloc[0] == 3 and frame["sedation_moaas"].isna().sum() == 2
+    assert frame["dissociation"].iloc[0] == "mild"
+    assert [c for c in frame.columns if "sedation" in c or "dissociation" in c] == [
+        "sedation_moaas", "dissociation"]
