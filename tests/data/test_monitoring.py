@@ -223,9 +223,9 @@ def test_the_dose_frame_reads_one_sedation_and_one_dissociation_column(clin, cou
     """issue 14's tolerability: an adverse event is a recorded event (or an older note)."""
     from data.dose_frame import load_dose_frame
     from data.outcome_report import OutcomeFilters
-    log(clin, course_id, 1, sedation_moaas=3, dissociation="mild", adverse_events=[AE])
-    log(clin, course_id, 2, adverse_event="older free-text note")
-    log(clin, course_id, 3)
+    log(clin, course_id, number=1, sedation_moaas=3, dissociation="mild", adverse_events=[AE])
+    log(clin, course_id, number=2, adverse_event="older free-text note")
+    log(clin, course_id, number=3)
     director = make_user("boss", "director", ("CL1",))
     frame = load_dose_frame(actor=director, filters=OutcomeFilters())
     assert list(frame["adverse_event"]) == [True, True, False]
