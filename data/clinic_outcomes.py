@@ -17,10 +17,15 @@ import pandas as pd
 from data.access import Actor
 from data.db import read_session
 from data.observations import load_observations
-from data.outcome_frames import load_infusions, load_open_alerts, patient_labels
+from data.outcome_frames import (
+    load_held_visits,
+    load_infusions,
+    load_open_alerts,
+    patient_labels,
+)
 from data.outcome_report import OutcomeFilters, filter_courses, resolved_parameters
 from data.protocol import load_protocol
-from outcomes import attention, breakdowns, durability, quality
+from outcomes import attention, breakdowns, durability, monitoring, quality
 from outcomes.engine import course_table
 from outcomes.instruments import get_instrument
 from outcomes.review import director_review
@@ -35,6 +40,8 @@ class ClinicFrames:
     obs: pd.DataFrame
     infusions: pd.DataFrame
     open_alerts: pd.DataFrame
+    held: pd.DataFrame = field(  # visits held for blood pressure (course_key, decision)
+        default_factory=lambda: pd.DataFrame(columns=["course_key", "decision"]))
 
 
 @dataclass
@@ -54,6 +61,7 @@ class ClinicAnalysis:
     safety: dict = field(default_factory=dict)
     side_effects: pd.DataFrame | None = None
     completeness: dict = field(default_factory=dict)
+    monitoring: dict = field(default_factory=dict)  # outcomes.monitoring: holds, AEs, sedation
     attention: pd.DataFrame | None = None
     review: dict = field(default_factory=dict)  # outcomes.review: D1-D3 by clinic, clinician
 
@@ -66,6 +74,7 @@ def load_clinic_frames(*, actor: Actor, filters: OutcomeFilters) -> ClinicFrames
             start=filters.start, end=filters.end),
         infusions=load_infusions(actor=actor, filters=filters),
         open_alerts=load_open_alerts(actor=actor, filters=filters),
+        held=load_held_visits(actor=actor, filters=filters),
     ), filters)
 
 
@@ -78,7 +87,9 @@ def narrow(frames: ClinicFrames, filters: OutcomeFilters) -> ClinicFrames:
     infusions = filter_courses(frames.infusions, filters)
     patients = set(obs["patient_key"]) | set(infusions["patient_key"])
     alerts = frames.open_alerts[frames.open_alerts["patient_key"].isin(patients)]
-    return ClinicFrames(obs=obs, infusions=infusions, open_alerts=alerts)
+    courses = set(obs["course_key"]) | set(infusions["course_key"])
+    held = frames.held[frames.held["course_key"].isin(courses)]
+    return ClinicFrames(obs=obs, infusions=infusions, open_alerts=alerts, held=held)
 
 
 def analyse(frames: ClinicFrames, *, actor: Actor, filters: OutcomeFilters, instrument: str,
@@ -130,6 +141,7 @@ def _add_safety(result: ClinicAnalysis, frames: ClinicFrames, instrument: str) -
     result.safety = quality.safety_rates(frames.infusions)
     result.side_effects = quality.side_effect_table(frames.infusions)
     result.completeness = quality.completeness(frames.obs, frames.infusions, instrument)
+    result.monitoring = monitoring.monitoring_summary(frames.infusions, frames.held)
 
 
 def _attention(frames: ClinicFrames, *, actor: Actor, params: dict, instrument: str,

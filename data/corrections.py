@@ -35,7 +35,8 @@ def _require_correcting(actor: Actor, entity: str, entity_id: object) -> None:
 
 def infusion_values(row: Infusion) -> dict[str, Any]:
     """A saved infusion as InfusionIn takes it."""
-    return {name: getattr(row, name) for name in InfusionIn.model_fields}
+    return {name: getattr(row, name) for name in InfusionIn.model_fields
+            if name not in InfusionIn.NOT_COLUMNS}
 
 
 def correct_infusion(session: Session, *, actor: Actor, infusion_id: int,
@@ -54,7 +55,7 @@ def correct_infusion(session: Session, *, actor: Actor, infusion_id: int,
     reason = check_reason(reason)
     data = parse(InfusionIn, {**infusion_values(row), **changes}, today=today or date.today(),
                  protocol=load_protocol(session))
-    new_values = {**data.model_dump(), "total_dose_mg": data.total_dose_mg}
+    new_values = {**data.columns(), "total_dose_mg": data.total_dose_mg}
     changed = [(name, getattr(row, name), value) for name, value in new_values.items()
                if name != "number" and getattr(row, name) != value]
     for name, _old, value in changed:

@@ -19,6 +19,7 @@ from sqlmodel import Session, func, select
 
 from data import audit
 from data.access import Actor, require, require_clinic
+from data.monitoring import record_held_visit, write_adverse_events
 from data.patients import clinic_code, get_patient
 from data.protocol import load_protocol
 from data.scores import check_scores, write_scores
@@ -31,7 +32,16 @@ from models.schemas import (
     check_reason,
     parse,
 )
-from models.tables import COURSE_STATUSES, Assessment, Course, Infusion, Patient, SafetyAlert
+from models.tables import (
+    COURSE_STATUSES,
+    AdverseEvent,
+    Assessment,
+    Course,
+    HeldVisit,
+    Infusion,
+    Patient,
+    SafetyAlert,
+)
 
 
 @dataclass
@@ -43,6 +53,8 @@ class Saved:
     alerts: list[SafetyAlert] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # blank score forms, not recorded
+    adverse_events: list[AdverseEvent] = field(default_factory=list)
+    held: HeldVisit | None = None  # held or rescheduled for blood pressure: no infusion
 
 
 def _require_recording(actor: Actor, entity: str, entity_id: object = None) -> None:
@@ -164,28 +176,49 @@ def log_infusion(session: Session, *, actor: Actor, course_id: int,
     if problems or score_problems:
         raise InputError(problems + score_problems)
     assert data is not None
+    if data.held:
+        return _held_visit(session, actor, course, patient, data, checked)
     next_number = next_infusion_number(session, course_id=course.id)
     what = f"infusion {data.number} of course {course.number}"
     if session.exec(select(Infusion.id).where(Infusion.course_id == course.id,
                                               Infusion.number == data.number)).first():
         raise AlreadySaved([("number", f"{what} is already saved; nothing new was written")])
-    row = Infusion(course_id=course.id, **data.model_dump(), total_dose_mg=data.total_dose_mg,
+    row = Infusion(course_id=course.id, **data.columns(), total_dose_mg=data.total_dose_mg,
                    clinician_id=actor.user_id, clinician_code=actor.username,
                    created_at=audit.utcnow())
     session.add(row)
     _flush_or_already_saved(session, "number", what)
     audit.record(session, actor=actor, action="create", entity="infusion", entity_id=row.id,
                  patient_id=patient.id, new=_infusion_summary(row))
+    events = write_adverse_events(session, actor=actor, infusion=row, patient_id=patient.id,
+                                  events=data.adverse_events)
     assessments, alerts = write_scores(session, actor=actor, infusion=row, course=course,
                                        patient=patient, scores=checked)
     return Saved(row, assessments, alerts, _infusion_warnings(data, next_number, protocol),
-                 skipped)
+                 skipped, events)
+
+
+def _held_visit(session: Session, actor: Actor, course: Course, patient: Patient,
+                data: InfusionIn, checked: list) -> Saved:
+    """Held or rescheduled for blood pressure: a HeldVisit (and its adverse events are
+    refused with the scores: no infusion to attach them to)."""
+    problems = [("scores", f"a {data.bp_decision} visit records no scores (no infusion was "
+                 "given); enter them at the infusion")] if checked else []
+    if data.adverse_events:
+        problems.append(("adverse_events", f"a {data.bp_decision} visit has no infusion to "
+                         "attach adverse events to; describe the event in the reason"))
+    if problems:
+        raise InputError(problems)
+    held = record_held_visit(session, actor=actor, course=course, patient_id=patient.id,
+                             data=data)
+    return Saved(held=held)
 
 
 def _infusion_summary(row: Infusion) -> dict[str, Any]:
     return {name: getattr(row, name) for name in (
         "number", "administered_on", "infusion_type", "route", "dose_mg_per_kg", "weight_kg",
-        "total_dose_mg", "duration_min", "side_effects")}
+        "total_dose_mg", "duration_min", "side_effects", "bp_decision", "sedation_moaas",
+        "dissociation", "discharge_ready_minutes")}
 
 
 def add_scores(session: Session, *, actor: Actor, infusion_id: int | None,

@@ -15,7 +15,17 @@ from data.db import get_engine, read_session
 from data.frame_reader import as_dates, as_float, as_int, as_text, fetch_columns
 from data.observations import dose_band, scope_filter
 from data.outcome_report import OutcomeFilters
-from models.tables import AuditEvent, Clinic, Course, Infusion, Patient, SafetyAlert, User
+from models.tables import (
+    AdverseEvent,
+    AuditEvent,
+    Clinic,
+    Course,
+    HeldVisit,
+    Infusion,
+    Patient,
+    SafetyAlert,
+    User,
+)
 
 # Audit actions that read or sign in: they change no figure, so they leave the version alone.
 READ_ACTIONS = ("view", "sign_in", "sign_in_failed", "sign_out", "denied", "export", "backup")
@@ -50,6 +60,8 @@ def load_infusions(*, actor: Actor, filters: OutcomeFilters,
             Infusion.dose_mg_per_kg.label("infusion_dose"), Infusion.side_effects,
             Infusion.side_effect_other, Infusion.adverse_event,
             User.username, Infusion.clinician_code, Patient.indication,
+            Infusion.bp_decision, Infusion.sedation_moaas, Infusion.dissociation,
+            Infusion.discharge_ready_minutes, Infusion.id.label("infusion_id"),
         )
         .join(Course, Course.id == Infusion.course_id)
         .join(Patient, Patient.id == Course.patient_id)
@@ -64,7 +76,39 @@ def load_infusions(*, actor: Actor, filters: OutcomeFilters,
         stmt = stmt.where(Course.start_date <= filters.end)
     with (engine or get_engine()).connect() as conn:
         cols = fetch_columns(conn, stmt)
+        severities = _severities(conn, stmt)
+    cols["ae_severities"] = ["|".join(severities.get(i, [])) for i in cols["infusion_id"]]
     return _typed_infusions(cols)
+
+
+def _severities(conn, infusions) -> dict[int, list[str]]:  # noqa: ANN001
+    """The adverse events' severities of each infusion the statement selects."""
+    chosen = infusions.with_only_columns(Infusion.id).subquery()
+    rows = conn.execute(select(AdverseEvent.infusion_id, AdverseEvent.severity)
+                        .where(AdverseEvent.infusion_id.in_(select(chosen.c.id)))
+                        .order_by(AdverseEvent.id)).all()
+    result: dict[int, list[str]] = {}
+    for infusion_id, severity in rows:
+        result.setdefault(int(infusion_id), []).append(severity)
+    return result
+
+
+def load_held_visits(*, actor: Actor, filters: OutcomeFilters,
+                     engine: Engine | None = None) -> pd.DataFrame:
+    """Visits held or rescheduled for blood pressure in scope (course_key, decision), with
+    the same clinic and course-start filters as ``load_infusions``."""
+    stmt = (select(HeldVisit.course_id, HeldVisit.decision)
+            .join(Course, Course.id == HeldVisit.course_id)
+            .join(Patient, Patient.id == Course.patient_id)
+            .where(scope_filter(actor, Patient.clinic_id,
+                                list(filters.clinic_ids) if filters.clinic_ids else None)))
+    if filters.start:
+        stmt = stmt.where(Course.start_date >= filters.start)
+    if filters.end:
+        stmt = stmt.where(Course.start_date <= filters.end)
+    with (engine or get_engine()).connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([(int(c), d) for c, d in rows], columns=["course_key", "decision"])
 
 
 def _typed_infusions(cols: dict) -> pd.DataFrame:
@@ -76,12 +120,19 @@ def _typed_infusions(cols: dict) -> pd.DataFrame:
                                          "indication")},
         "course_start": as_dates(cols["course_start"]), "date": as_dates(cols["date"]),
         "infusion_dose": as_float(cols["infusion_dose"]),
-        "adverse_event": [bool(a and str(a).strip()) for a in cols["adverse_event"]],
+        # an adverse event: a recorded event (AdverseEvent) or the note of an older record
+        "adverse_note": [bool(a and str(a).strip()) for a in cols["adverse_event"]],
+        "ae_severities": pd.array(cols["ae_severities"], dtype="str"),
+        "bp_decision": as_text(cols["bp_decision"]),
+        "sedation_moaas": as_float(cols["sedation_moaas"]),
+        "dissociation": as_text(cols["dissociation"]),
+        "discharge_ready_minutes": as_float(cols["discharge_ready_minutes"]),
         "side_effects": pd.array([_effects(listed, other) for listed, other in
                                   zip(cols["side_effects"], cols["side_effect_other"],
                                       strict=True)], dtype="str"),
     })
     frame = frame.assign(
+        adverse_event=frame["adverse_note"] | (frame["ae_severities"].str.len() > 0),
         infusion_clinician=frame["username"].fillna(frame["clinician_code"]).fillna("unknown"),
         indication=frame["indication"].fillna("unspecified"),
     ).sort_values(["course_key", "infusion_number"], kind="stable")

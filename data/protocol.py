@@ -49,6 +49,12 @@ PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
     ProtocolField("lapse_window_days", 21, int, 1, 365,
                   "Retention (D1): a course short of the induction length whose last infusion "
                   "is more than this many days old has stopped."),
+    ProtocolField("bp_hold_systolic", 160, int, 60, 250,
+                  "Warn when the systolic blood pressure before the infusion is above this "
+                  "(mmHg); the clinician records proceeded, held or rescheduled with a reason."),
+    ProtocolField("bp_hold_diastolic", 100, int, 30, 150,
+                  "Warn when the diastolic blood pressure before the infusion is above this "
+                  "(mmHg); the clinician records proceeded, held or rescheduled with a reason."),
 )
 PROTOCOL_DEFAULTS: dict[str, Any] = {f.name: f.default for f in PROTOCOL_FIELDS}
 _BY_NAME = {f.name: f for f in PROTOCOL_FIELDS}

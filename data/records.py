@@ -10,14 +10,17 @@ from typing import Any
 from sqlmodel import Session, select
 
 from data.access import Actor
+from data.monitoring import adverse_event_text, adverse_events_by_infusion, held_visits_of
 from data.patients import clinic_code, get_patient
 from models.schemas import age_on, age_warning
 from models.tables import (
     PATIENT_SOURCES,
     SOURCE_LABELS,
+    AdverseEvent,
     Assessment,
     AuditEvent,
     Course,
+    HeldVisit,
     Infusion,
     Patient,
     SafetyAlert,
@@ -26,6 +29,7 @@ from outcomes.instruments import INSTRUMENT_NAMES
 
 TIMEPOINT_SHORT = {"pre": "pre", "post": "post-infusion", "followup": "follow-up"}
 TIMEPOINT_ORDER = {"pre": 0, "post": 1, "followup": 2}  # C2 and C4
+DASH = "—"  # not recorded
 
 
 @dataclass
@@ -50,8 +54,8 @@ def score_column(timepoint: str, instrument: str) -> str:
     return f"{instrument} {TIMEPOINT_SHORT[timepoint]}"
 
 
-def _infusion_row(inf: Infusion, scores: list[Assessment],
-                  columns: list[str]) -> dict[str, Any]:
+def _infusion_row(inf: Infusion, scores: list[Assessment], columns: list[str],
+                  events: list[AdverseEvent] = ()) -> dict[str, Any]:
     """Number, date, type, then the course's score columns (read first), then details."""
     row: dict[str, Any] = {"infusion": inf.number, "date": inf.administered_on,
                            "type": inf.infusion_type, **dict.fromkeys(columns, "")}
@@ -75,18 +79,46 @@ def _infusion_row(inf: Infusion, scores: list[Assessment],
         "SpO2 before/peak/discharge": _trio(inf.spo2_before, inf.spo2_peak,
                                             inf.spo2_discharge),
         "side effects": ", ".join(inf.side_effects or []),
-        "adverse event": inf.adverse_event or "",
+        **monitoring_cells(inf, events),
     })
     return row
 
 
+def monitoring_cells(inf: Infusion, events: list[AdverseEvent] = ()) -> dict[str, str]:
+    """The record's monitoring columns of one infusion; "—" when not recorded."""
+    decision = DASH if inf.bp_decision is None else (
+        f"{inf.bp_decision}: {inf.bp_decision_reason}" if inf.bp_decision_reason
+        else inf.bp_decision)
+    texts = [adverse_event_text(e) for e in events]
+    if (inf.adverse_event or "").strip():  # the free-text note of older records
+        texts.append(f"note: {inf.adverse_event}")
+    return {
+        "BP decision": decision,
+        "sedation (MOAA/S)": DASH if inf.sedation_moaas is None else str(inf.sedation_moaas),
+        "dissociation": inf.dissociation or DASH,
+        "ready for discharge (min)": (DASH if inf.discharge_ready_minutes is None
+                                      else str(inf.discharge_ready_minutes)),
+        "adverse events": "; ".join(texts) or "none recorded",
+    }
+
+
+def held_rows(held: list[HeldVisit]) -> list[dict[str, Any]]:
+    """A course's visits held or rescheduled for blood pressure (no ketamine given)."""
+    return [{"date": h.visit_on, "planned infusion": h.planned_number, "decision": h.decision,
+             "BP before": _bp(h.bp_sys, h.bp_dia), "HR": DASH if h.hr is None else str(h.hr),
+             "reason": h.reason} for h in held]
+
+
 def _bp(systolic: int | None, diastolic: int | None) -> str:
-    return "" if systolic is None and diastolic is None else f"{systolic or '?'}/{diastolic or '?'}"
+    """'142/88'; a missing half shows as '—' ('142/—'); nothing recorded: ''."""
+    if systolic is None and diastolic is None:
+        return ""
+    return f"{DASH if systolic is None else systolic}/{DASH if diastolic is None else diastolic}"
 
 
 def _trio(*values: int | None) -> str:
     return "" if all(v is None for v in values) else " / ".join(
-        "–" if v is None else str(v) for v in values)
+        DASH if v is None else str(v) for v in values)
 
 
 def _score_columns(scores: list[Assessment]) -> list[str]:
@@ -111,11 +143,13 @@ def course_tables(session: Session, patient_id: int) -> list[dict[str, Any]]:
         for score in saved:
             scores.setdefault(score.infusion_id, []).append(score)
         columns = _score_columns(saved)
+        events = adverse_events_by_infusion(session, [i.id for i in infusions])
         result.append({"id": course.id, "number": course.number, "type": course.course_type,
                        "start_date": course.start_date, "status": course.status,
                        "label": course.label,
-                       "rows": [_infusion_row(i, scores.get(i.id, []), columns)
-                                for i in infusions]})
+                       "rows": [_infusion_row(i, scores.get(i.id, []), columns,
+                                              events.get(i.id, [])) for i in infusions],
+                       "held": held_rows(held_visits_of(session, [course.id]))})
     return result
 
 

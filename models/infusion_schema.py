@@ -9,6 +9,16 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
+from models.monitoring_schema import (
+    DISCHARGE_MINUTES_RANGE,
+    MOAAS_RANGE,
+    AdverseEventIn,
+    check_decision,
+    check_dissociation,
+    check_whole,
+    monitoring_problems,
+    parse_adverse_events,
+)
 from models.tables import INFUSION_TYPES, ROUTES
 from models.validation import (
     NOTES_MAX,
@@ -64,10 +74,20 @@ class InfusionIn(BaseModel):
     side_effects: list[str] = []
     side_effect_other: str = ""
     adverse_event: str = ""
+    bp_decision: str | None = None  # above the hold rule: proceeded | held | rescheduled
+    bp_decision_reason: str = ""
+    sedation_moaas: int | None = None
+    dissociation: str | None = None
+    discharge_ready_minutes: int | None = None
+    adverse_events: list[AdverseEventIn] = []
 
     CORRECTABLE: ClassVar[tuple[str, ...]] = (
         "administered_on", "infusion_type", "route", "dose_mg_per_kg", "weight_kg",
-        "duration_min", *VITAL_FIELDS, "side_effects", "side_effect_other", "adverse_event")
+        "duration_min", *VITAL_FIELDS, "side_effects", "side_effect_other", "adverse_event",
+        "bp_decision", "bp_decision_reason", "sedation_moaas", "dissociation",
+        "discharge_ready_minutes")
+    # Not Infusion columns: the adverse events are AdverseEvent rows.
+    NOT_COLUMNS: ClassVar[tuple[str, ...]] = ("adverse_events",)
 
     @field_validator("number")
     @classmethod
@@ -142,10 +162,51 @@ class InfusionIn(BaseModel):
     def _adverse(cls, value: str) -> str:
         return check_text(value, limit=NOTES_MAX, multiline=True)
 
+    @field_validator("bp_decision", mode="before")
+    @classmethod
+    def _decision(cls, value: str | None) -> str | None:
+        return check_decision(value)
+
+    @field_validator("bp_decision_reason")
+    @classmethod
+    def _decision_reason(cls, value: str) -> str:
+        return check_text(value, limit=NOTES_MAX, multiline=True)
+
+    @field_validator("sedation_moaas", mode="before")
+    @classmethod
+    def _moaas(cls, value: object) -> int | None:
+        return check_whole(value, *MOAAS_RANGE, "MOAA/S at peak")
+
+    @field_validator("dissociation", mode="before")
+    @classmethod
+    def _dissociation(cls, value: str | None) -> str | None:
+        return check_dissociation(value)
+
+    @field_validator("discharge_ready_minutes", mode="before")
+    @classmethod
+    def _discharge(cls, value: object) -> int | None:
+        return check_whole(value, *DISCHARGE_MINUTES_RANGE, "minutes until ready for discharge")
+
+    @field_validator("adverse_events", mode="before")
+    @classmethod
+    def _adverse_events(cls, value: list) -> list[AdverseEventIn]:
+        return parse_adverse_events(list(value or []))
+
+    @property
+    def held(self) -> bool:
+        """Held or rescheduled for blood pressure: no ketamine given (a HeldVisit)."""
+        return self.bp_decision in ("held", "rescheduled")
+
+    def columns(self) -> dict[str, Any]:
+        """The Infusion row's columns."""
+        return self.model_dump(exclude=set(self.NOT_COLUMNS))
+
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> InfusionIn:
-        problems = []
-        if (info.context or {}).get("new"):  # a new infusion: route, dose and weight required
+        context = info.context or {}
+        problems = monitoring_problems(self.model_dump(), context.get("protocol"),
+                                       new=bool(context.get("new")))
+        if (info.context or {}).get("new") and not self.held:  # route, dose, weight required
             problems += [(name, "required for a new infusion") for name in REQUIRED_WHEN_NEW
                          if getattr(self, name) is None]
         if "other" in self.side_effects and not self.side_effect_other.strip():

@@ -15,6 +15,9 @@ Decisions on rules the issue leaves open (documented in docs/CLINICAL_WORKFLOW.m
   are trimmed too); 1-64 printable characters.
 - Plausible ranges (inclusive) are in `VITAL_RANGES`, `WEIGHT_RANGE_KG`,
   `DURATION_RANGE_MIN`; dose limits are protocol settings (data/protocol.py).
+- Monitoring (models/monitoring_schema.py): the pre-infusion blood-pressure hold rule
+  (protocol settings, strictly above 160/100 by default) requires a decision with a
+  reason; held or rescheduled visits give no ketamine and are stored as held visits.
 
 The infusion schema lives in models/infusion_schema.py and the shared machinery (InputError,
 parse, text and date checks) in models/validation.py; both are re-exported here.
@@ -49,6 +52,13 @@ from models.infusion_schema import (
     mg,
     total_dose_mg,
 )
+from models.monitoring_schema import (
+    AE_CATEGORIES,
+    MOAAS_LABELS,
+    AdverseEventIn,
+    bp_above_hold,
+    bp_hold_warning,
+)
 from models.tables import COURSE_TYPES, SEXES, TIMEPOINTS
 from models.validation import (
     NAME_MAX,
@@ -74,6 +84,7 @@ from outcomes.instruments import (
 from outcomes.scoring import Score, ScoringError, check_functional_difficulty, score_items
 
 __all__ = [
+    "AE_CATEGORIES", "MOAAS_LABELS", "AdverseEventIn", "bp_above_hold", "bp_hold_warning",
     "ALERT_ACTIONS", "DURATION_RANGE_MIN", "INDICATIONS", "NAME_MAX", "NOTES_MAX",
     "SIDE_EFFECTS", "VITAL_FIELDS", "VITAL_MOMENTS", "VITAL_RANGES", "WEIGHT_RANGE_KG",
     "AlertCloseIn", "AlreadySaved", "CourseIn", "InfusionIn", "InputError", "PatientIn",

@@ -30,6 +30,11 @@ SOURCE_LABELS = {"clinician": "Clinician", "patient_kiosk": "Patient (kiosk)",
 ALERT_STATUSES = ("open", "closed", "historical")
 ALERT_KINDS = ("positive", "not_answered")  # item 9 >= 1, or item 9 declined (section 1)
 INVITATION_OCCASIONS = ("pre", "post", "followup")
+# Monitoring (issue 12 item 5): the decision when the pre-infusion blood pressure is above
+# the protocol's hold rule; 'held' and 'rescheduled' give no ketamine (a HeldVisit row).
+BP_DECISIONS = ("proceeded", "held", "rescheduled")
+DISSOCIATION_LEVELS = ("none", "mild", "moderate", "severe")
+AE_SEVERITIES = ("mild", "moderate", "severe", "serious")
 
 
 class Clinic(SQLModel, table=True):
@@ -125,7 +130,14 @@ class Infusion(SQLModel, table=True):
     spo2_discharge: int | None = None
     side_effects: list[str] = Field(default_factory=list, sa_column=Column(SA_JSON, nullable=False))
     side_effect_other: str = Field(default="", max_length=200)
+    # The adverse-event note of older records; new events are AdverseEvent rows.
     adverse_event: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    bp_decision: str | None = Field(default=None, max_length=12)  # 'proceeded' or None
+    bp_decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False,
+                                                                 default=""))
+    sedation_moaas: int | None = None  # MOAA/S at peak, 0 (unresponsive) - 5 (alert)
+    dissociation: str | None = Field(default=None, max_length=10)  # DISSOCIATION_LEVELS
+    discharge_ready_minutes: int | None = None  # from the infusion's end
     clinician_id: int | None = Field(default=None, foreign_key="app_user.id")
     clinician_code: str | None = Field(default=None, max_length=80)
     created_at: datetime
@@ -183,6 +195,38 @@ class SafetyAlert(SQLModel, table=True):
     closed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     action: str | None = Field(default=None, max_length=40)
     action_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class AdverseEvent(SQLModel, table=True):
+    """An adverse event of one infusion: what, how severe, what was done (0..n per infusion)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    infusion_id: int = Field(foreign_key="infusion.id", index=True)
+    category: str = Field(max_length=40)  # models.monitoring_schema.AE_CATEGORIES
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    severity: str = Field(max_length=10)  # AE_SEVERITIES
+    action_taken: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime
+    recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class HeldVisit(SQLModel, table=True):
+    """A visit where no ketamine was given because the pre-infusion blood pressure was above
+    the hold rule (decision held or rescheduled). Not an infusion: it takes no infusion
+    number and counts in no outcome (OUTCOMES.md counts infusions received)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    planned_number: int  # the infusion number the visit was meant to be
+    visit_on: date
+    bp_sys: int | None = None
+    bp_dia: int | None = None
+    hr: int | None = None
+    spo2: int | None = None
+    decision: str = Field(max_length=12)  # held | rescheduled
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime
+    recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
 
 
 class ProtocolSetting(SQLModel, table=True):

@@ -11,7 +11,8 @@ Rules:
   ``small_cell`` courses keep their counts only (O11).
 - Tolerability, per infusion, by the infusion's own dose band: side-effect rate
   (infusions with at least one recorded side effect / infusions), adverse-event rate
-  (infusions with an adverse-event note / infusions) and blood-pressure rise: systolic
+  (infusions with a recorded adverse event, or an older record's note / infusions) and
+  blood-pressure rise: systolic
   peak - systolic before >= ``BP_RISE_MMHG`` (20 mmHg, a convention of this app), over
   the infusions with both readings. A band with fewer than ``small_cell`` courses keeps
   its course, infusion and measured counts and nulls its events and rates (O11).

@@ -3,7 +3,8 @@
 - ``side_effects`` holds the infusion's side-effect names, '|'-separated ('' for none).
 - Side-effect rate = infusions with at least one recorded side effect / infusions;
   per side effect, infusions where it was recorded / infusions. Adverse-event
-  rate = infusions with an adverse-event note / infusions. The unit is the
+  rate = infusions with a recorded adverse event (or the adverse-event
+  note of an older record) / infusions. The unit is the
   infusion, and every course that matches the filters counts (not only index
   courses: safety concerns every infusion given).
 - Completeness (one instrument): infusions with both a pre and a post score

@@ -22,6 +22,7 @@ from models.schemas import AlreadySaved, InputError
 from models.tables import COURSE_TYPES, Course
 from ui.corrections import infusion_correction, score_correction
 from ui.infusion_form import FORM_PREFIXES, infusion_fields
+from ui.infusion_monitoring import held_message
 from ui.kiosk import kiosk_start_form
 from ui.layout import page_setup
 from ui.patient_header import no_patient_chosen, patient_header
@@ -97,7 +98,14 @@ def choose_course() -> Course:
 def report_saved(saved: Saved, what: str, next_values: dict | None,
                  prefixes: tuple[str, ...]) -> None:
     """Queue the result messages, blank the form for the next entry, and rerun."""
-    flash("success", f"{what} saved with {len(saved.assessments)} score(s).")
+    if saved.held is not None:  # no ketamine given: a held visit, no infusion number used
+        flash("warning", held_message(saved.held))
+        reset_widgets(*prefixes, keep=(*KEEP_AFTER_SAVE, "infusion_date", "infusion_type"),
+                      values={"infusion_number": saved.held.planned_number})
+        st.rerun()
+    flash("success", f"{what} saved with {len(saved.assessments)} score(s)"
+          + (f" and {len(saved.adverse_events)} adverse event(s)." if saved.adverse_events
+             else "."))
     for warning in saved.warnings:
         flash("warning", warning)
     if saved.skipped:

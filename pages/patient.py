@@ -79,6 +79,11 @@ for course in record.courses:
                      key=f"course_table_{course['id']}")
     else:
         st.caption("No infusion recorded in this course yet.")
+    if course["held"]:
+        st.caption("Visits held or rescheduled for blood pressure (no ketamine given; not "
+                   "infusions, so not counted in outcomes):")
+        st.dataframe(pd.DataFrame(course["held"]), hide_index=True,
+                     key=f"held_table_{course['id']}")
     if actor.can("record_infusions"):
         course_status_form(actor, course)
 st.caption("Post-infusion PHQ-9 and GAD-7 scores ask about the last 2 weeks: they are a "

@@ -28,7 +28,8 @@ def test_dose_section_renders_on_the_demo_store(demo):
     open_section(at, SECTION)
     assert not at.exception
     assert any(i.value == NOT_DOSE_FINDING for i in at.info)
-    assert any("recorded from a later version" in c.value for c in at.caption)
+    assert any("Sedation (MOAA/S at peak) and dissociation are recorded" in c.value
+               for c in at.caption)
     response = table(at, "Dose band (course median)")
     summary = outcome_summary(actor=actor("demo.director"), filters=OutcomeFilters())
     # every headline course is in one band

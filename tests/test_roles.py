@@ -27,6 +27,7 @@ from data.dose_frame import load_dose_frame
 from data.exports.service import ExportRequest, run_export
 from data.importer import import_scores
 from data.infusions import log_infusion
+from data.monitoring import add_adverse_events
 from data.observations import load_observations
 from data.outcome_report import OutcomeFilters
 from data.overview import search_patients
@@ -46,7 +47,7 @@ from data.users import (
     force_password_reset,
     list_users,
 )
-from models.tables import AuditEvent, Course, Invitation, Patient, SafetyAlert
+from models.tables import AuditEvent, Course, Infusion, Invitation, Patient, SafetyAlert
 from tests.clinical_factories import (
     PHQ9_PRE,
     TODAY,
@@ -99,6 +100,12 @@ def _log_second_infusion(actor: Actor) -> object:
                             infusion=infusion_input(2), scores=[])
 
 
+def _add_an_adverse_event(actor: Actor) -> object:
+    with write_session() as session:
+        return add_adverse_events(session, actor=actor, infusion_id=_the(Infusion), events=[
+            {"category": "nausea or vomiting", "severity": "mild", "action_taken": "observed"}])
+
+
 def _close_the_alert(actor: Actor) -> object:
     with write_session() as session:
         return close_alert(session, actor=actor, alert_id=_the(SafetyAlert),
@@ -147,6 +154,7 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
         "birth_date": TODAY.replace(year=1970)})(actor),
     "view a patient record": _patient_action(record_view),
     "log an infusion": _log_second_infusion,
+    "add an adverse event": _add_an_adverse_event,
     "list safety alerts": _read(list_alerts),
     "close a safety alert": _close_the_alert,
     "export de-identified scores": _export(deidentified=True),
@@ -188,6 +196,7 @@ MATRIX = [
     ("register a patient",          Y, Y, N, N, "edit_patients"),
     ("view a patient record",       Y, Y, N, N, "view_patients"),
     ("log an infusion",             Y, Y, N, N, "record_infusions"),
+    ("add an adverse event",        Y, Y, N, N, "record_infusions"),
     ("list safety alerts",          Y, Y, N, N, "view_alerts"),
     ("close a safety alert",        Y, Y, N, N, "close_alerts"),
     ("export de-identified scores", N, Y, Y, N, "export_deidentified"),

@@ -14,7 +14,14 @@ from data.db import read_session, write_session
 from data.infusions import scores_of
 from data.records import score_column, score_label
 from models.schemas import SIDE_EFFECTS, InfusionIn, InputError
-from models.tables import INFUSION_TYPES, ROUTES, Assessment, Course, Infusion
+from models.tables import (
+    DISSOCIATION_LEVELS,
+    INFUSION_TYPES,
+    ROUTES,
+    Assessment,
+    Course,
+    Infusion,
+)
 from ui.score_form import fd_key, item_key, score_form
 from ui.text import clear_keys, code_span, flash, reset_widgets, show_problems
 
@@ -22,7 +29,11 @@ FIELD_LABELS = {
     "administered_on": "Date", "infusion_type": "Type", "route": "Route",
     "dose_mg_per_kg": "Dose (mg/kg)", "weight_kg": "Weight (kg)",
     "duration_min": "Duration (min)", "side_effects": "Side effects",
-    "side_effect_other": "Other side effect (text)", "adverse_event": "Adverse event",
+    "side_effect_other": "Other side effect (text)", "adverse_event": "Adverse event (note)",
+    "bp_decision": "Blood-pressure decision",
+    "bp_decision_reason": "Blood-pressure decision reason",
+    "sedation_moaas": "Sedation at peak (MOAA/S 0-5)", "dissociation": "Dissociation",
+    "discharge_ready_minutes": "Minutes until ready for discharge",
 }
 FIX_PREFIX = "fix_"
 
@@ -51,7 +62,12 @@ def _new_value(name: str, current: Any, infusion_id: int) -> Any:
     if name == "side_effects":
         return st.multiselect("Corrected side effects", SIDE_EFFECTS, default=current or [],
                               key=key)
-    if name in ("side_effect_other", "adverse_event"):
+    if name in ("bp_decision", "dissociation"):
+        options = [None, *(("proceeded",) if name == "bp_decision" else DISSOCIATION_LEVELS)]
+        return st.selectbox("Corrected value", options, key=key,
+                            index=options.index(current) if current in options else 0,
+                            format_func=lambda v: "not recorded" if v is None else v)
+    if name in ("side_effect_other", "adverse_event", "bp_decision_reason"):
         return st.text_area("Corrected text", value=current or "", key=key)
     if name in ("dose_mg_per_kg", "weight_kg"):
         return st.number_input("Corrected value", value=current, step=0.05, format="%.2f",

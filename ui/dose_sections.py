@@ -24,8 +24,8 @@ from ui.outcome_cache import TTL_SECONDS, cached_frames
 DASH = "—"
 NOT_DOSE_FINDING = ("These are associations in routine data, not dose-finding: patients are "
                     "not randomised to doses.")
-SEDATION_NOTE = ("Sedation and dissociation: recorded from a later version (the infusion "
-                 "record has no such fields yet), so they are not shown here.")
+SEDATION_NOTE = ("Sedation (MOAA/S at peak) and dissociation are recorded per infusion; "
+                 "their distribution is in the Safety & data quality section.")
 RESPONSE_NOTE = (
     "A course's dose band is the band of its **median** dose (mg/kg) over its infusions with "
     "a recorded dose (none recorded: unknown). Response after N (O4, O7) over the headline's "
@@ -34,7 +34,7 @@ RESPONSE_NOTE = (
 TOLERABILITY_NOTE = (
     "Per infusion, by the infusion's own dose band, over every infusion of the filtered "
     "courses (not only index courses). Side effect = at least one recorded; adverse event = "
-    "an adverse-event note. Blood-pressure rise = systolic peak − systolic before ≥ "
+    "a recorded adverse event (or the note of an older record). Blood-pressure rise = systolic peak − systolic before ≥ "
     f"{dose.BP_RISE_MMHG} mmHg, a convention of this app, over the infusions with both "
     "readings. Bands with fewer courses than the small-cell threshold show counts only (O11).")
 BENCHMARK_WARNING = (

@@ -1,5 +1,7 @@
 """The infusion's own fields: number, date, type, route, dose with the total shown live,
-duration, vitals at three moments, side-effect checklist and adverse event.
+duration, vitals at three moments (with the blood-pressure hold decision), side-effect
+checklist, and monitoring: sedation, dissociation, discharge, adverse events
+(ui/infusion_monitoring.py).
 
 Widgets carry no min/max: an implausible value reaches the service, which refuses it
 with the plausible range named (models/infusion_schema.py)."""
@@ -20,6 +22,7 @@ from models.schemas import (
     total_dose_mg,
 )
 from models.tables import INFUSION_TYPES, ROUTES
+from ui.infusion_monitoring import bp_decision_fields, monitoring_fields
 
 FORM_PREFIXES = ("infusion_", "vital_", "se_", "pre_", "post_")
 VITAL_LABELS = {"bp_sys": "Systolic BP (mmHg)", "bp_dia": "Diastolic BP (mmHg)",
@@ -67,10 +70,7 @@ def _side_effects() -> dict[str, Any]:
             ticked.append(name)
     other = st.text_input("Other side effect (describe)", key="infusion_side_effect_other",
                           disabled="other" not in ticked, max_chars=200)
-    adverse = st.text_area("Adverse event (leave empty if none)", key="infusion_adverse_event",
-                           max_chars=2000)
-    return {"side_effects": ticked, "side_effect_other": other if "other" in ticked else "",
-            "adverse_event": adverse}
+    return {"side_effects": ticked, "side_effect_other": other if "other" in ticked else ""}
 
 
 def infusion_fields(*, next_number: int, default_type: str, protocol: dict[str, Any],
@@ -91,5 +91,7 @@ def infusion_fields(*, next_number: int, default_type: str, protocol: dict[str, 
     values["duration_min"] = st.number_input("Duration (min)", value=None, step=1,
                                              key="infusion_duration_min")
     values.update(_vitals())
+    values.update(bp_decision_fields(values, protocol))  # the hold rule, at the vitals
     values.update(_side_effects())
+    values.update(monitoring_fields())  # sedation, dissociation, discharge, adverse events
     return values

@@ -58,8 +58,8 @@ NOTES = {
     "boosters": "Booster interval = days from the previous infusion of the course to an "
                 "infusion recorded as a booster. The overdue line is the protocol setting.",
     "safety": "Per infusion, for every course matching the filters (not only index courses): "
-              "infusions with at least one side effect recorded, and with an adverse-event "
-              "note, of all infusions.",
+              "infusions with at least one side effect recorded, and with an adverse event "
+              "(a recorded event, or the note of an older record), of all infusions.",
     "completeness": "Infusions with both a pre and a post score (with totals) of the chosen "
                     "instrument; courses without a baseline (no pre score with a total, O1); "
                     "administrations without a total (too many missing items, S2), which the "

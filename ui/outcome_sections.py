@@ -20,6 +20,7 @@ from models.tables import SOURCE_LABELS
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui.dose_sections import published_benchmarks
+from ui.monitoring_summary import monitoring_block
 from ui.outcome_cache import TTL_SECONDS
 from ui.outcome_notes import NOTES
 
@@ -334,6 +335,7 @@ def safety_section(analysis: ClinicAnalysis, memo: Memo) -> None:
         chart(memo, "oc_side_effect_chart",
               lambda: charts.side_effect_figure(analysis.side_effects))
     st.caption(NOTES["safety"] + " " + NOTES["completeness"])
+    monitoring_block(analysis.monitoring)
 
 
 def attention_section(actor: Actor, analysis: ClinicAnalysis, memo: Memo) -> None:

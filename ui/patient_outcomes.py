@@ -31,6 +31,7 @@ from ui.progress_report import build_progress_report, outcome_cells
 
 AXES = {"infusion": "Infusion number", "date": "Date"}
 REPORT_KEY = "pv_report_pdf"
+DASH = "—"
 CHART_NOTE = ("Scores before (●) and after (○) each infusion; ★ marks boosters, ◇ follow-ups "
               "answered between visits, and a centre dot (⊙) a score the patient answered "
               "(at the chair or through a link); shaded gaps are "
@@ -180,8 +181,8 @@ def _vitals(infusions: pd.DataFrame) -> None:
         return
 
     def pair(a: str, b: str) -> pd.Series:
-        return [("" if pd.isna(x) and pd.isna(y) else
-                 f"{'' if pd.isna(x) else int(x)}/{'' if pd.isna(y) else int(y)}")
+        return [("" if pd.isna(x) and pd.isna(y) else  # a missing half: '74/—', not '74/'
+                 f"{DASH if pd.isna(x) else int(x)}/{DASH if pd.isna(y) else int(y)}")
                 for x, y in zip(infusions[a], infusions[b], strict=True)]
 
     table = pd.DataFrame({

@@ -178,8 +178,10 @@ def _sessions(view: PatientView, course_number: int, st: dict) -> list:
     if course is None or not course["rows"]:
         return [Paragraph("No infusion recorded in this course.", st["body"])]
     frame = pd.DataFrame(course["rows"])
+    frame["monitoring"] = [monitoring_summary(row) for row in course["rows"]]
     scores = [c for c in frame.columns if c.endswith((" pre", " post-infusion"))]
-    columns = ["infusion", "date", "type", "route", "dose mg/kg", *scores, "side effects"]
+    columns = ["infusion", "date", "type", "route", "dose mg/kg", *scores, "side effects",
+               "monitoring"]
     frame = frame[[c for c in columns if c in frame.columns]].copy()
     for column in scores:  # the total only: severity bands are in the outcome table
         frame[column] = frame[column].map(lambda v: "" if pd.isna(v) else str(v).split(" (")[0])
@@ -194,13 +196,35 @@ def _sessions(view: PatientView, course_number: int, st: dict) -> list:
     body = [[Paragraph(escape("" if pd.isna(v) else str(v)), st["cell"]) for v in row]
             for row in frame.itertuples(index=False)]
     fixed = {"infusion": 8 * mm, "date": 20 * mm, "type": 18 * mm, "route": 17 * mm,
-             "dose mg/kg": 14 * mm, "side effects": 50 * mm}
+             "dose mg/kg": 14 * mm, "side effects": 34 * mm, "monitoring": 48 * mm}
     rest = (BODY_W - sum(fixed.get(c, 0) for c in frame.columns)) / max(
         1, sum(c not in fixed for c in frame.columns))
     table = Table([header, *body], colWidths=[fixed.get(c, rest) for c in frame.columns],
                   repeatRows=1)
     table.setStyle(_grid(len(body) + 1))
-    return [table, *note]
+    held = [Paragraph(escape("Held for blood pressure (no ketamine given): " + "; ".join(
+        f"{h['date']} {h['decision']} before infusion {h['planned infusion']}, BP "
+        f"{h['BP before'] or '—'}, {h['reason']}" for h in course.get("held", []))),
+        st["small"])] if course.get("held") else []
+    return [table, *note, *held]
+
+
+def monitoring_summary(row: dict) -> str:
+    """One infusion's monitoring in a few words ('' when nothing was recorded):
+    'MOAA/S 4 · dissociation moderate · discharge 50 min · BP proceeded · AE mild'."""
+    dash = "—"
+    parts = []
+    if row.get("sedation (MOAA/S)", dash) != dash:
+        parts.append(f"MOAA/S {row['sedation (MOAA/S)']}")
+    if row.get("dissociation", dash) != dash:
+        parts.append(f"dissociation {row['dissociation']}")
+    if row.get("ready for discharge (min)", dash) != dash:
+        parts.append(f"discharge {row['ready for discharge (min)']} min")
+    if row.get("BP decision", dash) != dash:
+        parts.append(f"BP {row['BP decision']}")
+    if row.get("adverse events", "none recorded") != "none recorded":
+        parts.append(f"AE: {row['adverse events']}")
+    return " · ".join(parts)
 
 
 def _grid(n_rows: int) -> TableStyle:

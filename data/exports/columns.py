@@ -105,8 +105,25 @@ INFUSION_COLUMNS: tuple[ColumnSpec, ...] = (
     *VITALS,
     _c("side_effects", "text", "Side effects from the closed list, separated by '; '.", "kept"),
     _c("side_effect_other", "text", "Other side effect (free text).", "identifier"),
-    _c("adverse_event_recorded", "bool", "True when an adverse-event note was recorded.", "kept"),
-    _c("adverse_event", "text", "Adverse-event note (free text).", "identifier"),
+    _c("bp_decision", "text", "When the blood pressure before the infusion was above the "
+       "protocol's hold rule (default systolic > 160 or diastolic > 100 mmHg): proceeded; "
+       "empty otherwise (visits held or rescheduled are not infusions).", "kept"),
+    _c("bp_decision_reason", "text", "Why the infusion proceeded (free text).", "identifier"),
+    _c("sedation_moaas", "int", "Sedation at peak, MOAA/S 0 (no response to a painful "
+       "stimulus) - 5 (responds readily to name); empty when not recorded.", "kept"),
+    _c("dissociation", "text", "Dissociation severity: none, mild, moderate or severe; empty "
+       "when not recorded.", "kept"),
+    _c("discharge_ready_minutes", "int", "Minutes from the end of the infusion until ready "
+       "for discharge.", "kept"),
+    _c("n_adverse_events", "int", "Number of adverse events recorded for the infusion.", "kept"),
+    _c("adverse_event_severities", "text", "Severity of each recorded adverse event, in the "
+       "order recorded, separated by '; ' (mild, moderate, severe, serious).", "kept"),
+    _c("adverse_event_categories", "text", "Category of each recorded adverse event, in the "
+       "order recorded, separated by '; ' (closed list).", "kept"),
+    _c("adverse_event_recorded", "bool", "True when an adverse event (or, in older records, "
+       "an adverse-event note) was recorded.", "kept"),
+    _c("adverse_event", "text", "Adverse events: description and action taken of each, and "
+       "the note of older records (free text).", "identifier"),
     _c("clinician", "text", "Clinician who gave the infusion (user name or imported clinician "
        "code).", "staff"),
 )

@@ -33,6 +33,7 @@ from data.exports.columns import (
     score_columns,
 )
 from data.exports.frame import Coded, ColumnTable, objects
+from data.monitoring import adverse_event_text, adverse_events_by_infusion
 from data.observations import scope_filter
 from models.tables import Assessment, AuditEvent, Clinic, Course, Infusion, Patient, User
 from outcomes.instruments import get_instrument
@@ -137,7 +138,9 @@ def load_infusions(session: Session, *, actor: Actor, filters: RowFilters) -> Ta
         .order_by(Clinic.code, Patient.study_id, Course.number, Infusion.number)
     )
     rows = []
-    for inf, course, study_id, code, clinic, first_on, username in session.exec(stmt).all():
+    found = session.exec(stmt).all()
+    events = adverse_events_by_infusion(session, [r[0].id for r in found])
+    for inf, course, study_id, code, clinic, first_on, username in found:
         anchor = course.start_date or _as_date(first_on)
         row = {
             "study_id": study_id, "patient_code": code, "clinic": clinic,
@@ -150,8 +153,7 @@ def load_infusions(session: Session, *, actor: Actor, filters: RowFilters) -> Ta
             "duration_min": inf.duration_min,
             "side_effects": "; ".join(str(s) for s in inf.side_effects or []),
             "side_effect_other": inf.side_effect_other,
-            "adverse_event_recorded": bool((inf.adverse_event or "").strip()),
-            "adverse_event": inf.adverse_event,
+            **_adverse_event_cells(inf, events.get(inf.id, [])),
             "clinician": username or inf.clinician_code, "_anchor": anchor,
         }
         for spec in INFUSION_COLUMNS:
@@ -159,6 +161,23 @@ def load_infusions(session: Session, *, actor: Actor, filters: RowFilters) -> Ta
                 row[spec.name] = getattr(inf, spec.name)
         rows.append(row)
     return Table("infusions", INFUSION_COLUMNS, rows)
+
+
+def _adverse_event_cells(inf: Infusion, events: list) -> dict[str, Any]:
+    """The infusion's adverse events: counts and closed-list values kept, free text apart."""
+    texts = [adverse_event_text(e) for e in events]
+    if (inf.adverse_event or "").strip():
+        texts.append(inf.adverse_event)
+    return {
+        "bp_decision": inf.bp_decision, "bp_decision_reason": inf.bp_decision_reason,
+        "sedation_moaas": inf.sedation_moaas, "dissociation": inf.dissociation,
+        "discharge_ready_minutes": inf.discharge_ready_minutes,
+        "n_adverse_events": len(events),
+        "adverse_event_severities": "; ".join(e.severity for e in events),
+        "adverse_event_categories": "; ".join(e.category for e in events),
+        "adverse_event_recorded": bool(texts),
+        "adverse_event": "; ".join(texts),
+    }
 
 
 def load_scores(session: Session, *, actor: Actor, filters: RowFilters,

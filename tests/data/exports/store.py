@@ -26,7 +26,15 @@ from data import audit
 from data.access import SYSTEM, Actor
 from data.db import write_session
 from data.pseudonyms import new_study_id
-from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert
+from models.tables import (
+    AdverseEvent,
+    Assessment,
+    Clinic,
+    Course,
+    Infusion,
+    Patient,
+    SafetyAlert,
+)
 from outcomes.instruments import get_instrument
 from outcomes.scoring import score_items
 from tests.factories import get_user, make_user
@@ -113,9 +121,16 @@ def _add_patient(session, spec: PatientSpec, clinics: dict[str, Clinic],  # noqa
             bp_sys_before=120, hr_before=70, side_effects=["nausea"] if k == 1 else [],
             side_effect_other="Qwertyuiop dizziness" if k == 1 else "",
             adverse_event="Vomitedxx near Mr Zyxwvut" if k == 2 else "",
+            bp_decision="proceeded" if k == 3 else None,
+            bp_decision_reason="Kkkvvv pressure reason" if k == 3 else "",
+            sedation_moaas=4 if k == 3 else None, dissociation="mild" if k == 3 else None,
             clinician_id=clinician_ids[clinician], created_at=audit.utcnow())
         session.add(infusion)
         session.flush()
+        if k == 3:  # a structured adverse event with free text (dropped when de-identified)
+            session.add(AdverseEvent(infusion_id=infusion.id, category="other",
+                                     description="Kkkvvv fainted", severity="moderate",
+                                     action_taken="Kkkvvv action", recorded_at=audit.utcnow()))
         pre, post = spec.phq
         if k == 1:
             session.add(_assessment(course, infusion, "pre", "PHQ-9", pre,
