@@ -13,6 +13,7 @@ import streamlit as st
 
 from data.access import PermissionDenied
 from data.alerts import close_alerts, list_alerts
+from data.alerts import item9_text as item9_short
 from data.audit import utcnow
 from data.db import read_session, write_session
 from data.protocol import load_protocol
@@ -72,7 +73,8 @@ def visits(open_alerts: list[dict]) -> dict[int, list[dict]]:
 def visit_label(group: list[dict]) -> str:
     """A stable label (no age: the browser keeps the chosen option's text)."""
     first = group[0]
-    answers = ", ".join(f"{a['timepoint']} item 9 {item9_text(a['item9_value'])}" for a in group)
+    answers = ", ".join(f"{a['timepoint']} item 9 {item9_short(a['item9_value'])}"
+                        for a in group)
     return (f"{first['patient_code']} · {first['date']} · infusion {first['infusion']} · "
             f"{answers} · {first['clinic']}")
 
