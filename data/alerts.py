@@ -139,6 +139,15 @@ def patient_open_alerts(session: Session, *, actor: Actor,
              "opened_at": a.opened_at} for a, timepoint, number in session.exec(stmt).all()]
 
 
+def score_alert(session: Session, *, actor: Actor, assessment_id: int) -> SafetyAlert | None:
+    """The alert a score opened (any status), for correction messages; None when it has
+    none or the role does not see alerts (the score's scope is checked by its caller)."""
+    if not actor.can("view_alerts"):
+        return None
+    return session.exec(select(SafetyAlert).where(
+        SafetyAlert.assessment_id == assessment_id)).first()
+
+
 def _open_alert(session: Session, actor: Actor, alert_id: int) -> SafetyAlert:
     alert = session.get(SafetyAlert, alert_id) if alert_id else None
     if alert is None:
