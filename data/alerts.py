@@ -9,6 +9,12 @@ not answered ("prefers not to answer" in the app, blank in an import): kind
   correction that makes item 9 positive on a score without an alert opens one.
 - Imported scores get their alerts from the importer ('open' within the protocol's
   window, else 'historical'); historical alerts need no action and cannot be closed.
+- One visit's alerts (the pre and post PHQ-9 of one infusion, same date) form a group
+  (`visit_key`) that the Safety page closes with one action: `close_alerts` closes and
+  audits each alert, all or none.
+- The export names the kind for on-call systems (`EXPORT_KINDS`: item9_positive,
+  item9_not_answered) and the minutes from opening to closing (`acknowledged_minutes`,
+  null while open).
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from data.exports.safe_csv import write_csv
 from data.observations import scope_filter
 from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, check_reason, parse
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert, User
+from outcomes.alert_times import acknowledge_minutes
 
 EXPORT_COLUMNS = ("alert_id", "patient_id", "clinic", "date", "instrument", "timepoint",
                   "course", "infusion", "kind", "item9_value", "status", "opened_at", "closed_at",
-                  "closed_by", "action")
+                  "acknowledged_minutes", "closed_by", "action")
+EXPORT_KINDS = {"positive": "item9_positive", "not_answered": "item9_not_answered"}
 
 
 def alert_kind(assessment: Assessment) -> str | None:
@@ -92,12 +100,18 @@ def _alert_rows(session: Session, actor: Actor, *, status: str | None = None,
     return list(session.exec(stmt).all())
 
 
+def visit_key(alert: SafetyAlert, assessment: Assessment) -> str:
+    """One visit: the infusion and the date of the score (pre and post share both)."""
+    return f"{assessment.infusion_id}:{alert.observed_on.isoformat()}"
+
+
 def list_alerts(session: Session, *, actor: Actor, status: str | None = None,
                 patient_id: int | None = None) -> list[dict[str, Any]]:
     """Alerts in the actor's scope (newest first), for the Safety page and the record."""
     require(actor, "view_alerts", entity="alert", message="This role does not see alerts.")
     return [
         {"id": a.id, "patient_db_id": p.id, "patient_code": p.patient_code, "name": p.name,
+         "visit": visit_key(a, s),
          "clinic": code, "date": a.observed_on, "instrument": s.instrument,
          "timepoint": s.timepoint, "course": course_no, "infusion": inf_no,
          "kind": a.kind, "item9_value": a.item9_value, "status": a.status,
@@ -107,6 +121,43 @@ def list_alerts(session: Session, *, actor: Actor, status: str | None = None,
         for a, p, code, s, inf_no, course_no, closer in _alert_rows(
             session, actor, status=status, patient_id=patient_id)
     ]
+
+
+def patient_open_alerts(session: Session, *, actor: Actor,
+                        patient_id: int) -> list[dict[str, Any]]:
+    """One patient's open alerts (oldest first) for the banner: kind, timepoint, infusion
+    number, opened_at. Empty for a role that does not see alerts or a patient out of scope."""
+    if not actor.can("view_alerts"):
+        return []
+    stmt = (select(SafetyAlert, Assessment.timepoint, Infusion.number)
+            .join(Assessment, Assessment.id == SafetyAlert.assessment_id)
+            .join(Infusion, Infusion.id == Assessment.infusion_id)
+            .where(SafetyAlert.patient_id == patient_id, SafetyAlert.status == "open",
+                   scope_filter(actor, SafetyAlert.clinic_id))
+            .order_by(SafetyAlert.opened_at, SafetyAlert.id))
+    return [{"id": a.id, "kind": a.kind, "timepoint": timepoint, "infusion": number,
+             "opened_at": a.opened_at} for a, timepoint, number in session.exec(stmt).all()]
+
+
+def score_alert(session: Session, *, actor: Actor, assessment_id: int) -> SafetyAlert | None:
+    """The alert a score opened (any status), for correction messages; None when it has
+    none or the role does not see alerts (the score's scope is checked by its caller)."""
+    if not actor.can("view_alerts"):
+        return None
+    return session.exec(select(SafetyAlert).where(
+        SafetyAlert.assessment_id == assessment_id)).first()
+
+
+def _open_alert(session: Session, actor: Actor, alert_id: int) -> SafetyAlert:
+    alert = session.get(SafetyAlert, alert_id) if alert_id else None
+    if alert is None:
+        raise InputError([("alert", f"no alert with id {alert_id}" if alert_id
+                           else "choose the alert to close")])
+    require_clinic(actor, alert.clinic_id, entity="alert", entity_id=alert_id)
+    if alert.status != "open":
+        raise InputError([("alert", f"alert {alert_id} is {alert.status}; only an open alert "
+                           "can be closed")])
+    return alert
 
 
 def close_alert(session: Session, *, actor: Actor, alert_id: int, action: str,
@@ -123,6 +174,24 @@ def close_alert(session: Session, *, actor: Actor, alert_id: int, action: str,
     if alert.status != "open":
         raise InputError([("alert", f"alert {alert_id} is {alert.status}; only an open alert "
                            "can be closed")])
+    return _close(session, actor, alert, closing)
+
+
+def close_alerts(session: Session, *, actor: Actor, alert_ids: list[int], action: str,
+                 note: str = "") -> list[SafetyAlert]:
+    """Close several open alerts (one visit's pre and post) with one action taken: every
+    alert is checked first, then each is closed and audited on its own (all or none)."""
+    require(actor, "close_alerts", entity="alert",
+            message="This role may not close safety alerts.")
+    if not alert_ids:
+        raise InputError([("alert", "choose the alert to close")])
+    alerts = [_open_alert(session, actor, alert_id) for alert_id in dict.fromkeys(alert_ids)]
+    closing = parse(AlertCloseIn, {"action": action, "note": note})
+    return [_close(session, actor, alert, closing) for alert in alerts]
+
+
+def _close(session: Session, actor: Actor, alert: SafetyAlert,
+           closing: AlertCloseIn) -> SafetyAlert:
     alert.status, alert.closed_at, alert.closed_by_id = "closed", audit.utcnow(), actor.user_id
     alert.action, alert.action_note = closing.action, closing.note
     session.add(alert)
@@ -140,9 +209,10 @@ def alert_export_rows(session: Session, *, actor: Actor,
     return [
         {"alert_id": a.id, "patient_id": p.patient_code, "clinic": code,
          "date": a.observed_on.isoformat(), "instrument": s.instrument, "timepoint": s.timepoint,
-         "course": course_no, "infusion": inf_no, "kind": a.kind, "item9_value": a.item9_value,
-         "status": a.status, "opened_at": a.opened_at.isoformat(),
+         "course": course_no, "infusion": inf_no, "kind": EXPORT_KINDS.get(a.kind, a.kind),
+         "item9_value": a.item9_value, "status": a.status, "opened_at": a.opened_at.isoformat(),
          "closed_at": a.closed_at.isoformat() if a.closed_at else None,
+         "acknowledged_minutes": acknowledge_minutes(a.opened_at, a.closed_at),
          "closed_by": closer, "action": a.action}
         for a, p, code, s, inf_no, course_no, closer in reversed(rows)
     ]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from data.access import Actor
 from data.db import read_session
-from data.observations import load_observations
+from data.observations import DOSE_BANDS, load_observations
 from data.outcome_frames import (
     load_held_visits,
     load_infusions,
@@ -25,7 +25,7 @@ from data.outcome_frames import (
 )
 from data.outcome_report import OutcomeFilters, filter_courses, resolved_parameters
 from data.protocol import load_protocol
-from outcomes import attention, breakdowns, durability, monitoring, quality
+from outcomes import attention, breakdowns, dose, durability, monitoring, quality
 from outcomes.engine import course_table
 from outcomes.instruments import get_instrument
 from outcomes.review import director_review
@@ -60,6 +60,7 @@ class ClinicAnalysis:
     booster_summary: dict = field(default_factory=dict)
     safety: dict = field(default_factory=dict)
     side_effects: pd.DataFrame | None = None
+    safety_by_dose: pd.DataFrame | None = None  # per infusion, by the infusion's dose band
     completeness: dict = field(default_factory=dict)
     monitoring: dict = field(default_factory=dict)  # outcomes.monitoring: holds, AEs, sedation
     attention: pd.DataFrame | None = None
@@ -116,6 +117,8 @@ def analyse(frames: ClinicFrames, *, actor: Actor, filters: OutcomeFilters, inst
     result.severity = breakdowns.severity_distribution(table, spec.name)
     _add_durability(result, frames, params)
     _add_safety(result, frames, spec.name)
+    result.safety_by_dose = dose.safety_by_infusion_band(frames.infusions, DOSE_BANDS,
+                                                         small_cell=params["small_cell"])
     result.attention = _attention(frames, actor=actor, params=params, instrument=spec.name,
                                   override=override, today=today,
                                   table=table if params["all_courses"] else None)

@@ -28,7 +28,9 @@ from sqlalchemy.orm import aliased
 
 from data.access import Actor, require
 from data.db import get_engine, read_session
+from data.frame_reader import as_float, as_int, fetch_columns
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
+from outcomes.dose import course_dose_bands
 
 DOSE_BANDS = ((0.0, 0.5, "< 0.5 mg/kg"), (0.5, 0.75, "0.5-0.74 mg/kg"),
               (0.75, 1.0, "0.75-0.99 mg/kg"), (1.0, 99.0, ">= 1.0 mg/kg"))
@@ -98,7 +100,7 @@ def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFra
         "course_start": pd.to_datetime(frame["course_start"]),
     })
     if dimensions:
-        dose = frame["dose_mg_per_kg"].astype("float64")
+        dose = courses["course_key"].map(_median_doses(conn, chosen)).astype("float64")
         courses = courses.assign(
             indication=frame["indication"].fillna("unspecified").astype("str"),
             clinician=frame["username"].fillna(frame["clinician_code"]).fillna("unknown")
@@ -108,14 +110,29 @@ def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFra
     return courses
 
 
+def _median_doses(conn: Connection, chosen: Sequence) -> pd.Series:
+    """Each chosen course's median dose in mg/kg over its infusions with a recorded dose
+    (the course's dose band, OUTCOMES.md/DASHBOARDS.md; outcomes.dose.course_dose_bands)
+    indexed by course_key. Two numeric columns per infusion: SQL has no portable median."""
+    stmt = (select(Infusion.course_id.label("course_key"), Infusion.dose_mg_per_kg)
+            .join(Course, Course.id == Infusion.course_id)
+            .join(Patient, Patient.id == Course.patient_id)
+            .where(*chosen, Infusion.dose_mg_per_kg.is_not(None)))
+    cols = fetch_columns(conn, stmt)
+    frame = pd.DataFrame({"course_key": as_int(cols["course_key"]),
+                          "dose_mg_per_kg": as_float(cols["dose_mg_per_kg"])})
+    return course_dose_bands(frame, DOSE_BANDS).set_index("course_key")["median_dose"]
+
+
 def _with_first_infusion(stmt):  # noqa: ANN001, ANN202
-    """Add the patient's indication and the course's first infusion's clinician, route and
-    dose (the breakdown dimensions; uq_infusion_number finds the lowest number)."""
+    """Add the patient's indication and the course's first infusion's clinician and route
+    (the breakdown dimensions; uq_infusion_number finds the lowest number). The dose
+    dimension is the course's median dose (`_median_doses`)."""
     first = aliased(Infusion)
     lowest = (select(func.min(Infusion.number)).where(Infusion.course_id == Course.id)
               .correlate(Course).scalar_subquery())
     return (stmt.add_columns(Patient.indication, User.username, first.clinician_code,
-                             first.route, first.dose_mg_per_kg)
+                             first.route)
             .outerjoin(first, (first.course_id == Course.id) & (first.number == lowest))
             .outerjoin(User, User.id == first.clinician_id))
 

@@ -44,8 +44,10 @@ def load_infusions(*, actor: Actor, filters: OutcomeFilters,
     """One row per infusion of the courses in the filters' clinics and date range (all
     courses, not only index courses; ``clinic_outcomes.narrow`` applies the rest).
 
-    Course-level columns follow data.observations: ``clinician``, ``route`` and
-    ``dose_band`` of the course's first infusion, the patient's ``indication``.
+    Course-level columns follow data.observations: ``clinician`` and ``route`` of the
+    course's first infusion, ``dose_mg_per_kg``/``dose_band`` of the course's median dose
+    over its infusions with a dose, the patient's ``indication``; ``infusion_dose`` and
+    ``infusion_dose_band`` are each infusion's own.
     """
     with read_session():
         require(actor, "view_outcomes", entity="outcomes",
@@ -140,10 +142,12 @@ def _typed_infusions(cols: dict) -> pd.DataFrame:
     dims = pd.DataFrame({
         "clinician": first["infusion_clinician"],
         "route": first["infusion_route"].fillna("unknown"),
-        "dose_mg_per_kg": first["infusion_dose"].astype("float64"),
+        "dose_mg_per_kg": frame.groupby("course_key")["infusion_dose"].median()
+        .astype("float64"),
     })
     dims["dose_band"] = dose_band(dims["dose_mg_per_kg"])
     frame = frame.drop(columns=["username", "clinician_code"])
+    frame["infusion_dose_band"] = dose_band(frame["infusion_dose"].astype("float64"))
     return frame.merge(dims, left_on="course_key", right_index=True, how="left").reset_index(
         drop=True)
 

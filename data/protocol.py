@@ -44,6 +44,8 @@ PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
                   "Breakdown cells with fewer courses show counts only (O11)."),
     ProtocolField("import_alert_window_days", 14, int, 0, 3650,
                   "An imported positive PHQ-9 item 9 dated within this many days opens an alert."),
+    ProtocolField("alert_overdue_hours", 24, int, 1, 720,
+                  "The Safety page marks an alert open longer than this many hours."),
     ProtocolField("booster_overdue_days", 42, int, 1, 365,
                   "A responder with no infusion for this many days is overdue for a booster."),
     ProtocolField("lapse_window_days", 21, int, 1, 365,

@@ -19,7 +19,14 @@ SIDE_EFFECTS = (
     ("dissociation", 0.45), ("hallucinations", 0.05), ("raised blood pressure", 0.12),
     ("sedation", 0.20), ("anxiety", 0.08),
 )  # fmt: skip
-DOSES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 1.0)
+# Titration profiles (target mg/kg, step per infusion): every course starts at 0.5 mg/kg
+# and steps up over the induction to the patient's target, then stays there (boosters
+# too). Most reach 0.75-1.0; one in seven stays low (0.6, tolerability), one in seven
+# goes higher (1.2). Seven entries, one rnd.choice: the random stream is the same as
+# with the former fixed doses, so only the doses differ from earlier versions.
+TITRATION = ((0.6, 0.05), (0.75, 0.1), (0.8, 0.1), (0.9, 0.1), (1.0, 0.1), (1.0, 0.25),
+             (1.2, 0.2))
+START_DOSE = 0.5
 FIRST_NAMES = (
     "Avery", "Blake", "Carmen", "Dalia", "Elias", "Fern", "Gideon", "Hana", "Ivo", "Juno",
     "Kasia", "Lionel", "Mirela", "Nico", "Orla", "Pavel", "Quinn", "Rosalind", "Silas",
@@ -71,9 +78,16 @@ def patient(rnd: random.Random, number: int, today: date) -> dict:
     }
 
 
+def titrated_dose(number: int, target: float, step: float) -> float:
+    """Infusion `number` of a course: 0.5 mg/kg, then `step` more each infusion up to
+    `target` (mg/kg, to 0.01)."""
+    return round(min(target, START_DOSE + step * (number - 1)), 2)
+
+
 def care(rnd: random.Random, clinicians: list[str]) -> dict:
-    """What stays the same across a patient's infusions: route, usual dose, weight, clinician."""
-    return {"route": _weighted(rnd, ROUTES), "dose": rnd.choice(DOSES),
+    """What stays the same across a patient's infusions: route, titration (target and step),
+    weight, clinician."""
+    return {"route": _weighted(rnd, ROUTES), "titration": rnd.choice(TITRATION),
             "weight": round(rnd.uniform(50, 115), 1), "clinician": rnd.choice(clinicians)}
 
 
@@ -118,7 +132,7 @@ def infusion_details(rng: np.random.Generator, infusions: list[dict], cares: lis
     table = vitals(rng, n)
     effects = side_effects(rng, n)
     for i, (inf, how) in enumerate(zip(infusions, cares, strict=True)):
-        dose = 0.5 if inf["number"] == 1 else how["dose"]
+        dose = titrated_dose(inf["number"], *how["titration"])
         weight = round(how["weight"] + weight_drift[i], 1)
         colleagues = clinicians_of[inf["clinic"]]
         inf.update({k: v[i] for k, v in table.items()})

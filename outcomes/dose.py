@@ -114,6 +114,25 @@ def tolerability_by_dose_band(infusions: pd.DataFrame, bands: Sequence[Band], *,
     return _in_band_order(result.astype({**kinds, "suppressed": "bool"}), bands)
 
 
+SAFETY_COLUMNS = ("dose_band", "n_courses", "n_infusions", "infusions_with_side_effect",
+                  "side_effect_rate", "infusions_with_adverse_event", "adverse_event_rate",
+                  "suppressed")
+
+
+def safety_by_infusion_band(infusions: pd.DataFrame, bands: Sequence[Band], *,
+                            small_cell: int | None = None) -> pd.DataFrame:
+    """The Outcomes page's safety section per infusion dose band: side-effect and
+    adverse-event rates by each infusion's own band (the tolerability rules without the
+    blood pressure). ``infusions`` columns: ``course_key``, ``infusion_dose``,
+    ``side_effects``, ``adverse_event`` (``data.outcome_frames.load_infusions``)."""
+    frame = pd.DataFrame({
+        "course_key": infusions["course_key"], "dose_mg_per_kg": infusions["infusion_dose"],
+        "side_effects": infusions["side_effects"], "adverse_event": infusions["adverse_event"],
+        "bp_sys_before": float("nan"), "bp_sys_peak": float("nan"),
+    }, index=infusions.index)
+    return tolerability_by_dose_band(frame, bands, small_cell=small_cell)[list(SAFETY_COLUMNS)]
+
+
 def _in_band_order(frame: pd.DataFrame, bands: Sequence[Band]) -> pd.DataFrame:
     order = {label: i for i, label in enumerate(band_order(bands))}
     position = frame["dose_band"].map(order).fillna(len(order))

@@ -33,7 +33,7 @@ KEEP_AFTER_SAVE = ("infusion_route", "infusion_weight_kg", "pre_instruments",
                    "post_instruments")
 MODES = ("New infusion", "Scores for a saved infusion", "Correct an infusion", "Correct a score")
 
-actor = page_setup("record_infusions")
+actor = page_setup("record_infusions", patient_id=st.session_state.get("patient_id"))
 show_flash()
 patient_id = st.session_state.get("patient_id") or no_patient_chosen()
 try:

@@ -26,7 +26,7 @@ def _latest_infusion(courses: list[dict]) -> int | None:
     return max((r["infusion"] for r in rows), default=None)
 
 
-actor = page_setup("view_patients")
+actor = page_setup("view_patients", patient_id=st.session_state.get("patient_id"))
 show_flash()
 patient_id = st.session_state.get("patient_id") or no_patient_chosen()
 

@@ -38,6 +38,27 @@ def test_dose_section_renders_on_the_demo_store(demo):
     infusions = load_infusions(actor=actor("demo.director"), filters=OutcomeFilters())
     assert tolerability["Infusions"].sum() == len(infusions)  # every infusion, once
     assert "Systolic rise ≥ 20 mmHg" in tolerability.columns
+    # the titrated demo seed (0.5 up to 0.6-1.2 mg/kg): courses in several median bands
+    assert (response["Courses"] > 0).sum() >= 3, response
+    assert (tolerability["Infusions"] > 0).sum() >= 3, tolerability  # none below 0.5
+
+
+def test_the_safety_section_shows_each_infusions_dose_band(demo):
+    at = open_outcomes("demo.director")
+    open_section(at, "Safety & data quality")
+    bands = table(at, "Adverse-event rate")
+    assert "BP-rise rate" not in bands.columns  # the safety table, not the dose section's
+    infusions = load_infusions(actor=actor("demo.director"), filters=OutcomeFilters())
+    assert bands["Infusions"].sum() == len(infusions)  # every infusion once, by its own dose
+    # counted independently: each infusion's own dose against the bands' boundaries
+    dose = infusions["infusion_dose"]
+    expected = {"< 0.5 mg/kg": int((dose < 0.5).sum()),
+                "0.5-0.74 mg/kg": int(((dose >= 0.5) & (dose < 0.75)).sum()),
+                "0.75-0.99 mg/kg": int(((dose >= 0.75) & (dose < 1.0)).sum()),
+                ">= 1.0 mg/kg": int((dose >= 1.0).sum())}
+    shown = dict(zip(bands["Dose band (infusion)"], bands["Infusions"], strict=True))
+    assert shown == {band: n for band, n in expected.items() if n}
+    assert len(shown) >= 3
 
 
 def test_published_benchmarks_beside_the_headline(demo):

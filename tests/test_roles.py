@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import func, select
 
 from data.access import SYSTEM, Actor, PermissionDenied
-from data.alerts import close_alert, list_alerts
+from data.alerts import close_alert, close_alerts, list_alerts
 from data.audit_queries import (
     AuditFilter,
     export_events_csv,
@@ -112,6 +112,12 @@ def _close_the_alert(actor: Actor) -> object:
                            action="risk_assessment", note="")
 
 
+def _close_the_visits_alerts(actor: Actor) -> object:
+    with write_session() as session:
+        return close_alerts(session, actor=actor, alert_ids=[_the(SafetyAlert)],
+                            action="risk_assessment", note="")
+
+
 def _revoke_the_invitation(actor: Actor) -> object:
     with write_session() as session:
         return revoke_invitation(session, actor=actor, invitation_id=_the(Invitation))
@@ -157,6 +163,7 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
     "add an adverse event": _add_an_adverse_event,
     "list safety alerts": _read(list_alerts),
     "close a safety alert": _close_the_alert,
+    "close a visit's alerts": _close_the_visits_alerts,
     "export de-identified scores": _export(deidentified=True),
     "export identified scores": _export(deidentified=False),
     "load observations": lambda actor: load_observations(actor=actor),
@@ -199,6 +206,7 @@ MATRIX = [
     ("add an adverse event",        Y, Y, N, N, "record_infusions"),
     ("list safety alerts",          Y, Y, N, N, "view_alerts"),
     ("close a safety alert",        Y, Y, N, N, "close_alerts"),
+    ("close a visit's alerts",      Y, Y, N, N, "close_alerts"),
     ("export de-identified scores", N, Y, Y, N, "export_deidentified"),
     # the clinician and the admin may not export at all; the auditor de-identified only
     ("export identified scores",    N, Y, N, N, {"clinician": "export_deidentified",

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from data.access import Actor, PermissionDenied
+from data.alerts import item9_text, score_alert
 from data.corrections import correct_infusion, correct_score
 from data.db import read_session, write_session
 from data.infusions import scores_of
@@ -75,17 +76,20 @@ def _new_value(name: str, current: Any, infusion_id: int) -> Any:
     return st.number_input("Corrected value", value=current, step=1, key=key)
 
 
-def _apply(write, message: str) -> None:  # noqa: ANN001
+def _apply(write, message: str, after=None) -> None:  # noqa: ANN001
+    """Run `write` in one unit of work; `after(result)` may add flash messages."""
     try:
         with write_session() as session:
             result = write(session)
     except (InputError, PermissionDenied) as exc:
         show_problems(exc)
         return
-    if not result:
+    if not (result[0] if isinstance(result, tuple) else result):  # the changed fields
         st.info("Nothing to save: the corrected value equals the saved one.")
         return
     flash("success", message)
+    if after is not None:
+        after(result)
     reset_widgets("fix_reason", "fix_score_reason")
     st.session_state.pop("fix_loaded", None)  # reload the corrected answers
     st.rerun()
@@ -134,6 +138,7 @@ def score_correction(actor: Actor, course: Course) -> None:
     """Correct the item answers of a saved score (re-scored), with a reason."""
     with read_session() as session:
         rows = scores_of(session, actor=actor, course_id=course.id)
+        alerts = {a.id: score_alert(session, actor=actor, assessment_id=a.id) for a, _ in rows}
     if not rows:
         st.info("No score is saved in this course yet.")
         return
@@ -149,14 +154,37 @@ def score_correction(actor: Actor, course: Course) -> None:
     row = saved[score_id]
     st.caption(f"Saved total: {score_label(row)}")
     _load_answers(row)
+    existing = alerts.get(row.id)
     st.caption("Saved answers are filled in: change the wrong ones. The total and band are "
-               "recomputed; an alert already opened for item 9 is kept.")
-    form = score_form(row.timepoint, row.instrument, prefix=FIX_PREFIX)
+               "recomputed; " + ("this score's item-9 alert is kept as it is (a correction "
+                                 "opens no second alert)." if existing else
+                                 "a correction that makes item 9 positive opens an alert."))
+    form = score_form(row.timepoint, row.instrument, prefix=FIX_PREFIX,
+                      alert_status=existing.status if existing else None)
     reason = st.text_input("Reason for the correction (required)", key="fix_score_reason")
     if st.button("Save corrected score", type="primary", key="save_score_fix"):
         _apply(lambda s: correct_score(s, actor=actor, assessment_id=row.id, items=form["items"],
                                        functional_difficulty=form["functional_difficulty"],
-                                       reason=reason)[0],
+                                       reason=reason),
                f"Score corrected ({code_span(score_column(row.timepoint, row.instrument))}); "
-               "the previous answers are kept in the record's history.")
+               "the previous answers are kept in the record's history.",
+               after=lambda result: _item9_outcome(form["items"][8] if len(form["items"]) > 8
+                                                   else None, result, existing))
 
+
+def _item9_outcome(new_item9: int | None, result: tuple, existing) -> None:  # noqa: ANN001
+    """Say what a correction that changed item 9 to positive did about alerts: never silent."""
+    changed, opened = result
+    if "item_9" not in changed or (new_item9 or 0) < 1:
+        return
+    if opened is not None:
+        flash("error", f"Item 9 is now {new_item9}: a suicide-risk alert was opened. Assess the "
+                       "risk, then close the alert on the Safety page with the action taken.")
+    elif existing is not None and existing.status == "open":
+        flash("warning", f"Item 9 is now {new_item9}: this score's alert (opened for item 9 "
+                         f"{item9_text(existing.item9_value)}) is still open and covers it; "
+                         "no second alert was opened.")
+    elif existing is not None:
+        flash("warning", f"Item 9 is now {new_item9}: this score's alert is already "
+                         f"{existing.status}, so no new alert was opened. Assess the risk in "
+                         "person.")

@@ -38,7 +38,7 @@ SECTION_FIELDS = {
     "response": ("severity", "waterfall"),
     "breakdowns": ("breakdowns",),
     "durability": ("durability_summary", "durability_km", "boosters", "booster_summary"),
-    "safety": ("safety", "side_effects", "completeness", "monitoring"),
+    "safety": ("safety", "side_effects", "completeness", "monitoring", "safety_by_dose"),
     "attention": ("attention",),
     "review": ("review",),
     "dose": (),  # ui.dose_sections reads its own cached tables

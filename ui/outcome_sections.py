@@ -334,8 +334,30 @@ def safety_section(analysis: ClinicAnalysis, memo: Memo) -> None:
     else:
         chart(memo, "oc_side_effect_chart",
               lambda: charts.side_effect_figure(analysis.side_effects))
+    if analysis.safety_by_dose is not None and len(analysis.safety_by_dose):
+        st.subheader("Side effects and adverse events by dose band (per infusion)")
+        st.dataframe(safety_dose_display(analysis.safety_by_dose), hide_index=True,
+                     width="stretch", key="oc_safety_by_dose")
+        st.caption("Each infusion in the band of its own dose (mg/kg); bands with fewer "
+                   f"courses than the small-cell threshold ({analysis.parameters['small_cell']}) "
+                   "show counts only (O11). Associations, not dose-finding.")
     st.caption(NOTES["safety"] + " " + NOTES["completeness"])
     monitoring_block(analysis.monitoring)
+
+
+def safety_dose_display(table: pd.DataFrame) -> pd.DataFrame:
+    def count(column: str) -> list[str]:
+        return ["—" if pd.isna(v) else str(int(v)) for v in table[column]]
+
+    return pd.DataFrame({
+        "Dose band (infusion)": table["dose_band"],
+        "Courses": table["n_courses"].astype(int),
+        "Infusions": table["n_infusions"].astype(int),
+        "With a side effect": count("infusions_with_side_effect"),
+        "Side-effect rate": [pct(v) for v in table["side_effect_rate"]],
+        "With an adverse event": count("infusions_with_adverse_event"),
+        "Adverse-event rate": [pct(v) for v in table["adverse_event_rate"]],
+    })
 
 
 def attention_section(actor: Actor, analysis: ClinicAnalysis, memo: Memo) -> None:

@@ -68,8 +68,10 @@ def live_summary(inst: Instrument, items: list[int | None]) -> tuple[str, str]:
                        f"{result.severity}{prorated}")
 
 
-def score_form(timepoint: str, instrument: str, *, prefix: str = "") -> dict[str, Any]:
-    """Radios for every item of one instrument; returns the ScoreIn input."""
+def score_form(timepoint: str, instrument: str, *, prefix: str = "",
+               alert_status: str | None = None) -> dict[str, Any]:
+    """Radios for every item of one instrument; returns the ScoreIn input. `alert_status`:
+    the status of the alert the saved score already has (a correction form), if any."""
     inst = get_instrument(instrument)
     st.markdown(f"**{inst.name}** · {inst.title} · {inst.respondent}-rated, "
                 f"recall: {inst.recall}")
@@ -97,16 +99,26 @@ def score_form(timepoint: str, instrument: str, *, prefix: str = "") -> dict[str
     kind, text = live_summary(inst, items)
     getattr(st, kind)(text)
     if inst.name == "PHQ-9":
-        item9_notice(items, declined=declined)
+        item9_notice(items, declined=declined, alert_status=alert_status)
     return {"instrument": inst.name, "timepoint": timepoint, "items": items,
             "functional_difficulty": functional,
             "item9_declined": bool(declined) and items[SUICIDAL_IDEATION_ITEM - 1] is None}
 
 
-def item9_notice(items: list[int | None], *, declined: bool) -> None:
-    """What saving will do about item 9 (OUTCOMES.md section 1): never silent."""
+def item9_notice(items: list[int | None], *, declined: bool,
+                 alert_status: str | None = None) -> None:
+    """What saving will do about item 9 (OUTCOMES.md section 1): never silent. A score that
+    already has an alert (a correction) opens no second one: say so, not "opens"."""
     value = items[SUICIDAL_IDEATION_ITEM - 1]
-    if (value or 0) >= 1:
+    if (value or 0) >= 1 and alert_status == "open":
+        st.error("Item 9 is positive: this score's suicide-risk alert is already open and "
+                 "covers it (saving opens no second alert). Assess the risk, then close it on "
+                 "the Safety page with the action taken.", icon=":material/emergency:")
+    elif (value or 0) >= 1 and alert_status is not None:
+        st.warning(f"Item 9 is positive: this score's alert is already {alert_status}, so "
+                   "saving opens no new alert. Assess the risk in person.",
+                   icon=":material/emergency:")
+    elif (value or 0) >= 1:
         st.error("Item 9 is positive (thoughts of being better off dead or of self-harm): "
                  "saving opens a suicide-risk alert. Assess the risk before the patient leaves.",
                  icon=":material/emergency:")

@@ -203,3 +203,67 @@ def test_alerts_csv_neutralises_formula_injection_in_patient_codes():
     assert cells.startswith(',"\'=HYPERLINK(""http://x"",""y"")"')  # quoted, leading quote
     assert "\"'+1+2\"" in cells
     assert ",-1," in cells  # a number stays a number
+
+
+def test_one_visits_alerts_close_together_each_audited(clin, course_id):
+    from data.alerts import close_alerts
+
+    saved = log(clin, course_id, scores=[score("PHQ-9", "pre", [0] * 8 + [2]),
+                                         score("PHQ-9", "post", [0] * 8 + [1])])
+    ids = [a.id for a in saved.alerts]
+    with write_session() as session:
+        closed = close_alerts(session, actor=clin, alert_ids=ids, action="escalated",
+                              note="prescriber called")
+    assert sorted(a.id for a in closed) == sorted(ids)
+    assert [(a.status, a.action, a.action_note, a.closed_by_id) for a in alerts()] == [
+        ("closed", "escalated", "prescriber called", clin.user_id)] * 2
+    with read_session() as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.entity == "alert",
+                                                       AuditEvent.action == "close")).all()
+    assert sorted(int(e.entity_id) for e in events) == sorted(ids)
+
+
+@pytest.mark.parametrize("action, message", [
+    ("", "action: choose the action taken"),
+    ("safety_plan", "only an open alert can be closed"),
+])
+def test_closing_a_visit_is_all_or_none(clin, course_id, action, message):
+    from data.alerts import close_alerts
+
+    saved = log(clin, course_id, scores=[score("PHQ-9", "pre", [0] * 8 + [2]),
+                                         score("PHQ-9", "post", [0] * 8 + [1])])
+    pre, post = (a.id for a in saved.alerts)
+    if action:  # the post alert was closed meanwhile (another clinician)
+        with write_session() as session:
+            close_alert(session, actor=clin, alert_id=post, action="risk_assessment")
+    with pytest.raises(InputError, match=message), write_session() as session:
+        close_alerts(session, actor=clin, alert_ids=[pre, post], action=action)
+    assert {a.id: a.status for a in alerts()}[pre] == "open"
+    with pytest.raises(InputError, match="choose the alert to close"), \
+            write_session() as session:
+        close_alerts(session, actor=clin, alert_ids=[], action="safety_plan")
+
+
+def test_the_alerts_json_names_the_kind_and_the_minutes_to_acknowledge(clin, course_id,
+                                                                       capsys):
+    from datetime import UTC, datetime
+
+    saved = log(clin, course_id, scores=[score("PHQ-9", "pre", [0] * 8 + [2]),
+                                         score("PHQ-9", "post", [0] * 8 + [None],
+                                               item9_declined=True)])
+    pre, post = (a.id for a in saved.alerts)
+    with write_session() as session:  # opened 08:00, closed 09:35:30 -> 95.5 minutes
+        alert = session.get(SafetyAlert, pre)
+        alert.opened_at = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+        alert.closed_at = datetime(2025, 3, 10, 9, 35, 30, tzinfo=UTC)
+        alert.status, alert.action = "closed", "safety_plan"
+        session.add(alert)
+    assert manage.main(["alerts", "--format", "json", "--reason", "on-call"]) == 0
+    rows = {r["alert_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows[pre]["kind"], rows[pre]["acknowledged_minutes"]) == ("item9_positive", 95.5)
+    assert (rows[post]["kind"], rows[post]["acknowledged_minutes"]) == (
+        "item9_not_answered", None)
+    assert manage.main(["alerts", "--format", "csv", "--reason", "on-call"]) == 0
+    table = {int(r["alert_id"]): r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert (table[pre]["kind"], table[pre]["acknowledged_minutes"]) == ("item9_positive", "95.5")
+    assert table[post]["acknowledged_minutes"] == ""

@@ -75,7 +75,7 @@ def test_courses_look_like_a_ketamine_clinic(cohort):
         key = (i["patient_code"], i["course_number"])
         last[key] = max(last[key], i["number"])
         kinds[i["infusion_type"]] += 1
-        assert 0.5 <= i["dose_mg_per_kg"] <= 1.0 and 40 <= i["duration_min"] <= 60
+        assert 0.5 <= i["dose_mg_per_kg"] <= 1.2 and 40 <= i["duration_min"] <= 60
         assert i["route"] in ("IV", "IM", "intranasal")
         assert i["bp_sys_peak"] >= i["bp_sys_before"] and i["administered_on"] <= TODAY
     assert kinds["booster"] > 0 and kinds["induction"] > 0
@@ -186,3 +186,34 @@ def test_generated_scores_round_trip_through_the_import(engine):
     assert report.counts["assessments"] == len(small.records.assessments)
     open_alerts = sum(a["status"] == "open" for a in small.records.alerts)
     assert report.counts["alerts_open"] == open_alerts
+
+
+@pytest.mark.parametrize("profile, doses", [
+    ((0.6, 0.05), [0.5, 0.55, 0.6, 0.6, 0.6, 0.6, 0.6]),
+    ((0.8, 0.1), [0.5, 0.6, 0.7, 0.8, 0.8, 0.8, 0.8]),
+    ((1.0, 0.25), [0.5, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0]),
+    ((1.2, 0.2), [0.5, 0.7, 0.9, 1.1, 1.2, 1.2, 1.2]),
+])
+def test_titration_starts_at_half_a_mg_per_kg_and_steps_up_to_the_target(profile, doses):
+    from data.seed_people import titrated_dose
+
+    assert [titrated_dose(n, *profile) for n in range(1, 8)] == doses
+
+
+def test_demo_courses_titrate_and_fall_in_several_median_bands(cohort):
+    from statistics import median
+
+    by_course = defaultdict(list)
+    for i in cohort.records.infusions:
+        by_course[(i["patient_code"], i["course_number"])].append(
+            (i["number"], i["dose_mg_per_kg"]))
+    medians = []
+    for infusions in by_course.values():
+        doses = [d for _, d in sorted(infusions)]
+        assert doses[0] == 0.5  # every course starts at 0.5 mg/kg
+        assert doses == sorted(doses)  # stepped up, never down
+        medians.append(median(doses))
+    bands = Counter("0.5-0.74" if m < 0.75 else "0.75-0.99" if m < 1.0 else ">= 1.0"
+                    for m in medians)
+    assert min(bands.values()) >= 10, bands  # three bands, each with courses to compare
+    assert any(d == 1.2 for i in by_course.values() for _, d in i)  # some patients go higher
