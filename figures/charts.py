@@ -268,7 +268,8 @@ def km_trace(infusions: list, cumulative: list, *, name: str, colour: str,
              dash: str = "solid") -> go.Scatter:
     """One Kaplan-Meier step curve from (0, 0 %): the screen's and the PDF's (O8)."""
     return go.Scatter(
-        x=[0, *infusions], y=[0.0, *(round(100 * c, 2) for c in cumulative)], mode="lines",
+        x=[0, *infusions], y=[0.0, *(None if c is None or c != c else round(100 * c, 2)
+                                   for c in cumulative)], mode="lines",
         line_shape="hv", name=name, line=dict(color=colour, width=3, dash=dash),
         hovertemplate=f"{name} by %{{x}} infusions: %{{y:.1f}} %<extra></extra>")
 
