@@ -40,14 +40,14 @@ def show_problems(exc: Exception) -> None:
     """An input error: one line per field and rule, as plain text inside st.error."""
     problems = getattr(exc, "problems", None)
     lines = [f"{field}: {rule}" for field, rule in problems] if problems else [str(exc)]
-    st.error("Not saved. " + " · ".join(code_span(line) if _needs_code(line) else line
+    st.error("Not saved. " + " · ".join(code_span(line) if needs_code(line) else line
                                         for line in lines))
 
 
 _MARKDOWN_RISK = re.compile(r"[\\`*\[\]<>#~|!$&=]|:\w|://|www\.|(?<!\w)_|_(?!\w)")
 
 
-def _needs_code(line: str) -> bool:
+def needs_code(line: str) -> bool:
     """True when markdown could interpret part of the line (emphasis, links, HTML...)."""
     return bool(_MARKDOWN_RISK.search(line))
 
