@@ -68,6 +68,7 @@ from ui.text import flash, reset_widgets, show_flash
 KEEP_AFTER_SAVE = ("infusion_route", "infusion_weight_kg", "pre_instruments",
                    "post_instruments")
 STEP_KEY = "infusion_step"  # the open section (tabs)
+COURSE_SHOWN_KEY = "entry_course_shown"  # the course whose defaults the form holds
 SCORES_FORM = "scores"
 MODES = ("New infusion", "Scores for a saved infusion", "Correct an infusion", "Correct a score")
 
@@ -112,11 +113,12 @@ def start_course_form(number: int) -> None:
             st.rerun()
 
 
-def _course_changed() -> None:
-    """Another course chosen: its next number and default type, no stale messages."""
-    course = {c.id: c for c in screen.courses}.get(st.session_state.get("course_choice"))
-    if course is None:
+def _course_defaults(course: Course) -> None:
+    """A course other than the last run's (another course or another patient): its next
+    number and default type, no stale messages or choices. Runs before the widgets exist."""
+    if st.session_state.get(COURSE_SHOWN_KEY) == course.id:
         return
+    st.session_state[COURSE_SHOWN_KEY] = course.id
     done = screen.infusions.get(course.id, [])
     st.session_state["infusion_number"] = max((i.number for i in done), default=0) + 1
     st.session_state["infusion_type"] = default_type(
@@ -144,12 +146,12 @@ def choose_course() -> Course:
         st.session_state.pop("course_choice", None)
     course_id = st.selectbox(  # a stable label: the browser keeps the chosen option's text
         "Course", list(by_id), index=len(by_id) - 1, key="course_choice",
-        on_change=_course_changed,
         format_func=lambda cid: (f"Course {by_id[cid].number} · {by_id[cid].course_type} · "
                                  f"started {by_id[cid].start_date}"))
     done = [i.number for i in screen.infusions[course_id]]
     st.caption(f"Status: {by_id[course_id].status} · {len(done)} infusion(s) saved"
                + (f" (numbers {', '.join(map(str, done))})" if done else ""))
+    _course_defaults(by_id[course_id])
     return by_id[course_id]
 
 
@@ -251,6 +253,7 @@ def new_infusion(course: Course) -> bool:
     advice = _advice(course)
     if advice.closed:
         return closed_course_gate(actor, course, next_course_number(), start_course_form)
+    problem_summary(FORM, section_of)  # at the top: above the course question too
     if advice.lapsed:
         choice = lapse_gate(course, advice, max(infusions, key=lambda i: i.administered_on),
                             screen.protocol["lapse_window_days"], next_course_number(), FORM)
@@ -258,7 +261,6 @@ def new_infusion(course: Course) -> bool:
             start_course_form(next_course_number())
             return True
     next_number = max((i.number for i in infusions), default=0) + 1
-    problem_summary(FORM, section_of)
     tabs = st.tabs(SECTIONS, key=STEP_KEY, on_change="rerun")  # every section always drawn
     with tabs[0]:
         details_section(next_number=next_number, protocol=screen.protocol,

@@ -17,7 +17,7 @@ from data.infusions import reopen_course
 from models.schemas import InputError
 from models.tables import Course, Infusion
 from outcomes.course_rules import CourseAdvice
-from ui.field_errors import clear_problems, field_problem, store_problems
+from ui.field_errors import clear_problems, field_problem, problem_summary, store_problems
 from ui.text import flash, reset_widgets
 
 REOPEN, START_NEW, CONTINUE = "reopen", "new", "continue"
@@ -48,6 +48,7 @@ def closed_course_gate(actor: Actor, course: Course, next_number: int,
                        start_course_form: Callable[[int], None]) -> bool:
     """A completed or discontinued course: reopen it or start a new one (the infusion form
     is not shown for a closed course). True when the new-course form was shown."""
+    problem_summary(GATE_FORM, lambda field: None)
     st.warning(f"Course {course.number} is {course.status}. An infusion is logged into an "
                f"active course: reopen course {course.number} (the reason is kept in the "
                f"record's history) or start course {next_number}.",

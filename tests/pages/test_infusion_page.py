@@ -286,3 +286,107 @@ def test_corrections_need_a_reason_and_reach_the_history(app, patient_id):
     history = table_with(app, "reason")
     assert list(history["field"])[:2] == ["total", "item_9"]
     assert "pump showed 0.6" in set(history["reason"])
+
+
+def _log_on(actor, course_id: int, number: int, day: date) -> None:  # noqa: ANN001
+    from data.db import write_session
+    from data.infusions import log_infusion
+
+    with write_session() as session:
+        log_infusion(session, actor=actor, course_id=course_id, today=date.today(), infusion={
+            "number": number, "administered_on": day, "infusion_type": "induction",
+            "route": "IV", "dose_mg_per_kg": 0.5, "weight_kg": 70.0})
+
+
+def _course_id() -> int:
+    with read_session() as session:
+        return session.exec(select(Course.id)).one()
+
+
+@pytest.mark.parametrize("status", ["discontinued", "completed"])
+def test_a_closed_course_asks_to_reopen_with_a_reason(app, patient_id, clin, status):
+    from data.db import write_session
+    from data.infusions import set_course_status
+
+    open_infusion_page(app, patient_id)
+    with write_session() as session:
+        set_course_status(session, actor=clin, course_id=_course_id(), status=status,
+                          reason="induction stopped")
+    app.run()
+    assert f"Course 1 is {status}." in joined(app.warning)
+    assert not [b for b in app.button if b.key == "save_infusion"]  # no form into it
+    app.radio(key="course_gate_closed").set_value("reopen").run()
+    app.button(key="course_gate_reopen").click().run()
+    assert "- Reason: required; say why course 1 is now active" in app.error[0].value
+    assert "required; say why course 1 is now active" == app.error[1].value  # at the field
+    with read_session() as session:
+        assert session.get(Course, _course_id()).status == status  # nothing written
+    app.text_area(key="course_gate_reason").input("boosters resume after a pause")
+    app.button(key="course_gate_reopen").click().run()
+    assert "Course 1 reopened (active again)" in joined(app.success)
+    with read_session() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.entity == "course",
+                                                      AuditEvent.field == "status")
+                             .order_by(AuditEvent.id.desc())).first()
+        assert session.get(Course, _course_id()).status == "active"
+    assert (event.username, event.reason) == ("clin", "boosters resume after a pause")
+    assert app.button(key="save_infusion") is not None  # the form is back
+
+
+def test_a_closed_course_can_start_a_new_course_instead(app, patient_id, clin):
+    from data.db import write_session
+    from data.infusions import set_course_status
+
+    open_infusion_page(app, patient_id)
+    with write_session() as session:
+        set_course_status(session, actor=clin, course_id=_course_id(), status="discontinued",
+                          reason="no response")
+    app.run()
+    app.radio(key="course_gate_closed").set_value("new").run()
+    app.button(key="start_course").click().run()
+    assert "Course 2 (induction) started." in joined(app.success)
+    with read_session() as session:
+        courses = session.exec(select(Course).order_by(Course.number)).all()
+    assert [(c.number, c.status) for c in courses] == [(1, "discontinued"), (2, "active")]
+    assert app.button(key="save_infusion") is not None  # course 2, active: the form
+
+
+def test_a_gap_longer_than_the_lapse_window_asks_for_a_choice(app, patient_id, clin):
+    from tests.clinical_factories import make_course
+
+    _log_on(clin, make_course(clin, patient_id), 1, date.today() - timedelta(days=30))
+    open_infusion_page(app, patient_id, start_course=False)
+    assert "30 days since infusion 1 of course 1" in joined(app.warning)
+    assert "longer than the lapse window of 21 days" in joined(app.warning)
+    fill_infusion(app)
+    save(app)  # no choice stated yet
+    assert ("- Course: choose first: start a new course, or continue course 1 after the gap"
+            in app.error[0].value)
+    assert count(Infusion) == 1
+    app.radio(key="course_gate_lapse").set_value("continue").run()
+    save(app)
+    assert "Infusion 2 saved with 0 score(s)." in values(app.success)
+    with read_session() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.entity == "infusion")
+                             .order_by(AuditEvent.id.desc())).first()
+    assert event.reason.startswith("continues course 1 after 30 days without an infusion "
+                                   "(lapse window 21 days)")
+
+
+def test_within_the_lapse_window_no_question_is_asked(app, patient_id, clin):
+    open_infusion_page(app, patient_id)
+    _log_on(clin, _course_id(), 1, date.today() - timedelta(days=21))
+    app.run()
+    assert "lapse window" not in joined(app.warning)
+    assert not [r for r in app.radio if r.key == "course_gate_lapse"]
+
+
+def test_the_type_defaults_to_booster_after_the_induction_length(app, patient_id, clin):
+    from tests.clinical_factories import make_course
+
+    course_id = make_course(clin, patient_id)
+    for n in range(1, 7):
+        _log_on(clin, course_id, n, date.today() - timedelta(days=14 - 2 * n))
+    open_infusion_page(app, patient_id, start_course=False)
+    assert app.number_input(key="infusion_number").value == 7
+    assert app.selectbox(key="infusion_type").value == "booster"
