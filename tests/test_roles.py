@@ -25,7 +25,7 @@ from data.audit_queries import (
 from data.db import read_session, write_session
 from data.dose_frame import load_dose_frame
 from data.exports.service import ExportRequest, run_export
-from data.infusions import log_infusion
+from data.infusions import log_infusion, reopen_course, set_course_status
 from data.observations import load_observations
 from data.outcome_report import OutcomeFilters
 from data.overview import search_patients
@@ -97,6 +97,12 @@ def _log_second_infusion(actor: Actor) -> object:
                             infusion=infusion_input(2), scores=[])
 
 
+def _reopen_the_course(actor: Actor) -> object:
+    with write_session() as session:
+        return reopen_course(session, actor=actor, course_id=_the(Course),
+                             reason="boosters resume")
+
+
 def _close_the_alert(actor: Actor) -> object:
     with write_session() as session:
         return close_alert(session, actor=actor, alert_id=_the(SafetyAlert),
@@ -129,6 +135,7 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
         "birth_date": TODAY.replace(year=1970)})(actor),
     "view a patient record": _patient_action(record_view),
     "log an infusion": _log_second_infusion,
+    "reopen a course": _reopen_the_course,
     "list safety alerts": _read(list_alerts),
     "close a safety alert": _close_the_alert,
     "export de-identified scores": _export(deidentified=True),
@@ -168,6 +175,7 @@ MATRIX = [
     ("register a patient",          Y, Y, N, N, "edit_patients"),
     ("view a patient record",       Y, Y, N, N, "view_patients"),
     ("log an infusion",             Y, Y, N, N, "record_infusions"),
+    ("reopen a course",             Y, Y, N, N, "record_infusions"),
     ("list safety alerts",          Y, Y, N, N, "view_alerts"),
     ("close a safety alert",        Y, Y, N, N, "close_alerts"),
     ("export de-identified scores", N, Y, Y, N, "export_deidentified"),
@@ -214,6 +222,9 @@ def actors(store_url) -> dict[str, Actor]:
     # one CL1 patient with a course, an infusion and an open item-9 alert (PHQ9_PRE: item 9 = 1)
     course_id = make_course(SYSTEM, make_patient(SYSTEM, "P-001"))
     log(SYSTEM, course_id, 1, [score("PHQ-9", "pre", PHQ9_PRE)])
+    with write_session() as session:  # a closed course for the reopen row
+        set_course_status(session, actor=SYSTEM, course_id=course_id, status="completed",
+                          reason="induction complete")
     with write_session() as session:  # one invitation for the revoke row
         create_invitation(session, actor=SYSTEM, patient_id=_the(Patient, patient_code="P-001"),
                           instruments=["GAD-7"], occasion="pre", infusion_number=1)
@@ -244,6 +255,7 @@ def test_a_refused_change_changes_nothing(actors):
     with read_session() as session:
         users = {u["username"]: u for u in list_users(session, actor=actors["admin"])}
         n_updates = session.exec(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == "update")).one()
+                                 .where(AuditEvent.action == "update",
+                                        AuditEvent.entity == "user")).one()
     assert users["target.user"]["active"] is True
     assert n_updates == 0
