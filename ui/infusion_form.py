@@ -88,7 +88,10 @@ def details_section(*, next_number: int, default_type: str, protocol: dict[str, 
     tablet in portrait shows them at a readable width."""
     left, right = st.columns(2)
     with left:
-        st.number_input("Infusion number", value=next_number, step=1, key="infusion_number",
+        # the course's next number and default type are set in st.session_state by the
+        # page before any widget (a default here too would be a second source of value)
+        st.number_input("Infusion number", value=None if "infusion_number" in st.session_state
+                        else next_number, step=1, key="infusion_number",
                         help="The next number is filled in.")
         field_problem(FORM, "number")
     with right:
@@ -97,8 +100,9 @@ def details_section(*, next_number: int, default_type: str, protocol: dict[str, 
         field_problem(FORM, "administered_on")
     left, right = st.columns(2)
     with left:
-        st.selectbox("Infusion type", INFUSION_TYPES, index=INFUSION_TYPES.index(default_type),
-                     key="infusion_type")
+        st.selectbox("Infusion type", INFUSION_TYPES, key="infusion_type",
+                     index=None if "infusion_type" in st.session_state
+                     else INFUSION_TYPES.index(default_type))
         field_problem(FORM, "infusion_type")
     with right:
         st.selectbox("Route", ROUTES, key="infusion_route")
