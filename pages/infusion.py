@@ -73,6 +73,9 @@ SCORES_FORM = "scores"
 MODES = ("New infusion", "Scores for a saved infusion", "Correct an infusion", "Correct a score")
 
 actor = page_setup("record_infusions")
+# The form needs the width: a tablet in portrait (820 px) would give the sidebar a third of
+# it. The sidebar starts collapsed here (its arrow opens it).
+st.set_page_config(initial_sidebar_state="collapsed")
 show_flash()
 patient_id = st.session_state.get("patient_id") or no_patient_chosen()
 try:
