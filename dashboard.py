@@ -12,7 +12,10 @@ from ui.kiosk import BACK_FROM_KIOSK, in_kiosk_mode, kiosk_screen
 from ui.respond import wants_respond_page
 from ui.session import current_actor, ensure_store, sign_in_form
 
-st.set_page_config(page_title="Ketamine outcome tracker", page_icon="📈", layout="wide")
+# initial_sidebar_state "auto" on every run: a page that collapses the sidebar (the
+# infusion screen) does not leave it collapsed on the next page.
+st.set_page_config(page_title="Ketamine outcome tracker", page_icon="📈", layout="wide",
+                   initial_sidebar_state="auto")
 
 PAGES = {
     # (file, title, icon, permission needed or None)

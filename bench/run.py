@@ -37,8 +37,8 @@ from bench.report import (  # noqa: E402
     summary_line,
 )
 
-FIGURE_KEYS = ("patient_view", "summary_cold", "summary_warm", "page", "export", "save",
-               "import")
+FIGURE_KEYS = ("patient_view", "summary_cold", "summary_warm", "page", "entry", "export",
+               "save", "import")
 
 
 def machine(database_url: str | None) -> dict[str, Any]:
@@ -115,6 +115,7 @@ def measure(scale_name: str, seed: int, database_url: str | None, only: set[str]
     from dataclasses import replace
 
     from bench import figures as fig
+    from bench.entry_probe import fast_entry
     from bench.stores import SCALES, bench_store, use_store
 
     scale = SCALES[scale_name]
@@ -131,6 +132,7 @@ def measure(scale_name: str, seed: int, database_url: str | None, only: set[str]
             ("summary_cold", lambda: [fig.outcome_summary_cold(scale)]),
             ("summary_warm", lambda: [fig.outcome_summary_warm(scale)]),
             ("page", lambda: page_figures(url, scale.repeat)),
+            ("entry", lambda: fast_entry(max(scale.repeat, 3) * 9)),
             ("export", lambda: [fig.export_scores(scale)]),
             ("save", lambda: fig.infusion_save(scale, seed)),
             ("import", lambda: [fig.bulk_import(scale, seed)]),
@@ -144,7 +146,8 @@ def measure(scale_name: str, seed: int, database_url: str | None, only: set[str]
         from data.db import dispose_engines
 
         dispose_engines()
-    order = ("import", "save", "patient_view", "summary_cold", "summary_warm", "page", "export")
+    order = ("import", "save", "patient_view", "summary_cold", "summary_warm", "page", "entry",
+             "export")
     return [f for key in order for f in results.get(key, [])], counts
 
 

@@ -42,6 +42,7 @@ from models.tables import (
     Patient,
     SafetyAlert,
 )
+from outcomes.course_rules import default_type
 
 
 @dataclass
@@ -140,10 +141,17 @@ def next_infusion_number(session: Session, *, course_id: int) -> int:
 
 
 def default_infusion_type(course: Course, number: int, induction_length: int) -> str:
-    """Maintenance courses: maintenance; induction courses: induction up to N, then booster."""
-    if course.course_type == "maintenance":
-        return "maintenance"
-    return "induction" if number <= induction_length else "booster"
+    """Maintenance courses: maintenance; induction courses: induction up to N, then booster
+    (infusion `number` follows number - 1 saved ones; outcomes/course_rules.py)."""
+    return default_type(course.course_type, number - 1, induction_length)
+
+
+def reopen_course(session: Session, *, actor: Actor, course_id: int,
+                  reason: str | None) -> Course:
+    """A completed or discontinued course made active again so an infusion can be logged
+    into it (issue 12 item 4): the reason is required and audited (field 'status')."""
+    return set_course_status(session, actor=actor, course_id=course_id, status="active",
+                             reason=reason)
 
 
 def _infusion_problems(data: dict[str, Any], today: date,
@@ -165,14 +173,22 @@ def _infusion_warnings(infusion: InfusionIn, next_number: int,
 
 def log_infusion(session: Session, *, actor: Actor, course_id: int,
                  infusion: InfusionIn | dict[str, Any], scores: Sequence[ScoreIn | dict] = (),
-                 today: date | None = None) -> Saved:
-    """Validate the infusion and its scores, then write them and any alert together."""
+                 today: date | None = None, course_note: str | None = None) -> Saved:
+    """Validate the infusion and its scores, then write them and any alert together.
+    `course_note`: the user's stated choice when the screen advised otherwise (e.g. to
+    continue a course after a gap longer than the lapse window); kept as the reason of
+    the infusion's audit event."""
     _require_recording(actor, "infusion")
     course, patient = course_in_scope(session, actor=actor, course_id=course_id)
     today, protocol = today or date.today(), load_protocol(session)
     raw = infusion.model_dump() if isinstance(infusion, InfusionIn) else dict(infusion)
     data, problems = _infusion_problems(raw, today, protocol)
     checked, skipped, score_problems = check_scores(scores)
+    if course_note is not None:
+        try:
+            course_note = check_reason(course_note, why="the infusion goes into this course")
+        except InputError as exc:
+            problems += [("course", rule) for _, rule in exc.problems]
     if problems or score_problems:
         raise InputError(problems + score_problems)
     assert data is not None
@@ -189,7 +205,7 @@ def log_infusion(session: Session, *, actor: Actor, course_id: int,
     session.add(row)
     _flush_or_already_saved(session, "number", what)
     audit.record(session, actor=actor, action="create", entity="infusion", entity_id=row.id,
-                 patient_id=patient.id, new=_infusion_summary(row))
+                 patient_id=patient.id, new=_infusion_summary(row), reason=course_note)
     events = write_adverse_events(session, actor=actor, infusion=row, patient_id=patient.id,
                                   events=data.adverse_events)
     assessments, alerts = write_scores(session, actor=actor, infusion=row, course=course,

@@ -26,8 +26,8 @@ from data.db import read_session, write_session
 from data.dose_frame import load_dose_frame
 from data.exports.service import ExportRequest, run_export
 from data.importer import import_scores
-from data.infusions import log_infusion
 from data.monitoring import add_adverse_events
+from data.infusions import log_infusion, reopen_course, set_course_status
 from data.observations import load_observations
 from data.outcome_report import OutcomeFilters
 from data.overview import search_patients
@@ -104,6 +104,10 @@ def _add_an_adverse_event(actor: Actor) -> object:
     with write_session() as session:
         return add_adverse_events(session, actor=actor, infusion_id=_the(Infusion), events=[
             {"category": "nausea or vomiting", "severity": "mild", "action_taken": "observed"}])
+def _reopen_the_course(actor: Actor) -> object:
+    with write_session() as session:
+        return reopen_course(session, actor=actor, course_id=_the(Course),
+                             reason="boosters resume")
 
 
 def _close_the_alert(actor: Actor) -> object:
@@ -161,6 +165,7 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
     "view a patient record": _patient_action(record_view),
     "log an infusion": _log_second_infusion,
     "add an adverse event": _add_an_adverse_event,
+    "reopen a course": _reopen_the_course,
     "list safety alerts": _read(list_alerts),
     "close a safety alert": _close_the_alert,
     "close a visit's alerts": _close_the_visits_alerts,
@@ -204,6 +209,7 @@ MATRIX = [
     ("view a patient record",       Y, Y, N, N, "view_patients"),
     ("log an infusion",             Y, Y, N, N, "record_infusions"),
     ("add an adverse event",        Y, Y, N, N, "record_infusions"),
+    ("reopen a course",             Y, Y, N, N, "record_infusions"),
     ("list safety alerts",          Y, Y, N, N, "view_alerts"),
     ("close a safety alert",        Y, Y, N, N, "close_alerts"),
     ("close a visit's alerts",      Y, Y, N, N, "close_alerts"),
@@ -253,6 +259,9 @@ def actors(store_url) -> dict[str, Actor]:
     # one CL1 patient with a course, an infusion and an open item-9 alert (PHQ9_PRE: item 9 = 1)
     course_id = make_course(SYSTEM, make_patient(SYSTEM, "P-001"))
     log(SYSTEM, course_id, 1, [score("PHQ-9", "pre", PHQ9_PRE)])
+    with write_session() as session:  # a closed course for the reopen row
+        set_course_status(session, actor=SYSTEM, course_id=course_id, status="completed",
+                          reason="induction complete")
     with write_session() as session:  # one invitation for the revoke row
         create_invitation(session, actor=SYSTEM, patient_id=_the(Patient, patient_code="P-001"),
                           instruments=["GAD-7"], occasion="pre", infusion_number=1)
@@ -283,6 +292,7 @@ def test_a_refused_change_changes_nothing(actors):
     with read_session() as session:
         users = {u["username"]: u for u in list_users(session, actor=actors["admin"])}
         n_updates = session.exec(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == "update")).one()
+                                 .where(AuditEvent.action == "update",
+                                        AuditEvent.entity == "user")).one()
     assert users["target.user"]["active"] is True
     assert n_updates == 0

@@ -87,3 +87,27 @@ def held_message(held: Any) -> str:
     return (f"Visit {held.decision} for blood pressure ({held.bp_sys or '—'}/"
             f"{held.bp_dia or '—'} mmHg) on {held.visit_on}: no ketamine given, no infusion "
             f"number used (infusion {held.planned_number} is still to come).")
+
+
+def monitoring_values(vitals: dict[str, Any], protocol: dict[str, Any]) -> dict[str, Any]:
+    """The monitoring part of the InfusionIn input, read from st.session_state at save time
+    (the Save button is a callback): the decision only while the pre-infusion blood
+    pressure is above the rule, as `bp_decision_fields` shows it."""
+    state = st.session_state
+    above = bp_hold_warning(vitals.get("bp_sys_before"), vitals.get("bp_dia_before"),
+                            protocol) is not None
+    minutes = state.get("infusion_discharge_ready_minutes")
+    events = []
+    for n in range(1, int(state.get(AE_COUNT_KEY) or 0) + 1):
+        prefix = f"infusion_ae_{n}_"
+        events.append({"category": state.get(f"{prefix}category") or "",
+                       "severity": state.get(f"{prefix}severity") or "",
+                       "description": state.get(f"{prefix}description") or "",
+                       "action_taken": state.get(f"{prefix}action") or ""})
+    return {"bp_decision": state.get("infusion_bp_decision") if above else None,
+            "bp_decision_reason": (state.get("infusion_bp_decision_reason") or "") if above
+            else "",
+            "sedation_moaas": state.get("infusion_sedation_moaas"),
+            "dissociation": state.get("infusion_dissociation"),
+            "discharge_ready_minutes": None if minutes is None else int(minutes),
+            "adverse_events": events}

@@ -40,7 +40,7 @@ def show_problems(exc: Exception) -> None:
     """An input error: one line per field and rule, as plain text inside st.error."""
     problems = getattr(exc, "problems", None)
     lines = [f"{field}: {rule}" for field, rule in problems] if problems else [str(exc)]
-    st.error("Not saved. " + " · ".join(code_span(line) if _needs_code(line) else line
+    st.error("Not saved. " + " · ".join(code_span(line) if needs_code(line) else line
                                         for line in lines))
 
 
@@ -50,10 +50,10 @@ _MARKDOWN_RISK = re.compile(r"[\\`*\[\]<>#~|!$&=]|:\w|://|www\.|(?<!\w)_|_(?!\w)
 def markdown_safe(line: str) -> str:
     """`line` for st.error/st.warning/st.success: as a code span when markdown could
     interpret part of it (a report line may quote a cell of an uploaded file)."""
-    return code_span(line) if _needs_code(line) else line
+    return code_span(line) if needs_code(line) else line
 
 
-def _needs_code(line: str) -> bool:
+def needs_code(line: str) -> bool:
     """True when markdown could interpret part of the line (emphasis, links, HTML...)."""
     return bool(_MARKDOWN_RISK.search(line))
 

@@ -150,14 +150,21 @@ def log_the_infusion(page) -> None:  # noqa: ANN001
     page.get_by_text("Course 1 (induction) started.").wait_for()
     type_into(page, "infusion_weight_kg", "70")
     type_into(page, "infusion_dose_mg_per_kg", "0.5")
-    page.get_by_text("35.0 mg").wait_for()
+    page.get_by_text("35.0 mg", exact=True).wait_for()
+    page.get_by_role("tab", name="2 Before").click()  # the form's sections are tabs
+    settle(page)
     for n in range(1, 10):
         choose(page, f"pre_PHQ-9_item_{n}", "1 · Several days" if n == 9
                else "2 · More than half the days")
-        choose(page, f"post_PHQ-9_item_{n}", "0 · Not at all" if n == 9 else "1 · Several days")
-    page.get_by_text("PHQ-9 total 17 / 27: moderately severe").wait_for()
-    page.get_by_text("PHQ-9 total 8 / 27: mild").wait_for()
+    page.get_by_text("PHQ-9 total 17 / 27: moderately severe", exact=True).wait_for()
     shot(page, "04_infusion_with_scores", height=2200)
+    page.get_by_role("tab", name="4 After").click()
+    settle(page)
+    for n in range(1, 10):
+        choose(page, f"post_PHQ-9_item_{n}", "0 · Not at all" if n == 9 else "1 · Several days")
+    page.get_by_text("PHQ-9 total 8 / 27: mild", exact=True).wait_for()
+    page.get_by_role("tab", name="5 Review & save").click()
+    settle(page)
     widget(page, "save_infusion").get_by_role("button").click()
     page.get_by_text("Infusion 1 saved with 2 score(s).").wait_for()
     page.get_by_text("1 open suicide-risk alert(s)").first.wait_for()

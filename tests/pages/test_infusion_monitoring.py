@@ -42,7 +42,7 @@ def test_a_systolic_of_250_is_refused_until_a_decision_is_given(app, patient_id)
     fill_infusion(app)
     set_pre_bp(app, 250, 90)
     save(app)
-    assert "bp_decision" in joined(app.error) and "required" in joined(app.error)
+    assert "Blood-pressure decision" in joined(app.error) and "required" in joined(app.error)
     assert count(Infusion) == 0
     app.radio(key="infusion_bp_decision").set_value("proceeded")
     app.text_area(key="infusion_bp_decision_reason").set_value("repeat 158/90 after rest")
@@ -71,8 +71,8 @@ def test_an_adverse_event_row_left_blank_is_refused_by_field(app, patient_id):
     fill_infusion(app)
     app.number_input(key="infusion_ae_count").set_value(1).run()
     save(app)
-    assert "adverse_event_1.category" in joined(app.error)
-    assert "adverse_event_1.action_taken" in joined(app.error)
+    assert "Adverse event 1, category" in joined(app.error)
+    assert "Adverse event 1, action taken" in joined(app.error)
     assert count(Infusion) == 0
 
 

@@ -14,6 +14,7 @@ from models.tables import Assessment, AuditEvent, Course, Infusion, SafetyAlert
 from tests.clinical_factories import PHQ9_PRE, make_patient, score
 from tests.factories import make_user
 from tests.pages.conftest import count, go, joined, sign_in, table_with, values
+from ui.infusion_form import SECTIONS
 
 
 @pytest.fixture
@@ -95,31 +96,96 @@ def test_live_dose_warning_and_radios_offer_only_valid_answers(app, patient_id):
         "3 · Nearly every day"]  # an out-of-range item cannot be entered on screen
 
 
-@pytest.mark.parametrize("setup, field, rule", [
+# (change, clinic label, internal name never shown, rule, section tab holding the field)
+@pytest.mark.parametrize("setup, label, internal, rule, tab", [
     (lambda app: app.date_input(key="infusion_date").set_value(date.today() + timedelta(days=1)),
-     "administered_on", "is in the future"),
+     "Infusion date", "administered_on", "is in the future", 0),
     (lambda app: app.number_input(key="infusion_dose_mg_per_kg").set_value(2.5),
-     "dose_mg_per_kg", "above 0 and at most 2.0 mg/kg"),
+     "Dose (mg/kg)", "dose_mg_per_kg", "above 0 and at most 2.0 mg/kg", 0),
     (lambda app: app.number_input(key="infusion_dose_mg_per_kg").set_value(0.0),
-     "dose_mg_per_kg", "above 0 and at most 2.0 mg/kg"),
+     "Dose (mg/kg)", "dose_mg_per_kg", "above 0 and at most 2.0 mg/kg", 0),
     (lambda app: app.number_input(key="vital_bp_sys_peak").set_value(300),
-     "bp_sys_peak", "must be 60-250 mmHg"),
+     "Systolic BP at peak", "bp_sys_peak", "must be 60-250 mmHg", 2),
     (lambda app: app.number_input(key="vital_spo2_discharge").set_value(40),
-     "spo2_discharge", "must be 50-100 %"),
+     "SpO2 at discharge", "spo2_discharge", "must be 50-100 %", 3),
     (lambda app: app.number_input(key="infusion_weight_kg").set_value(20.0),
-     "weight_kg", "must be 30-300 kg"),
+     "Weight", "weight_kg", "must be 30-300 kg", 0),
     (lambda app: app.number_input(key="infusion_duration_min").set_value(600),
-     "duration_min", "must be 1-480 min"),
+     "Duration", "duration_min", "must be 1-480 min", 0),
+    (lambda app: app.number_input(key="vital_bp_sys_before").set_value(400),
+     "Systolic BP before", "bp_sys_before", "must be 60-250 mmHg", 1),
 ])
-def test_bad_infusion_input_is_named_and_nothing_written(app, patient_id, setup, field, rule):
+def test_bad_infusion_input_is_named_in_clinic_words_at_its_field(app, patient_id, setup, label,
+                                                                 internal, rule, tab):
     open_infusion_page(app, patient_id)
     fill_infusion(app)
     setup(app)
     answer(app, "pre", "PHQ-9", PHQ9_PRE)
     save(app)
-    message = joined(app.error)
-    assert "Not saved." in message and field in message and rule in message
+    summary = app.error[0].value  # the first thing on the form: the summary at the top
+    assert summary.startswith("**Not saved. 1 thing to fix before saving:**")
+    assert f"- {label}: " in summary and rule in summary
+    assert rule in joined(app.tabs[tab].error)  # at the field, in its section
+    assert app.session_state["infusion_step"] == SECTIONS[tab]  # its section is opened
+    everything = joined(app.error) + joined(app.warning) + joined(app.markdown)
+    assert internal not in everything
     assert (count(Infusion), count(Assessment), count(SafetyAlert)) == (0, 0, 0)
+
+
+def test_every_problem_is_listed_at_the_top_and_goes_once_fixed(app, patient_id):
+    open_infusion_page(app, patient_id)
+    fill_infusion(app, weight=20.0)
+    app.number_input(key="vital_bp_sys_before").set_value(400)
+    app.number_input(key="vital_hr_discharge").set_value(10)
+    save(app)
+    summary = app.error[0].value
+    assert "3 things to fix before saving:" in summary
+    assert "- Weight: 20 kg is not plausible; body weight must be 30-300 kg (1 Details)" in summary
+    assert ("- Systolic BP before: 400 mmHg is not plausible; systolic blood pressure before the "
+            "infusion must be 60-250 mmHg (2 Before)") in summary
+    assert ("- Heart rate at discharge: 10 beats/min is not plausible; heart rate at discharge "
+            "must be 30-220 beats/min (4 After)") in summary
+    assert "Not saved: see the things to fix at the top of the form." in joined(app.tabs[4].error)
+    app.number_input(key="infusion_weight_kg").set_value(70.0).run()  # one fixed
+    summary = app.error[0].value
+    assert "2 things to fix" in summary and "Weight" not in summary
+    assert count(Infusion) == 0
+
+
+def test_a_blank_item_9_is_prompted_at_the_field_and_refused(app, patient_id):
+    open_infusion_page(app, patient_id)
+    fill_infusion(app)
+    answer(app, "pre", "PHQ-9", [2] * 8)  # items 1-8; item 9 left blank
+    app.run()
+    before = app.tabs[1]
+    assert "Item 9 is required: answer it, or tick 'prefers not to answer'." in \
+        joined(before.warning)
+    save(app)
+    problem = ("PHQ-9 before the infusion, question 9: required: answer item 9 (thoughts of "
+               "being better off dead or of self-harm) or choose 'prefers not to answer'")
+    assert problem in app.error[0].value
+    assert "required: answer item 9" in joined(app.tabs[1].error)  # under item 9
+    assert (count(Infusion), count(Assessment), count(SafetyAlert)) == (0, 0, 0)
+    app.checkbox(key="pre_PHQ-9_item9_declined").check().run()
+    assert "required: answer item 9" not in joined(app.tabs[1].error)  # the field changed
+    assert "saving opens an 'item 9 not answered' alert" in joined(app.tabs[1].warning)
+    save(app)
+    assert "Infusion 1 saved with 1 score(s)." in values(app.success)
+    with read_session() as session:
+        alert = session.exec(select(SafetyAlert)).one()
+        pre = session.exec(select(Assessment)).one()
+    assert (alert.item9_value, pre.item9) == (None, None)
+
+
+def test_the_form_is_in_sections_with_save_last(app, patient_id):
+    open_infusion_page(app, patient_id)
+    assert [t.label for t in app.tabs] == list(SECTIONS)
+    assert [t.label for t in app.tabs] == ["1 Details", "2 Before", "3 Monitoring", "4 After",
+                                           "5 Review & save"]
+    assert app.tabs[0].number_input(key="infusion_number").value == 1
+    assert app.tabs[1].radio(key="pre_PHQ-9_item_1") is not None
+    assert app.tabs[3].radio(key="post_PHQ-9_item_1") is not None
+    assert app.tabs[4].button(key="save_infusion") is not None
 
 
 def test_a_double_submission_is_already_saved(app, patient_id):
@@ -132,7 +198,7 @@ def test_a_double_submission_is_already_saved(app, patient_id):
     app.number_input(key="infusion_number").set_value(1)
     answer(app, "pre", "PHQ-9", PHQ9_PRE)
     save(app)
-    assert "Already saved: number: infusion 1 of course 1 is already saved" in \
+    assert "Already saved: Infusion number: infusion 1 of course 1 is already saved" in \
         joined(app.warning)
     assert (count(Infusion), count(Assessment), count(SafetyAlert)) == (1, 1, 1)
 
@@ -144,7 +210,7 @@ def test_a_post_score_without_its_infusion_is_refused(app, patient_id):
     app.multiselect(key="pre_instruments").set_value([])
     answer(app, "post", "PHQ-9", [1] * 9)
     app.button(key="save_scores").click().run()
-    assert "infusion: a score is recorded against its infusion; log the infusion first" in \
+    assert "- Infusion: a score is recorded against its infusion; log the infusion first" in \
         joined(app.error)
     assert count(Assessment) == 0
 
@@ -220,3 +286,107 @@ def test_corrections_need_a_reason_and_reach_the_history(app, patient_id):
     history = table_with(app, "reason")
     assert list(history["field"])[:2] == ["total", "item_9"]
     assert "pump showed 0.6" in set(history["reason"])
+
+
+def _log_on(actor, course_id: int, number: int, day: date) -> None:  # noqa: ANN001
+    from data.db import write_session
+    from data.infusions import log_infusion
+
+    with write_session() as session:
+        log_infusion(session, actor=actor, course_id=course_id, today=date.today(), infusion={
+            "number": number, "administered_on": day, "infusion_type": "induction",
+            "route": "IV", "dose_mg_per_kg": 0.5, "weight_kg": 70.0})
+
+
+def _course_id() -> int:
+    with read_session() as session:
+        return session.exec(select(Course.id)).one()
+
+
+@pytest.mark.parametrize("status", ["discontinued", "completed"])
+def test_a_closed_course_asks_to_reopen_with_a_reason(app, patient_id, clin, status):
+    from data.db import write_session
+    from data.infusions import set_course_status
+
+    open_infusion_page(app, patient_id)
+    with write_session() as session:
+        set_course_status(session, actor=clin, course_id=_course_id(), status=status,
+                          reason="induction stopped")
+    app.run()
+    assert f"Course 1 is {status}." in joined(app.warning)
+    assert not [b for b in app.button if b.key == "save_infusion"]  # no form into it
+    app.radio(key="course_gate_closed").set_value("reopen").run()
+    app.button(key="course_gate_reopen").click().run()
+    assert "- Reason: required; say why course 1 is now active" in app.error[0].value
+    assert "required; say why course 1 is now active" == app.error[1].value  # at the field
+    with read_session() as session:
+        assert session.get(Course, _course_id()).status == status  # nothing written
+    app.text_area(key="course_gate_reason").input("boosters resume after a pause")
+    app.button(key="course_gate_reopen").click().run()
+    assert "Course 1 reopened (active again)" in joined(app.success)
+    with read_session() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.entity == "course",
+                                                      AuditEvent.field == "status")
+                             .order_by(AuditEvent.id.desc())).first()
+        assert session.get(Course, _course_id()).status == "active"
+    assert (event.username, event.reason) == ("clin", "boosters resume after a pause")
+    assert app.button(key="save_infusion") is not None  # the form is back
+
+
+def test_a_closed_course_can_start_a_new_course_instead(app, patient_id, clin):
+    from data.db import write_session
+    from data.infusions import set_course_status
+
+    open_infusion_page(app, patient_id)
+    with write_session() as session:
+        set_course_status(session, actor=clin, course_id=_course_id(), status="discontinued",
+                          reason="no response")
+    app.run()
+    app.radio(key="course_gate_closed").set_value("new").run()
+    app.button(key="start_course").click().run()
+    assert "Course 2 (induction) started." in joined(app.success)
+    with read_session() as session:
+        courses = session.exec(select(Course).order_by(Course.number)).all()
+    assert [(c.number, c.status) for c in courses] == [(1, "discontinued"), (2, "active")]
+    assert app.button(key="save_infusion") is not None  # course 2, active: the form
+
+
+def test_a_gap_longer_than_the_lapse_window_asks_for_a_choice(app, patient_id, clin):
+    from tests.clinical_factories import make_course
+
+    _log_on(clin, make_course(clin, patient_id), 1, date.today() - timedelta(days=30))
+    open_infusion_page(app, patient_id, start_course=False)
+    assert "30 days since infusion 1 of course 1" in joined(app.warning)
+    assert "longer than the lapse window of 21 days" in joined(app.warning)
+    fill_infusion(app)
+    save(app)  # no choice stated yet
+    assert ("- Course: choose first: start a new course, or continue course 1 after the gap"
+            in app.error[0].value)
+    assert count(Infusion) == 1
+    app.radio(key="course_gate_lapse").set_value("continue").run()
+    save(app)
+    assert "Infusion 2 saved with 0 score(s)." in values(app.success)
+    with read_session() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.entity == "infusion")
+                             .order_by(AuditEvent.id.desc())).first()
+    assert event.reason.startswith("continues course 1 after 30 days without an infusion "
+                                   "(lapse window 21 days)")
+
+
+def test_within_the_lapse_window_no_question_is_asked(app, patient_id, clin):
+    open_infusion_page(app, patient_id)
+    _log_on(clin, _course_id(), 1, date.today() - timedelta(days=21))
+    app.run()
+    assert "lapse window" not in joined(app.warning)
+    assert not [r for r in app.radio if r.key == "course_gate_lapse"]
+
+
+def test_the_type_defaults_to_booster_after_the_induction_length(app, patient_id, clin):
+    from tests.clinical_factories import make_course
+
+    course_id = make_course(clin, patient_id)
+    for n in range(1, 7):
+        _log_on(clin, course_id, n, date.today() - timedelta(days=14 - 2 * n))
+    open_infusion_page(app, patient_id, start_course=False)
+    assert app.number_input(key="infusion_number").value == 7
+    assert app.selectbox(key="infusion_type").value == "booster"
