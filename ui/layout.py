@@ -12,7 +12,7 @@ from data.db import read_session
 from data.overview import count_open_alerts
 from ui.kiosk import in_kiosk_mode
 from ui.respond import wants_respond_page
-from ui.session import require_actor, require_permission, sign_out
+from ui.session import require_actor, require_permission, session_cookie, sign_out
 from ui.text import apply_widget_resets
 
 
@@ -31,6 +31,7 @@ def page_setup(permission: str | None = None) -> Actor:
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
+        session_cookie()  # keeps the sign-in across a reload (ui.session)
     alert_banner(actor)
     if permission:
         require_permission(actor, permission)
