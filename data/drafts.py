@@ -109,8 +109,10 @@ def load_draft(session: Session, *, actor: Actor, patient_id: int, kind: str,
     return draft
 
 
-def my_drafts(session: Session, *, actor: Actor, now: datetime | None = None) -> list[Draft]:
-    """The actor's unexpired drafts, newest first, for patients still in their scope."""
+def my_drafts(session: Session, *, actor: Actor,
+              now: datetime | None = None) -> list[tuple[Draft, Patient]]:
+    """The actor's unexpired drafts with their patient, newest first, for patients still
+    in their scope (reading them is not audited: they are the user's own unsaved work)."""
     if not actor.can("record_infusions") or actor.user_id is None:
         return []
     cutoff = (now or audit.utcnow()) - timedelta(days=get_settings().draft_days)
@@ -121,7 +123,7 @@ def my_drafts(session: Session, *, actor: Actor, now: datetime | None = None) ->
     for draft in drafts:
         patient = session.get(Patient, draft.patient_id)
         if patient is not None and actor.sees_clinic(patient.clinic_id):
-            kept.append(draft)
+            kept.append((draft, patient))
     return kept
 
 

@@ -21,6 +21,7 @@ from data.infusions import (
 from models.schemas import AlreadySaved, InputError
 from models.tables import COURSE_TYPES, Course
 from ui.corrections import infusion_correction, score_correction
+from ui.drafts import after_save, forget_draft, keep_draft, offer_draft
 from ui.infusion_form import FORM_PREFIXES, infusion_fields
 from ui.kiosk import kiosk_start_form
 from ui.layout import page_setup
@@ -127,6 +128,7 @@ def save(write, what: str, next_values: dict | None = None,  # noqa: ANN001
 def new_infusion(course: Course) -> None:
     infusions = screen.infusions[course.id]
     next_number = max((i.number for i in infusions), default=0) + 1
+    offer_draft(actor, screen.patient.id)  # an unsaved infusion kept server-side (ui.drafts)
     values = infusion_fields(
         next_number=next_number, protocol=screen.protocol, weight_default=screen.last_weight,
         default_type=default_infusion_type(course, next_number,
@@ -134,10 +136,18 @@ def new_infusion(course: Course) -> None:
         today=date.today())
     st.divider()
     scores = score_columns()
+    keep_draft(actor, screen.patient.id, FORM_PREFIXES)
+
+    def write(session):  # noqa: ANN001, ANN202
+        saved = log_infusion(session, actor=actor, course_id=course.id, infusion=values,
+                             scores=scores)
+        forget_draft(session, actor=actor, patient_id=screen.patient.id)  # same transaction
+        after_save(screen.patient.id)
+        return saved
+
     if st.button("Save infusion and scores", type="primary", key="save_infusion"):
         following = max(next_number - 1, values["number"] or 0) + 1
-        save(lambda s: log_infusion(s, actor=actor, course_id=course.id, infusion=values,
-                                    scores=scores), f"Infusion {values['number']}",
+        save(write, f"Infusion {values['number']}",
              {"infusion_number": following, "infusion_date": date.today(),
               "infusion_type": default_infusion_type(course, following,
                                                      screen.protocol["induction_length"])})
