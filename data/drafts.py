@@ -36,6 +36,16 @@ class DraftError(InputError):
     """A draft that cannot be kept (names the field and the rule)."""
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
 def _check(kind: str, payload: dict) -> None:
     problems = []
     if kind not in DRAFT_KINDS:
@@ -45,7 +55,7 @@ def _check(kind: str, payload: dict) -> None:
     for key, value in payload.items():
         if not isinstance(key, str) or not key or len(key) > KEY_MAX:
             problems.append(("payload", f"field names must be 1-{KEY_MAX} characters"))
-        elif "\x00" in json.dumps(value):
+        elif _has_nul(value):
             problems.append((key, "must not contain a NUL character"))
     try:
         size = len(json.dumps(payload, ensure_ascii=False).encode("utf-8"))

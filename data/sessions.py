@@ -187,11 +187,11 @@ def session_status(session: Session, *, actor: Actor, now: datetime | None = Non
 
 
 def touch_session(session: Session, *, actor: Actor, now: datetime | None = None) -> str:
-    """Move the row's `last_seen_at` and idle expiry (a heartbeat, not audited) and note the
-    password this tab holds; returns `session_status` as it was ('stale' when touched)."""
+    """When the row is 'stale': move its `last_seen_at` and idle expiry (a heartbeat, not
+    audited) and note the password this tab holds. Returns `session_status` as it was."""
     now = now or audit.utcnow()
     status = session_status(session, actor=actor, now=now)
-    if status not in ("ok", "stale") or not actor.session_id:
+    if status != "stale":
         return status
     row = session.get(UserSession, actor.session_id)
     if row is None:

@@ -24,6 +24,7 @@ from data.audit_queries import (
 )
 from data.db import read_session, write_session
 from data.dose_frame import load_dose_frame
+from data.drafts import discard_draft, load_draft, save_draft
 from data.exports.service import ExportRequest, run_export
 from data.infusions import log_infusion
 from data.observations import load_observations
@@ -151,6 +152,10 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
         start_kiosk, instruments=["PHQ-9"], occasion="post", infusion_number=1),
     "list a patient's invitations": _patient_action(list_invitations),
     "revoke an invitation": _revoke_the_invitation,
+    "keep an infusion draft": _patient_action(save_draft, kind="infusion",
+                                              payload={"infusion_weight_kg": 70.0}),
+    "read an infusion draft": _patient_action(load_draft, kind="infusion"),
+    "discard an infusion draft": _patient_action(discard_draft, kind="infusion"),
     "change own password": lambda actor: change_own_password(
         actor=actor, old_password=PASSWORD, new_password="a-brand-new-password"),
 }
@@ -189,6 +194,9 @@ MATRIX = [
     ("hand the tablet over (kiosk)", Y, Y, N, N, "record_infusions"),
     ("list a patient's invitations", Y, Y, N, N, "view_patients"),
     ("revoke an invitation",        Y, Y, N, N, "record_infusions"),
+    ("keep an infusion draft",      Y, Y, N, N, "record_infusions"),
+    ("read an infusion draft",      Y, Y, N, N, "record_infusions"),
+    ("discard an infusion draft",   Y, Y, N, N, "record_infusions"),
     ("change own password",         Y, Y, Y, Y, None),
 ]
 CASES = [

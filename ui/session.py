@@ -24,7 +24,6 @@ from data.db import get_engine, read_session, write_session
 from data.migrate import upgrade
 from data.sessions import (
     COOKIE_NAME,
-    TOUCH_EVERY_SECONDS,
     cookie_value,
     end_session,
     resume_session,
@@ -40,7 +39,6 @@ ACTOR_KEY = "actor"
 COOKIE_CHECKED = "session_cookie_checked"  # this tab has looked at its cookie once
 SET_COOKIE = "session_cookie"  # (cookie value, absolute expiry as a POSIX time)
 CLEAR_COOKIE = "session_cookie_clear"
-TOUCHED = "session_row_touched"
 WARN_BEFORE_SECONDS = 120
 
 
@@ -138,7 +136,7 @@ def resume_from_cookie() -> Actor | None:
     actor, row = resumed
     st.session_state[ACTOR_KEY] = actor
     st.session_state["signed_in_at"] = row.created_at.timestamp()  # the absolute limit holds
-    st.session_state["last_seen"] = st.session_state[TOUCHED] = time.time()
+    st.session_state["last_seen"] = time.time()
     st.session_state[SET_COOKIE] = (value, row.absolute_expires_at.timestamp())
     with read_session() as session:
         state = session_check(session, actor=actor)
@@ -147,17 +145,15 @@ def resume_from_cookie() -> Actor | None:
 
 
 def _check_row(actor: Actor) -> str:
-    """The server row of this tab's session: 'ok', 'ended' or 'expired'; `last_seen_at`
-    is moved at most every TOUCH_EVERY_SECONDS (a write), else only read."""
+    """The server row of this tab's session: 'ok', 'ended' or 'expired'. Read on every
+    full run; written (`last_seen_at`) only when older than TOUCH_EVERY_SECONDS."""
     if not actor.session_id:
         return "ok"
     with read_session() as session:
         status = session_status(session, actor=actor)
-    if status == "stale" or (status == "ok" and time.time() - st.session_state.get(
-            TOUCHED, 0) >= TOUCH_EVERY_SECONDS):
+    if status == "stale":
         with write_session() as session:
             status = touch_session(session, actor=actor)
-        st.session_state[TOUCHED] = time.time()
     return "ok" if status == "stale" else status
 
 
@@ -250,7 +246,6 @@ def start_session(actor: Actor, token: str | None = None) -> None:
     st.session_state[ACTOR_KEY] = actor
     st.session_state[COOKIE_CHECKED] = True
     st.session_state["signed_in_at"] = st.session_state["last_seen"] = time.time()
-    st.session_state[TOUCHED] = time.time()
     if token is not None:
         expires = time.time() + get_settings().session_max_hours * 3600
         st.session_state[SET_COOKIE] = (cookie_value(token), expires)
