@@ -14,6 +14,7 @@ idle watch warns WARN_BEFORE_SECONDS before the idle limit."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import streamlit as st
@@ -212,7 +213,7 @@ def idle_watch() -> None:
         st.rerun(scope="app")
     left = idle_seconds_left()
     if left <= warn_window():
-        minutes = max(1, round(left / 60))
+        minutes = max(1, math.ceil(left / 60))
         st.warning(f"No activity for a while: you will be signed out in about {minutes} "
                    f"minute{'s' if minutes != 1 else ''}. An unsaved infusion is kept as a "
                    "draft and offered back when you sign in again.",
