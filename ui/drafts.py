@@ -104,11 +104,11 @@ def offer_draft(actor: Actor, patient_id: int, kind: str = "infusion") -> None:
         st.info(f"You have an unsaved {what} for this patient, kept at "
                 f"{clock(draft.updated_at)} on {draft.updated_at.astimezone():%d %b %Y}.",
                 icon=":material/draft:")
-        cols = st.columns([2, 1, 3])
-        restore = cols[0].button(f"Restore your unsaved {what} from {clock(draft.updated_at)}",
-                                 key=f"draft_restore_{kind}", type="primary")
-        discard = cols[1].button("Discard", key=f"draft_discard_{kind}")
-        cols[2].caption("Until you choose, what you type below is not kept as a draft.")
+        with st.container(horizontal=True, wrap=True):  # wraps on a phone, never truncates
+            restore = st.button(f"Restore your unsaved {what} from {clock(draft.updated_at)}",
+                                key=f"draft_restore_{kind}", type="primary")
+            discard = st.button("Discard", key=f"draft_discard_{kind}")
+        st.caption("Until you choose, what you type below is not kept as a draft.")
     if restore:
         values = restored_values(draft.payload)
         reset_widgets(values=values)  # applied by page_setup before the widgets exist
