@@ -134,6 +134,7 @@ def test_a_draft_is_restored_after_an_idle_sign_out(store_url):
             shot(page, "session-idle-warning", height=700)
             # ... then the page gives way to the sign-in form, without a click.
             page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+            settle(page)  # the old page's elements are gone once the run has finished
             assert page.get_by_text("Bea Draft").count() == 0
             page.wait_for_function(f"!document.cookie.includes('{COOKIE}=')", timeout=10_000)
             sign_in_again_to_home(page)
