@@ -145,6 +145,7 @@ def sign_in_with_session(*, username: str, password: str,
         actor = authenticate(session, username=username, password=password,
                              session_id=token_hash(token))
         if actor is not None:
+            expire_sessions(session)  # housekeeping: the rows of tabs simply closed
             create_session(session, actor=actor, token=token, user_agent=user_agent)
     if actor is None:
         raise SignInError(SIGN_IN_FAILED)
@@ -244,7 +245,8 @@ def _same_time(a: datetime | None, b: datetime | None) -> bool:
 
 def expire_sessions(session: Session, *, now: datetime | None = None) -> int:
     """End every open row past a limit (reason timeout), e.g. from a nightly job; the
-    rows of tabs that were unloaded. Not audited per row: the user was not there."""
+    rows of tabs that were unloaded (every sign-in runs it). Not audited per row: the
+    user was not there."""
     now = now or audit.utcnow()
     rows = session.exec(select(UserSession).where(
         UserSession.ended_at.is_(None),

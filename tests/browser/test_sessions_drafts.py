@@ -112,6 +112,7 @@ def test_a_draft_is_restored_after_an_idle_sign_out(store_url):
     pid = make_patient(clin, "MRN-88", name="Bea Draft")
     make_course(clin, pid)
     sync_playwright = require_playwright()
+    from playwright.sync_api import expect
     with app_server(store_url, SESSION_IDLE_MINUTES="1") as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -147,12 +148,10 @@ def test_a_draft_is_restored_after_an_idle_sign_out(store_url):
             restore.wait_for()
             shot(page, "draft-offer-tablet", width=820, height=1000)
             restore.click()
+            expect(widget(page, "draft_restore_infusion")).to_have_count(0)
             settle(page)
-            page.wait_for_timeout(500)
-            weight = widget(page, "infusion_weight_kg").locator("input")
-            assert weight.input_value() == "70.0"
-            assert widget(page, "vital_hr_before").locator("input").input_value() == "72"
-            assert widget(page, "draft_restore_infusion").count() == 0
+            expect(widget(page, "infusion_weight_kg").locator("input")).to_have_value("70.0")
+            expect(widget(page, "vital_hr_before").locator("input")).to_have_value("72")
         finally:
             browser.close()
 

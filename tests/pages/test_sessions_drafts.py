@@ -267,3 +267,26 @@ def test_another_users_draft_is_not_offered(app, patient_id):
         go(tab, "pages/infusion.py")
         assert not [b for b in tab.button if b.key == "draft_restore_infusion"]
         assert not [t for t in tab.text if "Infusion for patient" in t.value]
+
+
+def test_a_password_changed_in_this_tab_keeps_the_reload_elsewhere_not(app, clin, monkeypatch):
+    """The tab that changes its own password goes on, across a reload too; a session
+    signed in before the change elsewhere does not come back."""
+    new_password = "a-brand-new-passphrase-7"
+    with fresh_app() as older:  # another device, signed in before the change
+        sign_in(older, "clin")
+        older_cookie = cookie_of(older)
+    sign_in(app, "clin")
+    go(app, "pages/account.py")
+    app.text_input(key="account_old_password").input("correct-horse-battery")
+    app.text_input(key="account_new_password").input(new_password)
+    app.text_input(key="account_confirm_password").input(new_password)
+    app.button(key="account_change_password").click().run()
+    assert not app.exception
+    app.run()  # the next full run notes the new password on this session's row
+    with reload_with(monkeypatch, cookie_of(app)) as tab:
+        tab.run()
+        assert titles(tab) == ["Home"]
+    with reload_with(monkeypatch, older_cookie) as tab:
+        tab.run()
+        assert titles(tab) == ["Sign in"]
