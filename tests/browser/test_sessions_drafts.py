@@ -163,3 +163,53 @@ def sign_in_again_to_home(page) -> None:  # noqa: ANN001
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home").click()
     page.get_by_role("heading", name="Home").wait_for()
     settle(page)
+
+
+@pytest.mark.browser
+def test_a_reload_during_the_kiosk_hand_over_shows_the_sign_in_form(store_url):
+    """The patient holds the tablet: the browser holds no session cookie then."""
+    from tests.clinical_factories import log
+
+    clin = make_user("dr.kiosk", "clinician", ("CL1",))
+    pid = make_patient(clin, "MRN-99", name="Cy Kiosk")
+    log(clin, make_course(clin, pid), 1)
+    sync_playwright = require_playwright()
+    with app_server(store_url) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 820, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(url)
+            sign_in(page, "dr.kiosk")
+            page.wait_for_function(f"document.cookie.includes('{COOKIE}=')")
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patients").click()
+            page.get_by_role("heading", name="Patients").wait_for()
+            widget(page, "open_record").get_by_role("button").click()
+            page.get_by_role("heading", name="Patient record").wait_for()
+            widget(page, "log_infusion").get_by_role("button").click()
+            page.get_by_role("heading", name="Log infusion").wait_for()
+            widget(page, "entry_mode").get_by_text("Scores for a saved infusion").click()
+            settle(page)
+            widget(page, "kiosk_start").get_by_role("button").click()
+            page.get_by_role("heading", name="Your questionnaire").wait_for()
+            page.wait_for_function(f"!document.cookie.includes('{COOKIE}=')", timeout=10_000)
+            # Handed back and unlocked: the clinician's cookie is written again ...
+            widget(page, "kiosk_abandon").get_by_role("button").click()
+            page.get_by_role("heading", name="Locked").wait_for()
+            widget(page, "kiosk_password").locator("input").fill(PASSWORD)
+            page.get_by_role("button", name="Unlock").click()
+            page.get_by_role("heading", name="Log infusion").wait_for()
+            page.wait_for_function(f"document.cookie.includes('{COOKIE}=')", timeout=10_000)
+            # ... and handed over again, a reload on the patient's side signs nobody in.
+            widget(page, "entry_mode").get_by_text("Scores for a saved infusion").click()
+            settle(page)
+            widget(page, "kiosk_start").get_by_role("button").click()
+            page.get_by_role("heading", name="Your questionnaire").wait_for()
+            page.wait_for_function(f"!document.cookie.includes('{COOKIE}=')", timeout=10_000)
+            page.reload()
+            page.get_by_role("heading", name="Sign in").wait_for()
+            settle(page)
+            assert page.get_by_text("Cy Kiosk").count() == 0
+            assert page.get_by_text("Signed in as").count() == 0
+        finally:
+            browser.close()
