@@ -213,3 +213,28 @@ def test_a_reload_during_the_kiosk_hand_over_shows_the_sign_in_form(store_url):
             assert page.get_by_text("Signed in as").count() == 0
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_stay_signed_in_puts_the_idle_limit_off(store_url):
+    """SESSION_IDLE_MINUTES=1: the warning shows in the last 30 s; "Stay signed in" is
+    activity, so 45 s after the click (past the first limit) the page is still there."""
+    make_user("dr.stay", "clinician", ("CL1",))
+    sync_playwright = require_playwright()
+    with app_server(store_url, SESSION_IDLE_MINUTES="1") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 800})
+            page.set_default_timeout(30_000)
+            page.goto(url)
+            sign_in(page, "dr.stay")
+            warning = page.get_by_text("you will be signed out in about 1 minute")
+            warning.wait_for(timeout=60_000)
+            shot(page, "session-idle-warning-phone", width=375, height=800)
+            page.get_by_role("button", name="Stay signed in").click()
+            settle(page)
+            page.wait_for_timeout(45_000)
+            assert page.get_by_role("heading", name="Home").count() == 1
+            assert page.get_by_role("heading", name="Sign in").count() == 0
+        finally:
+            browser.close()
