@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(
         default=12, description="Absolute limit of one signed-in session (hours)."
     )
+    session_secret: str = Field(
+        default="", description="Key that signs the session cookie (HMAC-SHA256). Empty: a "
+        "random key is generated once and kept beside the store (data/sessions.py "
+        "`session_secret`). Set the same value on every app instance behind one store.",
+    )
+    draft_days: int = Field(
+        default=7, description="Unsaved infusion drafts are deleted after this many days.",
+    )
     lockout_failures: int = Field(
         default=5, description="Failed sign-ins before an account is locked for a while."
     )

@@ -305,3 +305,42 @@ class Outbox(SQLModel, table=True):
     last_error: str = Field(default="", max_length=500)
     created_at: datetime
     delivered_at: datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser session (issue 12): the browser holds a random 256-bit token in a
+    signed cookie; only its SHA-256 (hex) is stored, as the id. Ended by sign-out, the idle
+    or the absolute limit, or an account change (`ended_at`, `ended_reason`)."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user", "user_id", "ended_at"),)
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256(token), hex
+    user_id: int = Field(foreign_key="app_user.id")
+    created_at: datetime
+    last_seen_at: datetime
+    idle_expires_at: datetime
+    absolute_expires_at: datetime
+    ended_at: datetime | None = None
+    ended_reason: str | None = Field(default=None, max_length=40)
+    # when the password this session holds was set (Actor.credentials): a resume refuses a
+    # session whose password was changed since, elsewhere (as data.users.session_check does)
+    password_set_at: datetime | None = None
+    user_agent: str = Field(default="", max_length=120)  # a summary, for the user's own list
+
+
+class Draft(SQLModel, table=True):
+    """An unsaved form (issue 12), kept server-side per user, patient and kind ("infusion")
+    and offered back to its author only; deleted on save or discard, and after
+    DRAFT_DAYS (data/drafts.py). Holds PHI: never leaves the store."""
+
+    __table_args__ = (UniqueConstraint("user_id", "patient_id", "kind",
+                                       name="uq_draft_user_patient_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    kind: str = Field(max_length=20)
+    payload: dict = Field(default_factory=dict, sa_column=Column(SA_JSON, nullable=False))
+    created_at: datetime
+    updated_at: datetime

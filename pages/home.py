@@ -6,6 +6,7 @@ import streamlit as st
 
 from data.db import read_session
 from data.overview import clinics_in_scope, home_counts
+from ui.drafts import drafts_notice
 from ui.layout import page_setup
 
 actor = page_setup()
@@ -21,6 +22,7 @@ with read_session() as session:
     clinics = clinics_in_scope(session, actor=actor)
     counts = home_counts(session, actor=actor)
 
+drafts_notice(actor)  # unsaved infusions kept after a reload or an idle sign-out
 st.caption("Clinics: " + (", ".join(f"{c.code} ({c.name})" for c in clinics) or "none assigned"))
 cols = st.columns(4)
 cols[0].metric("Patients", counts["patients"])

@@ -39,6 +39,7 @@ from ui.course_gate import (
     lapse_gate,
     lapse_note,
 )
+from ui.drafts import after_save, forget_draft, keep_draft, offer_draft
 from ui.field_errors import (
     clear_problems,
     current_problems,
@@ -220,10 +221,16 @@ def _save_infusion(course: Course) -> None:
                                   f"course {course.number} after the gap")]), FORM, jump=False)
             return
         note = lapse_note(course, advice, screen.protocol["lapse_window_days"])
-    saved = _write(lambda s: log_infusion(s, actor=actor, course_id=course.id, infusion=values,
-                                          scores=scores, course_note=note), FORM, jump=True)
+    def write(session):  # noqa: ANN001, ANN202
+        saved = log_infusion(session, actor=actor, course_id=course.id, infusion=values,
+                             scores=scores, course_note=note)
+        forget_draft(session, actor=actor, patient_id=screen.patient.id)  # same transaction
+        return saved
+
+    saved = _write(write, FORM, jump=True)
     if saved is None:
         return
+    after_save(screen.patient.id)
     clear_problems()
     if saved.held is not None:  # no ketamine given: a held visit, no infusion number used
         flash("warning", held_message(saved.held))
@@ -278,6 +285,7 @@ def new_infusion(course: Course) -> bool:
             start_course_form(next_course_number())
             return True
     next_number = max((i.number for i in infusions), default=0) + 1
+    offer_draft(actor, screen.patient.id)  # an unsaved infusion kept server-side (ui.drafts)
     tabs = st.tabs(SECTIONS, key=STEP_KEY, on_change="rerun")  # every section always drawn
     with tabs[0]:
         details_section(next_number=next_number, protocol=screen.protocol,
@@ -302,6 +310,7 @@ def new_infusion(course: Course) -> bool:
             st.error("Not saved: see the things to fix at the top of the form.")
         st.button("Save infusion and scores", type="primary", key="save_infusion",
                   on_click=_save_infusion, args=(course,))
+    keep_draft(actor, screen.patient.id, FORM_PREFIXES)  # each questionnaire fragment too
     return False
 
 

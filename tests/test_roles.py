@@ -24,10 +24,11 @@ from data.audit_queries import (
 )
 from data.db import read_session, write_session
 from data.dose_frame import load_dose_frame
+from data.drafts import discard_draft, load_draft, save_draft
 from data.exports.service import ExportRequest, run_export
 from data.importer import import_scores
-from data.monitoring import add_adverse_events
 from data.infusions import log_infusion, reopen_course, set_course_status
+from data.monitoring import add_adverse_events
 from data.observations import load_observations
 from data.outcome_report import OutcomeFilters
 from data.overview import search_patients
@@ -191,6 +192,10 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
     "revoke an invitation": _revoke_the_invitation,
     "import scores": _imported(import_scores, SCORE_FILE),
     "import patients": _imported(import_patients, PATIENT_FILE),
+    "keep an infusion draft": _patient_action(save_draft, kind="infusion",
+                                              payload={"infusion_weight_kg": 70.0}),
+    "read an infusion draft": _patient_action(load_draft, kind="infusion"),
+    "discard an infusion draft": _patient_action(discard_draft, kind="infusion"),
     "change own password": lambda actor: change_own_password(
         actor=actor, old_password=PASSWORD, new_password="a-brand-new-password"),
 }
@@ -234,6 +239,9 @@ MATRIX = [
     ("revoke an invitation",        Y, Y, N, N, "record_infusions"),
     ("import scores",               N, Y, N, Y, "import_data"),
     ("import patients",             N, Y, N, Y, "import_data"),
+    ("keep an infusion draft",      Y, Y, N, N, "record_infusions"),
+    ("read an infusion draft",      Y, Y, N, N, "record_infusions"),
+    ("discard an infusion draft",   Y, Y, N, N, "record_infusions"),
     ("change own password",         Y, Y, Y, Y, None),
 ]
 CASES = [

@@ -15,6 +15,7 @@ from data.selfreport.kiosk import start_kiosk, unlock_kiosk
 from models.schemas import InputError
 from models.tables import Infusion
 from ui.questionnaire import Questionnaire, hide_chrome
+from ui.session import clear_cookie_in_browser
 from ui.text import flash, show_problems
 
 KIOSK_KEY = "kiosk"
@@ -59,6 +60,7 @@ def kiosk_start_form(actor: Actor, patient_id: int, infusion: Infusion | None) -
 def kiosk_screen() -> None:
     """The only screen of this tab while the kiosk is on."""
     hide_chrome()
+    clear_cookie_in_browser()  # a reload on the patient's side shows the sign-in form
     state = st.session_state[KIOSK_KEY]
     if state["stage"] == "answer":
         st.title("Your questionnaire")

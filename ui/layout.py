@@ -15,7 +15,7 @@ from data.overview import count_open_alerts
 from outcomes.alert_times import age_text
 from ui.kiosk import in_kiosk_mode
 from ui.respond import wants_respond_page
-from ui.session import require_actor, require_permission, sign_out
+from ui.session import require_actor, require_permission, session_cookie, sign_out
 from ui.text import apply_widget_resets
 
 
@@ -37,6 +37,7 @@ def page_setup(permission: str | None = None, *, patient_id: int | None = None) 
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
+        session_cookie()  # keeps the sign-in across a reload (ui.session)
     alert_banner(actor, patient_id=patient_id)
     if permission:
         require_permission(actor, permission)

@@ -20,6 +20,7 @@ from outcomes.instruments import (
     get_instrument,
 )
 from outcomes.scoring import ScoringError, missing_rule, score_items
+from ui.drafts import DRAFTED_FORM, keep_current_draft
 from ui.field_errors import field_problem
 
 DEFAULT_INSTRUMENTS = ("PHQ-9", "GAD-7")
@@ -141,6 +142,8 @@ def _questionnaire(timepoint: str, instrument: str, prefix: str, form: str | Non
         field_problem(form, label, f"{label} items", f"{label} total")
     kind, text = live_summary(inst, items)
     getattr(st, kind)(text)
+    if form == DRAFTED_FORM:  # a tap reruns only this fragment: keep the draft current
+        keep_current_draft()
 
 
 def score_form(timepoint: str, instrument: str, *, prefix: str = "",
