@@ -7,8 +7,6 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from datetime import date
 
 from sqlmodel import select
@@ -17,8 +15,8 @@ from data.access import SYSTEM
 from data.db import read_session
 from data.exports import ExportRequest, run_export
 from data.exports.service import clinic_ids_for
-from data.settings import PROJECT_ROOT
 from models.tables import AuditEvent, Clinic
+from tests.cli_runner import run_manage
 from tests.data.exports.conftest import searchable_text
 
 START, END, AS_OF = date(2025, 1, 1), date(2026, 5, 31), date(2026, 6, 1)
@@ -87,15 +85,12 @@ def test_statement_pdf_holds_the_key_lines(demo):
 
 def test_statement_from_the_command_line(demo, tmp_path):
     code = _clinic_code()
-    env = {**os.environ, "DATABASE_URL": demo}
+    assert os.environ["DATABASE_URL"] == demo
     out = tmp_path / "statement.pdf"
-    done = subprocess.run([sys.executable, "manage.py", "export", "statement", "--format", "pdf",
-                           "--start", "2025-01-01", "--clinic", code, "--reason", "website",
-                           "--out", str(out)], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                          timeout=300)
+    done = run_manage("export", "statement", "--format", "pdf", "--start", "2025-01-01",
+                      "--clinic", code, "--reason", "website", "--out", str(out), binary=True)
     assert done.returncode == 0, done.stderr
     assert b"statement export, de-identified" in done.stderr
     assert out.read_bytes().startswith(b"%PDF")
-    bad = subprocess.run([sys.executable, "manage.py", "export", "statement", "--format", "xlsx"],
-                         cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=300)
+    bad = run_manage("export", "statement", "--format", "xlsx", binary=True)
     assert bad.returncode == 2 and b"statement exports as csv, pdf" in bad.stderr
