@@ -38,6 +38,7 @@ from sqlmodel import Session
 from data import audit
 from data.access import Actor, PermissionDenied
 from data.bulk import BulkRecords, count_new, paused_gc, write_records
+from data.clinic_time import actor_today
 from data.db import read_session, write_session
 from data.import_courses import (
     StoreState,
@@ -228,12 +229,18 @@ def _write(raw: bytes, actor: Actor, checked: _Checked, today: date,
         return None
 
 
+def _actor_today(actor: Actor, engine: Engine | None) -> date:
+    """Today in the zone of the actor's first clinic (data.clinic_time.actor_today)."""
+    with read_session(engine) as session:
+        return actor_today(session, actor)
+
+
 def import_scores(raw: bytes, *, actor: Actor, dry_run: bool = False, today: date | None = None,
                   engine: Engine | None = None) -> ImportReport:
     """Check a score CSV and, when every row is valid, write it all in one transaction."""
     _require_permission(actor, engine)
     with paused_gc():
-        return _import(raw, actor, dry_run, today or date.today(), engine)
+        return _import(raw, actor, dry_run, today or _actor_today(actor, engine), engine)
 
 
 def _import(raw: bytes, actor: Actor, dry_run: bool, today: date,

@@ -26,7 +26,8 @@ from sqlmodel import Session, select
 from data import audit
 from data.access import Actor, require
 from data.bulk import BulkRecords, write_records
-from data.db import write_session
+from data.clinic_time import actor_today
+from data.db import read_session, write_session
 from data.import_csv import (
     ErrorLog,
     FileError,
@@ -199,13 +200,19 @@ class _Rejected(Exception):
     """Rolls the write transaction back when the store checks fail."""
 
 
+def _actor_today(actor: Actor) -> date:
+    """Today in the zone of the actor's first clinic (data.clinic_time.actor_today)."""
+    with read_session() as session:
+        return actor_today(session, actor)
+
+
 def import_patients(raw: bytes, *, actor: Actor, dry_run: bool = False,
                     today: date | None = None) -> PatientImportReport:
     """Check a patient CSV; when every row is valid (and not a dry run), write it all."""
     with write_session() as session:  # a refusal is audited at the boundary
         require(actor, "edit_patients", entity="patient", message="This role may not "
                 "register patients.")
-    today = today or date.today()
+    today = today or _actor_today(actor)
     try:
         rows, warnings = read_rows(raw)
     except FileError as exc:

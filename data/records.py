@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from data.access import Actor
+from data.clinic_time import today_in
 from data.patients import clinic_code, get_patient
 from models.schemas import age_on, age_warning
 from models.tables import (
@@ -17,6 +18,7 @@ from models.tables import (
     SOURCE_LABELS,
     Assessment,
     AuditEvent,
+    Clinic,
     Course,
     Infusion,
     Patient,
@@ -173,7 +175,7 @@ def patient_record(session: Session, *, actor: Actor, patient_id: int,
                    today: date | None = None) -> PatientRecord:
     """Everything the record page shows (the caller audits the view: patients.record_view)."""
     patient = get_patient(session, actor=actor, patient_id=patient_id)
-    today = today or date.today()
+    today = today or today_in(session.get(Clinic, patient.clinic_id))
     age = age_on(patient.birth_date, today) if patient.birth_date else None
     return PatientRecord(
         patient=patient, clinic=clinic_code(session, patient.clinic_id), age=age,

@@ -9,6 +9,7 @@ import streamlit as st
 
 from data.access import PermissionDenied
 from data.alerts import item9_text
+from data.clinic_time import today_in
 from data.db import read_session, write_session
 from data.infusions import (
     Saved,
@@ -42,8 +43,9 @@ except (PermissionDenied, InputError) as exc:
     st.error(f"This patient record cannot be opened: {exc}")
     st.stop()
 
+today = today_in(screen.clinic_zone)  # the calendar day in the patient's clinic
 st.title("Log infusion")
-patient_header(screen.patient, screen.clinic)
+patient_header(screen.patient, screen.clinic, today)
 if st.button("Back to the patient record", key="back_to_record"):
     st.switch_page("pages/patient.py")
 
@@ -53,7 +55,7 @@ def start_course_form(number: int) -> None:
     cols = st.columns(3)
     course_type = cols[0].radio("Course type", COURSE_TYPES, horizontal=True,
                                 key="course_type")
-    start = cols[1].date_input("Start date", value=date.today(), min_value=date(2000, 1, 1),
+    start = cols[1].date_input("Start date", value=today, min_value=date(2000, 1, 1),
                                key="course_start")
     if cols[2].button(f"Start course {number}", key="start_course"):
         try:
@@ -131,14 +133,14 @@ def new_infusion(course: Course) -> None:
         next_number=next_number, protocol=screen.protocol, weight_default=screen.last_weight,
         default_type=default_infusion_type(course, next_number,
                                            screen.protocol["induction_length"]),
-        today=date.today())
+        today=today)
     st.divider()
     scores = score_columns()
     if st.button("Save infusion and scores", type="primary", key="save_infusion"):
         following = max(next_number - 1, values["number"] or 0) + 1
         save(lambda s: log_infusion(s, actor=actor, course_id=course.id, infusion=values,
                                     scores=scores), f"Infusion {values['number']}",
-             {"infusion_number": following, "infusion_date": date.today(),
+             {"infusion_number": following, "infusion_date": today,
               "infusion_type": default_infusion_type(course, following,
                                                      screen.protocol["induction_length"])})
 
