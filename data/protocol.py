@@ -46,6 +46,10 @@ PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
                   "An imported positive PHQ-9 item 9 dated within this many days opens an alert."),
     ProtocolField("booster_overdue_days", 42, int, 1, 365,
                   "A responder with no infusion for this many days is overdue for a booster."),
+    ProtocolField("attention_window_days", 90, int, 1, 3650,
+                  "The needs-attention and Today lists leave out a patient whose last contact "
+                  "(infusion or score) is more than this many days old (an open alert is "
+                  "always listed)."),
     ProtocolField("lapse_window_days", 21, int, 1, 365,
                   "Retention (D1): a course short of the induction length whose last infusion "
                   "is more than this many days old has stopped."),
