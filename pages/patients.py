@@ -14,9 +14,9 @@ from ui.layout import page_setup
 from ui.patient_edit import register_patient_form
 from ui.text import human_table, show_flash
 
-LABELS = {"patient_code": "Patient code", "name": "Name", "clinic": "Clinic",
-          "last_infusion": "Last infusion", "latest_phq9": "Latest PHQ-9",
-          "open_alerts": "Open alerts", "next_due": "Next due", "birth_date": "Birth date",
+LABELS = {"patient_code": "Patient code", "name": "Name", "latest_phq9": "Latest PHQ-9",
+          "open_alerts": "Open alerts", "next_due": "Next due",
+          "last_infusion": "Last infusion", "clinic": "Clinic", "birth_date": "Birth date",
           "indication": "Indication", "courses": "Courses"}
 
 actor = page_setup("view_patients")

@@ -16,10 +16,11 @@ from data.today import today_list
 from ui.layout import page_setup
 from ui.text import human_table, show_flash
 
-LABELS = {"patient_code": "Patient", "name": "Name", "clinic": "Clinic",
-          "reasons": "Listed because", "infusion": "Infusion no.", "pre_done": "Pre score",
+# What a clinician scans first comes first (a phone shows the first four or five columns).
+LABELS = {"patient_code": "Patient", "reasons": "Listed because", "pre_done": "Pre score",
           "post_done": "Post score", "open_alerts": "Open alerts",
-          "questionnaires_due": "Questionnaires due", "last_infusion": "Last infusion"}
+          "questionnaires_due": "Questionnaires due", "name": "Name",
+          "infusion": "Infusion no.", "last_infusion": "Last infusion", "clinic": "Clinic"}
 
 actor = page_setup("record_infusions")
 st.title("Today")
@@ -37,7 +38,8 @@ if not rows:
     st.info("No patient has an infusion, a booster or a questionnaire due today.")
 else:
     frame = pd.DataFrame(rows).astype({"infusion": "Int64"})
-    table = human_table(frame[list(LABELS)], LABELS)
+    columns = [c for c in LABELS if c != "clinic" or len(clinics) > 1]
+    table = human_table(frame[columns], LABELS)
     st.caption(f"{len(rows)} patient(s). Tap a row to open the infusion screen.")
     event = st.dataframe(table, hide_index=True, key="today_table", on_select="rerun",
                          selection_mode="single-row", width="stretch")

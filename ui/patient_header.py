@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from data.clinic_time import patient_today
+from data.clinic_time import format_date, patient_today
 from data.db import read_session
 from models.schemas import age_on, age_warning
 from models.tables import Patient
@@ -28,7 +28,7 @@ def patient_header(patient: Patient, clinic: str, today: date | None = None) -> 
     with cols[3]:
         if patient.birth_date:
             labelled("Age", f"{age_on(patient.birth_date, today)} (born "
-                            f"{patient.birth_date.isoformat()})")
+                            f"{format_date(patient.birth_date)})")
         else:
             labelled("Age", "birth date not recorded")
     if warning := age_warning(patient.birth_date, today):

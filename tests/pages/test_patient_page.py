@@ -47,7 +47,7 @@ def test_the_record_shows_header_courses_item9_as_plain_text(app, patient_id):
     texts = values(app.text)
     assert f"Name: <script>alert(1)</script> {LINK}" in texts
     assert "Patient code: P-1" in texts and "Clinic: CL1" in texts
-    assert any(t.startswith("Age: ") and "(born 1980-05-17)" in t for t in texts)
+    assert any(t.startswith("Age: ") and "(born 17 May 1980)" in t for t in texts)
     assert "Notes:\n*note* <b>bold?</b>" in texts
     assert "javascript:" not in joined(app.markdown) and "<b>" not in joined(app.markdown)
     course = table_with(app, "PHQ-9 post-infusion")
