@@ -136,6 +136,12 @@ def patient_today(session: Session, patient_id: int, *, now: datetime | None = N
     return today_in(name, now=now)
 
 
+def patient_zone(session: Session, patient_id: int) -> ZoneInfo:
+    """The zone of the patient's clinic."""
+    return zone(session.exec(select(Clinic.time_zone).join(Patient, Patient.clinic_id == Clinic.id)
+                             .where(Patient.id == patient_id)).first())
+
+
 def course_today(session: Session, course_id: int, *, now: datetime | None = None) -> date:
     """'Today' in the zone of the clinic of the course's patient."""
     name = session.exec(select(Clinic.time_zone).join(Patient, Patient.clinic_id == Clinic.id)

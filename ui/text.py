@@ -133,6 +133,7 @@ def human_table(frame: pd.DataFrame, labels: dict[str, str] | None = None,
         values = frame[column]
         numeric = (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
                    and not values.isna().any())
-        name = labels.get(column) or str(column).replace("_", " ").capitalize()
+        text = str(column).replace("_", " ")
+        name = labels.get(column) or text[:1].upper() + text[1:]
         out[name] = values if numeric else values.map(lambda v: str(shown(v, zone)))
     return out
