@@ -217,6 +217,6 @@ def test_corrections_need_a_reason_and_reach_the_history(app, patient_id):
     assert count(SafetyAlert) == 1  # the original alert is kept
     app.button(key="back_to_record").click().run()
     go(app, "pages/patient.py")
-    history = table_with(app, "reason")
-    assert list(history["field"])[:2] == ["total", "item_9"]
-    assert "pump showed 0.6" in set(history["reason"])
+    history = table_with(app, "Reason")
+    assert list(history["Field"])[:2] == ["total", "item_9"]
+    assert "pump showed 0.6" in set(history["Reason"])
