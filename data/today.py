@@ -11,8 +11,8 @@ Today list for one or more of these reasons (one row per patient):
   old, and at most ``attention_window_days`` old: a patient not seen for longer has left
   care and is not listed (the needs-attention list uses the same window).
 - ``questionnaire due``: the clinic's self-report schedule makes a follow-up due today
-  (outcomes.schedule.due_on) for an active course, and not every instrument of it has
-  been answered today.
+  (outcomes.schedule.due_on) for an active course whose last infusion is within the
+  attention window, and not every instrument of it has been answered today.
 
 Each row also shows the patient's open suicide-risk alerts. The patient list adds, per
 patient: last infusion, latest PHQ-9 with its band, open alerts, and what is next due
@@ -59,9 +59,14 @@ def _induction_over(infusions: list[InfusionDay], induction_length: int) -> bool
 
 
 def _active_courses(session: Session, patient_ids: list[int] | None,
-                    clinic_id: int | None = None) -> list[_Course]:
-    """Active courses (of the patients, or of the clinic) with their infusions by date."""
+                    clinic_id: int | None = None, since: date | None = None) -> list[_Course]:
+    """Active courses (of the patients, or of the clinic; with `since`, only those with an
+    infusion on or after that day) with their infusions by date."""
     stmt = select(Course.id, Course.patient_id).where(Course.status == "active")
+    if since is not None:
+        recent = (select(Infusion.course_id).where(Infusion.administered_on >= since)
+                  .distinct())
+        stmt = stmt.where(Course.id.in_(recent))
     if clinic_id is not None:
         stmt = stmt.join(Patient, Patient.id == Course.patient_id).where(
             Patient.clinic_id == clinic_id)
@@ -148,7 +153,9 @@ def _clinic_rows(session: Session, clinic: Clinic, day: date, protocol: dict) ->
         r["pre_done"] = (infusion_id, "pre") in scored
         r["post_done"] = (infusion_id, "post") in scored
 
-    courses = _active_courses(session, None, clinic_id=clinic.id)
+    # a course last infused before the attention window has nothing due (data/today.py)
+    courses = _active_courses(session, None, clinic_id=clinic.id,
+                              since=day - timedelta(days=protocol["attention_window_days"]))
     schedule = load_schedule(session, clinic)
     answered = _answered_today(session, [c.id for c in courses], day) if schedule else {}
     for course in courses:
@@ -232,7 +239,8 @@ def _next_due(courses: list[_Course], schedule: dict, protocol: dict, day: date,
         booster = _booster_date(course, protocol)
         if booster is not None and (booster > day or _booster_due(course, protocol, day)):
             candidates.append((booster, "booster"))
-        if not schedule or not course.infusions:
+        if (not schedule or not course.infusions or (day - course.infusions[-1].on).days
+                > protocol["attention_window_days"]):
             continue
         for ahead in range(WEEK_DAYS + 1):
             on = day + timedelta(days=ahead)
@@ -241,7 +249,7 @@ def _next_due(courses: list[_Course], schedule: dict, protocol: dict, day: date,
             if due:
                 candidates.append((on, ", ".join(due)))
                 break
-    return min(candidates, default=None)
+    return min(candidates, key=lambda c: (c[0], c[1] != "booster"), default=None)
 
 
 def patient_status(session: Session, *, actor: Actor, patient_ids: list[int],

@@ -3,14 +3,19 @@
 The clock is 23:30 UTC on Sunday 6 Dec 2026; clinic CL1 is in Europe/Berlin (UTC+1 in
 December), so its "today" is Monday 7 Dec 2026 (in UTC it would still be the 6th).
 Protocol defaults: induction length 6, booster interval 42 days, attention window 90.
-CL1's self-report schedule: PHQ-9 the day after infusion 1.
+CL1's self-report schedule: PHQ-9 the day after infusion 1, and weekly in maintenance
+(every 7 days after the latest infusion once the induction is over).
 
 - P-A: infusion 1 today, PHQ-9 pre saved (17, item 9 = 1: an open alert), no post.
 - P-B: infusion 1 on 1 Oct, a booster on 20 Oct: 48 days ago >= 42, <= 90: booster due;
   its booster date is 20 Oct + 42 days = 1 Dec.
 - P-C: the same, last infusion 20 Aug 2024 (839 days ago): outside the window, not listed.
 - P-D: infusion 1 yesterday (6 Dec): PHQ-9 follow-up due today (the schedule's rule).
-- P-E: a booster on 27 Oct: 41 days < 42, not due; booster date 27 Oct + 42 = 8 Dec.
+- P-E: a booster on 27 Oct: 41 days < 42, not due; booster date 27 Oct + 42 = 8 Dec (the
+  weekly PHQ-9 falls on 8 Dec too, day 42: the booster is named first).
+- P-F: a booster on 31 Aug: 98 days = 14 weeks, a weekly PHQ-9 day, but 98 > 90 (the
+  attention window): not listed. P-G: a booster on 23 Nov: 14 days, weekly PHQ-9 due.
+(P-B's 48 days, P-E's 41 and P-C's 839 are not multiples of 7: no weekly PHQ-9 today.)
 """
 
 from __future__ import annotations
@@ -56,12 +61,15 @@ def day(store_url, monkeypatch):
     with write_session() as session:
         update_clinic_settings(session, actor=SYSTEM, code="CL1",
                                changes={"time_zone": "Europe/Berlin"})
-        update_schedule(session, actor=SYSTEM, code="CL1", schedule={"after_first": ["PHQ-9"]})
+        update_schedule(session, actor=SYSTEM, code="CL1", schedule={"after_first": ["PHQ-9"],
+                                                         "weekly_maintenance": ["PHQ-9"]})
     course_with(clin, "P-A", (BERLIN_TODAY, "induction"), scores=[score("PHQ-9", "pre", PHQ9_PRE)])
     course_with(clin, "P-B", (date(2026, 10, 1), "induction"), (date(2026, 10, 20), "booster"))
     course_with(clin, "P-C", (date(2024, 8, 1), "induction"), (date(2024, 8, 20), "booster"))
     course_with(clin, "P-D", (date(2026, 12, 6), "induction"))
     course_with(clin, "P-E", (date(2026, 10, 1), "induction"), (date(2026, 10, 27), "booster"))
+    course_with(clin, "P-F", (date(2026, 8, 21), "induction"), (date(2026, 8, 31), "booster"))
+    course_with(clin, "P-G", (date(2026, 11, 13), "induction"), (date(2026, 11, 23), "booster"))
     return clin
 
 
@@ -71,7 +79,7 @@ def test_today_lists_the_day_of_the_clinic(app, day):
     assert "Monday 7 December 2026 (Europe/Berlin)" in app.caption[0].value
     table = table_with(app, "Listed because")
     rows = {r["Patient"]: r for r in table.to_dict("records")}
-    assert list(table["Patient"]) == ["P-A", "P-B", "P-D"]  # open alert first, then by code
+    assert list(table["Patient"]) == ["P-A", "P-B", "P-D", "P-G"]  # open alert first
     assert rows["P-A"]["Listed because"] == "infusion today"
     assert (rows["P-A"]["Pre score"], rows["P-A"]["Post score"]) == ("Yes", "No")
     assert rows["P-A"]["Open alerts"] == 1 and rows["P-A"]["Infusion no."] == "1"
@@ -81,6 +89,8 @@ def test_today_lists_the_day_of_the_clinic(app, day):
     assert rows["P-B"]["Last infusion"] == "20 Oct 2026" and rows["P-B"]["Open alerts"] == 0
     assert rows["P-D"]["Listed because"] == "questionnaire due"
     assert rows["P-D"]["Questionnaires due"] == "PHQ-9"
+    assert rows["P-G"]["Listed because"] == "questionnaire due"
+    assert rows["P-G"]["Questionnaires due"] == "PHQ-9"
     assert "None" not in table.astype(str).to_string() and "nan" not in table.astype(str).to_string()
 
 
@@ -117,6 +127,8 @@ def test_the_patient_list_shows_last_infusion_phq9_alert_and_next_due(app, day):
     assert rows["P-C"]["Next due"] == "—"  # last seen long ago: outside the window
     assert rows["P-D"]["Next due"] == "PHQ-9 on 7 Dec 2026 (today)"
     assert rows["P-E"]["Next due"] == "booster from 8 Dec 2026"
+    assert rows["P-F"]["Next due"] == "—"  # 98 days: outside the window
+    assert rows["P-G"]["Next due"] == "PHQ-9 on 7 Dec 2026 (today)"
     assert "None" not in table.astype(str).to_string()
 
 
