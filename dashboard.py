@@ -19,6 +19,7 @@ st.set_page_config(page_title="Ketamine outcome tracker", page_icon="📈", layo
 
 PAGES = {
     # (file, title, icon, permission needed or None)
+    "today": ("pages/today.py", "Today", ":material/today:", "record_infusions"),
     "home": ("pages/home.py", "Home", ":material/home:", None),
     "patients": ("pages/patients.py", "Patients", ":material/group:", "view_patients"),
     "outcomes": ("pages/outcomes.py", "Outcomes", ":material/monitoring:", "view_outcomes"),
@@ -34,10 +35,16 @@ PAGES = {
 }
 
 
+def start_page(actor) -> str:  # noqa: ANN001
+    """Clinicians and directors start on Today (their day's patients); the others on Home."""
+    return "today" if actor.can(PAGES["today"][3]) else "home"
+
+
 def navigation_for(actor) -> list[st.Page]:  # noqa: ANN001
     """The pages this actor's role may open (the services enforce the same rules)."""
+    start = start_page(actor)
     return [
-        st.Page(path, title=title, icon=icon, default=key == "home", url_path=key)
+        st.Page(path, title=title, icon=icon, default=key == start, url_path=key)
         for key, (path, title, icon, permission) in PAGES.items()
         if permission is None or actor.can(permission)
     ]

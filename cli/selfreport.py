@@ -2,9 +2,10 @@
 
 - `deliver [--once] [--loop SECONDS] [--max N]`: send the on-call outbox (docs/OPERATIONS.md).
 - `clinic CODE [--oncall-email ADDR] [--oncall-webhook URL] [--crisis-text TEXT]
-  [--schedule JSON] [--show]`: a clinic's self-report settings.
+  [--time-zone ZONE] [--schedule JSON] [--show]`: a clinic's self-report settings.
 - `invitations --due [--date YYYY-MM-DD] [--clinic CODE] --format json|csv`: what the
-  clinics' schedules make due that day, with each link's state.
+  clinics' schedules make due that day (default: each clinic's today, in its time zone),
+  with each link's state.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def _show(view: dict, schedule: dict) -> str:
              f"oncall_webhook: {view['oncall_webhook'] or '(none)'}",
              "crisis_text: " + (view["crisis_text"] or "(none: the default below)"),
              f"patients see: {view['crisis_text_shown']}",
+             f"time_zone: {view['time_zone']}",
              "schedule: " + (json.dumps(schedule) if schedule else "(off)")]
     return "\n".join(lines) + "\n"
 
@@ -58,7 +60,7 @@ def cmd_clinic(args: argparse.Namespace) -> int:
 
     changes = {name: value for name, value in (
         ("oncall_email", args.oncall_email), ("oncall_webhook", args.oncall_webhook),
-        ("crisis_text", args.crisis_text)) if value is not None}
+        ("crisis_text", args.crisis_text), ("time_zone", args.time_zone)) if value is not None}
     schedule = None
     if args.schedule is not None:
         try:
@@ -89,7 +91,7 @@ def cmd_invitations(args: argparse.Namespace) -> int:
     if args.format not in ("json", "csv"):
         raise BadInput("--format: json or csv")
     try:
-        day = date.fromisoformat(args.date) if args.date else date.today()
+        day = date.fromisoformat(args.date) if args.date else None  # each clinic's today
     except ValueError:
         raise BadInput(f"--date: {args.date!r} is not a date (YYYY-MM-DD)") from None
     with write_session() as session:
@@ -113,6 +115,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--oncall-webhook", metavar="URL", help="on-call webhook, http(s) ('' clears)")
     p.add_argument("--crisis-text", metavar="TEXT",
                    help="what patients see after a positive item 9 ('' = the default)")
+    p.add_argument("--time-zone", metavar="ZONE", help="the clinic's IANA time zone, e.g. "
+                   "Europe/Berlin ('today' and the times shown)")
     p.add_argument("--schedule", metavar="JSON", help="self-report schedule, e.g. "
                    "'{\"after_first\": [\"PHQ-9\"], \"weekly_maintenance\": [\"PHQ-9\"]}'; "
                    "'{}' turns it off")

@@ -100,6 +100,7 @@ def analyse(frames: ClinicFrames, *, actor: Actor, filters: OutcomeFilters, inst
     with read_session() as session:
         protocol = load_protocol(session)
     params["booster_overdue_days"] = protocol["booster_overdue_days"]
+    params["attention_window_days"] = protocol["attention_window_days"]
     spec = get_instrument(instrument)
     override = params["remission_max"].get(spec.name)
     limit = spec.remission_max if override is None else override
@@ -157,7 +158,8 @@ def _attention(frames: ClinicFrames, *, actor: Actor, params: dict, instrument: 
                              all_courses=True)
     rows = attention.needs_attention(table, infusions=frames.infusions,
                                      open_alerts=frames.open_alerts, today=today,
-                                     overdue_days=params["booster_overdue_days"])
+                                     overdue_days=params["booster_overdue_days"],
+                                     window_days=params["attention_window_days"])
     labels = patient_labels(actor=actor, patient_keys=rows["patient_key"].tolist())
     return rows.merge(labels, on="patient_key", how="left")
 

@@ -19,10 +19,11 @@ from sqlmodel import Session, select
 from data import audit
 from data.access import Actor, require
 from data.alerts import open_item9_alert
+from data.clinic_time import today_in
 from data.infusions import course_in_scope
 from data.protocol import load_protocol
 from models.schemas import InfusionIn, InputError, ScoreIn, check_reason, parse, parse_score
-from models.tables import Assessment, Infusion, SafetyAlert
+from models.tables import Assessment, Clinic, Infusion, SafetyAlert
 
 UNCHANGED: Any = object()
 _DERIVED = ("total", "severity", "complete")  # item9 mirrors item_9, audited as item_9
@@ -53,7 +54,8 @@ def correct_infusion(session: Session, *, actor: Actor, infusion_id: int,
         raise InputError([(name, "cannot be corrected; correctable: "
                            + ", ".join(InfusionIn.CORRECTABLE)) for name in unknown])
     reason = check_reason(reason)
-    data = parse(InfusionIn, {**infusion_values(row), **changes}, today=today or date.today(),
+    today = today or today_in(session.get(Clinic, patient.clinic_id))
+    data = parse(InfusionIn, {**infusion_values(row), **changes}, today=today,
                  protocol=load_protocol(session))
     new_values = {**data.columns(), "total_dose_mg": data.total_dose_mg}
     changed = [(name, getattr(row, name), value) for name, value in new_values.items()

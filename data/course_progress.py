@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from data.clinic_time import default_time_zone, today_in
 from data.db import get_engine, read_session
 from data.protocol import load_protocol
 from models.tables import Course, Infusion, Patient
@@ -64,7 +65,7 @@ def retention_summary(obs: pd.DataFrame, *, all_courses: bool, as_of: date | Non
                           all_courses=all_courses)["course_key"].unique()
     progress = load_course_progress(course_keys=keys, clinic_ids=clinic_ids, start=start,
                                     end=end)
-    day = as_of or date.today()
+    day = as_of or today_in(default_time_zone())
     states = course_states(progress, as_of=day, induction_length=induction, lapse_days=lapse)
     return {**retention_block(states, induction_length=induction),
             "lapse_window_days": int(lapse), "as_of": day.isoformat()}

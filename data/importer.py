@@ -42,6 +42,7 @@ from sqlmodel import Session
 from data import audit
 from data.access import Actor, imports_everywhere, require
 from data.bulk import BulkRecords, count_new, paused_gc, write_records
+from data.clinic_time import actor_today
 from data.db import read_session, write_session
 from data.import_courses import (
     StoreState,
@@ -240,6 +241,12 @@ def _write(raw: bytes, actor: Actor, checked: _Checked, today: date,
         return None
 
 
+def _actor_today(actor: Actor, engine: Engine | None) -> date:
+    """Today in the zone of the actor's first clinic (data.clinic_time.actor_today)."""
+    with read_session(engine) as session:
+        return actor_today(session, actor)
+
+
 def import_scores(raw: bytes, *, actor: Actor, dry_run: bool = False, today: date | None = None,
                   engine: Engine | None = None, progress: Progress | None = None
                   ) -> ImportReport:
@@ -247,7 +254,7 @@ def import_scores(raw: bytes, *, actor: Actor, dry_run: bool = False, today: dat
     `progress(share, text)` is told each stage (the Import page's progress bar)."""
     _require_permission(actor, engine)
     with paused_gc():
-        return _import(raw, actor, dry_run, today or date.today(), engine,
+        return _import(raw, actor, dry_run, today or _actor_today(actor, engine), engine,
                        progress or _no_progress)
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, func, select
 
 from data import audit
 from data.access import Actor, require, require_clinic
+from data.clinic_time import today_in
 from data.monitoring import record_held_visit, write_adverse_events
 from data.patients import clinic_code, get_patient
 from data.protocol import load_protocol
@@ -36,6 +37,7 @@ from models.tables import (
     COURSE_STATUSES,
     AdverseEvent,
     Assessment,
+    Clinic,
     Course,
     HeldVisit,
     Infusion,
@@ -81,7 +83,7 @@ def start_course(session: Session, *, actor: Actor, patient_id: int,
     """A new course, numbered after the patient's last (or `number`, as shown on screen)."""
     _require_recording(actor, "course")
     patient = get_patient(session, actor=actor, patient_id=patient_id)
-    today = today or date.today()
+    today = today or today_in(session.get(Clinic, patient.clinic_id))
     data = parse(CourseIn, {"course_type": course_type, "start_date": start_date or today},
                  today=today)
     number = number or next_course_number(session, patient_id=patient.id)
@@ -180,7 +182,8 @@ def log_infusion(session: Session, *, actor: Actor, course_id: int,
     the infusion's audit event."""
     _require_recording(actor, "infusion")
     course, patient = course_in_scope(session, actor=actor, course_id=course_id)
-    today, protocol = today or date.today(), load_protocol(session)
+    today = today or today_in(session.get(Clinic, patient.clinic_id))
+    protocol = load_protocol(session)
     raw = infusion.model_dump() if isinstance(infusion, InfusionIn) else dict(infusion)
     data, problems = _infusion_problems(raw, today, protocol)
     checked, skipped, score_problems = check_scores(scores)
@@ -295,6 +298,7 @@ class InfusionScreen:
     infusions: dict[int, list[Infusion]]  # course id -> infusions in number order
     protocol: dict[str, Any]
     last_weight: float | None
+    clinic_zone: str = "UTC"  # the clinic's IANA time zone: "today" for the date defaults
 
 
 def infusion_screen(session: Session, *, actor: Actor, patient_id: int) -> InfusionScreen:
@@ -304,4 +308,5 @@ def infusion_screen(session: Session, *, actor: Actor, patient_id: int) -> Infus
     patient = get_patient(session, actor=actor, patient_id=patient_id)
     infusions = {c.id: infusions_of(session, actor=actor, course_id=c.id) for c in courses}
     return InfusionScreen(patient, clinic_code(session, patient.clinic_id), courses, infusions,
-                          load_protocol(session), last_weight(session, patient_id=patient_id))
+                          load_protocol(session), last_weight(session, patient_id=patient_id),
+                          session.get(Clinic, patient.clinic_id).time_zone)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, func, or_, select
 
 from data.access import Actor, require
+from data.clinic_time import actor_today
 from data.observations import scope_filter
 from models.tables import Clinic, Course, Infusion, Patient, SafetyAlert
 
@@ -21,7 +22,7 @@ def clinics_in_scope(session: Session, *, actor: Actor) -> list[Clinic]:
 
 def home_counts(session: Session, *, actor: Actor, today: date | None = None) -> dict[str, int]:
     """Patients, courses, infusions this month and open safety alerts in scope."""
-    today = today or date.today()
+    today = today or actor_today(session, actor)
     in_scope = scope_filter(actor, Patient.clinic_id)
     patients = session.exec(select(func.count()).select_from(Patient).where(in_scope)).one()
     courses = session.exec(

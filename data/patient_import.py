@@ -28,7 +28,8 @@ from sqlmodel import Session, select
 from data import audit
 from data.access import Actor, imports_everywhere, require
 from data.bulk import BulkRecords, write_records
-from data.db import write_session
+from data.clinic_time import actor_today
+from data.db import read_session, write_session
 from data.import_csv import (
     ErrorLog,
     FileError,
@@ -208,6 +209,12 @@ class _Rejected(Exception):
     """Rolls the write transaction back when the store checks fail."""
 
 
+def _actor_today(actor: Actor) -> date:
+    """Today in the zone of the actor's first clinic (data.clinic_time.actor_today)."""
+    with read_session() as session:
+        return actor_today(session, actor)
+
+
 def import_patients(raw: bytes, *, actor: Actor, dry_run: bool = False,
                     today: date | None = None,
                     progress: Callable[[float, str], None] | None = None
@@ -218,7 +225,7 @@ def import_patients(raw: bytes, *, actor: Actor, dry_run: bool = False,
     with write_session() as session:  # a refusal is audited at the boundary
         require(actor, "import_data", entity="patient", message="Only directors and "
                 "administrators can import patients.")
-    today = today or date.today()
+    today = today or _actor_today(actor)
     progress(0.05, "Reading the file")
     try:
         rows, warnings = read_rows(raw)

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from data import audit
 from data.access import Actor, require, require_clinic
+from data.clinic_time import today_in
 from data.pseudonyms import new_study_id
 from models.schemas import AlreadySaved, InputError, PatientIn, check_reason, parse
 from models.tables import Clinic, Patient
@@ -51,12 +52,22 @@ def _check_code_free(session: Session, clinic_id: int, code: str,
                              "per clinic")])
 
 
+def _clinic_today(session: Session, patient: PatientIn | dict) -> date:
+    """Today in the zone of the clinic the new patient is registered in (UTC if unknown)."""
+    clinic_id = patient.clinic_id if isinstance(patient, PatientIn) else patient.get("clinic_id")
+    try:
+        clinic = session.get(Clinic, int(clinic_id)) if clinic_id is not None else None
+    except (TypeError, ValueError):
+        clinic = None
+    return today_in(clinic)
+
+
 def register_patient(session: Session, *, actor: Actor, patient: PatientIn | dict,
                      today: date | None = None) -> Patient:
     """Validate, check scope and code uniqueness, then create the patient (audited)."""
     require(actor, "edit_patients", entity="patient",
             message="This role may not register patients.")
-    data = parse(PatientIn, patient, today=today or date.today())
+    data = parse(PatientIn, patient, today=today or _clinic_today(session, patient))
     require_clinic(actor, data.clinic_id, entity="patient")
     if session.get(Clinic, data.clinic_id) is None:
         raise InputError([("clinic", f"no clinic with id {data.clinic_id}")])
@@ -92,7 +103,8 @@ def update_patient(session: Session, *, actor: Actor, patient_id: int, changes: 
         raise InputError([(name, "cannot be changed here; editable: "
                            + ", ".join(EDITABLE_FIELDS)) for name in unknown])
     reason = check_reason(reason)
-    data = parse(PatientIn, {**patient_values(patient), **changes}, today=today or date.today())
+    data = parse(PatientIn, {**patient_values(patient), **changes},
+                 today=today or today_in(session.get(Clinic, patient.clinic_id)))
     if data.patient_code != patient.patient_code:
         _check_code_free(session, patient.clinic_id, data.patient_code, exclude_id=patient.id)
     changed = [(f, getattr(patient, f), getattr(data, f)) for f in EDITABLE_FIELDS

@@ -48,6 +48,10 @@ PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
                   "The Safety page marks an alert open longer than this many hours."),
     ProtocolField("booster_overdue_days", 42, int, 1, 365,
                   "A responder with no infusion for this many days is overdue for a booster."),
+    ProtocolField("attention_window_days", 90, int, 1, 3650,
+                  "The needs-attention and Today lists leave out a patient whose last contact "
+                  "(infusion or score) is more than this many days old (an open alert is "
+                  "always listed)."),
     ProtocolField("lapse_window_days", 21, int, 1, 365,
                   "Retention (D1): a course short of the induction length whose last infusion "
                   "is more than this many days old has stopped."),
@@ -58,6 +62,28 @@ PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
                   "Warn when the diastolic blood pressure before the infusion is above this "
                   "(mmHg); the clinician records proceeded, held or rescheduled with a reason."),
 )
+# What the Settings page calls each setting (every PROTOCOL_FIELDS name needs one).
+SETTING_LABELS: dict[str, str] = {
+    "induction_length": "Infusions in an induction (N)",
+    "timepoint_rule": "Score counted 'after infusion N'",
+    "all_courses": "Count every course (not only each patient's first)",
+    "dose_warn_mg_per_kg": "Dose warning above (mg/kg)",
+    "dose_max_mg_per_kg": "Highest dose accepted (mg/kg)",
+    "madrs_remission_max": "MADRS remission: total at or below",
+    "small_cell_threshold": "Smallest group shown with rates (courses)",
+    "import_alert_window_days": "Imported item-9 answers open an alert within (days)",
+    "booster_overdue_days": "Booster interval (days)",
+    "attention_window_days": "Attention window: last contact within (days)",
+    "lapse_window_days": "Course counted as stopped after (days without infusion)",
+}
+TIMEPOINT_RULE_LABELS = {"post": "The post score of infusion N",
+                         "next_pre": "The pre score of infusion N + 1"}
+
+
+def setting_label(name: str) -> str:
+    return SETTING_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
 PROTOCOL_DEFAULTS: dict[str, Any] = {f.name: f.default for f in PROTOCOL_FIELDS}
 _BY_NAME = {f.name: f for f in PROTOCOL_FIELDS}
 TIMEPOINT_RULES = ("post", "next_pre")

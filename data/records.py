@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from data.access import Actor
+from data.clinic_time import today_in
 from data.monitoring import adverse_event_text, adverse_events_by_infusion, held_visits_of
 from data.patients import clinic_code, get_patient
 from models.schemas import age_on, age_warning
@@ -19,6 +20,7 @@ from models.tables import (
     AdverseEvent,
     Assessment,
     AuditEvent,
+    Clinic,
     Course,
     HeldVisit,
     Infusion,
@@ -207,7 +209,7 @@ def patient_record(session: Session, *, actor: Actor, patient_id: int,
                    today: date | None = None) -> PatientRecord:
     """Everything the record page shows (the caller audits the view: patients.record_view)."""
     patient = get_patient(session, actor=actor, patient_id=patient_id)
-    today = today or date.today()
+    today = today or today_in(session.get(Clinic, patient.clinic_id))
     age = age_on(patient.birth_date, today) if patient.birth_date else None
     return PatientRecord(
         patient=patient, clinic=clinic_code(session, patient.clinic_id), age=age,

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from data import audit
 from data.access import SYSTEM
 from data.bulk import BulkRecords, paused_gc, write_records
+from data.clinic_time import default_time_zone, today_in
 from data.db import read_session, write_session
 from data.import_records import alerts_for
 from data.protocol import PROTOCOL_DEFAULTS, load_protocol
@@ -176,7 +177,7 @@ def generate_demo(n_patients: int = 120, seed: int = 42, today: date | None = No
                   alert_window_days: int = PROTOCOL_DEFAULTS["import_alert_window_days"],
                   ) -> DemoCohort:
     """The synthetic cohort as records, dated up to `today`; deterministic given its inputs."""
-    today = today or date.today()
+    today = today or today_in(default_time_zone())
     rnd, rng = random.Random(seed), np.random.default_rng(seed)
     users = staff(n_patients)
     clinicians_of = {code: [u["username"] for u in users if u.get("clinics") == [code]]

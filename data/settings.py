@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         default=5, description="Failed sign-ins before an account is locked for a while."
     )
     lockout_minutes: int = Field(default=15, description="How long a lockout lasts.")
+    clinic_time_zone: str = Field(
+        default="UTC", description="IANA time zone given to a new clinic (each clinic's own "
+        "zone is a clinic setting); 'today' and the times shown are in the clinic's zone.",
+    )
     app_base_url: str = Field(
         default="http://localhost:8501",
         description="The address patients and on-call staff reach the app at: patient "

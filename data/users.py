@@ -17,6 +17,7 @@ from sqlmodel import Session, func, select
 
 from data import audit
 from data.access import Actor, require
+from data.clinic_time import default_time_zone
 from data.db import write_session
 from data.passwords import password_problem
 from data.settings import get_settings
@@ -81,7 +82,8 @@ def get_or_create_clinic(session: Session, *, actor: Actor, code: str, name: str
     if clinic is None:
         if problem := text_problem(name.strip(), limit=NAME_MAX):
             raise UserError(f"clinic name: {problem}")
-        clinic = Clinic(code=code, name=name.strip() or code, created_at=audit.utcnow())
+        clinic = Clinic(code=code, name=name.strip() or code, created_at=audit.utcnow(),
+                        time_zone=default_time_zone())
         session.add(clinic)
         session.flush()
         audit.record(session, actor=actor, action="create", entity="clinic",

@@ -47,6 +47,8 @@ class Clinic(SQLModel, table=True):
     crisis_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     oncall_email: str = Field(default="", max_length=254)
     oncall_webhook: str = Field(default="", max_length=500)
+    # IANA zone name: "today" and the times shown for this clinic (data/clinic_time.py)
+    time_zone: str = Field(default="UTC", max_length=64)
 
 
 class User(SQLModel, table=True):

@@ -14,6 +14,11 @@ standards, except the booster interval, which is a protocol setting):
   and its last infusion is more than ``overdue_days`` days before ``today``
   (protocol setting ``booster_overdue_days``, default 42).
 - ``open alert``: the patient has an open suicide-risk alert (PHQ-9 item 9).
+
+Attention window (protocol setting ``attention_window_days``, default 90): a patient
+whose last contact (the later of the current course's last infusion and latest score) is
+more than ``window_days`` days before ``today`` is left out: a patient last seen 833 days
+ago has left care, not missed a booster. An open alert is never left out.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ def needs_attention(
     overdue_days: int,
     min_infusions: int = 4,
     min_improvement_pct: int = 25,
+    window_days: int | None = None,
 ) -> pd.DataFrame:
     """Patients needing a look, one row each, with every reason that applies.
 
@@ -95,7 +101,20 @@ def needs_attention(
     merged["clinic"] = merged["clinic"].fillna(merged["alert_clinic"])
     merged["reasons"] = _reasons(merged)
     flagged = merged[merged["reasons"].str.len() > 0]
+    if window_days is not None:
+        flagged = flagged[(flagged["open_alerts"] > 0)
+                          | (_days_since_contact(flagged, today) <= window_days)]
     return _ordered(flagged)
+
+
+def _days_since_contact(frame: pd.DataFrame, today: date) -> pd.Series:
+    """Days from the later of the last infusion and the latest score to ``today``
+    (a float series; NaN when neither is known, which no window keeps)."""
+    last = pd.concat([pd.to_datetime(frame["last_infusion"]),
+                      pd.to_datetime(frame.get("latest_date", pd.Series(pd.NaT,
+                                                                        index=frame.index)))],
+                     axis=1).max(axis=1)
+    return (pd.Timestamp(today) - last).dt.days.astype("float64")
 
 
 def _last_infusions(infusions: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,7 @@ export the filtered events as CSV (the export is itself audited), verify the cha
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from data.audit_queries import (
@@ -15,11 +16,26 @@ from data.audit_queries import (
     sees_identifiers,
     verify_trail,
 )
+from data.clinic_time import actor_zone
 from data.db import read_session, write_session
 from data.exports.readback import ExportReadBackError
 from ui.layout import page_setup
+from ui.text import human_table
 
 ANY = "(any)"
+
+
+def shown_events(frame: pd.DataFrame) -> pd.DataFrame:
+    """Events for the screen: times (stored UTC, given as 'YYYY-MM-DD HH:MM:SS UTC') in the
+    user's clinic zone, human column names, '—' for a missing value."""
+    when = pd.to_datetime(frame["occurred_at"].str.removesuffix(" UTC"), utc=True)
+    return human_table(frame.assign(occurred_at=when.astype("object")), LABELS, zone)
+
+LABELS = {"id": "Event", "event_id": "Event", "occurred_at": "When", "username": "User",
+          "action": "Action", "entity": "Record type", "entity_id": "Record id",
+          "patient_id": "Patient (internal id)", "study_id": "Study id",
+          "patient_code": "Patient code", "field": "Field", "old_value": "Old value",
+          "new_value": "New value", "reason": "Reason", "session_id": "Session"}
 
 actor = page_setup("view_audit")
 st.title("Audit trail")
@@ -29,6 +45,7 @@ if not sees_identifiers(actor):
 
 with read_session() as session:
     choices = filter_choices(session, actor=actor)
+    zone = actor_zone(session, actor)  # times shown in the user's (first) clinic's zone
 
 cols = st.columns(5)
 user = cols[0].selectbox("User", [ANY, *choices["users"]], key="audit_user")
@@ -45,7 +62,8 @@ with read_session() as session:
     page = search_events(session, actor=actor, filters=filters)
 st.caption(f"{page.total} matching event(s)"
            + (f"; the latest {len(page.frame)} shown" if page.total > len(page.frame) else ""))
-st.dataframe(page.frame, hide_index=True, key="audit_events")
+st.caption(f"Times in {zone.key}; the date filters are UTC days.")
+st.dataframe(shown_events(page.frame), hide_index=True, key="audit_events")
 
 if st.button("Prepare CSV export of these events", key="audit_export_prepare"):
     try:
@@ -70,7 +88,7 @@ if entity and entity_id.strip():
     if history.empty:
         st.info("No event about this record in your scope.")
     else:
-        st.dataframe(history, hide_index=True, key="audit_history")
+        st.dataframe(shown_events(history), hide_index=True, key="audit_history")
         st.caption("Values as rebuilt from the trail")
         st.json(rebuilt_values(history), expanded=False)
 

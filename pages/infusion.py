@@ -10,12 +10,11 @@ default type) come first (ui/course_gate.py, outcomes/course_rules.py)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
 from data.access import PermissionDenied
 from data.alerts import item9_text
+from data.clinic_time import today_in
 from data.db import read_session, write_session
 from data.infusions import (
     Saved,
@@ -27,6 +26,7 @@ from data.infusions import (
 from models.labels import TIMEPOINT_WORDS, clinic_label, clinic_message
 from models.schemas import VITAL_MOMENTS, VITAL_RANGES, AlreadySaved, InputError, total_dose_mg
 from models.tables import COURSE_TYPES, Course, Infusion
+from models.validation import EARLIEST_VISIT_DATE
 from outcomes.course_rules import CourseAdvice, course_advice, default_type
 from outcomes.instruments import get_instrument
 from ui.corrections import infusion_correction, score_correction
@@ -89,8 +89,9 @@ except (PermissionDenied, InputError) as exc:
     st.error(f"This patient record cannot be opened: {exc}")
     st.stop()
 
+today = today_in(screen.clinic_zone)  # the calendar day in the patient's clinic
 st.title("Log infusion")
-patient_header(screen.patient, screen.clinic)
+patient_header(screen.patient, screen.clinic, today)
 if st.button("Back to the patient record", key="back_to_record"):
     st.switch_page("pages/patient.py")
 
@@ -100,7 +101,7 @@ def start_course_form(number: int) -> None:
     cols = st.columns(3)
     course_type = cols[0].radio("Course type", COURSE_TYPES, horizontal=True,
                                 key="course_type")
-    start = cols[1].date_input("Start date", value=date.today(), min_value=date(2000, 1, 1),
+    start = cols[1].date_input("Start date", value=today, min_value=EARLIEST_VISIT_DATE,
                                key="course_start")
     if cols[2].button(f"Start course {number}", key="start_course"):
         try:
@@ -205,7 +206,7 @@ def _advice(course: Course) -> CourseAdvice:
     return course_advice(
         course_type=course.course_type, status=course.status,
         infusion_dates=[i.administered_on for i in screen.infusions[course.id]],
-        new_date=st.session_state.get("infusion_date") or date.today(),
+        new_date=st.session_state.get("infusion_date") or today,
         induction_length=screen.protocol["induction_length"],
         lapse_window_days=screen.protocol["lapse_window_days"])
 
@@ -241,7 +242,7 @@ def _save_infusion(course: Course) -> None:
     _saved_messages(saved, f"Infusion {values['number']}")
     numbers = [i.number for i in screen.infusions[course.id]] + [values["number"]]
     reset_widgets(*FORM_PREFIXES, "course_gate_", keep=KEEP_AFTER_SAVE, values={
-        "infusion_number": max(numbers) + 1, "infusion_date": date.today(),
+        "infusion_number": max(numbers) + 1, "infusion_date": today,
         "infusion_type": default_type(course.course_type, len(numbers),
                                       screen.protocol["induction_length"]),
         STEP_KEY: DETAILS})
@@ -289,7 +290,7 @@ def new_infusion(course: Course) -> bool:
     tabs = st.tabs(SECTIONS, key=STEP_KEY, on_change="rerun")  # every section always drawn
     with tabs[0]:
         details_section(next_number=next_number, protocol=screen.protocol,
-                        weight_default=screen.last_weight, today=date.today(),
+                        weight_default=screen.last_weight, today=today,
                         default_type=advice.default_type)
     with tabs[1]:
         vitals_section("before")

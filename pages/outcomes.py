@@ -7,10 +7,10 @@ The headline figures are the OUTCOMES.md s.6 summary, computed by the same funct
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 import streamlit as st
 
+from data.clinic_time import actor_today
 from data.db import read_session
 from data.overview import clinics_in_scope
 from data.protocol import load_protocol
@@ -30,10 +30,11 @@ st.title("Outcomes")
 with read_session() as session:
     protocol = load_protocol(session)
     clinics = clinics_in_scope(session, actor=actor)
+    today = actor_today(session, actor)  # in the zone of the user's (first) clinic
 filters, instrument = store_filters(clinics, protocol)
 version = store_version()
 filters = course_filters(filters, options_for(actor, filters, version))
-filters = replace(filters, as_of=date.today())  # D1 retention is judged today, as the CLI's
+filters = replace(filters, as_of=today)  # D1 retention is judged today, as the CLI's
 summary = summary_for(actor, filters, version)
 after_n = filters.after_n
 
@@ -52,7 +53,6 @@ sections.change_and_safety(summary, instrument, after_n)
 # Only the open section runs: it reads its part of the (cached) analysis and builds its
 # figures and tables once per page state (sections.page_memo).
 tabs, shown = sections.section_tabs()
-today = date.today()
 analysis = section_analysis_for(actor, filters, instrument, today, version, shown)
 memo = sections.page_memo(actor.username, actor.scope_key, filters, instrument, today, version)
 with tabs[shown]:

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from data.access import PermissionDenied
+from data.clinic_time import patient_zone
 from data.db import read_session, write_session
 from data.patients import record_view
 from data.records import patient_record
@@ -17,7 +18,7 @@ from ui.layout import is_new_visit, page_setup
 from ui.patient_edit import edit_patient_form
 from ui.patient_header import no_patient_chosen, patient_header
 from ui.patient_outcomes import render_patient_outcomes
-from ui.text import labelled, show_flash
+from ui.text import human_table, labelled, show_flash
 
 
 def _latest_infusion(courses: list[dict]) -> int | None:
@@ -25,6 +26,12 @@ def _latest_infusion(courses: list[dict]) -> int | None:
     rows = courses[-1]["rows"] if courses else []
     return max((r["infusion"] for r in rows), default=None)
 
+
+ITEM9_LABELS = {"date": "Date", "course": "Course", "infusion": "Infusion",
+                "timepoint": "Timepoint", "item 9": "Item 9", "answered by": "Answered by",
+                "alert": "Alert"}
+HISTORY_LABELS = {"when": "When", "by": "By", "record": "Record", "field": "Field",
+                  "old": "Old value", "new": "New value", "reason": "Reason"}
 
 actor = page_setup("view_patients", patient_id=st.session_state.get("patient_id"))
 show_flash()
@@ -93,13 +100,17 @@ invitations_section(actor, patient_id, _latest_infusion(record.courses))
 
 st.header("PHQ-9 item 9 (suicidal ideation) history")
 if record.item9:
-    st.dataframe(pd.DataFrame(record.item9), hide_index=True, key="item9_table")
+    st.dataframe(human_table(pd.DataFrame(record.item9), ITEM9_LABELS), hide_index=True,
+                 key="item9_table")
 else:
     st.caption("No PHQ-9 item 9 answer recorded.")
 
 st.header("Correction history")
 if record.history:
-    st.dataframe(pd.DataFrame(record.history), hide_index=True, key="history_table")
+    with read_session() as session:
+        zone = patient_zone(session, patient_id)  # times in the clinic's zone
+    st.dataframe(human_table(pd.DataFrame(record.history), HISTORY_LABELS, zone),
+                 hide_index=True, key="history_table")
 else:
     st.caption("No correction so far. Corrections and course status changes keep the "
                "previous values here.")

@@ -1,5 +1,6 @@
-"""Patients: search by patient code or name within the user's clinic scope, open a record,
-register a patient."""
+"""Patients: search by patient code or name within the user's clinic scope, with each
+patient's last infusion, latest PHQ-9 and band, open alerts and what is next due
+(data/today.py); one tap on a row opens the record; register a patient."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import streamlit as st
 
 from data.db import read_session
 from data.overview import clinics_in_scope, search_patients
+from data.today import patient_status
 from ui.layout import page_setup
 from ui.patient_edit import register_patient_form
-from ui.text import show_flash
+from ui.text import human_table, show_flash
+
+LABELS = {"patient_code": "Patient code", "name": "Name", "latest_phq9": "Latest PHQ-9",
+          "open_alerts": "Open alerts", "next_due": "Next due",
+          "last_infusion": "Last infusion", "clinic": "Clinic", "birth_date": "Birth date",
+          "indication": "Indication", "courses": "Courses"}
 
 actor = page_setup("view_patients")
 st.title("Patients")
@@ -28,17 +35,21 @@ clinic_id = right.selectbox("Clinic", options=list(clinic_options),
 
 with read_session() as session:
     rows = search_patients(session, actor=actor, query=query, clinic_id=clinic_id or None)
+    status = patient_status(session, actor=actor, patient_ids=[r["id"] for r in rows])
+rows = [{**r, **status[r["id"]]} for r in rows]
 
 if not rows:
     st.info("No patient matches." if query else "No patients yet.")
 else:
     st.caption(f"{len(rows)} patient(s)" + (" (first 200 shown)" if len(rows) == 200 else ""))
-    frame = pd.DataFrame(rows).drop(columns=["id"])
-    st.dataframe(frame, hide_index=True, key="patient_table", column_config={
-        "patient_code": "Patient code", "name": "Name", "clinic": "Clinic",
-        "birth_date": st.column_config.DateColumn("Birth date"),
-        "indication": "Indication", "courses": "Courses",
-    })
+    st.caption("Tap a row to open the patient's record.")
+    event = st.dataframe(human_table(pd.DataFrame(rows)[list(LABELS)], LABELS),
+                         hide_index=True, key="patient_table", on_select="rerun",
+                         selection_mode="single-row", width="stretch")
+    picked = list(event.selection.rows) if event is not None else []
+    if picked and 0 <= picked[0] < len(rows):
+        st.session_state["patient_id"] = int(rows[picked[0]]["id"])
+        st.switch_page("pages/patient.py")
     by_id = {r["id"]: r for r in rows}
     if st.session_state.get("open_patient") not in by_id:
         st.session_state.pop("open_patient", None)

@@ -10,10 +10,12 @@ from data.access import PermissionDenied
 from data.db import read_session, write_session
 from data.protocol import (
     PROTOCOL_FIELDS,
+    TIMEPOINT_RULE_LABELS,
     TIMEPOINT_RULES,
     ProtocolError,
     ProtocolField,
     load_protocol,
+    setting_label,
     update_protocol,
 )
 from ui.clinic_settings_form import clinic_settings_block
@@ -31,13 +33,15 @@ with read_session() as session:
 
 
 def setting_widget(spec: ProtocolField, value: object) -> object:
-    key, label = f"setting_{spec.name}", spec.name.replace("_", " ").capitalize()
-    help_text = f"{spec.help} Default: {spec.default}."
+    key, label = f"setting_{spec.name}", setting_label(spec.name)
+    default = (TIMEPOINT_RULE_LABELS.get(spec.default) if spec.kind is str
+               else ("yes" if spec.default else "no") if spec.kind is bool else spec.default)
+    help_text = f"{spec.help} Default: {default}."
     if spec.kind is bool:
         return st.checkbox(label, value=bool(value), key=key, help=help_text)
     if spec.kind is str:
         return st.selectbox(label, TIMEPOINT_RULES, index=TIMEPOINT_RULES.index(value), key=key,
-                            help=help_text)
+                            format_func=TIMEPOINT_RULE_LABELS.get, help=help_text)
     if spec.kind is float:
         return st.number_input(label, value=float(value), step=0.05, format="%.2f", key=key,
                                help=help_text + f" Allowed: {spec.minimum:g}-{spec.maximum:g}.")
@@ -57,7 +61,8 @@ if submitted:
         show_problems(exc)
     else:
         changed = [name for name, value in values.items() if current[name] != value]
-        flash("success", "Saved: " + (", ".join(changed) or "no change") + ".")
+        flash("success", "Saved: " + (", ".join(map(setting_label, changed)) or "no change")
+              + ".")
         st.rerun()
 
 st.divider()

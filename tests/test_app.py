@@ -57,29 +57,30 @@ def test_sign_in_and_wrong_password(app):
     sign_in(app, "nobody", "wrong-password-123")
     assert "Sign-in failed" in app.error[0].value  # same message for an unknown user
     sign_in(app, "dr.who")
-    assert app.title[0].value == "Home"
+    assert app.title[0].value == "Today"  # a clinician's start page
     with read_session() as session:
         actions = session.exec(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-3:] == ["sign_in_failed", "sign_in_failed", "sign_in"]
 
 
 PAGE_FILES = {"Home": "pages/home.py", "Patients": "pages/patients.py",
-              "Users": "pages/users.py"}
+              "Users": "pages/users.py", "Today": "pages/today.py"}
+START = {"clinician": "Today", "director": "Today", "auditor": "Home", "admin": "Home"}
 
 
 @pytest.mark.parametrize(
     "role, visible, hidden",
     [
-        ("clinician", {"Home", "Patients"}, {"Users"}),
-        ("director", {"Home", "Patients"}, {"Users"}),
-        ("auditor", {"Home"}, {"Patients", "Users"}),
-        ("admin", {"Home", "Users"}, {"Patients"}),
+        ("clinician", {"Today", "Home", "Patients"}, {"Users"}),
+        ("director", {"Today", "Home", "Patients"}, {"Users"}),
+        ("auditor", {"Home"}, {"Today", "Patients", "Users"}),
+        ("admin", {"Home", "Users"}, {"Today", "Patients"}),
     ],
 )
 def test_navigation_follows_the_role(app, role, visible, hidden):
     make_user("someone", role)
     sign_in(app, "someone")
-    assert app.title[0].value == "Home"
+    assert app.title[0].value == START[role]
     for title in sorted(visible):
         app.switch_page(PAGE_FILES[title]).run()
         assert not app.exception
@@ -95,7 +96,7 @@ def test_sign_out_returns_to_sign_in(app):
     sign_in(app, "dr.who")
     app.sidebar.button(key="sign_out").click().run()
     assert "actor" not in app.session_state
-    assert "Home" not in [t.value for t in app.title]
+    assert not {"Home", "Today"} & {t.value for t in app.title}
     with read_session() as session:
         last = session.exec(select(AuditEvent.action).order_by(AuditEvent.id.desc())).first()
     assert last == "sign_out"

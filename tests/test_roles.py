@@ -40,6 +40,7 @@ from data.selfreport.completion import selfreport_quality
 from data.selfreport.invitations import create_invitation, list_invitations, revoke_invitation
 from data.selfreport.kiosk import start_kiosk
 from data.selfreport.schedules import due_invitations, update_schedule
+from data.today import patient_status, today_list
 from data.users import (
     change_own_password,
     change_role,
@@ -160,6 +161,8 @@ ACTIONS: dict[str, Callable[[Actor], object]] = {
     "force a password reset": _write(force_password_reset, username="target.user"),
     "update protocol settings": _write(update_protocol, changes={"induction_length": 8}),
     "search patients": _read(search_patients),
+    "list today's patients": _read(today_list),
+    "patient list status": _read(patient_status, patient_ids=[1]),
     "register a patient": lambda actor: _write(register_patient, today=TODAY, patient={
         "clinic_id": clinic_id("CL1"), "patient_code": "P-002",
         "birth_date": TODAY.replace(year=1970)})(actor),
@@ -210,6 +213,8 @@ MATRIX = [
     ("force a password reset",      N, N, N, Y, "manage_users"),
     ("update protocol settings",    N, Y, N, N, "edit_settings"),
     ("search patients",             Y, Y, N, N, "view_patients"),
+    ("list today's patients",       Y, Y, N, N, "view_patients"),
+    ("patient list status",         Y, Y, N, N, "view_patients"),
     ("register a patient",          Y, Y, N, N, "edit_patients"),
     ("view a patient record",       Y, Y, N, N, "view_patients"),
     ("log an infusion",             Y, Y, N, N, "record_infusions"),

@@ -1,11 +1,13 @@
 """The Settings page's clinic block: a director's on-call e-mail and webhook, the crisis
-text patients see, and the self-report schedule, for one clinic of their scope."""
+text patients see, the clinic's time zone and the self-report schedule, for one clinic of
+their scope."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from data.access import Actor, PermissionDenied
+from data.clinic_time import time_zone_names
 from data.db import read_session, write_session
 from data.overview import clinics_in_scope
 from data.selfreport.clinic_settings import (
@@ -20,7 +22,7 @@ from ui.text import flash, show_problems
 
 
 def clinic_settings_block(actor: Actor) -> None:
-    st.header("Clinic: on-call and patient self-report")
+    st.header("Clinic: on-call, time zone and patient self-report")
     with read_session() as session:
         codes = [c.code for c in clinics_in_scope(session, actor=actor)]
     if not codes:
@@ -42,6 +44,14 @@ def clinic_settings_block(actor: Actor) -> None:
                               value=view["crisis_text"], max_chars=1000,
                               key=f"clinic_crisis_{code}")
         st.caption(f"Default: {DEFAULT_CRISIS_TEXT}")
+        zones = list(time_zone_names())
+        if view["time_zone"] not in zones:
+            zones.insert(0, view["time_zone"])
+        time_zone = st.selectbox(
+            "Clinic time zone", zones, index=zones.index(view["time_zone"]),
+            key=f"clinic_time_zone_{code}",
+            help="'Today' (the Today list, due questionnaires, boosters, date defaults) and "
+                 "every time shown for this clinic are in this zone. Stored times stay UTC.")
         st.markdown("**Self-report schedule** (follow-up questionnaires; none chosen: off)")
         chosen = {rule: st.multiselect(RULE_LABELS[rule].capitalize(), SELF_REPORT_INSTRUMENTS,
                                        default=schedule.get(rule, []),
@@ -53,7 +63,8 @@ def clinic_settings_block(actor: Actor) -> None:
         try:
             with write_session() as session:
                 update_clinic_settings(session, actor=actor, code=code, changes={
-                    "oncall_email": email, "oncall_webhook": webhook, "crisis_text": crisis})
+                    "oncall_email": email, "oncall_webhook": webhook, "crisis_text": crisis,
+                    "time_zone": time_zone})
                 update_schedule(session, actor=actor, code=code, schedule=chosen)
         except (ValueError, PermissionDenied) as exc:
             show_problems(exc)

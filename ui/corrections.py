@@ -3,7 +3,6 @@ with a required reason. The services keep the previous values in the record's hi
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -23,6 +22,7 @@ from models.tables import (
     Course,
     Infusion,
 )
+from models.validation import EARLIEST_VISIT_DATE
 from ui.score_form import fd_key, item_key, score_form
 from ui.text import clear_keys, code_span, flash, reset_widgets, show_problems
 
@@ -55,7 +55,7 @@ def field_label(name: str) -> str:
 def _new_value(name: str, current: Any, infusion_id: int) -> Any:
     key = f"fix_value_{infusion_id}_{name}"
     if name == "administered_on":
-        return st.date_input("Corrected date", value=current, min_value=date(2000, 1, 1), key=key)
+        return st.date_input("Corrected date", value=current, min_value=EARLIEST_VISIT_DATE, key=key)
     if name in ("infusion_type", "route"):
         options = INFUSION_TYPES if name == "infusion_type" else ROUTES
         return st.selectbox("Corrected value", options, key=key,

@@ -29,6 +29,7 @@ from models.schemas import (
     total_dose_mg,
 )
 from models.tables import INFUSION_TYPES, ROUTES
+from models.validation import EARLIEST_VISIT_DATE
 from ui.field_errors import field_problem
 from ui.infusion_monitoring import bp_decision_fields, monitoring_fields, monitoring_values
 from ui.score_form import score_problem_keys
@@ -106,7 +107,7 @@ def details_section(*, next_number: int, default_type: str, protocol: dict[str, 
                         help="The next number is filled in.")
         field_problem(FORM, "number")
     with right:
-        st.date_input("Infusion date", value=today, min_value=date(2000, 1, 1),
+        st.date_input("Infusion date", value=today, min_value=EARLIEST_VISIT_DATE,
                       key="infusion_date")
         field_problem(FORM, "administered_on")
     left, right = st.columns(2)

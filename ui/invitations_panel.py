@@ -11,7 +11,8 @@ import segno
 import streamlit as st
 
 from data.access import Actor, PermissionDenied
-from data.db import write_session
+from data.clinic_time import patient_zone
+from data.db import read_session, write_session
 from data.selfreport.invitations import (
     EXPIRES_HOURS_DEFAULT,
     EXPIRES_HOURS_MAX,
@@ -25,11 +26,15 @@ from data.selfreport.mailer import MailError, email_invitation
 from data.settings import get_settings
 from models.schemas import InputError
 from models.tables import INVITATION_OCCASIONS
-from ui.text import flash, show_problems
+from ui.text import flash, human_table, show_problems
 
 LINK_KEY = "invitation_link"
 OCCASION_LABELS = {"pre": "Before infusion N (pre)", "post": "After infusion N (post)",
                    "followup": "Follow-up after infusion N"}
+
+INVITATION_LABELS = {"id": "Link no.", "state": "State", "occasion": "Occasion",
+                     "instruments": "Questionnaires", "channel": "Channel",
+                     "created": "Created", "expires": "Expires", "completed": "Completed"}
 
 
 def qr_png(url: str) -> bytes:
@@ -50,9 +55,11 @@ def invitations_section(actor: Actor, patient_id: int, next_infusion: int | None
         show_problems(exc)
         return
     if rows:
-        table = pd.DataFrame(rows)[["id", "state", "occasion", "instruments", "channel",
-                                    "created", "expires", "completed"]]
-        st.dataframe(table, hide_index=True, key="invitations_table")
+        table = pd.DataFrame(rows)[list(INVITATION_LABELS)]
+        with read_session() as session:
+            zone = patient_zone(session, patient_id)  # times in the clinic's zone
+        st.dataframe(human_table(table, INVITATION_LABELS, zone), hide_index=True,
+                     key="invitations_table")
     else:
         st.caption("No invitation yet.")
     if not actor.can("record_infusions"):

@@ -36,8 +36,7 @@ def store_filters(clinics: list, protocol: dict) -> tuple[OutcomeFilters, str]:
     chosen = st.sidebar.multiselect("Clinics", list(names), format_func=names.get,
                                     key="oc_clinics", placeholder="All my clinics")
     dates = st.sidebar.date_input("Course start between", value=(), key="oc_dates",
-                                  min_value=date(1990, 1, 1), max_value=date(date.today().year
-                                                                             + 1, 12, 31),
+                                  min_value=date(1990, 1, 1), max_value=date(2100, 12, 31),
                                   help="Courses whose start date lies in the range.")
     start, end = _range(dates)
     return OutcomeFilters(

@@ -363,7 +363,9 @@ def safety_dose_display(table: pd.DataFrame) -> pd.DataFrame:
 def attention_section(actor: Actor, analysis: ClinicAnalysis, memo: Memo) -> None:
     """The needs-attention list; users who see patients can open one's outcome view."""
     st.caption(NOTES["attention"] + f" Booster interval setting: "
-               f"{analysis.parameters['booster_overdue_days']} days.")
+               f"{analysis.parameters['booster_overdue_days']} days. Attention window: "
+               f"patients last seen more than {analysis.parameters['attention_window_days']} "
+               "days ago are left out (an open alert is always listed).")
     if analysis.attention.empty:
         st.success("No patient needs attention under these rules.")
         return

@@ -6,6 +6,8 @@ from datetime import date
 
 import streamlit as st
 
+from data.clinic_time import format_date, patient_today
+from data.db import read_session
 from models.schemas import age_on, age_warning
 from models.tables import Patient
 from ui.text import labelled
@@ -13,7 +15,9 @@ from ui.text import labelled
 
 def patient_header(patient: Patient, clinic: str, today: date | None = None) -> None:
     """Code, name, clinic and age as plain text, and the under-18 warning."""
-    today = today or date.today()
+    if today is None:  # the calendar day in the zone of the patient's clinic
+        with read_session() as session:
+            today = patient_today(session, patient.id)
     cols = st.columns(4)
     with cols[0]:
         labelled("Patient code", patient.patient_code)
@@ -24,7 +28,7 @@ def patient_header(patient: Patient, clinic: str, today: date | None = None) -> 
     with cols[3]:
         if patient.birth_date:
             labelled("Age", f"{age_on(patient.birth_date, today)} (born "
-                            f"{patient.birth_date.isoformat()})")
+                            f"{format_date(patient.birth_date)})")
         else:
             labelled("Age", "birth date not recorded")
     if warning := age_warning(patient.birth_date, today):

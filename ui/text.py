@@ -5,8 +5,12 @@ through `st.text`, a dataframe, or a code span built by `code_span()`."""
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import date, datetime
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 FLASH_KEY = "flash_messages"
@@ -93,3 +97,49 @@ def apply_widget_resets() -> None:
     """Set the values queued by `reset_widgets()` (page_setup calls it first thing)."""
     for key, value in st.session_state.pop(RESET_KEY, {}).items():
         st.session_state[key] = value
+
+
+MISSING = "—"
+
+
+def shown(value: object, zone: object = None) -> object:
+    """A value as a clinician reads it: '—' for a missing value (None, NaN, NaT, '', []),
+    'Yes'/'No' for a flag, '6 Dec 2026' for a date, '6 Dec 2026 14:05' for a time in the
+    clinic's zone (`zone`: a clinic, a zone name; UTC when None), a list joined by ', '."""
+    from data.clinic_time import format_date, format_datetime
+
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    if isinstance(value, str):
+        return value if value.strip() and value not in ("None", "nan", "NaN") else MISSING
+    if isinstance(value, bool | np.bool_):
+        return "Yes" if value else "No"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or MISSING
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        return format_datetime(value, zone)
+    if isinstance(value, date):
+        return format_date(value)
+    if value is pd.NA:
+        return MISSING
+    return value
+
+
+def human_table(frame: pd.DataFrame, labels: dict[str, str] | None = None,
+                zone: object = None) -> pd.DataFrame:
+    """A table for clinicians: columns renamed by `labels` (the others get their name
+    with '_' as spaces, capitalised), and every cell through `shown()` (missing values
+    '—', never 'None' or 'NaN') as text; number columns with no missing value stay
+    numbers."""
+    labels = labels or {}
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        numeric = (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+                   and not values.isna().any())
+        text = str(column).replace("_", " ")
+        name = labels.get(column) or text[:1].upper() + text[1:]
+        out[name] = values if numeric else values.map(lambda v: str(shown(v, zone)))
+    return out

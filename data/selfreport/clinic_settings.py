@@ -1,5 +1,5 @@
 """A clinic's self-report settings: the crisis text patients see, and where on-call
-notifications go (e-mail, webhook). A medical director edits the clinics in their scope
+notifications go (e-mail, webhook), and the clinic's time zone (data/clinic_time.py). A medical director edits the clinics in their scope
 (pages/settings.py); `manage.py clinic CODE` does the same from the command line.
 
 Each change is audited as 'update' on entity 'clinic' with the field's old and new value
@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from data import audit
 from data.access import Actor, require, require_clinic
+from data.clinic_time import ClinicTimeError, check_time_zone
 from models.tables import Clinic
 
 DEFAULT_CRISIS_TEXT = ("If you are thinking about suicide or hurting yourself, call or text "
@@ -23,7 +24,7 @@ DEFAULT_CRISIS_TEXT = ("If you are thinking about suicide or hurting yourself, c
 CRISIS_TEXT_MAX = 1000
 EMAIL_MAX, WEBHOOK_MAX = 254, 500
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-FIELDS = ("oncall_email", "oncall_webhook", "crisis_text")
+FIELDS = ("oncall_email", "oncall_webhook", "crisis_text", "time_zone")
 
 
 class ClinicSettingError(ValueError):
@@ -65,8 +66,15 @@ def check_crisis_text(value: str) -> str:
     return value
 
 
+def check_zone(value: str) -> str:
+    try:
+        return check_time_zone(value)
+    except ClinicTimeError as exc:
+        raise ClinicSettingError(str(exc)) from None
+
+
 CHECKS = {"oncall_email": check_email, "oncall_webhook": check_webhook,
-          "crisis_text": check_crisis_text}
+          "crisis_text": check_crisis_text, "time_zone": check_zone}
 
 
 def clinic_by_code(session: Session, code: str) -> Clinic:
@@ -80,7 +88,7 @@ def settings_view(clinic: Clinic) -> dict[str, Any]:
     """The clinic's settings as shown: stored values and what patients see."""
     return {"clinic": clinic.code, "name": clinic.name, "oncall_email": clinic.oncall_email,
             "oncall_webhook": clinic.oncall_webhook, "crisis_text": clinic.crisis_text,
-            "crisis_text_shown": crisis_text_for(clinic),
+            "crisis_text_shown": crisis_text_for(clinic), "time_zone": clinic.time_zone,
             "crisis_text_is_default": not (clinic.crisis_text or "").strip()}
 
 

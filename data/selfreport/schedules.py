@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from data import audit
 from data.access import Actor, require, require_clinic
+from data.clinic_time import today_in
 from data.exports.safe_csv import write_csv
 from data.protocol import load_protocol
 from data.selfreport.clinic_settings import ClinicSettingError, clinic_by_code
@@ -117,9 +118,11 @@ def _clinic_due(session: Session, clinic: Clinic, schedule: dict, day: date,
     return rows
 
 
-def due_invitations(session: Session, *, actor: Actor, day: date, clinic_code: str | None = None,
+def due_invitations(session: Session, *, actor: Actor, day: date | None,
+                    clinic_code: str | None = None,
                     now: datetime | None = None) -> list[dict[str, Any]]:
-    """What each in-scope clinic's schedule makes due on `day`, with its link state.
+    """What each in-scope clinic's schedule makes due on `day` (None: each clinic's
+    today, in its time zone), with its link state.
     Needs a write session: the identified read is audited."""
     require(actor, "view_patients", entity="invitations_due",
             message="This role does not see patients.")
@@ -129,9 +132,11 @@ def due_invitations(session: Session, *, actor: Actor, day: date, clinic_code: s
     for clinic in _clinics(session, actor, clinic_code):
         schedule = load_schedule(session, clinic)
         if schedule:
-            rows += _clinic_due(session, clinic, schedule, day, induction_length, now)
+            rows += _clinic_due(session, clinic, schedule, day or today_in(clinic, now=now),
+                                induction_length, now)
     audit.record(session, actor=actor, action="read", entity="invitations_due",
-                 new={"date": day.isoformat(), "clinic": clinic_code, "rows": len(rows)})
+                 new={"date": day.isoformat() if day else "each clinic's today",
+                      "clinic": clinic_code, "rows": len(rows)})
     return rows
 
 

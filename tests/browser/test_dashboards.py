@@ -97,7 +97,7 @@ def sign_in(page, username: str) -> None:
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Home").wait_for()
+    page.get_by_role("heading", name="Today").wait_for()  # clinicians, directors
 
 
 def open_outcomes(page) -> None:

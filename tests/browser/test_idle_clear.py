@@ -63,7 +63,7 @@ def test_an_idle_page_clears_itself_without_a_click(idle_server):
             page.locator(".st-key-sign_in_username input").fill("dr.inert")
             page.locator(".st-key-sign_in_password input").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("heading", name="Home").wait_for()
+            page.get_by_role("heading", name="Today").wait_for()  # clinicians, directors
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patients").click()
             page.get_by_role("heading", name="Patients").wait_for()
             picker = page.locator(".st-key-open_patient").get_by_role("combobox")

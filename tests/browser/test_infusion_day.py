@@ -129,7 +129,7 @@ def sign_in_and_register(page, url: str) -> None:  # noqa: ANN001
     widget(page, "sign_in_password").locator("input").fill(PASSWORD)
     shot(page, "01_sign_in")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Home").wait_for()
+    page.get_by_role("heading", name="Today").wait_for()  # clinicians, directors
     # Navigate inside the app: a reload would sign the user out (session state dies).
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patients").click()
     page.get_by_role("heading", name="Patients").wait_for()

@@ -69,7 +69,7 @@ def sign_in(page, url: str) -> None:  # noqa: ANN001
     widget(page, "sign_in_username").locator("input").fill("dr.day")
     widget(page, "sign_in_password").locator("input").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Home").wait_for()
+    page.get_by_role("heading", name="Today").wait_for()  # clinicians, directors
 
 
 @pytest.mark.browser

@@ -97,7 +97,7 @@ def test_untrusted_text_is_shown_literally_and_runs_nothing(server):
             page.locator(".st-key-sign_in_username input").fill("dr.inert")
             page.locator(".st-key-sign_in_password input").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("heading", name="Home").wait_for()
+            page.get_by_role("heading", name="Today").wait_for()  # clinicians, directors
 
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patients").click()
             page.get_by_role("heading", name="Patients").wait_for()

@@ -106,3 +106,26 @@ def test_empty_cohort():
     result = needs_attention(table, infusions=infusions().iloc[:0], open_alerts=alerts(),
                              today=TODAY, overdue_days=42)
     assert result.empty
+
+
+LONG_AFTER = date(2026, 7, 27)  # 2024-04-15 + 833 days: 15 (Apr) + 31 + 30 + 27 = 103 + 730
+
+
+def test_a_patient_last_seen_833_days_ago_is_left_out_by_the_attention_window(table):
+    unbounded = needs_attention(table, infusions=infusions(), open_alerts=alerts(1),
+                                today=LONG_AFTER, overdue_days=42)
+    by_patient = unbounded.set_index("patient_key")
+    assert by_patient.loc[5, "days_since_infusion"] == 833  # the finding
+    windowed = needs_attention(table, infusions=infusions(), open_alerts=alerts(1),
+                               today=LONG_AFTER, overdue_days=42, window_days=90)
+    # every course's last contact is > 90 days old; p1 stays for its open alert
+    assert windowed["patient_key"].tolist() == [1]
+    assert windowed["reasons"].tolist() == [[OPEN_ALERT, NOT_IMPROVING]]
+
+
+@pytest.mark.parametrize("window_days, listed", [(47, [1, 4, 5]), (46, [1, 4]), (6, [1]), (1, [])])
+def test_the_window_counts_days_since_the_last_contact(table, window_days, listed):
+    # on TODAY: p1 and p4 last seen 2 and 7 days ago, p5 47 days ago (no alerts here)
+    result = needs_attention(table, infusions=infusions(), open_alerts=alerts(),
+                             today=TODAY, overdue_days=42, window_days=window_days)
+    assert sorted(result["patient_key"]) == listed

@@ -45,3 +45,16 @@ def test_a_bad_webhook_is_refused_naming_the_field(app, store_url):
     app.button(key="save_clinic_settings").click().run()
     assert "oncall_webhook: must be an http" in joined(app.error)
     assert clinic()[0].oncall_webhook == ""
+
+
+def test_a_director_sets_the_clinic_time_zone(app, store_url):
+    make_user("boss", "director", ("CL1",))
+    go(sign_in(app, "boss"), "pages/settings.py")
+    zone = app.selectbox(key="clinic_time_zone_CL1")
+    assert zone.value == "UTC" and "Pacific/Auckland" in zone.options
+    zone.set_value("Pacific/Auckland")
+    app.button(key="save_clinic_settings").click().run()
+    assert not app.exception
+    assert "Saved the settings of clinic CL1." in joined(app.success)
+    assert clinic()[0].time_zone == "Pacific/Auckland"
+    assert app.selectbox(key="clinic_time_zone_CL1").value == "Pacific/Auckland"

@@ -283,9 +283,9 @@ def test_corrections_need_a_reason_and_reach_the_history(app, patient_id):
     assert count(SafetyAlert) == 1  # the original alert is kept
     app.button(key="back_to_record").click().run()
     go(app, "pages/patient.py")
-    history = table_with(app, "reason")
-    assert list(history["field"])[:2] == ["total", "item_9"]
-    assert "pump showed 0.6" in set(history["reason"])
+    history = table_with(app, "Reason")
+    assert list(history["Field"])[:2] == ["total", "item_9"]
+    assert "pump showed 0.6" in set(history["Reason"])
 
 
 def _log_on(actor, course_id: int, number: int, day: date) -> None:  # noqa: ANN001

@@ -41,14 +41,14 @@ def test_create_show_and_revoke_a_link(app, patient_id):
     code = app.code[0].value
     assert code.startswith("http://localhost:8501/respond?token=")
     assert {"imgs", "image"} & _element_types(app)  # the QR code
-    assert table_with(app, "state")["state"].tolist() == ["pending"]
+    assert table_with(app, "State")["State"].tolist() == ["pending"]
     with read_session() as session:
         inv = session.exec(select(Invitation)).one()
     assert inv.token_hash not in code and (inv.occasion, inv.instruments) == (
         "post", ["PHQ-9", "GAD-7"])
     app.button(key="revoke_invitation").click().run()
     go(app, "pages/patient.py")
-    assert table_with(app, "state")["state"].tolist() == ["revoked"]
+    assert table_with(app, "State")["State"].tolist() == ["revoked"]
 
 
 def test_bad_input_names_the_field(app, patient_id):
@@ -98,3 +98,18 @@ def test_without_smtp_the_panel_says_to_hand_the_link_over(app, patient_id):
     assert "E-mail is not set up" in " ".join(c.value for c in app.caption)
     with pytest.raises(KeyError):
         app.button(key="email_invitation")
+
+
+def test_the_invitations_table_reads_in_words(app, patient_id):
+    """Human column names, times without a UTC offset, '—' for not completed."""
+    sign_in(app, "clin")
+    app.session_state["patient_id"] = patient_id
+    go(app, "pages/patient.py")
+    app.button(key="create_invitation").click().run()
+    go(app, "pages/patient.py")
+    table = table_with(app, "State")
+    row = table.iloc[0]
+    assert row["Completed"] == "—"
+    assert "+00:00" not in row["Created"] and "None" not in table.to_string()
+    day, month, year, clock = row["Expires"].split(" ")
+    assert day.isdigit() and len(month) == 3 and year.isdigit() and clock[2] == ":"

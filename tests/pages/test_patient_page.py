@@ -47,15 +47,15 @@ def test_the_record_shows_header_courses_item9_as_plain_text(app, patient_id):
     texts = values(app.text)
     assert f"Name: <script>alert(1)</script> {LINK}" in texts
     assert "Patient code: P-1" in texts and "Clinic: CL1" in texts
-    assert any(t.startswith("Age: ") and "(born 1980-05-17)" in t for t in texts)
+    assert any(t.startswith("Age: ") and "(born 17 May 1980)" in t for t in texts)
     assert "Notes:\n*note* <b>bold?</b>" in texts
     assert "javascript:" not in joined(app.markdown) and "<b>" not in joined(app.markdown)
     course = table_with(app, "PHQ-9 post-infusion")
     assert list(course["PHQ-9 pre"]) == ["17 (moderately severe)"]
     assert list(course["PHQ-9 post-infusion"]) == ["8 (mild)"]
     assert list(course["total mg"]) == [35.0]
-    item9 = table_with(app, "item 9")
-    assert list(item9["item 9"]) == [1, 0] and list(item9["alert"]) == ["open", ""]
+    item9 = table_with(app, "Item 9")
+    assert list(item9["Item 9"]) == [1, 0] and list(item9["Alert"]) == ["open", "—"]
     assert "labelled as such" in joined(app.caption)
 
 
@@ -80,9 +80,10 @@ def test_edit_details_needs_a_reason_and_shows_in_the_history(app, patient_id):
     assert "Saved: indication." in joined(app.success)
     with read_session() as session:
         assert session.get(Patient, patient_id).indication == "PTSD"
-    history = table_with(app, "reason")
-    assert list(history[["field", "old", "new", "reason"]].iloc[0]) == \
-        ["indication", "", "PTSD", "referral letter says PTSD"]
+    history = table_with(app, "Reason")
+    assert list(history[["Field", "Old value", "New value", "Reason"]].iloc[0]) == \
+        ["indication", "—", "PTSD", "referral letter says PTSD"]
+    assert "+00:00" not in history["When"].iloc[0] and "None" not in history.to_string()
 
 
 def test_a_record_outside_the_clinic_is_refused_and_audited(app, patient_id):
@@ -126,8 +127,9 @@ def test_a_course_is_discontinued_with_a_reason_shown_in_the_history(app, patien
     assert any(s.value.endswith("· active") for s in app.subheader)
     _save_status(app, 1, "discontinued", "stopped: raised blood pressure")
     assert any(s.value.endswith("· discontinued") for s in app.subheader)
-    history = table_with(app, "reason")
-    assert list(zip(history["record"], history["old"], history["new"], history["reason"],
+    history = table_with(app, "Reason")
+    assert list(zip(history["Record"], history["Old value"], history["New value"],
+                    history["Reason"],
                     strict=True)) == [("course 1", "active", "discontinued",
                                        "stopped: raised blood pressure")]
 

@@ -88,9 +88,9 @@ def test_search_stays_in_scope_and_opens_a_record(app, clin):
     other = make_user("clin2", "clinician", ("CL2",))
     make_patient(other, code="P-3", name="Ann Other", clinic="CL2")
     go(sign_in(app, "clin"), "pages/patients.py")
-    assert list(app.dataframe[0].value["patient_code"]) == ["P-2", "P-1"]
+    assert list(app.dataframe[0].value["Patient code"]) == ["P-2", "P-1"]
     app.text_input(key="patient_search").input("ann").run()
-    assert list(app.dataframe[0].value["patient_code"]) == ["P-1"]  # not CL2's Ann
+    assert list(app.dataframe[0].value["Patient code"]) == ["P-1"]  # not CL2's Ann
     app.button(key="open_record").click().run()
     assert app.title[0].value == "Patient record"
     assert "Patient code: P-1" in values(app.text)

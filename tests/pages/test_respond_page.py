@@ -148,7 +148,7 @@ def test_a_signed_in_staff_tab_shows_only_the_patient_page(app, token):
 def test_a_staff_page_already_open_stops_when_a_token_arrives(app, token):
     """AppTest reruns the page script itself (Streamlit's v1 mode): page_setup stops it."""
     submit_sign_in(app, "dr.a")
-    assert app.title[0].value == "Home"
+    assert app.title[0].value == "Today"  # a clinician's start page
     opened(app, token)
     assert not app.title and len(app.sidebar) == 0
     with read_session() as session:

@@ -90,6 +90,24 @@ def test_the_banner_shows_on_every_page_of_the_clinic_only(app, alert_id):
     assert "open suicide-risk alert" not in joined(app2.error)
 
 
+def test_every_setting_has_a_human_label(app, store_url):
+    from data.protocol import PROTOCOL_FIELDS
+
+    make_user("boss", "director", ("CL1",))
+    go(sign_in(app, "boss"), "pages/settings.py")
+    labels = {w.key.removeprefix("setting_"): w.label
+              for w in [*app.number_input, *app.checkbox, *app.selectbox]
+              if w.key and w.key.startswith("setting_")}
+    assert set(labels) == {f.name for f in PROTOCOL_FIELDS}
+    for name, label in labels.items():
+        assert "_" not in label and label.lower() != name.replace("_", " "), (name, label)
+    assert labels["booster_overdue_days"] == "Booster interval (days)"
+    assert app.selectbox(key="setting_timepoint_rule").value == "post"
+    assert "The post score of infusion N" in app.selectbox(key="setting_timepoint_rule").options
+    assert app.selectbox(key="clinic_time_zone_CL1").value == "UTC"
+    assert "None" not in joined(app.caption) + joined(app.markdown)
+
+
 def test_a_director_changes_the_protocol(app, store_url):
     make_user("boss", "director", ("CL1",))
     go(sign_in(app, "boss"), "pages/settings.py")
@@ -98,7 +116,8 @@ def test_a_director_changes_the_protocol(app, store_url):
     app.number_input(key="setting_induction_length").set_value(8)
     app.number_input(key="setting_dose_max_mg_per_kg").set_value(1.5)
     app.button(key="save_settings").click().run()
-    assert "Saved: induction_length, dose_max_mg_per_kg." in joined(app.success)
+    assert ("Saved: Infusions in an induction (N), Highest dose accepted (mg/kg)."
+            in joined(app.success))
     with read_session() as session:
         protocol = load_protocol(session)
     assert (protocol["induction_length"], protocol["dose_max_mg_per_kg"]) == (8, 1.5)

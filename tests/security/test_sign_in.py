@@ -216,7 +216,7 @@ def test_an_idle_session_is_signed_out_after_15_minutes(app, idle_minutes, signe
     assert get_settings().session_idle_minutes == 15
     make_user("dr.idle", "clinician")
     signed_in(app, "dr.idle")
-    assert titles(app) == ["Home"]
+    assert titles(app) == ["Today"]  # a clinician's start page
     app.session_state["last_seen"] = time.time() - idle_minutes * 60
     app.run()
     assert not app.exception
@@ -226,7 +226,7 @@ def test_an_idle_session_is_signed_out_after_15_minutes(app, idle_minutes, signe
         assert "inactivity" in app.info[0].value
         assert last_sign_out_reason() == "timeout"
     else:
-        assert titles(app) == ["Home"]
+        assert titles(app) == ["Today"]
 
 
 def test_a_session_ends_after_the_absolute_limit_even_when_busy(app):

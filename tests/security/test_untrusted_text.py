@@ -126,7 +126,7 @@ def signed_in(at: AppTest, username: str) -> AppTest:
 def test_the_patient_list_shows_the_names_as_text(app):
     signed_in(app, "dr.inert").switch_page("pages/patients.py").run()
     assert_inert(app, list(PAYLOADS))
-    names = next(f.value for f in app.dataframe if "name" in f.value.columns)["name"]
+    names = next(f.value for f in app.dataframe if "Name" in f.value.columns)["Name"]
     assert set(PAYLOADS) <= set(names)  # the exact strings, unchanged
 
 
