@@ -138,7 +138,7 @@ class InfusionIn(BaseModel):
     @field_validator(*VITAL_FIELDS)
     @classmethod
     def _vital(cls, value: int | None, info: ValidationInfo) -> int | None:
-        kind, moment = info.field_name.rsplit("_", 1)
+        kind, moment = str(info.field_name).rsplit("_", 1)
         low, high, unit = VITAL_RANGES[kind]
         check_range(value, low, high, unit, f"{_VITAL_NAMES[kind]} {_MOMENT_NAMES[moment]}")
         return value
@@ -189,7 +189,7 @@ class InfusionIn(BaseModel):
 
     @field_validator("adverse_events", mode="before")
     @classmethod
-    def _adverse_events(cls, value: list) -> list[AdverseEventIn]:
+    def _adverse_events(cls, value: list[Any] | None) -> list[AdverseEventIn]:
         return parse_adverse_events(list(value or []))
 
     @property

@@ -11,6 +11,7 @@ observation frame reads every score of the scope, so it scans rather than seeks.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON as SA_JSON
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
@@ -300,7 +301,8 @@ class Outbox(SQLModel, table=True):
     alert_id: int | None = Field(default=None, foreign_key="safetyalert.id")
     channel: str = Field(max_length=8)  # email | webhook
     target: str = Field(max_length=500)
-    payload: dict = Field(default_factory=dict, sa_column=Column(SA_JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict,
+                                    sa_column=Column(SA_JSON, nullable=False))
     status: str = Field(default="pending", max_length=10)  # pending | delivered | failed
     attempts: int = Field(default=0)
     next_attempt_at: datetime
@@ -343,6 +345,7 @@ class Draft(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id")
     patient_id: int = Field(foreign_key="patient.id", index=True)
     kind: str = Field(max_length=20)
-    payload: dict = Field(default_factory=dict, sa_column=Column(SA_JSON, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict,
+                                    sa_column=Column(SA_JSON, nullable=False))
     created_at: datetime
     updated_at: datetime

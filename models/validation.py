@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -32,7 +33,7 @@ class AlreadySaved(InputError):
     """The record this submission would create exists (a second click, a second tab)."""
 
 
-def problems_of(error: dict) -> list[tuple[str, str]]:
+def problems_of(error: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(field, rule) pairs of one pydantic error; our own messages are kept verbatim."""
     field = ".".join(str(part) for part in error["loc"]) or "input"
     inner = (error.get("ctx") or {}).get("error")
