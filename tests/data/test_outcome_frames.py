@@ -61,15 +61,15 @@ def test_clinic_breakdown_equals_the_export_block(cohort):
     filters = OutcomeFilters(after_n=3)
     frames = load_clinic_frames(actor=director, filters=filters)
     analysis = analyse(frames, actor=director, filters=filters, instrument="PHQ-9",
-                       today=date(2024, 7, 1))
+                       today=date(2024, 4, 15))
     block = outcome_summary(actor=director, filters=filters)["PHQ-9"]["by_clinic_after_infusion_3"]
     table = analysis.breakdowns["clinic"].set_index("group")
     for clinic, cell in block.items():  # both clinics have 1 course < 5: suppressed
         assert bool(table.loc[clinic, "suppressed"]) is cell["suppressed"] is True
         assert int(table.loc[clinic, "n_courses"]) == cell["n_courses"] == 1
     # HV-01's current course is course 2 (18 -> 10, 2 infusions): too early for a rule;
-    # HV-02 responded (14 -> 6) and its last infusion (2024-02-01) is 151 days before
-    # 2024-07-01, over the 42-day booster setting.
+    # HV-02 responded (14 -> 6) and its last infusion (2024-02-01) is 74 days before
+    # 2024-04-15: over the 42-day booster setting, within the 90-day attention window.
     reasons = dict(zip(analysis.attention["patient"], analysis.attention["reasons"],
                        strict=True))
     assert reasons == {"HV-02": ["overdue for booster"]}
