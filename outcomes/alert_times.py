@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -53,7 +54,7 @@ def acknowledge_minutes(opened_at: datetime, closed_at: datetime | None) -> floa
     return round(minutes_between(opened_at, closed_at), 1)
 
 
-def acknowledge_times(alerts: Iterable[dict]) -> list[dict]:
+def acknowledge_times(alerts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per clinic (sorted by code): ``clinic``, ``n_closed``, ``median_minutes``,
     ``p90_minutes`` over the closed alerts. ``alerts``: dicts with ``clinic``,
     ``status``, ``opened_at`` and ``closed_at``."""

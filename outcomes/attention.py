@@ -114,7 +114,8 @@ def _days_since_contact(frame: pd.DataFrame, today: date) -> pd.Series:
                       pd.to_datetime(frame.get("latest_date", pd.Series(pd.NaT,
                                                                         index=frame.index)))],
                      axis=1).max(axis=1)
-    return (pd.Timestamp(today) - last).dt.days.astype("float64")
+    since: pd.Series[pd.Timedelta] = pd.Timestamp(today) - last
+    return since.dt.days.astype("float64")
 
 
 def _last_infusions(infusions: pd.DataFrame) -> pd.DataFrame:

@@ -29,6 +29,7 @@ Decision: a course without a first infusion date or a start date belongs to no p
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -83,18 +84,20 @@ def course_months(table: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(table["first_infusion_date"]).fillna(start)
 
 
-def p_chart(table: pd.DataFrame, *, small_cell: int | None, period: str = "month") -> dict:
+def p_chart(table: pd.DataFrame, *, small_cell: int | None,
+            period: str = "month") -> dict[str, dict[str, Any]]:
     """D2: one block per period (sorted), keyed by the period label."""
     counts = _counts(table).assign(period=period_labels(course_months(table), period))
     counts = counts[counts["period"].notna()]
     grouped = counts.groupby("period", sort=True)[["evaluable", "responder"]].sum()
     total_n, total_k = int(grouped["evaluable"].sum()), int(grouped["responder"].sum())
     centre = total_k / total_n if total_n else None
-    blocks = {}
+    blocks: dict[str, dict[str, Any]] = {}
     for label, row in grouped.iterrows():
         n, k = int(row["evaluable"]), int(row["responder"])
-        block = {"n_evaluable": n, "responders": k, "rate": None, "centre": _round(centre),
-                 "lower": None, "upper": None, "signal": None}
+        block: dict[str, Any] = {
+            "n_evaluable": n, "responders": k, "rate": None, "centre": _round(centre),
+            "lower": None, "upper": None, "signal": None}
         if centre is not None and not _small(n, small_cell):
             rate = k / n
             lower, upper = _limits(centre, n, P_CHART_Z)
@@ -113,16 +116,17 @@ def _signal(rate: float, lower: float, upper: float) -> str | None:
 
 
 def funnel_from_counts(counts: pd.DataFrame, *, target: float | None,
-                       small_cell: int | None) -> dict:
+                       small_cell: int | None) -> dict[str, dict[str, Any]]:
     """D3 blocks from per-group counts (``group``, ``n_evaluable``, ``responders``)."""
-    blocks = {}
+    blocks: dict[str, dict[str, Any]] = {}
     for group, n, k in zip(counts["group"], counts["n_evaluable"], counts["responders"],
                            strict=True):
         n = int(n)
         k = None if pd.isna(k) else int(k)
-        block = {"n_evaluable": n, "responders": k, "rate": None, "target": _round(target),
-                 "lower95": None, "upper95": None, "lower998": None, "upper998": None,
-                 "signal": None}
+        block: dict[str, Any] = {
+            "n_evaluable": n, "responders": k, "rate": None, "target": _round(target),
+            "lower95": None, "upper95": None, "lower998": None, "upper998": None,
+            "signal": None}
         if target is not None and k is not None and not _small(n, small_cell):
             rate = k / n
             lo95, hi95 = _limits(target, n, FUNNEL_Z["95"])
@@ -151,7 +155,8 @@ def overall_target(table: pd.DataFrame) -> float | None:
     return int(counts["responder"].sum()) / n if n else None
 
 
-def funnel(table: pd.DataFrame, *, column: str = "clinic", small_cell: int | None) -> dict:
+def funnel(table: pd.DataFrame, *, column: str = "clinic",
+           small_cell: int | None) -> dict[str, dict[str, Any]]:
     """D3: one block per value of ``column`` with at least one course of the table."""
     return funnel_from_counts(group_counts(table, column), target=overall_target(table),
                               small_cell=small_cell)

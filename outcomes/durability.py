@@ -21,6 +21,8 @@ Rules (**conventions** of this app; OUTCOMES.md defines response, not its loss):
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -86,11 +88,12 @@ def _durability_table(followed: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()[list(DURABILITY_COLUMNS)]
 
 
-def _weeks(delta: pd.Series) -> pd.Series:
+def _weeks(delta: pd.Series[pd.Timedelta]) -> pd.Series:
     return (delta.dt.days / 7).astype("float64")
 
 
-def durability_summary(durability: pd.DataFrame, *, weeks: tuple[int, ...] = (4, 8, 12)) -> dict:
+def durability_summary(durability: pd.DataFrame, *,
+                       weeks: tuple[int, ...] = (4, 8, 12)) -> dict[str, Any]:
     """Responders, losses, medians among losses, and the KM share still in response."""
     lost = durability[durability["lost"].astype(bool)]
     out = {
@@ -128,7 +131,7 @@ def booster_intervals(infusions: pd.DataFrame) -> pd.DataFrame:
     return boosters[columns].reset_index(drop=True)
 
 
-def booster_summary(intervals: pd.DataFrame) -> dict:
+def booster_summary(intervals: pd.DataFrame) -> dict[str, Any]:
     """Count, median and quartiles of booster intervals (days)."""
     days = intervals["days_since_previous"].dropna()
     return {

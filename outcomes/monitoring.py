@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 SEVERITIES = ("mild", "moderate", "severe", "serious")
@@ -23,7 +25,7 @@ DISSOCIATION = ("none", "mild", "moderate", "severe")
 MOAAS = (5, 4, 3, 2, 1, 0)
 
 
-def monitoring_summary(infusions: pd.DataFrame, held: pd.DataFrame) -> dict:
+def monitoring_summary(infusions: pd.DataFrame, held: pd.DataFrame) -> dict[str, Any]:
     """The safety section's monitoring counts (see the module docstring)."""
     n = len(infusions)
     events = infusions["ae_severities"].fillna("").astype(str).str.split("|").explode()

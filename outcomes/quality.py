@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from outcomes.instruments import get_instrument
 
 
-def safety_rates(infusions: pd.DataFrame) -> dict:
+def safety_rates(infusions: pd.DataFrame) -> dict[str, Any]:
     """Side-effect and adverse-event counts and rates per infusion."""
     n = len(infusions)
     with_effect = int((infusions["side_effects"].fillna("").str.len() > 0).sum())
@@ -47,7 +49,7 @@ def side_effect_table(infusions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def completeness(obs: pd.DataFrame, infusions: pd.DataFrame, instrument: str) -> dict:
+def completeness(obs: pd.DataFrame, infusions: pd.DataFrame, instrument: str) -> dict[str, Any]:
     """Pre-and-post pairs per infusion, courses without a baseline, incomplete scores."""
     name = get_instrument(instrument).name
     scores = obs[obs["instrument"] == name]

@@ -24,6 +24,7 @@ infusions and a fifth stopped after the first (ORKA-2, ASKP3 2022).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -65,7 +66,7 @@ def course_states(progress: pd.DataFrame, *, as_of: date, induction_length: int,
     return progress.assign(last=last, state=state)
 
 
-def retention_block(states: pd.DataFrame, *, induction_length: int) -> dict:
+def retention_block(states: pd.DataFrame, *, induction_length: int) -> dict[str, Any]:
     """The ``retention`` object of the summary from ``course_states`` rows."""
     last, state = states["last"], states["state"]
     completed = int((state == "completed").sum())

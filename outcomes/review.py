@@ -10,6 +10,7 @@ course's clinician is its first infusion's (as in the breakdowns).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -20,7 +21,7 @@ from outcomes.retention import course_states, progress_from_infusions, retention
 
 def director_review(obs: pd.DataFrame, table: pd.DataFrame, infusions: pd.DataFrame, *,
                     instrument: str, all_courses: bool, small_cell: int | None,
-                    induction_length: int, lapse_days: int, as_of: date) -> dict:
+                    induction_length: int, lapse_days: int, as_of: date) -> dict[str, Any]:
     """Every review table of one instrument's course ``table`` and the frames it came from."""
     courses = select_courses(obs, all_courses=all_courses).drop_duplicates("course_key")
     labels = courses.set_index("course_key")[
@@ -29,7 +30,8 @@ def director_review(obs: pd.DataFrame, table: pd.DataFrame, infusions: pd.DataFr
     states = course_states(progress_from_infusions(chosen), as_of=as_of,
                            induction_length=induction_length, lapse_days=lapse_days)
     states = states.join(labels, on="course_key")
-    review = {"trend_by_quarter": p_chart(table, small_cell=small_cell, period="quarter")}
+    review: dict[str, Any] = {
+        "trend_by_quarter": p_chart(table, small_cell=small_cell, period="quarter")}
     for column in labels.columns:
         review[f"retention_by_{column}"] = retention_by(
             states, column, induction_length=induction_length, small_cell=small_cell)

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -125,7 +125,8 @@ def _is_missing(value: object) -> bool:
         return True
     if isinstance(value, str):
         return value.strip() == ""
-    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
+    # cast: the stubs' is_scalar does not narrow `object` to the scalars pd.isna takes
+    return bool(pd.api.types.is_scalar(value) and pd.isna(cast(Any, value)))
 
 
 def _as_integer(value: object) -> int | None:
@@ -146,7 +147,7 @@ def _as_integer(value: object) -> int | None:
 
 
 _MAX_DIGITS = 15
-_TOO_LONG = 10**_MAX_DIGITS  # stands for a number beyond every range
+_TOO_LONG: int = 10**_MAX_DIGITS  # stands for a number beyond every range
 
 
 def _echo(value: object, limit: int = 20) -> str:
@@ -251,7 +252,7 @@ def _score_domains(inst: Instrument, groups: tuple[tuple[int, ...], ...],
                    answers: tuple[int | None, ...], n_missing: int) -> Score:
     """S2 by domain: the highest answered item of each domain, summed; no total when a
     domain has no answered item. Nothing is prorated."""
-    highest = [max((answers[n - 1] for n in group if answers[n - 1] is not None), default=None)
+    highest = [max((a for n in group if (a := answers[n - 1]) is not None), default=None)
                for group in groups]
     if any(h is None for h in highest):
         return Score(inst.name, answers, None, False, None, n_missing, False)
@@ -315,8 +316,9 @@ def score(
     total is a legacy total-only score. Neither raises ScoringError (field 'total').
     """
     inst = get_instrument(instrument)
-    has_items = items is not None and (isinstance(items, str | bytes) or len(items) > 0)
-    answers = _parse_items(inst, items) if has_items else ()
+    answers: tuple[int | None, ...] = ()
+    if items is not None and (isinstance(items, str | bytes) or len(items) > 0):  # has items
+        answers = _parse_items(inst, items)
     supplied = parse_answer(inst, "total", total)
     if all(a is None for a in answers):
         if supplied is None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,7 @@ class ScoredColumn:
 
     def item_lists(self) -> list[list[int | None]]:
         """Each row's answers as a list, None where unanswered."""
-        lists = self.answers.tolist()
+        lists: list[list[int | None]] = self.answers.tolist()
         for i, k in zip(*np.nonzero(self.answers == MISSING), strict=True):
             lists[i][k] = None
         return lists
@@ -134,8 +135,10 @@ def _computed_totals(inst: Instrument, answers: np.ndarray, n_answered: np.ndarr
     """The S2 total of every row from its answered items (meaningful where complete)."""
     groups = total_groups(inst)
     if groups is not None:  # unanswered cells hold 0 <= any answer: the max is the answered
-        return sum(answers[:, [n - 1 for n in group]].max(axis=1) for group in groups)
-    return prorated_total(answers.sum(axis=1), inst.n_items, np.maximum(n_answered, 1))
+        return cast(np.ndarray, sum(answers[:, [n - 1 for n in group]].max(axis=1)
+                                    for group in groups))
+    return cast(np.ndarray, prorated_total(answers.sum(axis=1), inst.n_items,
+                                           np.maximum(n_answered, 1)))
 
 
 def _scorable(inst: Instrument, unanswered: np.ndarray, n_answered: np.ndarray) -> np.ndarray:
@@ -144,8 +147,8 @@ def _scorable(inst: Instrument, unanswered: np.ndarray, n_answered: np.ndarray) 
     if groups is None:
         return (n_answered > 0) & (inst.n_items - n_answered <= inst.max_missing)
     answered = ~unanswered
-    return np.logical_and.reduce(
-        [answered[:, [n - 1 for n in group]].any(axis=1) for group in groups])
+    return cast(np.ndarray, np.logical_and.reduce(
+        [answered[:, [n - 1 for n in group]].any(axis=1) for group in groups]))
 
 
 def score_cells(instrument: str | Instrument, items: Sequence[Sequence[object]] | np.ndarray,

@@ -11,7 +11,7 @@ small-cell threshold shows its counts only (no rate, no interval).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 Z95 = 1.96
 METHOD = ("95 % confidence intervals: Wilson score interval, z = 1.96 (Wilson 1927), "
@@ -47,7 +47,7 @@ def _row(section: str, measure: str, *, count: int | None = None,
             "text": text}
 
 
-def _proportion(measure: str, count: int, denominator: int, rate: float | None,
+def _proportion(measure: str, count: int | None, denominator: int | None, rate: float | None,
                 small_cell: int, size_word: str, text: str,
                 size: int | None = None) -> dict[str, Any]:
     """A proportion row; when `size` (default: the denominator) is below the small-cell
@@ -61,8 +61,9 @@ def _proportion(measure: str, count: int, denominator: int, rate: float | None,
                 "(small-cell rule)")
         return _row("outcomes", measure, count=count, denominator=denominator,
                     text=f"{text} {note}".strip())
+    # a known size means a known denominator: suppression keeps every course count
     return _row("outcomes", measure, count=count, denominator=denominator, rate=rate,
-                ci=wilson_interval(count, denominator), text=text)
+                ci=wilson_interval(count, cast(int, denominator)), text=text)
 
 
 def period_text(start: str | None, end: str | None) -> str:

@@ -14,9 +14,13 @@ as a late entry (no left truncation).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 KM_COLUMNS = ("time", "n_at_risk", "n_events", "n_censored", "survival", "cumulative")
 
@@ -51,7 +55,7 @@ def kaplan_meier(times: Iterable[float], events: Iterable[bool]) -> pd.DataFrame
     )
 
 
-def _as_array(values: Iterable, dtype) -> np.ndarray:
+def _as_array(values: Iterable[Any], dtype: npt.DTypeLike) -> np.ndarray:
     return np.asarray(values if hasattr(values, "__len__") else list(values), dtype=dtype)
 
 

@@ -13,6 +13,8 @@ arranges and words them. Conventions of the patient view (not OUTCOMES.md rules)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -151,7 +153,7 @@ def _reliable_line(row: pd.Series, rci: int) -> str:
     return f"No reliable change (less than {rci} points either way)."
 
 
-def _true(value) -> bool:
+def _true(value: Any) -> bool:  # a cell: bool, NaN, pd.NA or None
     return bool(value) if not pd.isna(value) else False
 
 

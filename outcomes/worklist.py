@@ -14,6 +14,8 @@ Pure functions over the observation frame (data.observations) and the infusion f
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pandas as pd
 
 WORKLIST_COLUMNS = ("clinic", "patient_key", "course_key", "course_number",
@@ -64,9 +66,10 @@ def work_list(obs: pd.DataFrame, infusions: pd.DataFrame,
               instrument: str = "PHQ-9") -> pd.DataFrame:
     """What is missing, course by course (WORKLIST_COLUMNS; infusion_number is <NA> for
     a course-level row)."""
+    # cast: pandas-stubs do not list pd.NA among the scalars assign broadcasts
     no_baseline = courses_without_baseline(obs, infusions, instrument).assign(
-        infusion_number=pd.NA, missing=f"no baseline: no pre-infusion {instrument} with a "
-                                       "total in the course")
+        infusion_number=cast(Any, pd.NA),
+        missing=f"no baseline: no pre-infusion {instrument} with a total in the course")
     slots = _slots(infusions, obs, instrument)
     gaps = slots[~(slots["has_pre"] & slots["has_post"])].copy()
     gaps["missing"] = [
