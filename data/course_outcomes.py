@@ -233,6 +233,29 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     return _typed(cols, dimensions, steps, engine.dialect.name)
 
 
+def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
+                   start: date | None = None, end: date | None = None,
+                   engine: Engine | None = None) -> dict[str, list[str]]:
+    """The clinicians (first infusion's) and indications of the courses with scores in scope,
+    clinics and start range: the Outcomes page's filter options, without the scores."""
+    with read_session():
+        require(actor, "view_outcomes", entity="outcomes",
+                message="This role does not see clinical outcomes.")
+    engine = engine or get_engine()
+    refresh_stale(engine)
+    scored = select(_TABLE.c.course_id).distinct()
+    stmt = _with_first_infusion(
+        select(Course.id).join(Patient, Patient.id == Course.patient_id)
+        .where(Course.id.in_(scored), *_chosen_courses(actor, clinic_ids, start, end)))
+    with engine.connect() as conn:
+        cols = fetch_columns(conn, stmt)
+    clinician = pd.Series(cols["username"], dtype=object).fillna(
+        pd.Series(cols["clinician_code"], dtype=object)).fillna("unknown")
+    indication = pd.Series(cols["indication"], dtype=object).fillna("unspecified")
+    return {"clinician": sorted(clinician.astype(str).unique().tolist()),
+            "indication": sorted(indication.astype(str).unique().tolist())}
+
+
 def _json_number(column, key: str, engine: Engine):  # noqa: ANN001, ANN202
     """The number at ``key`` of a JSON object column, in SQL (``key`` is digits only: it is
     written into the statement, which data.frame_reader sends without bind processing)."""
