@@ -38,11 +38,20 @@ from data.access import Actor, require
 from data.db import get_engine, read_session, write_session
 from data.frame_reader import fetch_columns
 from data.observations import _chosen_courses, _joined, _scores, _with_first_infusion
-from models.tables import Assessment, Clinic, Course, CourseOutcome, CourseOutcomeStale, Patient
+from models.tables import (
+    Assessment,
+    Clinic,
+    Course,
+    CourseOutcome,
+    CourseOutcomeStale,
+    Infusion,
+    Patient,
+)
 from outcomes import course_facts
 from outcomes.instruments import INSTRUMENTS, get_instrument
 
 CHUNK = 2000  # courses recomputed per query
+FEW = 200  # up to this many courses, recomputed one by one in plain Python (a save's refresh)
 _TABLE = CourseOutcome.__table__
 _STALE = CourseOutcomeStale.__table__
 
@@ -95,7 +104,8 @@ def _replace_rows(session: Session, course_ids: Sequence[int], deleted: bool = F
         chunk = list(course_ids[start:start + CHUNK])
         if not deleted:
             session.execute(delete(_TABLE).where(_TABLE.c.course_id.in_(chunk)))
-        rows = fact_rows(session.connection(), chunk)
+        few = len(chunk) <= FEW
+        rows = (few_fact_rows if few else fact_rows)(session.connection(), chunk)
         if rows:
             session.execute(insert(_TABLE), rows)
         written += len(rows)
@@ -109,6 +119,26 @@ def fact_rows(conn: Connection, course_ids: Sequence[int]) -> list[dict[str, Any
     for name in obs["instrument"].unique().tolist() if len(obs) else []:
         facts = course_facts.course_facts(obs, name)
         rows += [_db_row(name, record) for record in facts.to_dict("records")]
+    return rows
+
+
+def few_fact_rows(conn: Connection, course_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """``fact_rows`` for a few courses, one course at a time without frames
+    (``outcomes.course_facts.facts_of_course``: the same rules)."""
+    stmt = (select(Assessment.course_id, Assessment.instrument, Infusion.number,
+                   Assessment.timepoint, Assessment.administered_on, Assessment.total,
+                   Assessment.item9, Infusion.administered_on)
+            .join(Infusion, Infusion.id == Assessment.infusion_id)
+            .where(Assessment.course_id.in_(list(course_ids))))
+    by_course: dict[int, list[tuple]] = {}
+    for course, *observation in conn.execute(stmt):
+        by_course.setdefault(course, []).append(tuple(observation))
+    rows = []
+    for course in sorted(by_course):
+        observations = by_course[course]
+        for name in sorted({o[0] for o in observations}):
+            facts = course_facts.facts_of_course(observations, name)
+            rows.append(_db_row(name, {"course_key": course, **facts}))
     return rows
 
 

@@ -177,3 +177,84 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = 6,
         table["day_after_checked"] = values["day_after_checked"].astype(bool)
         table["day_after_item9"] = values["day_after_item9"].astype("float64")
     return table.reset_index()
+
+
+# --- one course at a time (the refresh after a save) ------------------------------------------
+
+def facts_of_course(observations: list[tuple], instrument: str,
+                    remission_max: int | None = None) -> dict | None:
+    """``course_facts`` of ONE course in plain Python (a save's refresh: no frame overhead).
+
+    ``observations``: every observation of the course, any instrument, as tuples
+    (instrument, infusion_number, timepoint, date, total, item9, infusion_date) with None for
+    a missing total / item 9; ``remission_max`` defaults to the catalogue's. None when the
+    course has no observation of ``instrument``. The same rules as the frame version, which
+    ``manage.py check-outcomes`` and tests/data/test_course_outcomes.py compare it with."""
+    spec = get_instrument(instrument)
+    limit = spec.remission_max if remission_max is None else remission_max
+    mine = [o for o in observations if o[0] == spec.name]
+    if not mine:
+        return None
+    rank = engine.TIMEPOINT_RANK
+    rows = sorted(mine, key=lambda o: (o[1], rank.get(o[2], 1), o[3]))  # C2 / C4 order
+    received = [n - 1 if tp == "pre" else n for _, n, tp, *_ in rows]
+    base = next((i for i, o in enumerate(rows) if o[4] is not None and o[2] == "pre"), None)
+    out: dict = dict.fromkeys(FACT_COLUMNS)
+    out["first_infusion_date"] = min(o[6] for o in observations)
+    nan = math.nan
+    out.update(baseline=nan, baseline_item9=nan, latest=nan, last_received=nan,
+               first_response_received=nan, first_remission_received=nan,
+               day_after_item9=nan, remission_steps=[],
+               **{c: {} for c in MAP_COLUMNS})
+    after = [] if base is None else list(range(base + 1, len(rows)))
+    if base is not None:
+        b = rows[base]
+        baseline = float(b[4])
+        out.update(baseline=baseline, baseline_infusion=b[1], baseline_date=b[3],
+                   baseline_item9=_number(b[5]))
+        scored_after = [i for i in after if rows[i][4] is not None]
+        if scored_after:
+            last = rows[scored_after[-1]]
+            out.update(latest=float(last[4]), latest_infusion=last[1],
+                       latest_timepoint=last[2], latest_received=received[scored_after[-1]],
+                       latest_date=last[3])
+        out["last_received"] = float(max(received[i] for i in [base, *scored_after]))
+        out["first_response_received"] = next(
+            (float(received[i]) for i in scored_after
+             if baseline > 0 and 2 * rows[i][4] <= baseline), nan)
+        if limit is not None:
+            out["first_remission_received"] = next(
+                (float(received[i]) for i in scored_after if rows[i][4] <= limit), nan)
+        lowest = None
+        for i in scored_after:
+            if lowest is None or rows[i][4] < lowest:
+                lowest = rows[i][4]
+                out["remission_steps"].append([received[i], float(lowest)])
+        for i in after:
+            n, tp, total, item9 = rows[i][1], rows[i][2], rows[i][4], rows[i][5]
+            if tp in ("pre", "post") and total is not None:
+                out[f"{tp}_totals"][str(n)] = float(total)
+            if tp in ("pre", "post") and item9 is not None:
+                out[f"{tp}_item9"][str(n)] = float(item9)
+    out["any_item9_positive"] = any(o[5] is not None and o[5] >= 1 for o in rows)
+    out["later_item9_positive"] = any(rows[i][5] is not None and rows[i][5] >= 1 for i in after)
+    _day_after(out, rows)
+    return out
+
+
+def _number(value) -> float:  # noqa: ANN001
+    return math.nan if value is None else float(value)
+
+
+def _day_after(out: dict, rows: list[tuple]) -> None:
+    """O12 (engine._add_day_after): the first follow-up dated infusion 1's day or the next."""
+    out["day_after_checked"] = False
+    ones = [o[6] for o in rows if o[1] == 1]
+    if not ones:
+        return
+    start = min(ones)
+    for o in rows:
+        if o[2] == engine.FOLLOWUP and 0 <= (o[3] - start).days <= 1:
+            out["day_after_checked"] = True
+            out["day_after_item9"] = _number(o[5])
+            return

@@ -274,3 +274,18 @@ def _cached(cls, clin):  # noqa: ANN001, ANN202
 
 
 _World.cached = classmethod(_cached)
+
+
+def test_one_course_at_a_time_equals_the_frame_reduction_on_the_demo_store(demo, engine):
+    from data.course_outcomes import fact_rows, few_fact_rows
+
+    with engine.connect() as conn:
+        ids = sorted(set(conn.execute(select(Assessment.course_id).distinct()).scalars()))
+        framed = fact_rows(conn, ids)
+        one_by_one = few_fact_rows(conn, ids)
+
+    def key(row: dict) -> tuple:
+        return row["course_id"], row["instrument"]
+
+    assert len(framed) > 150  # 80 patients, PHQ-9, GAD-7 and MADRS
+    assert sorted(one_by_one, key=key) == sorted(framed, key=key)
