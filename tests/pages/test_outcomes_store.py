@@ -13,7 +13,7 @@ from data.access import SYSTEM
 from data.db import read_session, write_session
 from data.infusions import log_infusion
 from data.outcome_report import OutcomeFilters, filtered_observations, summary_of
-from models.tables import Course, CourseOutcomeStale, Infusion
+from models.tables import Course, CourseOutcome, CourseOutcomeStale, Infusion
 from outcomes.breakdowns import severity_distribution, waterfall
 from outcomes.engine import course_table
 from tests.test_outcomes_page import expected_headline, headline, open_outcomes
@@ -31,6 +31,7 @@ def full_summary() -> dict:
 
 def test_the_first_view_reads_no_score(demo, monkeypatch):
     at = open_outcomes("demo.director")  # builds the stored rows (the seed queued them)
+    expected = expected_headline(full_summary()["PHQ-9"], 6)
     monkeypatch.setattr("data.clinic_outcomes.load_observations", _no_scores)
     monkeypatch.setattr("data.outcome_report.load_observations", _no_scores)
     import streamlit as st
@@ -38,7 +39,7 @@ def test_the_first_view_reads_no_score(demo, monkeypatch):
     st.cache_data.clear()
     at.run()
     assert not at.exception, at.exception
-    assert headline(at) == expected_headline(full_summary()["PHQ-9"], 6)
+    assert headline(at) == expected
     assert {"oc_severity_chart", "oc_waterfall_chart"} <= {
         e.proto.id.rsplit("-", 1)[-1] for e in at.get("plotly_chart")}
 
@@ -47,10 +48,14 @@ def test_a_save_shows_on_the_next_run_as_a_full_recomputation(demo):
     at = open_outcomes("demo.director")
     before = full_summary()
     assert headline(at) == expected_headline(before["PHQ-9"], 6)
-    with read_session() as session:  # the first course, its next infusion
-        course = session.exec(select(func.min(Course.id))).one()
-        number = session.exec(select(func.max(Infusion.number))
-                              .where(Infusion.course_id == course)).one() + 1
+    with read_session() as session:  # a first course not in remission, its next infusion
+        course = session.scalar(
+            select(func.min(CourseOutcome.course_id))
+            .join(Course, Course.id == CourseOutcome.course_id)
+            .where(Course.number == 1, CourseOutcome.instrument == "PHQ-9",
+                   CourseOutcome.latest > 10))
+        number = session.scalar(select(func.max(Infusion.number))
+                                .where(Infusion.course_id == course)) + 1
     with write_session() as session:  # PHQ-9 post 0: the course's latest score changes
         log_infusion(session, actor=SYSTEM, course_id=course, today=date(2026, 6, 1),
                      infusion={"number": number, "administered_on": date(2026, 5, 30),
@@ -58,7 +63,7 @@ def test_a_save_shows_on_the_next_run_as_a_full_recomputation(demo):
                                "dose_mg_per_kg": 0.5, "weight_kg": 70.0},
                      scores=[{"instrument": "PHQ-9", "timepoint": "post", "items": [0] * 9}])
     with read_session() as session:
-        assert session.exec(select(CourseOutcomeStale.course_id)).all() == [course]
+        assert session.scalars(select(CourseOutcomeStale.course_id)).all() == [course]
     at.run()
     assert not at.exception, at.exception
     after = full_summary()
