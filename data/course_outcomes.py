@@ -36,7 +36,7 @@ from sqlmodel import Session
 
 from data.access import Actor, require
 from data.db import get_engine, read_session, write_session
-from data.frame_reader import fetch_columns
+from data.frame_reader import as_dates, as_text, fetch_columns
 from data.observations import _chosen_courses, _joined, _scores, _with_first_infusion
 from models.tables import (
     Assessment,
@@ -298,22 +298,24 @@ def _json_number(column, key: str, engine: Engine):  # noqa: ANN001, ANN202
 
 def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str) -> pd.DataFrame:
     def num(name: str) -> np.ndarray:
-        return pd.to_numeric(pd.Series(cols[name], dtype=object)).astype("float64").to_numpy()
+        return np.array(cols[name], dtype="float64")  # None -> NaN
+
+    def day(name: str) -> pd.Series:
+        return pd.Series(as_dates(cols[name])).astype("datetime64[us]")
 
     frame = pd.DataFrame({
         "course_key": cols["course_key"].astype("int64"),
         "patient_key": cols["patient_key"].astype("int64"),
-        "clinic": pd.Series(cols["clinic"], dtype="str"),
+        "clinic": as_text(cols["clinic"]),
         "course_number": cols["course_number"].astype("int64"),
-        "course_start": pd.to_datetime(pd.Series(cols["course_start"], dtype=object)),
-        "instrument": pd.Series(cols["instrument"], dtype="str"),
-        **{c: pd.to_datetime(pd.Series(cols[c], dtype=object))
-           for c in course_facts.DATE_FACTS},
+        "course_start": day("course_start"),
+        "instrument": as_text(cols["instrument"]),
+        **{c: day(c) for c in course_facts.DATE_FACTS},
         **{c: num(c) for c in ("baseline", "baseline_item9", "latest", "last_received",
                                "first_response_received", "first_remission_received",
                                "day_after_item9", "after_n_total", "after_n_answer",
                                "baseline_infusion", "latest_infusion", "latest_received")},
-        "latest_timepoint": pd.Series(cols["latest_timepoint"], dtype="str"),
+        "latest_timepoint": as_text(cols["latest_timepoint"]),
         **{c: cols[c].astype(bool) for c in ("any_item9_positive", "later_item9_positive",
                                              "day_after_checked")},
     })
