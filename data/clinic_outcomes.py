@@ -123,10 +123,13 @@ def analyse(frames: ClinicFrames, *, actor: Actor, filters: OutcomeFilters, inst
 
 
 def stored_course_table(*, actor: Actor, filters: OutcomeFilters, instrument: str,
-                        params: dict[str, Any]) -> pd.DataFrame:
+                        params: dict[str, Any], facts: pd.DataFrame | None = None
+                        ) -> pd.DataFrame:
     """``course_table`` of the instrument for the filters, from the course outcomes kept in
-    the store (data.course_outcomes), without reading the scores."""
-    facts = stored_facts(actor=actor, filters=filters, params=params)
+    the store (data.course_outcomes; ``facts``: already read and narrowed), without reading
+    the scores."""
+    if facts is None:
+        facts = stored_facts(actor=actor, filters=filters, params=params)
     chosen = select_courses(facts, all_courses=params["all_courses"])
     spec = get_instrument(instrument)
     return table_from_facts(chosen[chosen["instrument"] == spec.name], spec.name,
@@ -134,8 +137,8 @@ def stored_course_table(*, actor: Actor, filters: OutcomeFilters, instrument: st
                             remission_max=params["remission_max"].get(spec.name))
 
 
-def response_analysis(*, actor: Actor, filters: OutcomeFilters,
-                      instrument: str) -> ClinicAnalysis:
+def response_analysis(*, actor: Actor, filters: OutcomeFilters, instrument: str,
+                      facts: pd.DataFrame | None = None) -> ClinicAnalysis:
     """What the page's "response" section shows (severity bands and the waterfall), from
     the stored course outcomes: the page's first view reads no score."""
     params = resolved_parameters(filters)
@@ -145,7 +148,7 @@ def response_analysis(*, actor: Actor, filters: OutcomeFilters,
     override = params["remission_max"].get(spec.name)
     limit = spec.remission_max if override is None else override
     table = stored_course_table(actor=actor, filters=filters, instrument=spec.name,
-                                params=params)
+                                params=params, facts=facts)
     result = ClinicAnalysis(instrument=spec.name, parameters={**params, "remission_limit": limit})
     result.waterfall = breakdowns.waterfall(table)
     result.severity = breakdowns.severity_distribution(table, spec.name)

@@ -60,7 +60,13 @@ def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
     course outcomes kept in the store (data.course_outcomes); equal to ``summary_of`` the
     filtered observation frame (tests/data/test_course_outcomes.py)."""
     params = resolved_parameters(filters)
-    facts = stored_facts(actor=actor, filters=filters, params=params)
+    return summary_from_facts(stored_facts(actor=actor, filters=filters, params=params),
+                              filters, params)
+
+
+def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
+                       params: dict[str, Any]) -> dict[str, Any]:
+    """The section 6 summary of stored facts already narrowed by every course filter."""
     chosen = select_courses(facts, all_courses=params["all_courses"])
     by_instrument = dict(tuple(chosen.groupby("instrument", sort=False)))
     empty = chosen.iloc[:0]
@@ -77,17 +83,19 @@ def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
     return summary
 
 
-def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any]
-                 ) -> pd.DataFrame:
-    """The stored course facts within the actor's scope, narrowed by every course filter."""
+def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any],
+                 narrowed: bool = True) -> pd.DataFrame:
+    """The stored course facts within the actor's scope, clinics and dates, narrowed by the
+    clinician and indication filters (unless not ``narrowed``: then with those columns)."""
     steps = any(get_instrument(name).remission_max != limit
                 for name, limit in params["remission_max"].items())
     facts = load_facts(
         actor=actor, clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
         start=filters.start, end=filters.end, after_n=params["after_n"],
         timepoint_rule=params["timepoint_rule"],
-        dimensions=bool(filters.clinicians or filters.indications), steps=steps)
-    return filter_courses(facts, filters)
+        dimensions=not narrowed or bool(filters.clinicians or filters.indications),
+        steps=steps)
+    return filter_courses(facts, filters) if narrowed else facts
 
 
 def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any]) -> dict:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from data.access import Actor
@@ -36,7 +37,13 @@ from data.clinic_outcomes import (
 )
 from data.course_outcomes import filter_options
 from data.outcome_frames import data_version
-from data.outcome_report import OutcomeFilters, outcome_summary
+from data.outcome_report import (
+    OutcomeFilters,
+    filter_courses,
+    resolved_parameters,
+    stored_facts,
+    summary_from_facts,
+)
 
 TTL_SECONDS = 300
 # The ClinicAnalysis fields each section of the Outcomes page reads (besides instrument and
@@ -70,7 +77,24 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     """The OUTCOMES.md s.6 summary as ``manage.py export outcomes`` computes it: from the
     course outcomes kept in the store (no score is read; after a save only the saved
     course is recomputed, data.course_outcomes)."""
-    return outcome_summary(actor=_actor, filters=filters)
+    facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+    return summary_from_facts(filter_courses(facts, filters), filters,
+                              resolved_parameters(filters))
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=2, show_spinner="Loading outcome data...")
+def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
+                       _actor: Actor) -> pd.DataFrame:
+    """The stored course facts of one scope, clinics, dates, N and timepoint rule, with the
+    clinician and indication columns (read once for the summary and the response section)."""
+    return stored_facts(actor=_actor, filters=filters, params=resolved_parameters(filters),
+                        narrowed=False)
+
+
+def _facts_filters(filters: OutcomeFilters) -> OutcomeFilters:
+    """What the stored facts depend on (the rest is applied in memory)."""
+    return OutcomeFilters(clinic_ids=filters.clinic_ids, start=filters.start, end=filters.end,
+                          after_n=filters.after_n, timepoint_rule=filters.timepoint_rule)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner="Computing breakdowns...")
@@ -88,7 +112,9 @@ def cached_section(scope_key: str, filters: OutcomeFilters, instrument: str, tod
     """The analysis reduced to what one section of the page shows (the first section, the
     response over time, from the stored course outcomes: no observation frame is read)."""
     if section == "response":
-        return response_analysis(actor=_actor, filters=filters, instrument=instrument)
+        facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+        return response_analysis(actor=_actor, filters=filters, instrument=instrument,
+                                 facts=filter_courses(facts, filters))
     analysis = cached_analysis(scope_key, filters, instrument, today, version, _actor=_actor)
     return section_of(analysis, section)
 
