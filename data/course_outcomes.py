@@ -29,7 +29,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, and_, cast, delete, func, insert, literal_column, or_, select
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -259,8 +272,48 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     if dimensions:
         stmt = _with_first_infusion(stmt)
     with engine.connect() as conn:
-        cols = fetch_columns(conn, stmt)
+        cols = None if steps else _fetch_joined(conn, stmt)  # steps: JSON lists, per row
+        if cols is None:
+            cols = fetch_columns(conn, stmt)
     return _typed(cols, dimensions, steps, engine.dialect.name)
+
+
+_TEXT = {"clinic", "instrument", "latest_timepoint", "indication", "username",
+         "clinician_code", "route", "course_start", *course_facts.DATE_FACTS}
+_SEPARATOR, _NULL = "\x1f", "\x1e"  # ASCII unit / record separators
+
+
+def _fetch_joined(conn: Connection, stmt) -> dict[str, np.ndarray] | None:  # noqa: ANN001
+    """``fetch_columns`` of ``stmt`` with each column sent as ONE delimited string (as
+    data.observations reads the scores: no Python object per value until numpy has parsed
+    the numbers). Numbers travel with NULL as -1 (every stored number is >= 0), text and
+    dates with NULL as a marker. None when a text value holds the separator."""
+    sub = stmt.subquery()
+    aggregates = []
+    for column in sub.c:
+        if column.name in _TEXT:
+            value = func.coalesce(cast(column, String), _NULL)
+            aggregates.append(func.aggregate_strings(value, _SEPARATOR).label(column.name))
+        else:
+            number = cast(cast(column, Integer), Float) if isinstance(column.type, Boolean) \
+                else cast(column, Float)
+            value = cast(func.coalesce(number, -1.0), String)
+            aggregates.append(func.aggregate_strings(value, ",").label(column.name))
+    joined = conn.execute(select(*aggregates)).one()._mapping
+    n_rows = None
+    cols: dict[str, np.ndarray] = {}
+    for name, text in joined.items():
+        if name in _TEXT:
+            values = np.array(text.split(_SEPARATOR) if text else [], dtype=object)
+            values[values == _NULL] = None
+        else:
+            values = np.fromstring(text, dtype="float64", sep=",") if text else np.array([])
+            values[values == -1] = np.nan
+        if n_rows is not None and len(values) != n_rows:
+            return None
+        n_rows = len(values)
+        cols[name] = values
+    return cols
 
 
 def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
