@@ -43,6 +43,32 @@ def _outcomes_page():  # noqa: ANN202
     return at
 
 
+def _save_one(index: int) -> None:
+    """One infusion with PHQ-9 and GAD-7 pre and post scores on an existing course."""
+    from sqlalchemy import func, select
+
+    from bench.figures import GAD7_POST, GAD7_PRE, PHQ9_POST, PHQ9_PRE, TODAY, director
+    from data.db import read_session, write_session
+    from data.infusions import log_infusion
+    from models.tables import Infusion
+
+    with read_session() as session:
+        course_id, number = session.exec(
+            select(Infusion.course_id, func.max(Infusion.number))
+            .group_by(Infusion.course_id).order_by(Infusion.course_id)
+            .offset(97 * (index + 1)).limit(1)).one()
+    scores = [{"instrument": name, "timepoint": timepoint, "items": items}
+              for name, timepoint, items in (("PHQ-9", "pre", PHQ9_PRE), ("GAD-7", "pre", GAD7_PRE),
+                                             ("PHQ-9", "post", PHQ9_POST),
+                                             ("GAD-7", "post", GAD7_POST))]
+    with write_session() as session:
+        log_infusion(session, actor=director(), course_id=course_id, today=TODAY,
+                     infusion={"number": number + 1, "administered_on": TODAY,
+                               "infusion_type": "booster", "route": "IV",
+                               "dose_mg_per_kg": 0.5, "weight_kg": 70.0},
+                     scores=scores)
+
+
 def probe(url: str, repeat: int, warm_runs: int) -> dict:
     from bench.figures import director
     from bench.stores import use_store
@@ -68,11 +94,17 @@ def probe(url: str, repeat: int, warm_runs: int) -> dict:
     for _ in range(warm_runs):
         floors.append(_run(floor))
         warm.append(_run(page))
+    saved, floors_saved = [], []
+    for index in range(repeat):  # a clinician saves one infusion, then the page reruns
+        _save_one(index)
+        floors_saved.append(_run(floor))
+        saved.append(_run(page))
     n_charts = len(page.get("plotly_chart"))
     n_tables = len(page.dataframe)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"first_render_s": first, "cold_s": cold, "floor_cold_s": floors_cold,
             "floor_first_s": floor_cold, "warm_s": warm, "floor_warm_s": floors,
+            "after_save_s": saved, "floor_after_save_s": floors_saved,
             "charts": n_charts, "tables": n_tables, "peak_rss_bytes": peak}
 
 

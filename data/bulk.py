@@ -453,4 +453,9 @@ def write_records(session: Session, records: BulkRecords, *,
     writer = _Writer(session, utcnow(), chunk_size)
     created = _write_people(writer, batch, ids)
     created.update(_write_treatment(writer, batch, ids))
+    from data.course_outcomes import mark_courses_stale  # their outcomes change (issue 13)
+
+    touched = {k[:3] for k in batch.infusions.keys(*_INFUSION)}
+    touched |= {k[:3] for k in batch.assessments.keys(*_SLOT[:3])}
+    mark_courses_stale(session, (ids.courses.get(k) for k in touched))
     return created

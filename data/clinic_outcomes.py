@@ -23,10 +23,16 @@ from data.outcome_frames import (
     load_open_alerts,
     patient_labels,
 )
-from data.outcome_report import OutcomeFilters, filter_courses, resolved_parameters
+from data.outcome_report import (
+    OutcomeFilters,
+    filter_courses,
+    resolved_parameters,
+    stored_facts,
+)
 from data.protocol import load_protocol
 from outcomes import attention, breakdowns, dose, durability, monitoring, quality
-from outcomes.engine import course_table
+from outcomes.course_facts import table_from_facts
+from outcomes.engine import course_table, select_courses
 from outcomes.instruments import get_instrument
 from outcomes.review import director_review
 
@@ -128,6 +134,39 @@ def analyse(frames: ClinicFrames, *, actor: Actor, filters: OutcomeFilters, inst
         all_courses=params["all_courses"], small_cell=params["small_cell"],
         induction_length=protocol["induction_length"],
         lapse_days=protocol["lapse_window_days"], as_of=today)
+    return result
+
+
+def stored_course_table(*, actor: Actor, filters: OutcomeFilters, instrument: str,
+                        params: dict[str, Any], facts: pd.DataFrame | None = None
+                        ) -> pd.DataFrame:
+    """``course_table`` of the instrument for the filters, from the course outcomes kept in
+    the store (data.course_outcomes; ``facts``: already read and narrowed), without reading
+    the scores."""
+    if facts is None:
+        facts = stored_facts(actor=actor, filters=filters, params=params)
+    chosen = select_courses(facts, all_courses=params["all_courses"])
+    spec = get_instrument(instrument)
+    return table_from_facts(chosen[chosen["instrument"] == spec.name], spec.name,
+                            after_n=params["after_n"], timepoint_rule=params["timepoint_rule"],
+                            remission_max=params["remission_max"].get(spec.name))
+
+
+def response_analysis(*, actor: Actor, filters: OutcomeFilters, instrument: str,
+                      facts: pd.DataFrame | None = None) -> ClinicAnalysis:
+    """What the page's "response" section shows (severity bands and the waterfall), from
+    the stored course outcomes: the page's first view reads no score."""
+    params = resolved_parameters(filters)
+    with read_session() as session:
+        params["booster_overdue_days"] = load_protocol(session)["booster_overdue_days"]
+    spec = get_instrument(instrument)
+    override = params["remission_max"].get(spec.name)
+    limit = spec.remission_max if override is None else override
+    table = stored_course_table(actor=actor, filters=filters, instrument=spec.name,
+                                params=params, facts=facts)
+    result = ClinicAnalysis(instrument=spec.name, parameters={**params, "remission_limit": limit})
+    result.waterfall = breakdowns.waterfall(table)
+    result.severity = breakdowns.severity_distribution(table, spec.name)
     return result
 
 

@@ -20,6 +20,7 @@ from data import audit
 from data.access import Actor, require
 from data.alerts import open_item9_alert
 from data.clinic_time import today_in
+from data.course_outcomes import mark_courses_stale
 from data.infusions import course_in_scope
 from data.protocol import load_protocol
 from models.schemas import InfusionIn, InputError, ScoreIn, check_reason, parse, parse_score
@@ -63,6 +64,8 @@ def correct_infusion(session: Session, *, actor: Actor, infusion_id: int,
     for name, _old, value in changed:
         setattr(row, name, value)
     session.add(row)
+    if changed:
+        mark_courses_stale(session, [row.course_id])
     audit.record_changes(session, actor=actor, action="correct", entity="infusion",
                          entity_id=row.id, patient_id=patient.id, changes=changed,
                          reason=reason)
@@ -127,6 +130,7 @@ def correct_score(session: Session, *, actor: Actor, assessment_id: int,
             setattr(row, name, new)
     row.items, row.item9 = list(score.scored().items), score.item9
     session.add(row)
+    mark_courses_stale(session, [row.course_id])
     audit.record_changes(session, actor=actor, action="correct", entity="assessment",
                          entity_id=row.id, patient_id=patient.id, changes=changes,
                          reason=reason)

@@ -13,11 +13,15 @@ from typing import Any
 import pandas as pd
 
 from data.access import Actor
+from data.course_outcomes import load_facts
 from data.course_progress import retention_summary
 from data.db import read_session
 from data.observations import CORE_COLUMNS, load_observations
 from data.protocol import load_protocol
-from outcomes.summary import RETENTION_KEY, summarize, summary_to_rows
+from outcomes.course_facts import table_from_facts
+from outcomes.engine import select_courses
+from outcomes.instruments import get_instrument
+from outcomes.summary import RETENTION_KEY, summarize, summarize_tables, summary_to_rows
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,53 @@ def resolved_parameters(filters: OutcomeFilters) -> dict[str, Any]:
 
 
 def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
-    """The OUTCOMES.md section 6 summary for the actor's scope and the filters."""
-    return summary_of(filtered_observations(actor=actor, filters=filters), filters)
+    """The OUTCOMES.md section 6 summary for the actor's scope and the filters, from the
+    course outcomes kept in the store (data.course_outcomes); equal to ``summary_of`` the
+    filtered observation frame (tests/data/test_course_outcomes.py)."""
+    params = resolved_parameters(filters)
+    return summary_from_facts(stored_facts(actor=actor, filters=filters, params=params),
+                              filters, params)
+
+
+def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
+                       params: dict[str, Any]) -> dict[str, Any]:
+    """The section 6 summary of stored facts already narrowed by every course filter."""
+    chosen = select_courses(facts, all_courses=params["all_courses"])
+    by_instrument = dict(tuple(chosen.groupby("instrument", sort=False)))
+    empty = chosen.iloc[:0]
+
+    def table_of(name: str, override: int | None) -> pd.DataFrame:
+        return table_from_facts(by_instrument.get(name, empty), name,
+                                after_n=params["after_n"],
+                                timepoint_rule=params["timepoint_rule"], remission_max=override)
+
+    summary = summarize_tables(table_of,
+                               instruments=list(filters.instruments) if filters.instruments
+                               else None, **params)
+    summary[RETENTION_KEY] = _retention(facts, filters, params)
+    return summary
+
+
+def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any],
+                 narrowed: bool = True) -> pd.DataFrame:
+    """The stored course facts within the actor's scope, clinics and dates, narrowed by the
+    clinician and indication filters (unless not ``narrowed``: then with those columns)."""
+    steps = any(get_instrument(name).remission_max != limit
+                for name, limit in params["remission_max"].items())
+    facts = load_facts(
+        actor=actor, clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+        start=filters.start, end=filters.end, after_n=params["after_n"],
+        timepoint_rule=params["timepoint_rule"],
+        dimensions=not narrowed or bool(filters.clinicians or filters.indications),
+        steps=steps)
+    return filter_courses(facts, filters) if narrowed else facts
+
+
+def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any]) -> dict:
+    return retention_summary(  # D1: infusions, not scores, decide it
+        frame, all_courses=params["all_courses"], as_of=filters.as_of,
+        clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+        start=filters.start, end=filters.end)
 
 
 def filtered_observations(*, actor: Actor, filters: OutcomeFilters) -> pd.DataFrame:
@@ -86,10 +135,7 @@ def summary_of(obs: pd.DataFrame, filters: OutcomeFilters) -> dict[str, Any]:
     summary = summarize(obs[list(CORE_COLUMNS)],
                         instruments=list(filters.instruments) if filters.instruments else None,
                         **params)
-    summary[RETENTION_KEY] = retention_summary(  # D1: infusions, not scores, decide it
-        obs, all_courses=params["all_courses"], as_of=filters.as_of,
-        clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
-        start=filters.start, end=filters.end)
+    summary[RETENTION_KEY] = _retention(obs, filters, params)
     return summary
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from data import audit
 from data.access import Actor
 from data.alerts import open_item9_alert
+from data.course_outcomes import mark_courses_stale
 from models.schemas import AlreadySaved, InputError, ScoreIn, parse_score
 from models.tables import Assessment, Course, Infusion, Patient, SafetyAlert
 
@@ -108,6 +109,7 @@ def write_scores(session: Session, *, actor: Actor, infusion: Infusion, course: 
     except IntegrityError:
         raise AlreadySaved([("scores", f"a score of infusion {number} is already saved; "
                              "nothing new was written")]) from None
+    mark_courses_stale(session, [course.id])
     alerts = []
     for row in rows:
         audit.record(session, actor=actor, action="create", entity="assessment",

@@ -349,3 +349,52 @@ class Draft(SQLModel, table=True):
                                     sa_column=Column(SA_JSON, nullable=False))
     created_at: datetime
     updated_at: datetime
+
+
+class CourseOutcome(SQLModel, table=True):
+    """Per (course, instrument): the reduced facts the outcome rules need (migration 0008,
+    data/course_outcomes.py, docs/PERFORMANCE.md). Derived from the scores: a write that
+    can change them marks the course in ``course_outcome_stale`` in its own transaction
+    and the next read recomputes the stale courses only. No foreign key: a derived cache,
+    read through an inner join with ``course`` (a row of a vanished course is ignored)."""
+
+    __tablename__ = "course_outcome"
+
+    course_id: int = Field(primary_key=True)
+    instrument: str = Field(primary_key=True, max_length=12)
+    first_infusion_date: date | None = None  # D2: earliest infusion among all its scores
+    baseline: float | None = None  # O1
+    baseline_infusion: int | None = None
+    baseline_date: date | None = None
+    baseline_item9: float | None = None
+    latest: float | None = None  # O2
+    latest_infusion: int | None = None
+    latest_timepoint: str | None = Field(default=None, max_length=8)
+    latest_received: int | None = None
+    latest_date: date | None = None
+    last_received: float | None = None  # O8 censoring
+    first_response_received: float | None = None  # O8
+    first_remission_received: float | None = None  # O8 at the catalogue's remission maximum
+    # O8 for another maximum: [[received, total], ...] each time the running minimum of the
+    # scored totals after the baseline drops (the first total <= L is the first step <= L).
+    remission_steps: list[list[float]] | None = Field(default=None, sa_column=Column(SA_JSON))
+    # O7 for every N and timepoint rule: {"k": total} of the last scored post (pre) score of
+    # infusion k after the baseline; and the same for the item-9 answer (answered, any total).
+    post_totals: dict[str, float] | None = Field(default=None, sa_column=Column(SA_JSON))
+    pre_totals: dict[str, float] | None = Field(default=None, sa_column=Column(SA_JSON))
+    post_item9: dict[str, float] | None = Field(default=None, sa_column=Column(SA_JSON))
+    pre_item9: dict[str, float] | None = Field(default=None, sa_column=Column(SA_JSON))
+    any_item9_positive: bool = False  # O10
+    later_item9_positive: bool = False
+    day_after_checked: bool = False  # O12
+    day_after_item9: float | None = None
+
+
+class CourseOutcomeStale(SQLModel, table=True):
+    """Courses whose ``course_outcome`` rows are out of date; ``generation`` goes up at each
+    marking, so a refresh removes only the markings it has seen."""
+
+    __tablename__ = "course_outcome_stale"
+
+    course_id: int = Field(primary_key=True)
+    generation: int = 1

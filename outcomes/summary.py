@@ -44,7 +44,7 @@ counts are Python ints, so ``json.dumps`` works on the result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -75,22 +75,36 @@ def summarize(
     ``remission_max`` maps instrument names to overriding remission maxima
     (e.g. ``{"MADRS": 12}``, O5); ``small_cell`` turns on O11 suppression.
     """
+    selected = select_courses(obs, all_courses=all_courses)  # C3, once for every instrument
+
+    def table_of(name: str, override: int | None) -> pd.DataFrame:
+        return course_table(selected, name, after_n=after_n, timepoint_rule=timepoint_rule,
+                            remission_max=override, all_courses=True)
+
+    return summarize_tables(table_of, instruments=instruments, after_n=after_n,
+                            timepoint_rule=timepoint_rule, all_courses=all_courses,
+                            remission_max=remission_max, small_cell=small_cell)
+
+
+def summarize_tables(
+    table_of: Callable[[str, int | None], pd.DataFrame],
+    *,
+    instruments: Iterable[str] | None = None,
+    after_n: int = 6,
+    timepoint_rule: str = "post",
+    all_courses: bool = False,
+    remission_max: Mapping[str, int] | None = None,
+    small_cell: int | None = None,
+) -> dict:
+    """``summarize`` from course tables: ``table_of(instrument, remission override)`` gives
+    the instrument's course table of the already chosen (C3) courses (the engine's
+    ``course_table``, or ``outcomes.course_facts.table_from_facts`` from the store)."""
     chosen = INSTRUMENTS if instruments is None else instruments
     names = [get_instrument(name).name for name in chosen]
     overrides = _remission_overrides(remission_max)
     small_cell = _small_cell(small_cell)
-    selected = select_courses(obs, all_courses=all_courses)  # C3, once for every instrument
-    tables = {
-        name: course_table(
-            selected,
-            name,
-            after_n=after_n,
-            timepoint_rule=timepoint_rule,
-            remission_max=overrides.get(name),
-            all_courses=True,
-        )  # fmt: skip
-        for name in dict.fromkeys([*names, "PHQ-9", "GAD-7"])  # O9 needs both
-    }
+    tables = {name: table_of(name, overrides.get(name))
+              for name in dict.fromkeys([*names, "PHQ-9", "GAD-7"])}  # O9 needs both
     summary: dict = {}
     for name in names:
         spec = get_instrument(name)

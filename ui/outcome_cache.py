@@ -1,5 +1,10 @@
 """Cached reads for the Outcomes page.
 
+The headline summary, the filter options and the first section (response over time) read
+the course outcomes kept in the store (data/course_outcomes.py): no score is read, and
+after a save only the saved course is recomputed. The other sections still analyse the
+observation frame:
+
 Four layers: the loaded frames (large; read only when a layer above misses), then the
 summary, the per-instrument analysis and the filter options, and last the part of the
 analysis one section of the page shows (``section_analysis_for``), so a rerun with
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from data.access import Actor
@@ -27,9 +33,17 @@ from data.clinic_outcomes import (
     analyse,
     load_clinic_frames,
     narrow,
+    response_analysis,
 )
+from data.course_outcomes import filter_options
 from data.outcome_frames import data_version
-from data.outcome_report import OutcomeFilters, summary_of
+from data.outcome_report import (
+    OutcomeFilters,
+    filter_courses,
+    resolved_parameters,
+    stored_facts,
+    summary_from_facts,
+)
 
 TTL_SECONDS = 300
 # The ClinicAnalysis fields each section of the Outcomes page reads (besides instrument and
@@ -60,9 +74,27 @@ def cached_frames(scope_key: str, filters: OutcomeFilters, version: int, *,
 @st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner="Computing outcomes...")
 def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
                    _actor: Actor) -> dict:
-    """The OUTCOMES.md s.6 summary: ``summary_of`` as ``manage.py export outcomes`` runs it."""
-    frames = cached_frames(scope_key, _loading_filters(filters), version, _actor=_actor)
-    return summary_of(narrow(frames, filters).obs, filters)
+    """The OUTCOMES.md s.6 summary as ``manage.py export outcomes`` computes it: from the
+    course outcomes kept in the store (no score is read; after a save only the saved
+    course is recomputed, data.course_outcomes)."""
+    facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+    return summary_from_facts(filter_courses(facts, filters), filters,
+                              resolved_parameters(filters))
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=2, show_spinner="Loading outcome data...")
+def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
+                       _actor: Actor) -> pd.DataFrame:
+    """The stored course facts of one scope, clinics, dates, N and timepoint rule, with the
+    clinician and indication columns (read once for the summary and the response section)."""
+    return stored_facts(actor=_actor, filters=filters, params=resolved_parameters(filters),
+                        narrowed=False)
+
+
+def _facts_filters(filters: OutcomeFilters) -> OutcomeFilters:
+    """What the stored facts depend on (the rest is applied in memory)."""
+    return OutcomeFilters(clinic_ids=filters.clinic_ids, start=filters.start, end=filters.end,
+                          after_n=filters.after_n, timepoint_rule=filters.timepoint_rule)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner="Computing breakdowns...")
@@ -77,7 +109,12 @@ def cached_analysis(scope_key: str, filters: OutcomeFilters, instrument: str, to
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
 def cached_section(scope_key: str, filters: OutcomeFilters, instrument: str, today: date,
                    version: int, section: str, *, _actor: Actor) -> ClinicAnalysis:
-    """The analysis reduced to what one section of the page shows."""
+    """The analysis reduced to what one section of the page shows (the first section, the
+    response over time, from the stored course outcomes: no observation frame is read)."""
+    if section == "response":
+        facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+        return response_analysis(actor=_actor, filters=filters, instrument=instrument,
+                                 facts=filter_courses(facts, filters))
     analysis = cached_analysis(scope_key, filters, instrument, today, version, _actor=_actor)
     return section_of(analysis, section)
 
@@ -91,11 +128,11 @@ def section_of(analysis: ClinicAnalysis, section: str) -> ClinicAnalysis:
 @st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
 def cached_options(scope_key: str, filters: OutcomeFilters, version: int, *,
                    _actor: Actor) -> dict[str, list[str]]:
-    """The clinicians and indications present, for the filter widgets (small, so a rerun
-    never unpickles the large frames)."""
-    obs = cached_frames(scope_key, filters, version, _actor=_actor).obs
-    return {column: sorted(obs[column].dropna().unique().tolist())
-            for column in ("clinician", "indication") if column in obs}
+    """The clinicians and indications present, for the filter widgets (from the store's
+    course outcomes and the courses' first infusions: no score is read)."""
+    return filter_options(actor=_actor,
+                          clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+                          start=filters.start, end=filters.end)
 
 
 def options_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict[str, list[str]]:
