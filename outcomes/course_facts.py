@@ -23,6 +23,7 @@ What a course's row holds (the rules are the engine's, OUTCOMES.md):
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,7 @@ def course_facts(obs: pd.DataFrame, instrument: str) -> pd.DataFrame:
     table["later_item9_positive"] = table.index.isin(rows.loc[positive & rows["after"],
                                                               "course_key"])
     engine._add_day_after(table, rows)
-    empty = {}
+    empty: dict[str, Any] = {}
     for column in MAP_COLUMNS:
         table[column] = table[column].apply(lambda v: v if isinstance(v, dict) else empty)
     table["remission_steps"] = table["remission_steps"].apply(
@@ -85,7 +86,7 @@ def _steps(scored_after: pd.DataFrame) -> pd.Series:
     previous = totals.groupby(scored_after["course_key"]).cummin().groupby(
         scored_after["course_key"]).shift(1)
     drops = scored_after[previous.isna() | (totals < previous)]
-    steps: dict[int, list] = {}
+    steps: dict[int, list[Any]] = {}
     for key, received, total in zip(drops["course_key"], drops["received"], drops["total"],
                                     strict=True):
         steps.setdefault(int(key), []).append([int(received), float(total)])
@@ -95,7 +96,7 @@ def _steps(scored_after: pd.DataFrame) -> pd.Series:
 def _per_infusion(chosen: pd.DataFrame, value: str) -> pd.Series:
     """Per course: {"k": value of the last row of infusion k} (rows in C2 order)."""
     last = chosen.drop_duplicates(["course_key", "infusion_number"], keep="last")
-    maps: dict[int, dict] = {}
+    maps: dict[int, dict[str, Any]] = {}
     for key, number, v in zip(last["course_key"], last["infusion_number"], last[value],
                               strict=True):
         maps.setdefault(int(key), {})[str(int(number))] = float(v)
@@ -120,7 +121,7 @@ def resolve(facts: pd.DataFrame, after_n: int, timepoint_rule: str) -> pd.DataFr
     )
 
 
-def first_at_or_below(steps: list | None, limit: int) -> float:
+def first_at_or_below(steps: list[Any] | None, limit: int) -> float:
     """O8 first remission from the running-minimum steps: received at the first total <= limit."""
     for received, total in steps or ():
         if total <= limit:
@@ -181,8 +182,8 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = 6,
 
 # --- one course at a time (the refresh after a save) ------------------------------------------
 
-def facts_of_course(observations: list[tuple], instrument: str,
-                    remission_max: int | None = None) -> dict | None:
+def facts_of_course(observations: list[tuple[Any, ...]], instrument: str,
+                    remission_max: int | None = None) -> dict[str, Any] | None:
     """``course_facts`` of ONE course in plain Python (a save's refresh: no frame overhead).
 
     ``observations``: every observation of the course, any instrument, as tuples
@@ -199,7 +200,7 @@ def facts_of_course(observations: list[tuple], instrument: str,
     rows = sorted(mine, key=lambda o: (o[1], rank.get(o[2], 1), o[3]))  # C2 / C4 order
     received = [n - 1 if tp == "pre" else n for _, n, tp, *_ in rows]
     base = next((i for i, o in enumerate(rows) if o[4] is not None and o[2] == "pre"), None)
-    out: dict = dict.fromkeys(FACT_COLUMNS)
+    out: dict[str, Any] = dict.fromkeys(FACT_COLUMNS)
     out["first_infusion_date"] = min(o[6] for o in observations)
     nan = math.nan
     out.update(baseline=nan, baseline_item9=nan, latest=nan, last_received=nan,
@@ -242,11 +243,11 @@ def facts_of_course(observations: list[tuple], instrument: str,
     return out
 
 
-def _number(value) -> float:  # noqa: ANN001
+def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _day_after(out: dict, rows: list[tuple]) -> None:
+def _day_after(out: dict[str, Any], rows: list[tuple[Any, ...]]) -> None:
     """O12 (engine._add_day_after): the first follow-up dated infusion 1's day or the next."""
     out["day_after_checked"] = False
     ones = [o[6] for o in rows if o[1] == 1]

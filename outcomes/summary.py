@@ -45,6 +45,7 @@ counts are Python ints, so ``json.dumps`` works on the result.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,7 +70,7 @@ def summarize(
     all_courses: bool = False,
     remission_max: Mapping[str, int] | None = None,
     small_cell: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The section-6 summary: one object per instrument, the NHS paired block, parameters.
 
     ``remission_max`` maps instrument names to overriding remission maxima
@@ -95,7 +96,7 @@ def summarize_tables(
     all_courses: bool = False,
     remission_max: Mapping[str, int] | None = None,
     small_cell: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """``summarize`` from course tables: ``table_of(instrument, remission override)`` gives
     the instrument's course table of the already chosen (C3) courses (the engine's
     ``course_table``, or ``outcomes.course_facts.table_from_facts`` from the store)."""
@@ -105,7 +106,7 @@ def summarize_tables(
     small_cell = _small_cell(small_cell)
     tables = {name: table_of(name, overrides.get(name))
               for name in dict.fromkeys([*names, "PHQ-9", "GAD-7"])}  # O9 needs both
-    summary: dict = {}
+    summary: dict[str, Any] = {}
     for name in names:
         spec = get_instrument(name)
         limit = overrides.get(name, spec.remission_max)
@@ -143,11 +144,11 @@ def _small_cell(small_cell: int | None) -> int | None:
 
 def instrument_summary(
     table: pd.DataFrame, spec: Instrument, after_n: int, limit: int | None, small_cell: int | None
-) -> dict:
+) -> dict[str, Any]:
     """One instrument's object: rate blocks, by clinic, time to response, item 9."""
     has_remission, has_rci = limit is not None, spec.rci is not None
 
-    def block(courses: pd.DataFrame, prefix: str) -> dict:
+    def block(courses: pd.DataFrame, prefix: str) -> dict[str, Any]:
         return rate_block(courses, prefix=prefix, has_remission=has_remission, has_rci=has_rci)
 
     cases = None
@@ -172,7 +173,7 @@ def instrument_summary(
     return out
 
 
-def rate_block(table: pd.DataFrame, *, prefix: str, has_remission: bool, has_rci: bool) -> dict:
+def rate_block(table: pd.DataFrame, *, prefix: str, has_remission: bool, has_rci: bool) -> dict[str, Any]:
     """O4-O7 counts and rates; ``prefix`` '' uses the latest score, 'after_n_' the O7 score."""
     n_with_baseline = _count(table["has_baseline"])
     n_evaluable = _count(table[prefix + "evaluable"])
@@ -199,7 +200,7 @@ def rate_block(table: pd.DataFrame, *, prefix: str, has_remission: bool, has_rci
     }
 
 
-def suppress(block: dict, small_cell: int | None) -> dict:
+def suppress(block: dict[str, Any], small_cell: int | None) -> dict[str, Any]:
     """O11: below ``small_cell`` courses keep course counts, null everything else."""
     small = bool(small_cell is not None and block["n_courses"] < small_cell)
     out = {
@@ -209,14 +210,14 @@ def suppress(block: dict, small_cell: int | None) -> dict:
     return out
 
 
-def time_to_first_response(table: pd.DataFrame, after_n: int, has_remission: bool) -> dict:
+def time_to_first_response(table: pd.DataFrame, after_n: int, has_remission: bool) -> dict[str, Any]:
     """O8: medians over courses with the event and Kaplan-Meier cumulative by infusion N."""
     eligible = table[table["baseline"] > 0]
     remission_pool = eligible[~_true(eligible["baseline_in_remission"])]
     km_response = _km(eligible, "first_response_received")
     km_remission = _km(remission_pool, "first_remission_received") if has_remission else None
     responded = eligible["first_response_received"].dropna()
-    remitted = remission_pool["first_remission_received"].dropna() if has_remission else []
+    remitted: Any = remission_pool["first_remission_received"].dropna() if has_remission else []
     return {
         "n_ever_responded": len(responded),
         "median_infusions": _median(responded),
@@ -241,7 +242,7 @@ def _km_at(km: pd.DataFrame | None, after_n: int) -> float | None:
     return None if km is None else round(cumulative_at(km, after_n), 4)
 
 
-def _curve(km: pd.DataFrame | None) -> list[dict]:
+def _curve(km: pd.DataFrame | None) -> list[dict[str, Any]]:
     if km is None:
         return []
     return [
@@ -250,7 +251,7 @@ def _curve(km: pd.DataFrame | None) -> list[dict]:
     ]
 
 
-def item9_block(table: pd.DataFrame, after_n: int) -> dict:
+def item9_block(table: pd.DataFrame, after_n: int) -> dict[str, Any]:
     """O10: PHQ-9 item 9 positive (>= 1) at baseline, ever, emergent, resolved after N;
     O12: checked and resolved the day after infusion 1."""
     at_baseline = table["baseline_item9"] >= 1
@@ -269,7 +270,7 @@ def item9_block(table: pd.DataFrame, after_n: int) -> dict:
     }
 
 
-def day_after_counts(table: pd.DataFrame, at_baseline: pd.Series) -> dict:
+def day_after_counts(table: pd.DataFrame, at_baseline: pd.Series) -> dict[str, Any]:
     """O12: baseline-positive courses checked the day of / after infusion 1, and resolved."""
     checked = at_baseline & _true(table["day_after_checked"])
     return {
@@ -278,7 +279,7 @@ def day_after_counts(table: pd.DataFrame, at_baseline: pd.Series) -> dict:
     }
 
 
-def nhs_paired(phq9: pd.DataFrame, gad7: pd.DataFrame) -> dict:
+def nhs_paired(phq9: pd.DataFrame, gad7: pd.DataFrame) -> dict[str, Any]:
     """O9: NHS Talking Therapies recovery and reliable change on paired latest scores."""
     phq, gad = get_instrument("PHQ-9"), get_instrument("GAD-7")
     pair = _paired(phq9).merge(_paired(gad7), on="course_key", suffixes=("_phq", "_gad"))
@@ -310,13 +311,13 @@ def _paired(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[has_both, ["course_key", "baseline", "latest"]]
 
 
-def summary_to_rows(summary: dict) -> list[dict]:
+def summary_to_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Flatten a summary for CSV: instrument, block, clinic, metric, value.
 
     Null blocks (e.g. the baseline-case block of an instrument without caseness)
     give no rows; curve points become metrics ``km_response_curve_at_<infusions>``.
     """
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for key, section in summary.items():
         if key == "parameters":
             rows += _parameter_rows(section)
@@ -334,7 +335,7 @@ def summary_to_rows(summary: dict) -> list[dict]:
     return rows
 
 
-def _metric_rows(instrument: str | None, block: str, clinic: str | None, content: dict) -> list:
+def _metric_rows(instrument: str | None, block: str, clinic: str | None, content: dict[str, Any]) -> list[Any]:
     rows = []
     for metric, value in content.items():
         if isinstance(value, list):  # a curve: one row per point
@@ -347,7 +348,7 @@ def _metric_rows(instrument: str | None, block: str, clinic: str | None, content
     return rows
 
 
-def _retention_rows(retention: dict) -> list[dict]:
+def _retention_rows(retention: dict[str, Any]) -> list[dict[str, Any]]:
     """D1: one row per count; the per-infusion dicts as ``<name>_<k>``."""
     rows = []
     for metric, value in retention.items():
@@ -358,7 +359,7 @@ def _retention_rows(retention: dict) -> list[dict]:
     return rows
 
 
-def _parameter_rows(parameters: dict) -> list[dict]:
+def _parameter_rows(parameters: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for metric, value in parameters.items():
         if metric == "remission_max":  # one row per overridden instrument
@@ -368,7 +369,8 @@ def _parameter_rows(parameters: dict) -> list[dict]:
     return rows
 
 
-def _row(instrument: str | None, block: str, clinic: str | None, metric: str, value) -> dict:
+def _row(instrument: str | None, block: str, clinic: str | None, metric: str,
+         value: Any) -> dict[str, Any]:
     return {
         "instrument": instrument,
         "block": block,
@@ -393,7 +395,7 @@ def _rate(numerator: int | None, denominator: int) -> float | None:
     return round(numerator / denominator, 4)
 
 
-def _median(values) -> float | None:
+def _median(values: Any) -> float | None:
     return round(float(np.median(values)), 4) if len(values) else None
 
 
@@ -401,5 +403,5 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _clinic_name(clinic) -> str:
+def _clinic_name(clinic: Any) -> str:
     return "" if pd.isna(clinic) else str(clinic)
