@@ -75,12 +75,16 @@ SETTING_LABELS: dict[str, str] = {
     "booster_overdue_days": "Booster interval (days)",
     "attention_window_days": "Attention window: last contact within (days)",
     "lapse_window_days": "Course counted as stopped after (days without infusion)",
+    "alert_overdue_hours": "Alert marked overdue when open longer than (hours)",
+    "bp_hold_systolic": "Hold warning: systolic BP before the infusion above (mmHg)",
+    "bp_hold_diastolic": "Hold warning: diastolic BP before the infusion above (mmHg)",
 }
 TIMEPOINT_RULE_LABELS = {"post": "The post score of infusion N",
                          "next_pre": "The pre score of infusion N + 1"}
 
 
 def setting_label(name: str) -> str:
+    """The setting's human label (every PROTOCOL_FIELDS entry has one: tests/)."""
     return SETTING_LABELS.get(name) or name.replace("_", " ").capitalize()
 
 

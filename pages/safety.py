@@ -15,6 +15,7 @@ from data.access import PermissionDenied
 from data.alerts import close_alerts, list_alerts
 from data.alerts import item9_text as item9_short
 from data.audit import utcnow
+from data.clinic_time import actor_zone
 from data.db import read_session, write_session
 from data.protocol import load_protocol
 from models.schemas import ALERT_ACTIONS, InputError
@@ -28,7 +29,7 @@ from outcomes.alert_times import (
 )
 from outcomes.instruments import PHQ9
 from ui.layout import page_setup
-from ui.text import flash, reset_widgets, show_flash, show_problems
+from ui.text import flash, human_table, reset_widgets, show_flash, show_problems
 
 OPEN_COLUMNS = {"overdue": "Overdue", "patient_code": "Patient code", "name": "Name",
                 "clinic": "Clinic", "date": "Date", "instrument": "Instrument",
@@ -59,7 +60,8 @@ def table(rows: list[dict], columns: dict[str, str], key: str) -> None:
     frame = pd.DataFrame([{**r, "item9": item9_text(r["item9_value"]),
                            "answered_by": SOURCE_LABELS.get(r.get("source"), r.get("source"))}
                           for r in rows])
-    st.dataframe(frame[list(columns)].rename(columns=columns), hide_index=True, key=key)
+    # dates and times in the clinic's zone ("6 Dec 2026 14:05"), '—' for a missing value
+    st.dataframe(human_table(frame[list(columns)], columns, zone), hide_index=True, key=key)
 
 
 def visits(open_alerts: list[dict]) -> dict[int, list[dict]]:
@@ -137,6 +139,7 @@ def acknowledge_table(alerts: list[dict]) -> None:
 with read_session() as session:
     alerts = list_alerts(session, actor=actor)
     overdue_hours = load_protocol(session)["alert_overdue_hours"]
+    zone = actor_zone(session, actor)
 now = utcnow()
 open_alerts = sorted((a for a in alerts if a["status"] == "open"),
                      key=lambda a: (as_utc(a["opened_at"]), a["id"]))  # oldest first

@@ -110,7 +110,7 @@ def test_open_alerts_are_oldest_first_and_marked_overdue(app, clin):
     go(sign_in(app, "clin"), "pages/safety.py")
     table = table_with(app, "Overdue")
     assert list(table["Patient code"]) == ["P-2", "P-1"]  # opened 30 h ago, then 2 h ago
-    assert list(table["Overdue"]) == ["⚠ over 24 h", ""]
+    assert list(table["Overdue"]) == ["⚠ over 24 h", "—"]
     assert list(table["Open for"]) == ["1 d 6 h", "2 h"]
     assert "1 alert(s) open longer than 24 hours" in joined(app.warning)
 
@@ -123,7 +123,7 @@ def test_the_overdue_limit_is_the_protocol_setting(app, clin):
         update_protocol(session, actor=boss, changes={"alert_overdue_hours": 2})
     go(sign_in(app, "clin"), "pages/safety.py")
     table = table_with(app, "Overdue")
-    assert list(table["Overdue"]) == ["⚠ over 2 h", ""]
+    assert list(table["Overdue"]) == ["⚠ over 2 h", "—"]
 
 
 def test_time_to_acknowledge_per_clinic(app, store_url):
