@@ -17,8 +17,10 @@ rates by clinic, small cells suppressed): they are de-identified by construction
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -31,6 +33,19 @@ from data.exports.fhir import build_bundle, bundle_bytes, resource_summary, vali
 from data.exports.frame import ColumnTable
 from data.exports.readback import read_back
 from data.exports.safe_csv import write_csv, write_csv_columns
+from data.exports.stream import (
+    bundle_reference,
+    fhir_resources,
+    ndjson_reference,
+    new_export_path,
+    score_stream,
+    snapshot_session,
+    write_fhir_bundle,
+    write_fhir_ndjson,
+    write_scores_csv,
+    write_scores_json,
+    write_scores_xlsx,
+)
 from data.exports.tables import (
     RowFilters,
     Table,
@@ -47,12 +62,16 @@ from models.validation import clinic_code_problem, text_problem
 FORMATS: dict[str, tuple[str, ...]] = {
     "patients": ("csv", "xlsx", "json"), "infusions": ("csv", "xlsx", "json"),
     "scores": ("csv", "xlsx", "json"), "outcomes": ("json", "csv", "xlsx"),
-    "audit": ("csv", "xlsx", "json"), "report": ("pdf",), "fhir": ("json",),
+    "audit": ("csv", "xlsx", "json"), "report": ("pdf",), "fhir": ("json", "ndjson"),
     "statement": ("csv", "pdf"),  # 'Our outcomes, honestly' (data/exports/statement_export.py)
 }
 KINDS = tuple(FORMATS)
 AGGREGATE_KINDS = ("outcomes", "report", "statement")
+# Written chunk by chunk to a file (data/exports/stream.py): memory bounded by the chunk.
+STREAMED = {("scores", "csv"), ("scores", "json"), ("scores", "xlsx"), ("fhir", "json"),
+            ("fhir", "ndjson")}
 MIME = {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf",
+        "ndjson": "application/zip",  # a ZIP of Type.ndjson files (FHIR Bulk Data)
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 SAFE_HARBOR = ("HIPAA Safe Harbor: no names, patient codes, birth dates, free text or staff "
                "names; patients by random study ID; ages 90 and over as '90+'")
@@ -85,13 +104,19 @@ class ExportRequest:
 
 @dataclass
 class ExportResult:
-    """The file and its manifest (also stored as the audit event `event_id`)."""
+    """The file and its manifest (also stored as the audit event `event_id`): its bytes in
+    `content`, or, when `run_export` was given a `path`, left in that file (`content`
+    empty; the caller hands the file over and removes it)."""
 
     content: bytes
     filename: str
     mime: str
     manifest: dict[str, Any] = field(default_factory=dict)
     event_id: int | None = None
+    path: Path | None = None
+
+
+Progress = Callable[[float, str], None]
 
 
 def validate_request(req: ExportRequest) -> ExportRequest:
@@ -186,12 +211,7 @@ def _row_file(tables: list[Table | ColumnTable], req: ExportRequest,
         return write_csv(table.column_names, table_rows(table))
     if req.fmt == "xlsx":
         return write_workbook(tables, about=about)
-    document = {
-        "metadata": dict(about) | {"deidentification": table.notes},
-        "definitions": [{"column": c.name, "type": TYPE_NAMES[c.kind],
-                         "description": c.description} for c in table.columns],
-    }
-    return json_document(document, table)  # + "rows"
+    return json_document(_json_head(table, about), table)  # + "rows"
 
 
 def _build(actor: Actor, req: ExportRequest, now: datetime,
@@ -223,6 +243,66 @@ def _build(actor: Actor, req: ExportRequest, now: datetime,
                      "row_count": sum(t.n_rows for t in tables)}
 
 
+def _stream(target: Path, actor: Actor, req: ExportRequest, now: datetime,
+            filters: dict, progress: Progress) -> dict[str, Any]:
+    """Write a streamed export (STREAMED) to `target`; what the manifest says about it."""
+    rows = RowFilters(req.clinic_ids, req.start, req.end)
+    with snapshot_session() as session:
+        if req.kind == "fhir":
+            reference = ndjson_reference if req.fmt == "ndjson" else bundle_reference
+            resources = fhir_resources(session, actor=actor, filters=rows, today=now.date(),
+                                       deidentified=req.deidentified, reference=reference,
+                                       progress=progress)
+            if req.fmt == "ndjson":
+                summary = write_fhir_ndjson(target, resources, deidentified=req.deidentified,
+                                            now=now)
+            else:
+                with target.open("wb") as out:
+                    summary = write_fhir_bundle(out, resources, deidentified=req.deidentified,
+                                                now=now)
+            return summary.described()
+        stream = score_stream(session, actor=actor, filters=rows, deidentified=req.deidentified,
+                              date_mode=req.date_mode)
+        table = stream.shape
+        about = _about(actor, req, now, filters, [table])
+        if req.fmt == "xlsx":
+            written = write_scores_xlsx(target, stream, about, progress)
+        else:
+            with target.open("wb") as out:
+                if req.fmt == "csv":
+                    written = write_scores_csv(out, stream, progress)
+                else:
+                    written = write_scores_json(out, stream, _json_head(table, about), progress)
+    return {"columns": {table.name: table.column_names}, "rows": {table.name: written.rows},
+            "row_count": written.rows}
+
+
+def _json_head(table: Table | ColumnTable, about: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {
+        "metadata": dict(about) | {"deidentification": table.notes},
+        "definitions": [{"column": c.name, "type": TYPE_NAMES[c.kind],
+                         "description": c.description} for c in table.columns],
+    }
+
+
+def _build_to(target: Path, actor: Actor, req: ExportRequest, now: datetime, filters: dict,
+              progress: Progress) -> dict[str, Any]:
+    """Write the export to `target`; what the manifest says about its content."""
+    if (req.kind, req.fmt) in STREAMED:
+        return _stream(target, actor, req, now, filters, progress)
+    content, described = _build(actor, req, now, filters)
+    target.write_bytes(content)
+    return described
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+    return path.stat().st_size, sha.hexdigest()
+
+
 def without_pseudonyms(table: Table | ColumnTable) -> Table | ColumnTable:
     """An identified table without the study ID: the link between identified and
     de-identified files stays in the store (docs/EXPORTS.md)."""
@@ -247,31 +327,49 @@ def filename_for(req: ExportRequest, now: datetime) -> str:
         return f"outcomes-statement-{stamp}.{req.fmt}"
     label = "fhir-bundle" if req.kind == "fhir" else req.kind
     which = "deidentified" if req.deidentified else "identified"
+    if req.fmt == "ndjson":
+        return f"fhir-ndjson-{which}-{stamp}.zip"
     return f"{label}-{which}-{stamp}.{req.fmt}"
 
 
-def run_export(*, actor: Actor, request: ExportRequest,
-               now: datetime | None = None) -> ExportResult:
-    """Check, build, record the manifest (action 'export'), return the file."""
+def run_export(*, actor: Actor, request: ExportRequest, now: datetime | None = None,
+               path: Path | None = None, progress: Progress | None = None) -> ExportResult:
+    """Check, build, read back, record the manifest (action 'export'), return the file.
+
+    The file is written to `path` (or a private temporary file whose bytes are returned
+    in `content`); scores and FHIR are written chunk by chunk (data/exports/stream.py).
+    `progress(fraction, text)` is told how far the writing is. A file that fails (read
+    back, audit) is removed and nothing is recorded as exported."""
     req = validate_request(request)
     with read_session() as session:  # a refusal rolls back and is audited here
         check_access(actor, req)
     now = (now or datetime.now(UTC)).replace(microsecond=0)
+    tell = progress or (lambda fraction, text: None)
     filters = _filters(req)
-    content, described = _build(actor, req, now, filters)
-    checked = read_back(content, req.fmt, kind=req.kind, described=described)  # or raise
-    manifest = {
-        "kind": req.kind, "format": req.fmt, "deidentified": req.deidentified,
-        "date_mode": req.date_mode if req.deidentified and req.kind not in AGGREGATE_KINDS
-        else None,
-        "filters": filters | described.pop("parameters", {}),
-        "generated_at": now.isoformat(), "generated_by": actor.username,
-        "filename": filename_for(req, now), "bytes": len(content),
-        "sha256": hashlib.sha256(content).hexdigest(), **described, "read_back": checked,
-    }
-    with write_session() as session:
-        event = audit.record(session, actor=actor, action="export", entity="export",
-                             entity_id=req.kind, new=manifest, reason=req.reason or None)
-        event_id = event.id
-    return ExportResult(content, manifest["filename"], MIME[req.fmt], manifest, event_id)
-
+    target = path or new_export_path("." + req.fmt)
+    try:
+        tell(0.0, "writing the file")
+        described = _build_to(target, actor, req, now, filters, tell)
+        tell(1.0, "reading the file back")
+        checked = read_back(target, req.fmt, kind=req.kind, described=described)  # or raise
+        size, sha256 = _digest(target)
+        manifest = {
+            "kind": req.kind, "format": req.fmt, "deidentified": req.deidentified,
+            "date_mode": req.date_mode if req.deidentified and req.kind not in AGGREGATE_KINDS
+            else None,
+            "filters": filters | described.pop("parameters", {}),
+            "generated_at": now.isoformat(), "generated_by": actor.username,
+            "filename": filename_for(req, now), "bytes": size,
+            "sha256": sha256, **described, "read_back": checked,
+        }
+        with write_session() as session:
+            event = audit.record(session, actor=actor, action="export", entity="export",
+                                 entity_id=req.kind, new=manifest, reason=req.reason or None)
+            event_id = event.id
+        content = b"" if path else target.read_bytes()
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if path is None:
+        target.unlink(missing_ok=True)
+    return ExportResult(content, manifest["filename"], MIME[req.fmt], manifest, event_id, path)
