@@ -221,7 +221,9 @@ def export_memory(url: str) -> list[Figure]:
 
     root = Path(__file__).resolve().parent.parent
     figures = []
-    for kind, fmt in MEMORY_PROBES:
+    chosen = os.environ.get("BENCH_MEMORY_PROBES")  # e.g. "scores:csv,fhir:ndjson"
+    probes = ([tuple(p.split(":")) for p in chosen.split(",")] if chosen else MEMORY_PROBES)
+    for kind, fmt in probes:
         done = subprocess.run([sys.executable, str(root / "bench" / "export_probe.py"),
                                "--database-url", url, "--kind", kind, "--format", fmt],
                               capture_output=True, text=True, cwd=root,
