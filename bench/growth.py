@@ -79,6 +79,7 @@ def plot(runs: list[dict], png: Path) -> None:
                          col=k % cols + 1)
     fig.update_layout(width=1200, height=330 * rows, template="plotly_white",
                       title="Benchmark figures against store size", font_size=11)
+    fig.update_yaxes(rangemode="tozero")  # growth shows against zero, not a zoomed band
     fig.update_annotations(font_size=11)
     fig.write_image(str(png))
 
