@@ -85,9 +85,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         into_dir = bool(args.out) and Path(args.out).is_dir()
         if into_dir and request.fmt != "ndjson":
             raise BadInput(f"--out: {args.out} is a directory; name a file to write")
-        target = (Path(args.out) if args.out and not into_dir
-                  else new_export_path("." + request.fmt))
-        result = run_export(actor=SYSTEM, request=request, path=target)
+        temporary = not args.out or into_dir
+        target = Path(args.out) if not temporary else new_export_path("." + request.fmt)
+        try:
+            result = run_export(actor=SYSTEM, request=request, path=target)
+        except BaseException:
+            if temporary:  # refused before anything was written
+                target.unlink(missing_ok=True)
+            raise
     except ExportError as exc:
         raise _as_bad_input(exc) from None
     if into_dir:  # the NDJSON files themselves (Bulk Data), from the audited ZIP
