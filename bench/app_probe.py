@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -101,7 +100,9 @@ def probe(url: str, repeat: int, warm_runs: int) -> dict:
         saved.append(_run(page))
     n_charts = len(page.get("plotly_chart"))
     n_tables = len(page.dataframe)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    from bench.export_probe import peak_rss  # VmHWM: ru_maxrss carries the parent's peak
+
+    peak = peak_rss()
     return {"first_render_s": first, "cold_s": cold, "floor_cold_s": floors_cold,
             "floor_first_s": floor_cold, "warm_s": warm, "floor_warm_s": floors,
             "after_save_s": saved, "floor_after_save_s": floors_saved,

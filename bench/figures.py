@@ -176,6 +176,71 @@ def export_scores(scale: Scale) -> Figure:
                   Target("ratio_max", 1.5, "at most 1.5x the floor"), samples, floors)
 
 
+def export_scores_xlsx(scale: Scale) -> Figure:
+    """All scores as a de-identified XLSX, beside pandas `to_excel` of the same rows with
+    the engine pandas picks here (openpyxl: xlsxwriter is not installed)."""
+    import tempfile
+    from pathlib import Path
+
+    from data.exports.service import ExportRequest, run_export
+
+    actor = director()
+    content = run_export(actor=actor, request=ExportRequest(kind="scores", fmt="csv")).content
+    frame = pd.read_csv(io.BytesIO(content))
+    del content
+    rows = len(frame)
+    with tempfile.TemporaryDirectory(prefix="bench-xlsx-") as workdir:
+        target = Path(workdir) / "scores.xlsx"
+        floor_file = Path(workdir) / "floor.xlsx"
+
+        def figure() -> None:
+            run_export(actor=actor, request=ExportRequest(kind="scores", fmt="xlsx"),
+                       path=target)
+
+        def floor() -> None:
+            frame.to_excel(floor_file, index=False, engine="openpyxl")
+
+        samples, floors = alternate(figure, floor, max(1, scale.repeat - 2))
+    return Figure("export_xlsx", f"export of all scores to XLSX ({rows:,} rows)", "s",
+                  median(samples), median(floors), "pandas to_excel (openpyxl) of the same rows",
+                  Target("ratio_max", 2, "at most 2x the floor"), samples, floors)
+
+
+MEMORY_PROBES = (("scores", "csv"), ("scores", "json"), ("scores", "xlsx"), ("fhir", "json"),
+                 ("fhir", "ndjson"))
+
+
+def export_memory(url: str) -> list[Figure]:
+    """Peak memory (max RSS of a fresh process running one de-identified export to a
+    file) of each streamed export; FHIR and XLSX have a target (under 600 MB)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    figures = []
+    chosen = os.environ.get("BENCH_MEMORY_PROBES")  # e.g. "scores:csv,fhir:ndjson"
+    probes = ([tuple(p.split(":")) for p in chosen.split(",")] if chosen else MEMORY_PROBES)
+    for kind, fmt in probes:
+        done = subprocess.run([sys.executable, str(root / "bench" / "export_probe.py"),
+                               "--database-url", url, "--kind", kind, "--format", fmt],
+                              capture_output=True, text=True, cwd=root,
+                              env={**os.environ, "DATABASE_URL": url})
+        if done.returncode != 0:
+            raise RuntimeError(f"export probe failed:\n{done.stderr[-4000:]}")
+        probe = json.loads(done.stdout.strip().splitlines()[-1])
+        target = (Target("max", 600 / 1.048576, "under 600 MB")
+                  if kind == "fhir" or fmt == "xlsx" else None)
+        figures.append(Figure(
+            f"memory_{kind}_{fmt}", f"peak memory, {kind} {fmt.upper()} export "
+            f"({probe['rows']:,} rows, {probe['bytes'] / 1e6:,.0f} MB)", "MiB",
+            probe["peak_rss_bytes"] / 2**20, target=target,
+            note=f"{probe['seconds']:.1f} s; max RSS of the probe subprocess"))
+    return figures
+
+
 # --- one infusion save ----------------------------------------------------------------
 
 PHQ9_PRE = [2, 2, 1, 2, 1, 1, 2, 1, 1]  # item 9 = 1: an open alert
@@ -350,11 +415,21 @@ def _pg_json(value: Any) -> Any:
 
 
 def _insert_copies(conn, copies: dict) -> None:  # noqa: ANN001
-    """The floor: one transaction of plain executemany INSERTs, table by table."""
+    """The floor: one transaction of plain executemany INSERTs, table by table (SQLite), or
+    a raw COPY FROM STDIN of the same rows (PostgreSQL: what the bulk writer now uses)."""
     mark = "?" if _is_sqlite(conn) else "%s"
     cursor = conn.cursor()
     if _is_sqlite(conn):
         cursor.execute("BEGIN IMMEDIATE")
+    else:
+        for table in _COPY_TABLES:
+            columns, rows = copies[table]
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        conn.commit()
+        cursor.close()
+        return
     for table in _COPY_TABLES:
         columns, rows = copies[table]
         sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
@@ -371,6 +446,7 @@ def bulk_import(scale: Scale, seed: int) -> Figure:
 
     actor = director()
     figures, floors, n_rows = [], [], 0
+    floor_label = "plain executemany of the same rows"
     for rep in range(scale.repeat):
         clinic = f"BENCH-IMP-{rep}"
         raw, n_rows = import_csv(scale.import_rows, seed + 1000, clinic)
@@ -388,10 +464,12 @@ def bulk_import(scale: Scale, seed: int) -> Figure:
             conn.commit()
             copies = _copies(created, (rep + 1) * 50_000_000, f"BENCH-FLOOR-{rep}",
                              _is_sqlite(conn))
+            if not _is_sqlite(conn):
+                floor_label = "raw COPY FROM STDIN of the same rows"
             floors.append(n_rows / timed(lambda c=conn, rows=copies: _insert_copies(c, rows)))
         finally:
             conn.close()
     return Figure("import", f"bulk import, rows/s ({n_rows:,}-row CSV, new clinic)", "rows/s",
-                  median(figures), median(floors), "plain executemany of the same rows",
+                  median(figures), median(floors), floor_label,
                   Target("ratio_min", 0.5, "at least half the floor"), figures, floors)
 

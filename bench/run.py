@@ -1,6 +1,6 @@
 """Performance benchmark at clinic-network scale (issue 7); see docs/PERFORMANCE.md.
 
-    python bench/run.py --scale S|M|L [--json FILE] [--database-url URL] [--seed N]
+    python bench/run.py --scale S|M|L|XL [--json FILE] [--database-url URL] [--seed N]
 
 Builds (or reuses from the bench cache) a synthetic store of the scale, works on a copy,
 and prints one table: each figure's median beside a floor measured in the same run on
@@ -38,7 +38,7 @@ from bench.report import (  # noqa: E402
 )
 
 FIGURE_KEYS = ("patient_view", "summary_cold", "summary_warm", "page", "entry", "export",
-               "save", "import")
+               "export_xlsx", "export_memory", "save", "import")
 
 
 def machine(database_url: str | None) -> dict[str, Any]:
@@ -141,6 +141,8 @@ def measure(scale_name: str, seed: int, database_url: str | None, only: set[str]
             ("page", lambda: page_figures(url, scale.repeat)),
             ("entry", lambda: fast_entry(max(scale.repeat, 3) * 9)),
             ("export", lambda: [fig.export_scores(scale)]),
+            ("export_xlsx", lambda: [fig.export_scores_xlsx(scale)]),
+            ("export_memory", lambda: fig.export_memory(url)),
             ("save", lambda: fig.infusion_save(scale, seed)),
             ("import", lambda: [fig.bulk_import(scale, seed)]),
         ]
@@ -154,13 +156,14 @@ def measure(scale_name: str, seed: int, database_url: str | None, only: set[str]
 
         dispose_engines()
     order = ("import", "save", "patient_view", "summary_cold", "summary_warm", "page", "entry",
-             "export")
+             "export", "export_xlsx", "export_memory")
     return [f for key in order for f in results.get(key, [])], counts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Performance benchmark (issue 7)")
-    parser.add_argument("--scale", choices=("S", "M", "L"), default="S")
+    parser.add_argument("--scale", choices=("S", "M", "L", "XL"), default="S",
+                        help="XL (~10 M scores, 350,000 patients) is meant for PostgreSQL")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--database-url", help="a PostgreSQL server to run on (a template "
                         "database is cached there and cloned per run); default: SQLite")

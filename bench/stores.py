@@ -39,12 +39,15 @@ class Scale:
     repeat: int  # repetitions of the slow figures
     saves: int  # infusion saves timed
     patient_views: int  # patient views timed
+    batch: int = 0  # patients per seeding transaction (0: one transaction)
 
 
 SCALES = {
     "S": Scale("S", 300, 3_000, 3, 40, 20),
     "M": Scale("M", 22_800, 100_000, 3, 200, 50),  # ~650,000 score rows
     "L": Scale("L", 40_000, 100_000, 3, 200, 50),  # ~1.14 million score rows
+    # ~10 million score rows; PostgreSQL (seeded by COPY, 25,000 patients at a time)
+    "XL": Scale("XL", 350_000, 100_000, 1, 200, 50, batch=25_000),
 }
 
 
@@ -75,7 +78,10 @@ def _seed(url: str, scale: Scale, seed: int) -> dict[str, int]:
     engine = make_engine(url)
     try:
         upgrade(engine)
-        counts = seed_demo(n_patients=scale.patients, seed=seed, today=TODAY, engine=engine)
+        if scale.batch:
+            counts = _seed_batches(engine, scale, seed)
+        else:
+            counts = seed_demo(n_patients=scale.patients, seed=seed, today=TODAY, engine=engine)
         _rebuild_outcomes(engine)
         return counts
     finally:
@@ -90,6 +96,40 @@ def _rebuild_outcomes(engine) -> None:  # noqa: ANN001
 
     with write_session(engine) as session:
         rebuild_outcomes(session)
+
+
+def _seed_batches(engine, scale: Scale, seed: int) -> dict[str, int]:  # noqa: ANN001
+    """The demo cohort generated and written `scale.batch` patients at a time (one
+    transaction each; the bulk writer uses COPY on PostgreSQL), each batch's patient
+    codes prefixed with its number, so memory holds one batch (XL: 10 million scores)."""
+    import dataclasses
+
+    from argon2 import PasswordHasher
+
+    from data.bulk import write_records
+    from data.db import write_session
+    from data.seed import generate_demo
+
+    hashed = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash("demo-password")
+    totals: dict[str, int] = {}
+    for k, first in enumerate(range(0, scale.patients, scale.batch)):
+        n = min(scale.batch, scale.patients - first)
+        records = generate_demo(n, seed + k, TODAY).records
+        prefix = f"B{k:02d}-"
+        recode = {name: [{**row, "patient_code": prefix + row["patient_code"]} for row in rows]
+                  for name, rows in (("patients", records.patients),
+                                     ("courses", records.courses),
+                                     ("infusions", records.infusions),
+                                     ("assessments", records.assessments),
+                                     ("alerts", records.alerts))}
+        users = [{**user, "password_hash": hashed} for user in records.users]
+        records = dataclasses.replace(records, users=users, **recode)
+        with write_session(engine) as session:
+            counts = write_records(session, records)
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        _log(f"  batch {k + 1}: {n:,} patients, {counts.get('assessments', 0):,} scores")
+    return totals
 
 
 def _log(message: str) -> None:
@@ -143,14 +183,15 @@ def _databases(admin) -> set[str]:  # noqa: ANN001
 def postgres_store(scale: Scale, seed: int, server_url: str) -> Iterator[str]:
     """A clone of the cached template database on the server; yields its URL."""
     key = store_key(scale, seed).replace("-", "_")
-    template, building = f"bench_tpl_{key}", f"bench_build_{key}"
-    run = f"bench_run_{os.getpid()}"
+    prefix = os.environ.get("BENCH_PG_PREFIX", "bench")  # several people on one server
+    template, building = f"{prefix}_tpl_{key}", f"{prefix}_build_{key}"
+    run = f"{prefix}_run_{os.getpid()}"
     admin = _admin_engine(server_url)
     try:
         if template not in _databases(admin):
             with admin.connect() as conn:
                 for name in _databases(admin):
-                    if name.startswith(f"bench_tpl_{scale.name.lower()}_") or name == building:
+                    if name.startswith(f"{prefix}_tpl_{scale.name.lower()}_") or name == building:
                         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{building}"'))
             _log(f"building the {scale.name} store on PostgreSQL ({scale.patients:,} "

@@ -5,20 +5,30 @@ The command line acts as the system actor: it sees every clinic and may export
 identified data. Identified exports from the command line are for the store's operator
 (the person responsible for the server), who must give --reason; hand anyone else a
 de-identified export (--deidentify), or let a medical director export from the app.
+
+Large exports (scores, FHIR) are written chunk by chunk straight to --out (or to a
+temporary file copied to standard output), never whole in memory. `export fhir --format
+ndjson` gives FHIR Bulk Data NDJSON, one file per resource type: `--out DIR` (an existing
+directory) receives Patient.ndjson, QuestionnaireResponse.ndjson and Observation.ndjson;
+`--out FILE.zip` (or standard output) the ZIP of them that the audit event's SHA-256 is of.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import zipfile
 from datetime import date
+from pathlib import Path
 
-from cli.common import EXIT_OK, BadInput, err, write_output
+from cli.common import EXIT_OK, BadInput, err
 
 KIND_HELP = ("patients, infusions, scores (one row per assessment), outcomes (OUTCOMES.md "
              "s.6 summary), audit (the trail), report (PDF quality report), fhir (R4 bundle), "
              "statement ('Our outcomes, honestly': csv or pdf)")
 DEFAULT_FORMAT = {"outcomes": "json", "report": "pdf", "fhir": "json", "statement": "csv"}
+BINARY = ("pdf", "xlsx", "ndjson")
 FLAG_FOR_FIELD = {"format": "--format", "reason": "--reason", "dates": "--dates",
                   "date range": "--start/--end", "after": "--after", "clinic": "--clinic",
                   "kind": "KIND"}
@@ -66,15 +76,38 @@ def _request(args: argparse.Namespace):  # noqa: ANN202
 def cmd_export(args: argparse.Namespace) -> int:
     from data.access import SYSTEM
     from data.exports import ExportError, run_export
+    from data.exports.stream import new_export_path
 
     try:
         request = _request(args)
-        if request.fmt in ("pdf", "xlsx") and not args.out and sys.stdout.isatty():
+        if request.fmt in BINARY and not args.out and sys.stdout.isatty():
             raise BadInput(f"--out: a {request.fmt} file is binary; name a file to write")
-        result = run_export(actor=SYSTEM, request=request)
+        into_dir = bool(args.out) and Path(args.out).is_dir()
+        if into_dir and request.fmt != "ndjson":
+            raise BadInput(f"--out: {args.out} is a directory; name a file to write")
+        temporary = not args.out or into_dir
+        target = Path(args.out) if not temporary else new_export_path("." + request.fmt)
+        try:
+            result = run_export(actor=SYSTEM, request=request, path=target)
+        except BaseException:
+            if temporary:  # refused before anything was written
+                target.unlink(missing_ok=True)
+            raise
     except ExportError as exc:
         raise _as_bad_input(exc) from None
-    write_output(result.content, args.out)
+    if into_dir:  # the NDJSON files themselves (Bulk Data), from the audited ZIP
+        with zipfile.ZipFile(target) as archive:
+            names = archive.namelist()
+            archive.extractall(args.out, members=names)
+        target.unlink()
+        err(f"wrote {', '.join(names)} to {args.out}")
+    elif args.out:
+        err(f"wrote {args.out}")
+    else:
+        with target.open("rb") as handle:
+            shutil.copyfileobj(handle, sys.stdout.buffer, 1 << 20)
+        sys.stdout.buffer.flush()
+        target.unlink()
     m = result.manifest
     which = "de-identified" if m["deidentified"] else "IDENTIFIED (for the store's operator)"
     err(f"{m['kind']} export, {which}: {m['row_count']} rows, sha256 {m['sha256']}; "
@@ -88,7 +121,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("kind", metavar="KIND", help=KIND_HELP)
     p.add_argument("--format", help="csv, xlsx or json (outcomes: json default; report: pdf; "
-                   "fhir: json; others: csv default)")
+                   "fhir: json, a Bundle, or ndjson, one file per resource type; others: "
+                   "csv default)")
     p.add_argument("--deidentify", action="store_true",
                    help="HIPAA Safe Harbor: no names, codes, birth dates, free text, staff names")
     p.add_argument("--dates", choices=["year", "days"], default="year",
@@ -109,5 +143,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", metavar="YYYY-MM-DD",
                    help="outcomes: judge retention (D1: in progress or stopped) on this day "
                         "(default today)")
-    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--out", help="write to this file instead of standard output (fhir "
+                   "--format ndjson: a directory receives one .ndjson file per resource type)")
     p.set_defaults(func=cmd_export)

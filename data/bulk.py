@@ -2,7 +2,8 @@
 
 Callers hand over validated, in-memory tables and their session: the rows are inserted in
 the caller's transaction with the driver's executemany of plain tuples, in chunks of
-20,000, and foreign keys are linked through the ids of the parents, read back by natural
+20,000 (on PostgreSQL with psycopg 3: `COPY ... FROM STDIN`, the rows streamed through
+`cursor.copy()` in psycopg's text format, issue 13), and foreign keys are linked through the ids of the parents, read back by natural
 key once a parent table is written (one query per 5,000 parents). Each value goes
 through its column's SQLAlchemy bind processor, as a Core insert would (once per
 distinct value for dates, datetimes and booleans), so what is stored is the same.
@@ -60,6 +61,7 @@ from models.tables import (
 )
 
 CHUNK_SIZE = 20_000
+USE_COPY = True  # PostgreSQL (psycopg 3): COPY instead of executemany (bench compares both)
 _LOOKUP_CHUNK = 5_000  # ids per IN (...) when reading existing or new rows
 Record = dict[str, Any]
 Table = list[Record] | pd.DataFrame
@@ -336,6 +338,8 @@ class _Writer:
         self.session, self.now, self.chunk_size = session, now, chunk_size
         self.dialect = session.get_bind().dialect
         self.mark = _marker(self.dialect)
+        self.copy = (USE_COPY and self.dialect.name == "postgresql"
+                     and self.dialect.driver == "psycopg")
 
     def insert(self, model: type[SQLModel], rows: _Columns, links: dict[str, list]) -> None:
         """Insert `rows` of `model`: each column from the rows, `links`, or its default."""
@@ -362,10 +366,25 @@ class _Writer:
         quote = self.dialect.identifier_preparer.quote
         sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
                f"VALUES ({', '.join([self.mark] * len(names))})")
-        tuples = list(zip(*columns, strict=True))
         connection = self.session.connection()
+        if self.copy:
+            _copy_rows(connection, f"COPY {quote(table.name)} "
+                       f"({', '.join(quote(n) for n in names)}) FROM STDIN",
+                       zip(*columns, strict=True))
+            return
+        tuples = list(zip(*columns, strict=True))
         for chunk in _chunks(tuples, self.chunk_size):
             connection.exec_driver_sql(sql, chunk)
+
+
+def _copy_rows(connection: Any, sql: str, rows: Iterable[tuple]) -> None:
+    """The rows through PostgreSQL's COPY FROM STDIN on the session's own psycopg connection
+    (so in its transaction). Each value is adapted by psycopg as a parameter would be,
+    in COPY's text format (None: NULL; JSON columns: their JSON text)."""
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _new(rows: _Columns, keys: list, known: dict) -> tuple[_Columns, list]:

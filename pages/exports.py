@@ -17,6 +17,7 @@ from data.exports import (
     run_export,
 )
 from data.overview import clinics_in_scope
+from ui.export_files import discard, file_reader, new_file, sweep
 from ui.layout import page_setup
 
 KIND_LABELS = {
@@ -32,6 +33,7 @@ KIND_LABELS = {
 DATE_LABELS = {"year": "Year only", "days": "Days since the course start"}
 
 actor = page_setup("export_deidentified")
+sweep()
 st.title("Exports")
 st.caption("Every export is recorded in the audit trail with its filters, columns, row count "
            "and the SHA-256 of the file.")
@@ -78,19 +80,25 @@ request = ExportRequest(kind=kind, fmt=fmt, deidentified=deidentified, reason=re
                         date_mode=date_mode, clinic_ids=tuple(chosen) or None, start=start,
                         end=end)
 if st.button("Generate the file", type="primary", key="export_generate"):
+    previous = st.session_state.pop("export_result", None)
+    if previous is not None:  # one file per session
+        discard(previous[1].path)
+    bar = st.progress(0.0, text="Building the file...")
+    target = new_file(request.fmt)
     try:
-        with st.spinner("Building the file..."):
-            result = run_export(actor=actor, request=request)
+        result = run_export(actor=actor, request=request, path=target,
+                            progress=lambda fraction, text: bar.progress(fraction, text=text))
     except (ExportError, ExportReadBackError, PermissionDenied) as exc:
-        st.session_state.pop("export_result", None)
+        discard(target)
         st.error(str(exc))
     else:
         st.session_state["export_result"] = (request, result)
+    bar.empty()
 
 kept = st.session_state.get("export_result")
-if kept is not None and kept[0] == request:
+if kept is not None and kept[0] == request and kept[1].path and kept[1].path.exists():
     result = kept[1]
-    st.download_button(f"Download {result.filename}", data=result.content,
+    st.download_button(f"Download {result.filename}", data=file_reader(result.path),
                        file_name=result.filename, mime=result.mime, key="export_download",
                        on_click="ignore", type="primary")
     m = result.manifest
@@ -99,5 +107,5 @@ if kept is not None and kept[0] == request:
                             m["rows"]["courses_by_instrument"].items() if n)
         size = f"courses: {counted or 'none'}"
     else:
-        size = f"{m['row_count']} rows"
+        size = f"{m['row_count']:,} rows, {m['bytes'] / 1e6:,.1f} MB"
     st.caption(f"{size} · SHA-256 `{m['sha256']}` · audit event {result.event_id}")

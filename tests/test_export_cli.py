@@ -91,3 +91,32 @@ def test_bad_input_exits_2_naming_the_flag(url, args, flag):
     result = manage(*args, url=url)
     assert result.returncode == 2
     assert result.stderr.decode("utf-8").startswith(f"error: {flag}:")
+
+
+def test_fhir_ndjson_into_a_directory_or_a_zip(url, tmp_path):
+    """FHIR Bulk Data NDJSON: a directory receives one file per resource type; a file name
+    receives the ZIP whose SHA-256 the audit event records (8 patients, 30 PHQ-9 and
+    GAD-7 scores, each with a total)."""
+    import zipfile
+
+    into = tmp_path / "bulk"
+    into.mkdir()
+    done = manage("fhir", "--deidentify", "--format", "ndjson", "--out", str(into), url=url)
+    assert done.returncode == 0, done.stderr
+    lines = {p.name: p.read_text().splitlines() for p in into.iterdir()}
+    assert {name: len(found) for name, found in lines.items()} == {
+        "Patient.ndjson": 8, "QuestionnaireResponse.ndjson": 30, "Observation.ndjson": 30}
+    assert all(json.loads(line)["resourceType"] == "Patient" for line in lines["Patient.ndjson"])
+    assert "MRN-998877" not in "".join(lines["Patient.ndjson"])
+    archive = tmp_path / "bulk.zip"
+    done = manage("fhir", "--deidentify", "--format", "ndjson", "--out", str(archive), url=url)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(archive) as z:
+        assert sorted(z.namelist()) == sorted(lines)
+    events = _exports()
+    assert len(events) == 2
+    manifest = json.loads(events[-1].new_value)
+    assert manifest["format"] == "ndjson" and manifest["rows"]["Observation"] == 30
+    assert manifest["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    refused = manage("scores", "--deidentify", "--out", str(into), url=url)
+    assert refused.returncode == 2 and b"is a directory" in refused.stderr

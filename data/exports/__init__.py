@@ -4,19 +4,31 @@ audit trail with a manifest. Entry point: `run_export(actor=..., request=ExportR
 
 Modules: service (rules, manifest), tables (queries), columns (what each column means),
 deidentify (Safe Harbor), safe_csv / xlsx (formula-safe writers), fhir (R4 bundle),
-aggregate / report_data / report_pdf / glossary (outcome summary and PDF report).
+stream (chunked writers to a file), aggregate / report_data / report_pdf / glossary
+(outcome summary and PDF report).
+
+The names below are re-exported lazily (PEP 562): importing a submodule such as
+`data.exports.fhir` must not import the service, the aggregate and the PDF report
+(plotly, reportlab: seconds of imports; issue 11).
 """
 
-from data.exports.readback import ExportReadBackError
-from data.exports.service import (
-    AGGREGATE_KINDS,
-    FORMATS,
-    KINDS,
-    ExportError,
-    ExportRequest,
-    ExportResult,
-    run_export,
-)
+from __future__ import annotations
 
-__all__ = ["AGGREGATE_KINDS", "FORMATS", "KINDS", "ExportError", "ExportReadBackError",
-           "ExportRequest", "ExportResult", "run_export"]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "ExportReadBackError": "data.exports.readback",
+    "AGGREGATE_KINDS": "data.exports.service", "FORMATS": "data.exports.service",
+    "KINDS": "data.exports.service", "ExportError": "data.exports.service",
+    "ExportRequest": "data.exports.service", "ExportResult": "data.exports.service",
+    "run_export": "data.exports.service",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'data.exports' has no attribute {name!r}")

@@ -18,6 +18,7 @@ from data.exports.report_pdf import ReportContext, build_report
 from data.exports.safe_csv import write_csv
 from data.exports.suppression import suppress_summary
 from data.exports.tables import Table
+from data.exports.values import generated_by
 from data.exports.xlsx import write_workbook
 from data.observations import load_observations
 from data.outcome_report import OutcomeFilters, outcome_summary, resolved_parameters
@@ -28,15 +29,6 @@ if TYPE_CHECKING:
     from data.exports.service import ExportRequest
 
 SUMMARY_FIELDS = [c.name for c in OUTCOME_SUMMARY_COLUMNS]
-
-
-def generated_by(actor: Actor, *, deidentified: bool) -> str:
-    """Who exported, as a file may say it: a de-identified file names no staff member
-    (the role only; the audit event keeps the user)."""
-    if deidentified:
-        article = "an" if actor.role[:1] in "aeiou" else "a"
-        return f"{article} {actor.role} (the user is recorded in the store's audit trail)"
-    return f"{actor.username} ({actor.role})"
 
 
 def _outcome_filters(req: ExportRequest) -> OutcomeFilters:

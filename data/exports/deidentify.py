@@ -55,18 +55,21 @@ class StaffPseudonyms:
 
 
 def deidentify(table: Table | ColumnTable, *, date_mode: str = "year",
-               rng: random.Random | None = None) -> ColumnTable:
+               rng: random.Random | None = None,
+               staff: StaffPseudonyms | None = None) -> ColumnTable:
     """A new table with the Safe Harbor rules applied (the input is left unchanged).
 
     Column by column: each rule runs once per distinct value of a column (a day, a user
     name, an age), not once per cell; only "days since the course start" combines two
-    columns row by row, as integer arrays.
+    columns row by row, as integer arrays. A table streamed in chunks passes the same
+    `staff` pseudonyms (numbered over the whole export's staff) for every chunk.
     """
     if date_mode not in DATE_MODES:
         raise ValueError(f"date mode: must be one of {', '.join(DATE_MODES)}")
     source = table if isinstance(table, ColumnTable) else ColumnTable.from_rows(table)
-    staff = StaffPseudonyms((name for c in source.columns if c.phi == "staff"
-                             for name in source.column(c.name).used_values()), rng)
+    if staff is None:
+        staff = StaffPseudonyms((name for c in source.columns if c.phi == "staff"
+                                 for name in source.column(c.name).used_values()), rng)
     columns: list[ColumnSpec] = []
     data: dict[str, Coded] = {}
     for spec in source.columns:

@@ -17,7 +17,13 @@ Cost, bounded (docs/EXPORTS.md):
   the byte scan and the document's first and last characters;
 - PDF: the header and the end-of-file marker.
 
-The manifest records what was checked: `read_back` = "full" or "sampled".
+- FHIR NDJSON (a ZIP of one file per resource type): every line of every file parsed
+  up to FULL_BYTES per file (its resourceType the file's; the lines counted against the
+  manifest), else the first SAMPLE_ROWS lines;
+
+The manifest records what was checked: `read_back` = "full" or "sampled". A streamed
+export is read back from its file (`content` a Path), in chunks: never whole in memory
+when it is larger than FULL_BYTES.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import io
 import json
 import re
 import zipfile
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 from xml.parsers import expat
 
 FULL_BYTES = 64 * 1024 * 1024
@@ -49,18 +56,37 @@ def _fail(fmt: str, why: str) -> ExportReadBackError:
                                "handed over nor recorded as an export")
 
 
-def _scan_bytes(content: bytes, fmt: str) -> None:
+def _scan_bytes(content: bytes, fmt: str, offset: int = 0) -> None:
     found = _BAD_UTF8.search(content)
     if found:
-        raise _fail(fmt, f"a Unicode noncharacter or surrogate at byte {found.start()}")
+        raise _fail(fmt, f"a Unicode noncharacter or surrogate at byte {offset + found.start()}")
 
 
-def _xlsx(content: bytes) -> str:
+def _scan_file(handle: IO[bytes], fmt: str) -> None:
+    """`_scan_bytes` over a file in chunks (each chunk with the previous one's last three
+    bytes: a match is at most four bytes long)."""
+    handle.seek(0)
+    offset, carry = 0, b""
+    while chunk := handle.read(_CHUNK):
+        _scan_bytes(carry + chunk, fmt, offset - len(carry))
+        offset += len(chunk)
+        carry = chunk[-3:]
+    handle.seek(0)
+
+
+def _size(handle: IO[bytes]) -> int:
+    handle.seek(0, io.SEEK_END)
+    size = handle.tell()
+    handle.seek(0)
+    return size
+
+
+def _xlsx(content: IO[bytes]) -> str:
     from openpyxl import load_workbook
 
     mode = "full"
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        with zipfile.ZipFile(content) as archive:
             for info in archive.infolist():
                 if not info.filename.endswith((".xml", ".rels")):
                     continue
@@ -76,7 +102,8 @@ def _xlsx(content: bytes) -> str:
                             break
                     else:
                         parser.Parse(b"", True)
-        workbook = load_workbook(io.BytesIO(content), read_only=True)
+        content.seek(0)
+        workbook = load_workbook(content, read_only=True)
         for sheet in workbook.worksheets:
             for n, _ in enumerate(sheet.iter_rows(values_only=True)):
                 if n >= SAMPLE_ROWS:
@@ -90,13 +117,16 @@ def _xlsx(content: bytes) -> str:
     return mode
 
 
-def _csv(content: bytes, expected_rows: int | None) -> str:
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _fail("csv", f"not UTF-8 at byte {exc.start}") from None
-    full = len(content) <= FULL_BYTES
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _csv(content: IO[bytes], expected_rows: int | None) -> str:
+    full = _size(content) <= FULL_BYTES
+    if full:
+        try:
+            text: IO[str] = io.StringIO(content.read().decode("utf-8"), newline="")
+        except UnicodeDecodeError as exc:
+            raise _fail("csv", f"not UTF-8 at byte {exc.start}") from None
+    else:  # the sampled rows only are decoded
+        text = io.TextIOWrapper(content, encoding="utf-8", newline="")
+    reader = csv.reader(text, strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -111,19 +141,27 @@ def _csv(content: bytes, expected_rows: int | None) -> str:
                 return "sampled"
     except csv.Error as exc:
         raise _fail("csv", str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise _fail("csv", f"not UTF-8 ({exc.reason})") from None
+    finally:
+        if isinstance(text, io.TextIOWrapper):
+            text.detach()
     if expected_rows is not None and rows != expected_rows:
         raise _fail("csv", f"{rows} rows read back, {expected_rows} written")
     return "full"
 
 
-def _json(content: bytes, fmt: str, expected_rows: int | None, key: str | None) -> str:
-    if len(content) > FULL_BYTES:
-        stripped = content.strip()
-        if not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+def _json(content: IO[bytes], fmt: str, expected_rows: int | None, key: str | None) -> str:
+    size = _size(content)
+    if size > FULL_BYTES:
+        first = content.read(1024).lstrip()
+        content.seek(max(0, size - 1024))
+        last = content.read().rstrip()
+        if not (first.startswith(b"{") and last.endswith(b"}")):
             raise _fail(fmt, "not a JSON object")
         return "sampled"
     try:
-        document = json.loads(content)
+        document = json.loads(content.read())
     except (ValueError, UnicodeDecodeError) as exc:
         raise _fail(fmt, f"not JSON: {str(exc)[:200]}") from None
     if key and expected_rows is not None:
@@ -133,10 +171,49 @@ def _json(content: bytes, fmt: str, expected_rows: int | None, key: str | None) 
     return "full"
 
 
-def read_back(content: bytes, fmt: str, *, kind: str, described: dict[str, Any]) -> str:
-    """Check `content` as its format's reader would; 'full' or 'sampled', or raise."""
+def _ndjson(content: IO[bytes], counts: dict[str, int]) -> str:
+    """A ZIP of `Type.ndjson` files: every line a JSON resource of the file's type."""
+    mode = "full"
+    try:
+        with zipfile.ZipFile(content) as archive:
+            names = sorted(archive.namelist())
+            expected = sorted(f"{kind}.ndjson" for kind, n in counts.items() if n)
+            if names != expected:
+                raise _fail("ndjson", f"files {names}, expected {expected}")
+            for name in names:
+                kind, read, lines = name.removesuffix(".ndjson"), 0, 0
+                with archive.open(name) as part:
+                    for line in part:
+                        _scan_bytes(line, "ndjson", read)
+                        read += len(line)
+                        lines += 1
+                        resource = json.loads(line)
+                        if resource.get("resourceType") != kind:
+                            raise _fail("ndjson", f"line {lines} of {name} is not a {kind}")
+                        if read >= FULL_BYTES and lines >= SAMPLE_ROWS:
+                            mode = "sampled"
+                            break
+                if mode == "full" and lines != counts[kind]:
+                    raise _fail("ndjson", f"{lines} lines in {name}, {counts[kind]} written")
+    except ExportReadBackError:
+        raise
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+        raise _fail("ndjson", f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    return mode
+
+
+def read_back(content: bytes | Path, fmt: str, *, kind: str, described: dict[str, Any]) -> str:
+    """Check `content` (the bytes, or the file) as its format's reader would; 'full' or
+    'sampled', or raise."""
+    if isinstance(content, Path):
+        with content.open("rb") as handle:
+            return _read_back(handle, fmt, kind, described)
+    return _read_back(io.BytesIO(content), fmt, kind, described)
+
+
+def _read_back(content: IO[bytes], fmt: str, kind: str, described: dict[str, Any]) -> str:
     if fmt in ("csv", "json"):  # text; an XLSX's parts are scanned as they are unzipped
-        _scan_bytes(content, fmt)
+        _scan_file(content, fmt)
     row_kind = kind in ("patients", "infusions", "scores", "audit")
     rows = described.get("row_count") if row_kind else None
     if fmt == "xlsx":
@@ -147,8 +224,13 @@ def read_back(content: bytes, fmt: str, *, kind: str, described: dict[str, Any])
         key = "entry" if kind == "fhir" else ("rows" if row_kind else None)
         expected = described.get("row_count") if kind == "fhir" else rows
         return _json(content, fmt, expected, key)
+    if fmt == "ndjson":
+        return _ndjson(content, described.get("rows") or {})
     if fmt == "pdf":
-        if not content.startswith(b"%PDF-") or b"%%EOF" not in content[-1024:]:
+        head = content.read(5)
+        size = _size(content)
+        content.seek(max(0, size - 1024))
+        if head != b"%PDF-" or b"%%EOF" not in content.read():
             raise _fail("pdf", "no PDF header or end-of-file marker")
         return "full"
     return "full"
@@ -159,8 +241,8 @@ def read_back_listing(content: bytes, fmt: str, rows: int) -> str:
     `manage.py alerts`): CSV with `rows` data rows, or a JSON list of `rows` items."""
     if fmt == "csv":
         _scan_bytes(content, fmt)
-        return _csv(content, rows)
-    mode = _json(content, fmt, None, None)
+        return _csv(io.BytesIO(content), rows)
+    mode = _json(io.BytesIO(content), fmt, None, None)
     if mode == "full" and len(json.loads(content)) != rows:
         raise _fail(fmt, f"the list read back is not {rows} items long")
     return mode

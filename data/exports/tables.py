@@ -13,14 +13,14 @@ Date range: patients, infusions and scores are selected by their course's start 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, String, cast, func, type_coerce
+from sqlalchemy import Integer, String, cast, func, tuple_, type_coerce
 from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session, or_, select
 
@@ -195,10 +195,120 @@ def load_scores(session: Session, *, actor: Actor, filters: RowFilters,
     follow-ups of one infusion; timepoints and instruments are closed lists of ASCII names,
     which every collation orders alike). Without `timestamps`, the entry and completion
     times (dropped by the de-identification) are not read.
+
+    The whole table at once; `iter_score_chunks` gives the same rows a few thousand
+    courses at a time (the streaming exports, data/exports/stream.py).
     """
     conn = session.connection()
     course_ids, courses = _score_courses(conn, actor, filters)
-    raw = _score_columns(conn, actor, filters, instruments, timestamps)
+    return _course_scores(conn, actor, filters, instruments, timestamps, course_ids, courses,
+                          _usernames(conn), widest=None, chunked=False)
+
+
+COURSE_CHUNK = 4_000  # courses per chunk of a streamed scores table (~100,000 scores)
+
+
+@dataclass(frozen=True)
+class ScorePlan:
+    """What a streamed scores table needs before its first row: the item columns (the
+    widest instrument present), the staff who entered scores (the de-identification's
+    pseudonyms are numbered over all of them) and the row count (the XLSX filter range)."""
+
+    widest: int
+    n_rows: int
+    staff: tuple[str, ...]
+
+
+def score_plan(session: Session, *, actor: Actor, filters: RowFilters,
+               instruments: tuple[str, ...] | None = None) -> ScorePlan:
+    """Three aggregate queries over the chosen scores (no row is read)."""
+    conn = session.connection()
+    chosen = _chosen_scores(actor, filters, instruments)
+    used = [i for (i,) in conn.execute(select(Assessment.instrument).distinct()
+                                       .where(*chosen)).all() if i]
+    length = func.json_array_length(Assessment.items)
+    where = [*chosen]
+    if conn.dialect.name == "postgresql":  # json 'null' has no length there
+        where.append(func.json_typeof(Assessment.items) == "array")
+    longest = conn.execute(select(func.max(length)).where(*where)).scalar() or 0
+    widest = max([get_instrument(i).n_items for i in used] + [int(longest)], default=0) or 9
+    n_rows = conn.execute(select(func.count()).select_from(Assessment)
+                          .join(Infusion, Infusion.id == Assessment.infusion_id)
+                          .where(*chosen)).scalar_one()
+    users = _usernames(conn)
+    staff = conn.execute(select(Assessment.entered_by_id).distinct().where(*chosen)).all()
+    return ScorePlan(widest, int(n_rows), tuple(sorted(
+        {users[i] for (i,) in staff if i is not None and i in users})))
+
+
+def iter_score_chunks(session: Session, *, actor: Actor, filters: RowFilters, widest: int,
+                      instruments: tuple[str, ...] | None = None, timestamps: bool = True,
+                      courses_per_chunk: int | None = None) -> Iterator[ColumnTable]:
+    """The rows of `load_scores`, in the same order, as consecutive tables of the scores of
+    `courses_per_chunk` courses each: memory is bounded by the chunk, not the store.
+
+    The courses are paged by keyset (clinic code, study ID, course number: the export's
+    order, unique), each page's scores read by course id. On PostgreSQL the caller's
+    session should be REPEATABLE READ (`stream.snapshot_session`) so every page sees the
+    same snapshot."""
+    conn = session.connection()
+    users = _usernames(conn)
+    courses_per_chunk = courses_per_chunk or COURSE_CHUNK
+    after: tuple | None = None
+    while True:
+        course_ids, courses, after = _course_page(conn, actor, filters, after,
+                                                  courses_per_chunk)
+        if not len(course_ids):
+            return
+        table = _course_scores(conn, actor, filters, instruments, timestamps, course_ids,
+                               courses, users, widest=widest, chunked=True)
+        if table.n_rows:
+            yield table
+        if after is None:
+            return
+
+
+def _chosen_scores(actor: Actor, filters: RowFilters,
+                   instruments: tuple[str, ...] | None) -> list:
+    """WHERE parts choosing the scores of an export (as `_score_columns` chooses them)."""
+    where = [Assessment.infusion_id == Infusion.id]
+    if not actor.all_clinics or filters.clinic_ids or filters.start or filters.end:
+        where.append(Assessment.course_id.in_(
+            select(Course.id).join(Patient, Patient.id == Course.patient_id)
+            .where(*_course_rows(actor, filters))))
+    if instruments:
+        where.append(Assessment.instrument.in_(instruments))
+    return where
+
+
+def _course_page(conn: Connection, actor: Actor, filters: RowFilters, after: tuple | None,
+                 limit: int) -> tuple[np.ndarray, dict[str, np.ndarray], tuple | None]:
+    """The next `limit` courses after the key `after`, in the export's order; the key of
+    the last one (None when this was the last page)."""
+    first_on = (select(func.min(Infusion.administered_on))
+                .where(Infusion.course_id == Course.id).scalar_subquery())
+    key = (Clinic.code, Patient.study_id, Course.number)
+    stmt = (select(Course.id, Course.number, Course.start_date, first_on.label("first_on"),
+                   Patient.study_id, Patient.patient_code, Clinic.code)
+            .join(Patient, Patient.id == Course.patient_id)
+            .join(Clinic, Clinic.id == Patient.clinic_id)
+            .where(*_course_rows(actor, filters), first_on.is_not(None))
+            .order_by(*key).limit(limit))
+    if after is not None:
+        stmt = stmt.where(tuple_(*key) > tuple_(*after))
+    rows = conn.execute(stmt).all()
+    ids, columns = _course_columns(rows)
+    last = (rows[-1][6], rows[-1][4], rows[-1][1]) if len(rows) == limit else None
+    return ids, columns, last
+
+
+def _course_scores(conn: Connection, actor: Actor, filters: RowFilters,
+                   instruments: tuple[str, ...] | None, timestamps: bool,
+                   course_ids: np.ndarray, courses: dict[str, np.ndarray],
+                   users: dict[int, str], *, widest: int | None, chunked: bool) -> ColumnTable:
+    """The scores of the given courses (all chosen ones, or one page of them), ordered."""
+    raw = _score_columns(conn, actor, filters, instruments, timestamps,
+                         course_ids if chunked else None)
     course_id = raw.pop("course_id")
     position = pd.Index(course_ids).get_indexer(_ints(course_id.values)).take(course_id.codes)
     keep = position >= 0  # a course created between the two queries (PostgreSQL)
@@ -212,13 +322,13 @@ def load_scores(session: Session, *, actor: Actor, filters: RowFilters,
     at_course = position.take(order).astype(np.int32)
     data = {name: Coded(at_course, values) for name, values in courses.items()}
     items = raw.pop("items").map(_item_list).reorder(order)
-    users = _usernames(conn)
     for name, column in (("infusion_number", number), ("timepoint", timepoint),
                          ("instrument", instrument), *raw.items()):
         convert = users.get if name == "entered_by" else _converter(name, conn.dialect)
         data[name] = column.convert(convert).reorder(order)
-    widest = max([get_instrument(i).n_items for i in instrument.used_values() if i] +
-                 [len(answers) for answers in items.used_values()], default=0) or 9
+    if widest is None:
+        widest = max([get_instrument(i).n_items for i in instrument.used_values() if i] +
+                     [len(answers) for answers in items.used_values()], default=0) or 9
     for i in range(widest):
         data[f"item_{i + 1}"] = items.map(lambda answers, i=i: answers[i]
                                           if i < len(answers) else None)
@@ -238,7 +348,12 @@ def _score_courses(conn: Connection, actor: Actor,
             .join(first, first.c.course_id == Course.id)
             .where(*_course_rows(actor, filters))
             .order_by(Clinic.code, Patient.study_id, Course.number))
-    rows = conn.execute(stmt).all()
+    return _course_columns(conn.execute(stmt).all())
+
+
+def _course_columns(rows: list) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Course rows (id, number, start, first infusion day, study ID, code, clinic) as
+    their ids and the columns the scores table takes from its course."""
     anchors = [start or _as_date(first_on) for _, _, start, first_on, *_ in rows]
     columns = {"study_id": [r[4] for r in rows], "patient_code": [r[5] for r in rows],
                "clinic": [r[6] for r in rows], "course_number": [r[1] for r in rows],
@@ -255,8 +370,8 @@ FETCH_ROWS = 65_536  # rows fetched and dictionary-encoded at a time
 
 
 def _score_columns(conn: Connection, actor: Actor, filters: RowFilters,
-                   instruments: tuple[str, ...] | None,
-                   timestamps: bool) -> dict[str, Coded]:
+                   instruments: tuple[str, ...] | None, timestamps: bool,
+                   course_ids: np.ndarray | None = None) -> dict[str, Coded]:
     """The chosen courses' scores, one raw column each, in the database's row order:
     fetched in chunks, each chunk's columns factorized at once (the chunk's tuples are then
     freed), so the million rows never exist as Python tuples all at once."""
@@ -269,7 +384,9 @@ def _score_columns(conn: Connection, actor: Actor, filters: RowFilters,
                    *(type_coerce(getattr(Assessment, n), _RAW_TYPES[n]).label(n)
                      if n in _RAW_TYPES else getattr(Assessment, n) for n in names))
             .join(Infusion, Infusion.id == Assessment.infusion_id))
-    if not actor.all_clinics or filters.clinic_ids or filters.start or filters.end:
+    if course_ids is not None:  # one page of the chosen courses
+        stmt = stmt.where(Assessment.course_id.in_([int(i) for i in course_ids]))
+    elif not actor.all_clinics or filters.clinic_ids or filters.start or filters.end:
         stmt = stmt.where(Assessment.course_id.in_(
             select(Course.id).join(Patient, Patient.id == Course.patient_id)
             .where(*_course_rows(actor, filters))))

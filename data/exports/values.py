@@ -73,3 +73,12 @@ def _json_field(name: str) -> Callable[[Any], str]:
     """One `"name": value` line of a row object, as json.dumps(indent=1) nests it."""
     key = "   " + json.dumps(name, ensure_ascii=False) + ": "
     return lambda value: key + json.dumps(json_value(value), ensure_ascii=False)
+
+
+def generated_by(actor: Any, *, deidentified: bool) -> str:
+    """Who exported, as a file may say it: a de-identified file names no staff member
+    (the role only; the audit event keeps the user)."""
+    if deidentified:
+        article = "an" if actor.role[:1] in "aeiou" else "a"
+        return f"{article} {actor.role} (the user is recorded in the store's audit trail)"
+    return f"{actor.username} ({actor.role})"

@@ -44,7 +44,9 @@ def test_auditor_exports_deidentified_scores(app, store):
     assert download.proto.label.startswith("Download scores-deidentified-")
     assert manifest["sha256"] in joined(app.caption)
     kind, result = app.session_state["export_result"]
-    assert b"Zyxwvut" not in result.content and b"MRN-998877" not in result.content
+    content = result.path.read_bytes()  # the page offers the file, not bytes in memory
+    assert result.content == b"" and content.count(b"\n") == 31  # header + 30 scores
+    assert b"Zyxwvut" not in content and b"MRN-998877" not in content
 
 
 def test_director_identified_export_needs_a_reason(app, store):
@@ -61,7 +63,7 @@ def test_director_identified_export_needs_a_reason(app, store):
     assert event.reason == "Referral letter to Dr Y"
     assert json.loads(event.new_value)["deidentified"] is False
     _, result = app.session_state["export_result"]
-    assert b"Zyxwvut Qqqq" in result.content
+    assert b"Zyxwvut Qqqq" in result.path.read_bytes()
     # Changing a filter hides the download of the earlier file.
     app.selectbox(key="export_format_patients").set_value("json").run()
     assert not app.get("download_button")
@@ -76,7 +78,7 @@ def test_director_generates_the_quality_report(app, store):
     [download] = app.get("download_button")
     assert download.proto.label.endswith(".pdf")
     _, result = app.session_state["export_result"]
-    assert result.content.startswith(b"%PDF")
+    assert result.path.read_bytes().startswith(b"%PDF")
 
 
 @pytest.mark.parametrize("username", ["dr.kplmnq", "it.admin"])
@@ -84,3 +86,31 @@ def test_clinicians_and_admins_do_not_see_the_page(app, store, username):
     sign_in(app, username)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         app.switch_page("pages/exports.py")
+
+
+def test_a_new_export_replaces_the_sessions_file_and_old_files_are_swept(app, store):
+    """One file per session (the previous one is removed when another is generated), and
+    files older than the TTL are removed by any run of the page."""
+    import os
+
+    from ui.export_files import EXPORT_TTL, export_dir, new_file
+
+    stale = new_file("csv")
+    os.utime(stale, (0, 0))  # written long ago by a session that is gone
+    go(sign_in(app, "audit.person"), "pages/exports.py")
+    assert not stale.exists()
+    app.selectbox(key="export_kind").set_value("scores").run()
+    app.button(key="export_generate").click().run()
+    _, first = app.session_state["export_result"]
+    assert first.path.parent == export_dir() and first.path.exists()
+    assert oct(first.path.stat().st_mode & 0o777) == "0o600"
+    app.selectbox(key="export_kind").set_value("fhir").run()
+    app.selectbox(key="export_format_fhir").set_value("ndjson").run()
+    app.button(key="export_generate").click().run()
+    assert not app.exception
+    _, second = app.session_state["export_result"]
+    assert not first.path.exists() and second.path.exists()
+    assert second.filename.endswith(".zip")
+    [download] = app.get("download_button")
+    assert download.proto.label == f"Download {second.filename}"
+    assert EXPORT_TTL >= 600

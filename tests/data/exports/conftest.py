@@ -17,8 +17,9 @@ def actors(store_url):
 
 
 def searchable_text(content: bytes, fmt: str) -> str:
-    """Everything a reader of the file could see, as text (xlsx: every XML part; pdf: text)."""
-    if fmt == "xlsx":
+    """Everything a reader of the file could see, as text (xlsx: every XML part; ndjson:
+    every file of the ZIP; pdf: text)."""
+    if fmt in ("xlsx", "ndjson"):
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             return "\n".join(z.read(name).decode("utf-8") for name in z.namelist())
     if fmt == "pdf":
