@@ -50,7 +50,13 @@ from sqlmodel import Session
 from data.access import Actor, require
 from data.db import get_engine, read_session, write_session
 from data.frame_reader import as_dates, as_text, fetch_columns
-from data.observations import _chosen_courses, _joined, _scores, _with_first_infusion
+from data.observations import (
+    _chosen_courses,
+    _joined,
+    _median_doses,
+    _scores,
+    _with_first_infusion,
+)
 from models.tables import (
     Assessment,
     Clinic,
@@ -275,6 +281,10 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
         cols = None if steps else _fetch_joined(conn, stmt)  # steps: JSON lists, per row
         if cols is None:
             cols = fetch_columns(conn, stmt)
+        if dimensions:  # the course's dose: its median mg/kg, as the observation frame
+            medians = _median_doses(conn, _chosen_courses(actor, clinic_ids, start, end))
+            cols["dose_mg_per_kg"] = (pd.Series(cols["course_key"]).astype("int64")
+                                      .map(medians).astype("float64").to_numpy())
     return _typed(cols, dimensions, steps, engine.dialect.name)
 
 

@@ -13,6 +13,7 @@ from data.db import read_session
 from data.overview import clinics_in_scope
 from data.protocol import load_protocol
 from data.today import today_list
+from ui.drafts import drafts_notice
 from ui.layout import page_setup
 from ui.text import human_table, show_flash
 
@@ -24,6 +25,7 @@ LABELS = {"patient_code": "Patient", "reasons": "Listed because", "pre_done": "P
 
 actor = page_setup("record_infusions")
 st.title("Today")
+drafts_notice(actor)  # unsaved infusions kept for this user (ui.drafts)
 show_flash()
 
 with read_session() as session:

@@ -79,9 +79,20 @@ def _canonical(values: dict[str, Any]) -> str:
     return json.dumps(values, sort_keys=True, ensure_ascii=False)
 
 
+def _local(moment: datetime) -> datetime:
+    """The moment in the signed-in user's clinic time zone (data.clinic_time)."""
+    from data.clinic_time import actor_zone, local
+
+    actor = st.session_state.get("actor")
+    if actor is None:
+        return local(moment, None)
+    with read_session() as session:
+        return local(moment, actor_zone(session, actor))
+
+
 def clock(moment: datetime) -> str:
-    """HH:MM in the server's local time (the clinic's own time zone when it has one)."""
-    return moment.astimezone().strftime("%H:%M")
+    """HH:MM in the clinic's time zone."""
+    return _local(moment).strftime("%H:%M")
 
 
 def offer_draft(actor: Actor, patient_id: int, kind: str = "infusion") -> None:
@@ -102,7 +113,7 @@ def offer_draft(actor: Actor, patient_id: int, kind: str = "infusion") -> None:
     what = KIND_LABELS.get(kind, kind)
     with st.container(border=True, key=f"draft_offer_{kind}"):
         st.info(f"You have an unsaved {what} for this patient, kept at "
-                f"{clock(draft.updated_at)} on {draft.updated_at.astimezone():%d %b %Y}.",
+                f"{clock(draft.updated_at)} on {_local(draft.updated_at):%d %b %Y}.",
                 icon=":material/draft:")
         with st.container(horizontal=True, wrap=True):  # wraps on a phone, never truncates
             restore = st.button(f"Restore your unsaved {what} from {clock(draft.updated_at)}",
@@ -179,7 +190,7 @@ def drafts_notice(actor: Actor) -> None:
             cols = st.columns([3, 1], vertical_alignment="center")
             cols[0].text(f"{KIND_LABELS.get(draft.kind, draft.kind).capitalize()} for "
                          f"patient {patient.patient_code}, kept at "
-                         f"{clock(draft.updated_at)} on {draft.updated_at.astimezone():%d %b}")
+                         f"{clock(draft.updated_at)} on {_local(draft.updated_at):%d %b}")
             if cols[1].button("Open", key=f"open_draft_{draft.id}"):
                 st.session_state["patient_id"] = draft.patient_id
                 st.session_state["entry_mode"] = "New infusion"

@@ -64,7 +64,7 @@ def test_a_reload_keeps_the_sign_in(app, clin, monkeypatch):
     with reload_with(monkeypatch, value) as tab:
         tab.run()
         assert not tab.exception
-        assert titles(tab) == ["Home"]
+        assert titles(tab) == ["Today"]  # a clinician starts on Today
         assert tab.session_state["actor"].session_id == row.id
         assert tab.session_state["actor"].username == "clin"
     with read_session() as session:
@@ -234,7 +234,7 @@ def test_a_draft_discarded_on_request(app, patient_id):
     assert [e.patient_id for e in _events("draft_discard")] == [patient_id]
 
 
-def test_home_lists_the_drafts_and_opens_one(app, patient_id):
+def test_the_start_page_lists_the_drafts_and_opens_one(app, patient_id):
     open_infusion_page(app, patient_id)
     _type_half_an_infusion(app)
     with fresh_app() as tab:
@@ -277,7 +277,7 @@ def test_a_password_changed_in_this_tab_keeps_the_reload_elsewhere_not(app, clin
     app.run()  # the next full run notes the new password on this session's row
     with reload_with(monkeypatch, cookie_of(app)) as tab:
         tab.run()
-        assert titles(tab) == ["Home"]
+        assert titles(tab) == ["Today"]  # a clinician starts on Today
     with reload_with(monkeypatch, older_cookie) as tab:
         tab.run()
         assert titles(tab) == ["Sign in"]

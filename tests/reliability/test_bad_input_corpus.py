@@ -568,9 +568,10 @@ def test_what_spreadsheets_write_is_accepted_by_both_imports(store_url, engine, 
             assert manage.main([command, str(path)]) == 0, stderr.getvalue()
     after = table_counts(engine)
     added = {k: after[k] - before[k] for k in after if after[k] != before[k]}
-    # scores: clinic CL1, patient IMP-1, course C1, infusion 1, 2 scores; patients: 2
+    # scores: clinic CL1, patient IMP-1, course C1, infusion 1, 2 scores (its course queued
+    # for the stored outcomes); patients: 2
     assert added == {"clinic": 1, "patient": 3, "course": 1, "infusion": 1, "assessment": 2,
-                     "audit_event": 2}
+                     "audit_event": 2, "course_outcome_stale": 1}
     from sqlmodel import select as sql_select
 
     from models.tables import Patient

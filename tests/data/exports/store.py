@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from data import audit
 from data.access import SYSTEM, Actor
+from data.course_outcomes import mark_courses_stale
 from data.db import write_session
 from data.pseudonyms import new_study_id
 from models.tables import (
@@ -170,4 +171,7 @@ def seed_identifier_store() -> dict[str, Actor]:
         audit.record(session, actor=actors["clinician"], action="close", entity="alert",
                      entity_id=1, patient_id=patients[0].id, field="action_note",
                      new="Actionnotexx called daughter", reason="Zyxwvut safe")
+        # rows written here directly, not through the services: queue their courses' stored
+        # outcomes as every write path does (data.course_outcomes, issue 13)
+        mark_courses_stale(session, session.exec(select(Course.id)).all())
     return actors
