@@ -114,10 +114,6 @@ def dispose_engines() -> None:
     _ENGINES.clear()
 
 
-def is_sqlite(engine: Engine | None = None) -> bool:
-    return (engine or get_engine()).dialect.name == "sqlite"
-
-
 def _writer_lock_path(engine: Engine) -> str | None:
     """`<store>-writelock` for a SQLite file store; None otherwise."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
