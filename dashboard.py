@@ -35,12 +35,12 @@ PAGES = {
 }
 
 
-def start_page(actor) -> str:  # noqa: ANN001
+def start_page(actor) -> str:
     """Clinicians and directors start on Today (their day's patients); the others on Home."""
     return "today" if actor.can(PAGES["today"][3]) else "home"
 
 
-def navigation_for(actor) -> list[st.Page]:  # noqa: ANN001
+def navigation_for(actor) -> list[st.Page]:
     """The pages this actor's role may open (the services enforce the same rules)."""
     start = start_page(actor)
     return [
@@ -50,7 +50,7 @@ def navigation_for(actor) -> list[st.Page]:  # noqa: ANN001
     ]
 
 
-def only(screen, title: str, url_path: str) -> None:  # noqa: ANN001  (a file or a function)
+def only(screen, title: str, url_path: str) -> None:
     """This tab shows one screen and no navigation (the kiosk, the patient's page)."""
     st.navigation([st.Page(screen, title=title, url_path=url_path)], position="hidden").run()
 

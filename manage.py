@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     except (BadInput, ValueError, PermissionDenied) as exc:
         err(f"error: {exc}")
         return EXIT_BAD_INPUT
-    except Exception as exc:  # noqa: BLE001  (the command line reports, never tracebacks)
+    except Exception as exc:
         err(f"failed: {describe_failure(exc)}")
         return EXIT_FAILURE
 

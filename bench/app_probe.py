@@ -21,7 +21,7 @@ PASSWORD = "demo-password"  # data.seed.seed_demo's default
 TIMEOUT = 900
 
 
-def _run(at) -> float:  # noqa: ANN001
+def _run(at) -> float:
     start = time.perf_counter()
     at.run()
     elapsed = time.perf_counter() - start
@@ -30,7 +30,7 @@ def _run(at) -> float:  # noqa: ANN001
     return elapsed
 
 
-def _outcomes_page():  # noqa: ANN202
+def _outcomes_page():
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)

@@ -31,23 +31,23 @@ def fragment_scoped(fragment_id: str | None) -> Iterator[None]:
     if fragment_id is None:
         yield
         return
-    original = ScriptRunner._run_script  # noqa: SLF001
+    original = ScriptRunner._run_script
 
-    def run_script(self, rerun_data):  # noqa: ANN001, ANN202
+    def run_script(self, rerun_data):
         return original(self, dataclasses.replace(rerun_data,
                                                   fragment_id_queue=[fragment_id]))
 
-    ScriptRunner._run_script = run_script  # noqa: SLF001
+    ScriptRunner._run_script = run_script
     try:
         yield
     finally:
-        ScriptRunner._run_script = original  # noqa: SLF001
+        ScriptRunner._run_script = original
 
 
-def _fragment_of(at, key: str) -> str:  # noqa: ANN001
+def _fragment_of(at, key: str) -> str:
     """The id of the fragment that draws the widget `key` (each fragment run alone once:
     its run's elements are its own only)."""
-    for fragment_id in list(at._fragment_storage._fragments):  # noqa: SLF001
+    for fragment_id in list(at._fragment_storage._fragments):
         with fragment_scoped(fragment_id):
             at.run()
         if any(getattr(w, "key", None) == key for w in at.radio) and not at.title:
@@ -55,7 +55,7 @@ def _fragment_of(at, key: str) -> str:  # noqa: ANN001
     raise RuntimeError(f"no fragment draws {key}")
 
 
-def _taps(at, key_of, fragment_id: str, n: int, check) -> list[float]:  # noqa: ANN001
+def _taps(at, key_of, fragment_id: str, n: int, check) -> list[float]:
     """Seconds per tap: answer items 1..n in turn (values cycling), fragment-scoped."""
     samples = []
     for tap in range(n):
@@ -71,7 +71,7 @@ def _taps(at, key_of, fragment_id: str, n: int, check) -> list[float]:  # noqa: 
     return samples
 
 
-def _infusion_page(patient_id: int):  # noqa: ANN202
+def _infusion_page(patient_id: int):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
@@ -88,7 +88,7 @@ def _infusion_page(patient_id: int):  # noqa: ANN202
 
 def _new_patient() -> int:
     """A patient with an active course and no infusion (the form opens, no course question)."""
-    from datetime import date
+    from datetime import UTC, date, datetime
 
     from sqlmodel import select
 
@@ -102,7 +102,7 @@ def _new_patient() -> int:
     with read_session() as session:
         clinic_id = session.exec(select(Clinic.id).order_by(Clinic.id)).first()
     with write_session() as session:
-        patient = register_patient(session, actor=actor, today=date.today(), patient={
+        patient = register_patient(session, actor=actor, today=datetime.now(UTC).date(), patient={
             "clinic_id": clinic_id, "patient_code": f"BENCH-ENTRY-{time.time_ns()}",
             "birth_date": date(1980, 1, 1)})
         start_course(session, actor=actor, patient_id=patient.id)
@@ -121,7 +121,7 @@ def fast_entry(taps: int) -> list:
     floor.run()
     floor_fragment = _fragment_of(floor, "floor_item_1")
 
-    def page_check(app) -> None:  # noqa: ANN001
+    def page_check(app) -> None:
         if not any("PHQ-9" in s.value for s in [*app.success, *app.warning, *app.info]):
             raise RuntimeError("the tap did not redraw the live total")
 

@@ -38,7 +38,7 @@ def alternate(figure: Callable[[], Any], floor: Callable[[], Any],
     return figures, floors
 
 
-def director():  # noqa: ANN201
+def director():
     """The demo director (all clinics): the widest scope, the heaviest reads."""
     from sqlmodel import select
 
@@ -51,14 +51,14 @@ def director():  # noqa: ANN201
         return actor_for(session, user)
 
 
-def driver_connection():  # noqa: ANN201
+def driver_connection():
     """A raw DBAPI connection (sqlite3 or psycopg) to the store, for the floors."""
     from data.db import get_engine
 
     return get_engine().raw_connection()
 
 
-def read_sql(sql: str, conn) -> pd.DataFrame:  # noqa: ANN001
+def read_sql(sql: str, conn) -> pd.DataFrame:
     with warnings.catch_warnings():  # pandas warns about non-sqlite3 DBAPI connections
         warnings.simplefilter("ignore", UserWarning)
         return pd.read_sql(sql, conn.driver_connection)
@@ -352,7 +352,7 @@ _ID_LINKS = {  # column -> the table whose ids it holds
 }
 
 
-def _created_rows(conn, clinic: str) -> dict[str, tuple[list[str], list[tuple]]]:  # noqa: ANN001
+def _created_rows(conn, clinic: str) -> dict[str, tuple[list[str], list[tuple]]]:
     """Every row the import of `clinic` created, table by table (columns, rows)."""
     mark = "?" if _is_sqlite(conn) else "%s"
     where = {
@@ -379,7 +379,7 @@ def _created_rows(conn, clinic: str) -> dict[str, tuple[list[str], list[tuple]]]
     return out
 
 
-def _is_sqlite(conn) -> bool:  # noqa: ANN001
+def _is_sqlite(conn) -> bool:
     return type(conn.driver_connection).__module__.startswith("sqlite3")
 
 
@@ -414,7 +414,7 @@ def _pg_json(value: Any) -> Any:
     return Json(value)
 
 
-def _insert_copies(conn, copies: dict) -> None:  # noqa: ANN001
+def _insert_copies(conn, copies: dict) -> None:
     """The floor: one transaction of plain executemany INSERTs, table by table (SQLite), or
     a raw COPY FROM STDIN of the same rows (PostgreSQL: what the bulk writer now uses)."""
     mark = "?" if _is_sqlite(conn) else "%s"

@@ -48,7 +48,7 @@ def main() -> int:
     cpu: list[float] = []
     run_script = script_runner.ScriptRunner._run_script
 
-    def timed(self, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def timed(self, *a, **k):
         start = time.thread_time()
         try:
             return run_script(self, *a, **k)

@@ -88,7 +88,7 @@ def _seed(url: str, scale: Scale, seed: int) -> dict[str, int]:
         engine.dispose()
 
 
-def _rebuild_outcomes(engine) -> None:  # noqa: ANN001
+def _rebuild_outcomes(engine) -> None:
     """The course outcomes as `manage.py rebuild-outcomes` leaves them after a bulk load
     (the seed queues every course; the figures measure the steady state, issue 13)."""
     from data.course_outcomes import rebuild_outcomes
@@ -98,7 +98,7 @@ def _rebuild_outcomes(engine) -> None:  # noqa: ANN001
         rebuild_outcomes(session)
 
 
-def _seed_batches(engine, scale: Scale, seed: int) -> dict[str, int]:  # noqa: ANN001
+def _seed_batches(engine, scale: Scale, seed: int) -> dict[str, int]:
     """The demo cohort generated and written `scale.batch` patients at a time (one
     transaction each; the bulk writer uses COPY on PostgreSQL), each batch's patient
     codes prefixed with its number, so memory holds one batch (XL: 10 million scores)."""
@@ -169,12 +169,12 @@ def sqlite_store(scale: Scale, seed: int, workdir: Path) -> Iterator[str]:
     yield f"sqlite:///{target}"
 
 
-def _admin_engine(server_url: str):  # noqa: ANN202
+def _admin_engine(server_url: str):
     url = make_url(server_url).set(database="postgres")
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
-def _databases(admin) -> set[str]:  # noqa: ANN001
+def _databases(admin) -> set[str]:
     with admin.connect() as conn:
         return set(conn.execute(text("SELECT datname FROM pg_database")).scalars())
 

@@ -54,7 +54,7 @@ def cmd_verify_store(args: argparse.Namespace) -> int:
             raise BadInput(f"FILE: {args.file} does not exist")
         try:
             problems = sqlite_file_differences(args.file)
-        except Exception as exc:  # noqa: BLE001  (not a SQLite file: say so, no trace)
+        except Exception as exc:
             err(f"store schema NOT as the migrations build it: {args.file} is not a SQLite "
                 f"store ({type(exc).__name__})")
             return EXIT_FAILURE

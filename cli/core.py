@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from cli.common import EXIT_BAD_INPUT, EXIT_OK, BadInput, err
+from models.tables import ROLES
 
 
 def _read_password(prompt_confirm: bool = True) -> str:
@@ -80,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("create-user", help="create a user (password from a prompt or stdin)")
     p.add_argument("username")
-    p.add_argument("--role", required=True, choices=["clinician", "director", "auditor", "admin"])
+    p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--clinic", action="append", help="clinic code (repeat for several)")
     p.add_argument("--all-clinics", action="store_true", help="scope: every clinic")
     p.add_argument("--full-name", help="display name")

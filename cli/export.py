@@ -49,7 +49,7 @@ def _as_bad_input(exc: ValueError) -> BadInput:
     return BadInput(f"{FLAG_FOR_FIELD.get(field, field)}: {rule}" if rule else str(exc))
 
 
-def _request(args: argparse.Namespace):  # noqa: ANN202
+def _request(args: argparse.Namespace):
     from data.db import read_session
     from data.exports import FORMATS, ExportRequest
     from data.exports.service import clinic_ids_for

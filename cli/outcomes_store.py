@@ -8,7 +8,7 @@ import argparse
 from cli.common import EXIT_FAILURE, EXIT_OK, err
 
 
-def cmd_rebuild(args: argparse.Namespace) -> int:  # noqa: ARG001
+def cmd_rebuild(args: argparse.Namespace) -> int:
     from data import audit
     from data.access import SYSTEM
     from data.course_outcomes import rebuild_outcomes
@@ -22,7 +22,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:  # noqa: ARG001
     return EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace) -> int:  # noqa: ARG001
+def cmd_check(args: argparse.Namespace) -> int:
     from data.course_outcomes import check_outcomes
 
     difference = check_outcomes()

@@ -209,7 +209,7 @@ def _columns(actor: Actor) -> list[str]:
     return columns
 
 
-def _event_select(actor: Actor):  # noqa: ANN202
+def _event_select(actor: Actor):
     columns = [AuditEvent.id, AuditEvent.occurred_at, AuditEvent.username, AuditEvent.action,
                AuditEvent.entity, AuditEvent.entity_id, AuditEvent.patient_id,
                Patient.study_id, AuditEvent.field, AuditEvent.old_value,
@@ -270,7 +270,7 @@ def _utc_text(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _scope(actor: Actor):  # noqa: ANN202
+def _scope(actor: Actor):
     """Patient events of the actor's clinics, and every event about no patient."""
     if actor.all_clinics:
         return true()
@@ -278,7 +278,7 @@ def _scope(actor: Actor):  # noqa: ANN202
                Patient.clinic_id.in_(sorted(actor.clinic_ids)))
 
 
-def _where(session: Session, actor: Actor, filters: AuditFilter):  # noqa: ANN202
+def _where(session: Session, actor: Actor, filters: AuditFilter):
     clauses = [_scope(actor)]
     if filters.username:
         clauses.append(AuditEvent.username == filters.username)

@@ -293,7 +293,7 @@ _TEXT = {"clinic", "instrument", "latest_timepoint", "indication", "username",
 _SEPARATOR, _NULL = "\x1f", "\x1e"  # ASCII unit / record separators
 
 
-def _fetch_joined(conn: Connection, stmt) -> dict[str, np.ndarray] | None:  # noqa: ANN001
+def _fetch_joined(conn: Connection, stmt) -> dict[str, np.ndarray] | None:
     """``fetch_columns`` of ``stmt`` with each column sent as ONE delimited string (as
     data.observations reads the scores: no Python object per value until numpy has parsed
     the numbers). Numbers travel with NULL as -1 (every stored number is >= 0), text and
@@ -349,7 +349,7 @@ def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
             "indication": sorted(indication.astype(str).unique().tolist())}
 
 
-def _json_number(column, key: str, engine: Engine):  # noqa: ANN001, ANN202
+def _json_number(column, key: str, engine: Engine):
     """The number at ``key`` of a JSON object column, in SQL (``key`` is digits only: it is
     written into the statement, which data.frame_reader sends without bind processing)."""
     if not key.isdigit():

@@ -41,7 +41,7 @@ _HELD = threading.local()  # lock files this thread holds (a nested write must n
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -56,7 +56,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         immediate = conn.get_execution_options().get("write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -72,7 +72,7 @@ def _refuse_nul(engine: Engine) -> None:
     that names the problem, not the value. Bulk writes (executemany) are left to the
     rules that validated them."""
     @event.listens_for(engine, "before_cursor_execute")
-    def _check(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+    def _check(conn, cursor, statement, parameters, context, executemany):
         if executemany or not parameters:
             return
         values = parameters.values() if isinstance(parameters, dict) else parameters
@@ -114,10 +114,6 @@ def dispose_engines() -> None:
     _ENGINES.clear()
 
 
-def is_sqlite(engine: Engine | None = None) -> bool:
-    return (engine or get_engine()).dialect.name == "sqlite"
-
-
 def _writer_lock_path(engine: Engine) -> str | None:
     """`<store>-writelock` for a SQLite file store; None otherwise."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
@@ -156,9 +152,9 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
     engine = engine or get_engine()
     bound = engine.execution_options(write=True)
     try:
-        with _writer_turn(engine), Session(bound, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with (_writer_turn(engine), Session(bound, expire_on_commit=False) as session,
+              session.begin()):
+            yield session
     except PermissionDenied as exc:
         _audit_denial(exc, engine)
         raise

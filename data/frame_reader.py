@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from data.bulk import paused_gc
 
 
-def fetch_columns(conn: Connection, stmt) -> dict[str, np.ndarray]:  # noqa: ANN001
+def fetch_columns(conn: Connection, stmt) -> dict[str, np.ndarray]:
     """Each selected column (by label) as an object array, straight from the driver."""
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = _bind_values(compiled, conn.dialect.name)
@@ -39,7 +39,7 @@ def fetch_columns(conn: Connection, stmt) -> dict[str, np.ndarray]:  # noqa: ANN
                 for name, values in zip(names, zip(*rows, strict=True), strict=True)}
 
 
-def _bind_values(compiled, dialect: str):  # noqa: ANN001, ANN202
+def _bind_values(compiled, dialect: str):
     values = dict(compiled.params)
     if dialect == "sqlite":  # SQLAlchemy stores SQLite dates as ISO text
         values = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
@@ -72,5 +72,5 @@ def as_dates(values: np.ndarray) -> pd.Series:
     return pd.Series(parsed).astype("datetime64[s]")
 
 
-def _first(values: Iterable):  # noqa: ANN202
+def _first(values: Iterable):
     return next((v for v in values if v is not None), None)

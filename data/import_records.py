@@ -35,7 +35,7 @@ class _Groups:
     def __init__(self, rows: pd.DataFrame, group: str) -> None:
         self.rows = rows
         self.number = rows[group].to_numpy()
-        numbers, first = np.unique(self.number, return_index=True)
+        _numbers, first = np.unique(self.number, return_index=True)
         self.first = np.sort(first)  # each group's first row, groups in order of appearance
         self.position = pd.Series(np.arange(len(first)), index=self.number[self.first])
 

@@ -42,7 +42,7 @@ _SCORE_COLUMNS = ("course_key", "infusion_number", "instrument", "timepoint", "d
                   "item9", "infusion_date")
 
 
-def scope_filter(actor: Actor, clinic_column, clinic_ids: list[int] | None = None):  # noqa: ANN001
+def scope_filter(actor: Actor, clinic_column, clinic_ids: list[int] | None = None):
     """A WHERE clause limiting rows to the actor's clinics (and an optional subset)."""
     if actor.all_clinics:
         return clinic_column.in_(clinic_ids) if clinic_ids else clinic_column.is_not(None)
@@ -124,7 +124,7 @@ def _median_doses(conn: Connection, chosen: Sequence) -> pd.Series:
     return course_dose_bands(frame, DOSE_BANDS).set_index("course_key")["median_dose"]
 
 
-def _with_first_infusion(stmt):  # noqa: ANN001, ANN202
+def _with_first_infusion(stmt):
     """Add the patient's indication and the course's first infusion's clinician and route
     (the breakdown dimensions; uq_infusion_number finds the lowest number). The dose
     dimension is the course's median dose (`_median_doses`)."""
@@ -171,11 +171,11 @@ def _scores(conn: Connection, chosen: Sequence, instruments: list[str] | None) -
 _SEPARATOR = "\x1f"  # ASCII unit separator: in no instrument name, timepoint or date
 
 
-def _joined_numbers(column):  # noqa: ANN001, ANN202
+def _joined_numbers(column):
     return func.aggregate_strings(cast(func.coalesce(column, -1), String), ",")
 
 
-def _joined_text(column):  # noqa: ANN001, ANN202
+def _joined_text(column):
     return func.aggregate_strings(cast(column, String), _SEPARATOR)
 
 

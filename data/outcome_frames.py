@@ -83,7 +83,7 @@ def load_infusions(*, actor: Actor, filters: OutcomeFilters,
     return _typed_infusions(cols)
 
 
-def _severities(conn, infusions) -> dict[int, list[str]]:  # noqa: ANN001
+def _severities(conn, infusions) -> dict[int, list[str]]:
     """The adverse events' severities of each infusion the statement selects."""
     chosen = infusions.with_only_columns(Infusion.id).subquery()
     rows = conn.execute(select(AdverseEvent.infusion_id, AdverseEvent.severity)
@@ -152,7 +152,7 @@ def _typed_infusions(cols: dict) -> pd.DataFrame:
         drop=True)
 
 
-def _effects(listed, other) -> str:  # noqa: ANN001
+def _effects(listed, other) -> str:
     """The infusion's side effects (JSON text on SQLite, a list on PostgreSQL), once each,
     '|'-separated (text pickles fast in the cache); 'other' when the free text is filled."""
     if isinstance(listed, str):

@@ -3,9 +3,6 @@ so the page and the command line show the same numbers for the same filters."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,7 +18,7 @@ from data.protocol import load_protocol
 from outcomes.course_facts import table_from_facts
 from outcomes.engine import select_courses
 from outcomes.instruments import get_instrument
-from outcomes.summary import RETENTION_KEY, summarize, summarize_tables, summary_to_rows
+from outcomes.summary import RETENTION_KEY, summarize, summarize_tables
 
 
 @dataclass(frozen=True)
@@ -137,22 +134,4 @@ def summary_of(obs: pd.DataFrame, filters: OutcomeFilters) -> dict[str, Any]:
                         **params)
     summary[RETENTION_KEY] = _retention(obs, filters, params)
     return summary
-
-
-def outcome_summary_text(
-    *, actor: Actor, fmt: str, after_n: int | None = None, timepoint_rule: str | None = None,
-    all_courses: bool | None = None,
-) -> str:
-    """The summary as JSON or CSV text (command line export)."""
-    summary = outcome_summary(actor=actor, filters=OutcomeFilters(
-        after_n=after_n, timepoint_rule=timepoint_rule, all_courses=all_courses))
-    if fmt == "json":
-        return json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
-    rows = summary_to_rows(summary)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["instrument", "block", "clinic", "metric", "value"],
-                            lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 

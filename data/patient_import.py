@@ -93,7 +93,7 @@ def read_rows(raw: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
             raise FileError(f"the header lacks required column(s) {', '.join(missing)}"
                             f"{delimiter_hint(header)}; required: {', '.join(REQUIRED)}; "
                             f"optional: {', '.join(OPTIONAL)}")
-        if len(set(h for h in header if h)) != len([h for h in header if h]):
+        if len({h for h in header if h}) != len([h for h in header if h]):
             raise FileError("a column appears twice in the header")
         warnings = [f"unknown column ignored: '{h}'" for h in header
                     if h and h not in REQUIRED + OPTIONAL]

@@ -29,7 +29,7 @@ def load_benchmarks(path: Path = PUBLISHED) -> dict[str, Any]:
     return data
 
 
-def validate(data: Any) -> None:  # noqa: ANN401
+def validate(data: Any) -> None:
     if not isinstance(data, dict):
         raise BenchmarkFileError("file: must be a JSON object")
     version = data.get("version")
@@ -60,7 +60,7 @@ def validate(data: Any) -> None:  # noqa: ANN401
             _figure(figure, f"{where}.figures[{j}]")
 
 
-def _figure(figure: Any, where: str) -> None:  # noqa: ANN401
+def _figure(figure: Any, where: str) -> None:
     if not isinstance(figure, dict):
         raise BenchmarkFileError(f"{where}: must be an object")
     if figure.get("measure") not in MEASURES:

@@ -61,7 +61,7 @@ def trajectory_figure(
     per infusion (course_key, course_number, infusion_number, date, infusion_type).
     ``axis`` is 'infusion' (pre at k - 0.2, post at k + 0.2) or 'date'.
     """
-    instruments = [name for name in _instrument_order(points["instrument"].unique())]
+    instruments = list(_instrument_order(points["instrument"].unique()))
     if not instruments:
         return base_layout(go.Figure(), height=200)
     fig = make_subplots(rows=len(instruments), cols=1, shared_xaxes=True,
@@ -98,18 +98,18 @@ def trajectory_figure(
     return fig
 
 
-def _instrument_order(names) -> list[str]:  # noqa: ANN001
+def _instrument_order(names) -> list[str]:
     from outcomes.instruments import INSTRUMENT_NAMES
 
     return [name for name in INSTRUMENT_NAMES if name in set(names)]
 
 
-def _course_number(infusions: pd.DataFrame, course_key) -> int:  # noqa: ANN001
+def _course_number(infusions: pd.DataFrame, course_key) -> int:
     match = infusions.loc[infusions["course_key"] == course_key, "course_number"]
     return int(match.iloc[0]) if len(match) else 0
 
 
-def _add_bands(fig: go.Figure, spec, row: int) -> None:  # noqa: ANN001
+def _add_bands(fig: go.Figure, spec, row: int) -> None:
     for band, colour in zip(spec.bands, band_colours(len(spec.bands)), strict=True):
         fig.add_hrect(y0=band.low - 0.5, y1=band.high + 0.5, fillcolor=colour, opacity=0.09,
                       line_width=0, layer="below", row=row, col=1, exclude_empty_subplots=False,
@@ -433,5 +433,5 @@ def side_effect_figure(table: pd.DataFrame) -> go.Figure:
     return base_layout(fig, height=max(220, 60 + 34 * len(rows)))
 
 
-def _is(value) -> bool:  # noqa: ANN001
+def _is(value) -> bool:
     return False if pd.isna(value) else bool(value)

@@ -55,7 +55,7 @@ def figures_to_png(figures: list[go.Figure], *, width: int = 900, height: int = 
                 _start_server()
                 return [fig.to_image(format="png", width=width, height=height, scale=scale)
                         for fig in figures]
-            except Exception as exc:  # noqa: BLE001  (any browser failure means no charts)
+            except Exception as exc:
                 with contextlib.suppress(Exception):  # the browser may be gone already
                     _stop_server()
                 if attempt == 2:

@@ -61,7 +61,7 @@ def funnel_figure(blocks: dict, label: str) -> go.Figure:
     fig = go.Figure()
     top = max([b["n_evaluable"] for b in blocks.values()] + [10])
     if target is not None:
-        ns = [n for n in range(1, top + 2)]
+        ns = list(range(1, top + 2))
         for key, z in FUNNEL_Z.items():
             name = "95 %" if key == "95" else "99.8 %"
             half = [z * math.sqrt(target * (1 - target) / n) for n in ns]

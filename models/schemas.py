@@ -25,7 +25,7 @@ parse, text and date checks) in models/validation.py; both are re-exported here.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import (
@@ -84,16 +84,48 @@ from outcomes.instruments import (
 from outcomes.scoring import Score, ScoringError, check_functional_difficulty, score_items
 
 __all__ = [
-    "AE_CATEGORIES", "MOAAS_LABELS", "AdverseEventIn", "bp_above_hold", "bp_hold_warning",
-    "ALERT_ACTIONS", "DURATION_RANGE_MIN", "INDICATIONS", "NAME_MAX", "NOTES_MAX",
-    "SIDE_EFFECTS", "VITAL_FIELDS", "VITAL_MOMENTS", "VITAL_RANGES", "WEIGHT_RANGE_KG",
-    "AlertCloseIn", "AlreadySaved", "CourseIn", "InfusionIn", "InputError", "PatientIn",
-    "ScoreIn", "age_on", "age_warning", "check_reason", "check_text", "dose_warning", "mg",
-    "parse", "parse_score", "total_dose_mg",
+    "AE_CATEGORIES",
+    "ALERT_ACTIONS",
+    "DURATION_RANGE_MIN",
     # the field rules shared by the forms and the file imports (see FIELD_RULES)
-    "FIELD_RULES", "INFUSION_NUMBER_MAX", "clinic_code_problem", "clinician_code_problem",
-    "course_label_problem", "dose_problem", "indication_problem", "infusion_number_problem",
-    "patient_code_problem", "visit_date_problem",
+    "FIELD_RULES",
+    "INDICATIONS",
+    "INFUSION_NUMBER_MAX",
+    "MOAAS_LABELS",
+    "NAME_MAX",
+    "NOTES_MAX",
+    "SIDE_EFFECTS",
+    "VITAL_FIELDS",
+    "VITAL_MOMENTS",
+    "VITAL_RANGES",
+    "WEIGHT_RANGE_KG",
+    "AdverseEventIn",
+    "AlertCloseIn",
+    "AlreadySaved",
+    "CourseIn",
+    "InfusionIn",
+    "InputError",
+    "PatientIn",
+    "ScoreIn",
+    "age_on",
+    "age_warning",
+    "bp_above_hold",
+    "bp_hold_warning",
+    "check_reason",
+    "check_text",
+    "clinic_code_problem",
+    "clinician_code_problem",
+    "course_label_problem",
+    "dose_problem",
+    "dose_warning",
+    "indication_problem",
+    "infusion_number_problem",
+    "mg",
+    "parse",
+    "parse_score",
+    "patient_code_problem",
+    "total_dose_mg",
+    "visit_date_problem",
 ]
 
 CODE_MAX = 64
@@ -166,7 +198,7 @@ def age_warning(birth_date: date | None, today: date | None = None) -> str | Non
     """The under-18 warning (the treatment is for adults), or None."""
     if birth_date is None:
         return None
-    age = age_on(birth_date, today or date.today())
+    age = age_on(birth_date, today or datetime.now(UTC).date())
     if age >= ADULT_AGE:
         return None
     return (f"birth_date: the patient is {age} years old (under {ADULT_AGE}). Ketamine "

@@ -11,24 +11,71 @@ observation frame reads every score of the scope, so it scans rather than seeks.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON as SA_JSON
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-ROLES = ("clinician", "director", "auditor", "admin")
+
+class Role(StrEnum):
+    CLINICIAN = "clinician"
+    DIRECTOR = "director"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class CourseType(StrEnum):
+    INDUCTION = "induction"
+    MAINTENANCE = "maintenance"
+
+
+class CourseStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    DISCONTINUED = "discontinued"
+
+
+class InfusionType(StrEnum):
+    INDUCTION = "induction"
+    BOOSTER = "booster"
+    MAINTENANCE = "maintenance"
+
+
+class Route(StrEnum):
+    IV = "IV"
+    IM = "IM"
+    INTRANASAL = "intranasal"
+    ORAL = "oral"
+
+
+class Timepoint(StrEnum):
+    PRE = "pre"
+    POST = "post"
+    FOLLOWUP = "followup"  # between visits (OUTCOMES.md C4)
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    HISTORICAL = "historical"
+
+
+# The allowed values as plain strings (widget options, CHECK constraints, validation),
+# one place each, from the enums above.
+ROLES = tuple(r.value for r in Role)
 SEXES = ("female", "male", "other", "unknown")
-COURSE_TYPES = ("induction", "maintenance")
-COURSE_STATUSES = ("active", "completed", "discontinued")
-INFUSION_TYPES = ("induction", "booster", "maintenance")
-ROUTES = ("IV", "IM", "intranasal", "oral")
-TIMEPOINTS = ("pre", "post", "followup")  # followup: between visits (OUTCOMES.md C4)
+COURSE_TYPES = tuple(t.value for t in CourseType)
+COURSE_STATUSES = tuple(s.value for s in CourseStatus)
+INFUSION_TYPES = tuple(t.value for t in InfusionType)
+ROUTES = tuple(r.value for r in Route)
+TIMEPOINTS = tuple(t.value for t in Timepoint)
 SCORE_SOURCES = ("clinician", "patient_kiosk", "patient_remote", "import")
 PATIENT_SOURCES = ("patient_kiosk", "patient_remote")  # answered by the patient
 SOURCE_LABELS = {"clinician": "Clinician", "patient_kiosk": "Patient (kiosk)",
                  "patient_remote": "Patient (link)", "import": "Import"}
-ALERT_STATUSES = ("open", "closed", "historical")
+ALERT_STATUSES = tuple(s.value for s in AlertStatus)
 ALERT_KINDS = ("positive", "not_answered")  # item 9 >= 1, or item 9 declined (section 1)
 INVITATION_OCCASIONS = ("pre", "post", "followup")
 # Monitoring (issue 12 item 5): the decision when the pre-infusion blood pressure is above

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError, ValidationInfo
@@ -57,7 +57,7 @@ def parse(schema: type[BaseModel], data: BaseModel | dict[str, Any], **context: 
 
 
 def today_from(info: ValidationInfo) -> date:
-    return (info.context or {}).get("today") or date.today()
+    return (info.context or {}).get("today") or datetime.now(UTC).date()
 
 
 

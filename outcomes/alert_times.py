@@ -79,7 +79,7 @@ def duration_text(minutes: float | None) -> str:
     """A duration for people: '45 min', '2 h 5 min', '3 d 4 h' ('—' when None)."""
     if minutes is None:
         return "—"
-    total = max(0, int(round(minutes)))
+    total = max(0, round(minutes))
     days, rest = divmod(total, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:

@@ -19,15 +19,15 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "Band",
-    "Item",
-    "Instrument",
     "INSTRUMENTS",
     "INSTRUMENT_NAMES",
+    "PHQ9_ANSWER_LOINC",
     "PHQ9_FUNCTIONAL_DIFFICULTY",
     "PHQ9_FUNCTIONAL_DIFFICULTY_LABELS",
-    "PHQ9_ANSWER_LOINC",
     "SUICIDAL_IDEATION_ITEM",
+    "Band",
+    "Instrument",
+    "Item",
     "UnknownInstrumentError",
     "get_instrument",
     "severity",

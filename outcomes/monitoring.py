@@ -39,13 +39,13 @@ def monitoring_summary(infusions: pd.DataFrame, held: pd.DataFrame) -> dict[str,
         "bp_above_rule_proceeded": int((infusions["bp_decision"] == "proceeded").sum()),
         "bp_held": int((decisions == "held").sum()),
         "bp_rescheduled": int((decisions == "rescheduled").sum()),
-        "adverse_events": int(len(events)),
+        "adverse_events": len(events),
         "adverse_events_by_severity": {s: int((events == s).sum()) for s in SEVERITIES},
         "adverse_notes_without_severity": int(infusions["adverse_note"].astype(bool).sum()),
         "sedation_moaas": {str(v): int((sedation == v).sum()) for v in MOAAS}
         | {"not recorded": int(sedation.isna().sum())},
         "dissociation": {v: int((dissociation == v).sum()) for v in DISSOCIATION}
         | {"not recorded": int(dissociation.isna().sum())},
-        "discharge_minutes_recorded": int(len(minutes)),
+        "discharge_minutes_recorded": len(minutes),
         "discharge_minutes_median": None if minutes.empty else float(minutes.median()),
     }

@@ -30,23 +30,23 @@ import pandas as pd
 from outcomes.instruments import SUICIDAL_IDEATION_ITEM, Instrument, get_instrument, severity
 
 __all__ = [
-    "ScoringError",
     "ItemOutOfRangeError",
     "NotAnIntegerError",
+    "Score",
+    "ScoringError",
+    "TotalMismatchError",
     "TotalOutOfRangeError",
     "WrongItemCountError",
-    "TotalMismatchError",
-    "Score",
-    "round_half_up",
-    "prorated_total",
-    "total_groups",
-    "missing_rule",
-    "parse_answer",
-    "score_items",
-    "score_total_only",
-    "score",
     "check_functional_difficulty",
     "is_item9_positive",
+    "missing_rule",
+    "parse_answer",
+    "prorated_total",
+    "round_half_up",
+    "score",
+    "score_items",
+    "score_total_only",
+    "total_groups",
 ]
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")

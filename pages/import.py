@@ -40,7 +40,7 @@ raw = upload.getvalue() if upload is not None else None
 sha = digest(raw) if raw is not None else None
 
 
-def _progress_bar(label: str):  # noqa: ANN202
+def _progress_bar(label: str):
     bar = st.progress(0.0, text=label)
     return lambda done, text: bar.progress(min(max(done, 0.0), 1.0), text=text)
 

@@ -193,7 +193,7 @@ def _refused(exc: Exception, form: str, jump: bool) -> None:
         st.session_state[STEP_KEY] = first
 
 
-def _write(write, form: str, jump: bool = False) -> Saved | None:  # noqa: ANN001
+def _write(write, form: str, jump: bool = False) -> Saved | None:
     try:
         with write_session() as session:
             return write(session)
@@ -222,7 +222,7 @@ def _save_infusion(course: Course) -> None:
                                   f"course {course.number} after the gap")]), FORM, jump=False)
             return
         note = lapse_note(course, advice, screen.protocol["lapse_window_days"])
-    def write(session):  # noqa: ANN001, ANN202
+    def write(session):
         saved = log_infusion(session, actor=actor, course_id=course.id, infusion=values,
                              scores=scores, course_note=note)
         forget_draft(session, actor=actor, patient_id=screen.patient.id)  # same transaction

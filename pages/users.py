@@ -56,7 +56,7 @@ if target:
     row = next(u for u in users if u["username"] == target)
     reason = st.text_input("Reason (recorded in the audit trail)", key=f"manage_reason_{target}")
 
-    def _apply(change, success: str, **kwargs) -> None:  # noqa: ANN001
+    def _apply(change, success: str, **kwargs) -> None:
         """Run one user service in its own transaction; show its rule on a refusal."""
         try:
             with write_session() as session:

@@ -71,7 +71,7 @@ def build_trail() -> dict:
     return {**people, "alice": alice, "bob": bob}
 
 
-def drop_triggers(engine) -> None:  # noqa: ANN001
+def drop_triggers(engine) -> None:
     """What an attacker with raw database access does first."""
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
@@ -82,6 +82,6 @@ def drop_triggers(engine) -> None:  # noqa: ANN001
             conn.execute(text("DROP TRIGGER audit_event_no_truncate ON audit_event"))
 
 
-def raw(engine, sql: str, **params) -> None:  # noqa: ANN001, ANN003
+def raw(engine, sql: str, **params) -> None:
     with engine.begin() as conn:
         conn.execute(text(sql), params)

@@ -69,7 +69,7 @@ START = {"clinician": "Today", "director": "Today", "auditor": "Home", "admin": 
 
 
 @pytest.mark.parametrize(
-    "role, visible, hidden",
+    ("role", "visible", "hidden"),
     [
         ("clinician", {"Today", "Home", "Patients"}, {"Users"}),
         ("director", {"Today", "Home", "Patients"}, {"Users"}),

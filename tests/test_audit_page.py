@@ -57,7 +57,7 @@ def matching(at: AppTest) -> str:
 
 
 def test_an_auditor_filters_without_seeing_identifiers(app):
-    at, trail = app
+    at, _trail = app
     open_audit(at, "aud")
     assert "Patient code" not in events(at).columns
     at.selectbox(key="audit_user").select("dr.clin").run()
@@ -93,7 +93,7 @@ def test_an_auditor_rebuilds_a_record_history_redacted(app):
 
 
 def test_an_auditor_exports_the_filtered_events_and_the_export_is_audited(app):
-    at, trail = app
+    at, _trail = app
     open_audit(at, "aud")
     at.selectbox(key="audit_user").select("dr.clin").run()
     assert not at.download_button

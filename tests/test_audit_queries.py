@@ -73,7 +73,7 @@ def test_a_director_sees_codes_and_values_within_their_clinics(trail):
     assert (page.frame["entity"] == "user").sum() == 4
 
 
-@pytest.mark.parametrize("filters, expected", [
+@pytest.mark.parametrize(("filters", "expected"), [
     # dr.clin: create Alice, rename, re-diagnose (3); dr.other: create Bob (1)
     ({"username": "dr.clin"}, 3),
     ({"username": "dr.clin", "action": "update"}, 2),

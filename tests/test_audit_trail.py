@@ -192,7 +192,7 @@ def test_a_noted_head_stays_valid_while_the_trail_grows(store_url, capsys):
     write_events(2)
     noted = hashes()[1]
     write_events(3)
-    code, out, err = verify(capsys, "--expect-head", noted.upper())
+    code, out, _err = verify(capsys, "--expect-head", noted.upper())
     assert code == 0
     assert out.strip() == hashes()[4]
 

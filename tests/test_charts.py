@@ -81,7 +81,7 @@ def test_waterfall_hover_data_per_bar():
     assert "bdata" in spec["data"][0]["customdata"]
 
 
-@pytest.mark.parametrize("infusion_type, timepoint, source, expected", [
+@pytest.mark.parametrize(("infusion_type", "timepoint", "source", "expected"), [
     ("induction", "pre", "clinician", "circle"),
     ("induction", "post", "clinician", "circle-open"),
     ("booster", "pre", "import", "star"),

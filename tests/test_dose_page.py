@@ -19,7 +19,7 @@ from ui.dose_sections import BENCHMARK_WARNING, NOT_DOSE_FINDING
 SECTION = "Dose and tolerability"
 
 
-def table(at, column: str):  # noqa: ANN001, ANN201
+def table(at, column: str):
     return next(d.value for d in at.dataframe if column in d.value.columns)
 
 

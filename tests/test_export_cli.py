@@ -80,7 +80,7 @@ def test_fhir_report_and_outcomes_files(url, tmp_path):
     assert json.loads(_exports()[1].new_value)["filters"]["clinics"] == "CL1"
 
 
-@pytest.mark.parametrize("args, flag", [
+@pytest.mark.parametrize(("args", "flag"), [
     (("nope",), "KIND"), (("report", "--format", "csv"), "--format"),
     (("scores", "--deidentify", "--clinic", "NOPE"), "--clinic"),
     (("scores", "--deidentify", "--start", "2024-13-01"), "--start"),

@@ -42,7 +42,7 @@ def test_invite_prints_the_link_as_json(store_url, patient):
     assert view.instruments == ("PHQ-9", "GAD-7")
 
 
-@pytest.mark.parametrize("args, named", [
+@pytest.mark.parametrize(("args", "named"), [
     (["--instruments", "MADRS"], "instruments"),
     (["--occasion", "someday"], "occasion"),
     (["--infusion", "0"], "infusion_number"),

@@ -77,7 +77,7 @@ def headline(at: AppTest) -> dict[str, str]:
             **{f"latest.{k}": v for k, (_, v) in zip(keys, values[4:8], strict=True)}}
 
 
-def shown(rate) -> str:  # noqa: ANN001
+def shown(rate) -> str:
     """How the page writes a rate: one decimal percent, a dash when undefined."""
     return "—" if rate is None else f"{round(100 * rate, 1):.1f} %"
 
@@ -98,7 +98,7 @@ def chart(at: AppTest, key: str) -> dict:
     return json.loads(element.proto.spec)
 
 
-def array(values) -> list:  # noqa: ANN001
+def array(values) -> list:
     """A trace's values, decoding plotly's typed-array encoding ({'dtype', 'bdata'})."""
     if isinstance(values, dict) and "bdata" in values:
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
@@ -143,7 +143,7 @@ def with_clinic_ids(filters: OutcomeFilters) -> OutcomeFilters:
         else filters
 
 
-@pytest.mark.parametrize("widgets, filters, instrument", FILTER_SETS,
+@pytest.mark.parametrize(("widgets", "filters", "instrument"), FILTER_SETS,
                          ids=["defaults", "gad7-n4-next-pre-all-courses", "south-trd-dates"])
 def test_outcome_figures_on_screen_equal_the_engine(demo, widgets, filters, instrument):
     at = open_outcomes("demo.director")

@@ -281,7 +281,7 @@ def actors(store_url) -> dict[str, Actor]:
     return made
 
 
-@pytest.mark.parametrize("action, role, allowed, permission", CASES)
+@pytest.mark.parametrize(("action", "role", "allowed", "permission"), CASES)
 def test_role_may_or_may_not(actors, action, role, allowed, permission):
     actor = actors[role]
     before = len(_events())

@@ -45,7 +45,7 @@ def open_patient(code: str, username: str = "dr.north") -> AppTest:
     return at
 
 
-def array(values) -> list:  # noqa: ANN001
+def array(values) -> list:
     if isinstance(values, dict) and "bdata" in values:
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
     return list(values)

@@ -44,7 +44,7 @@ def last_id() -> int:
         return session.exec(select(AuditEvent.id).order_by(AuditEvent.id.desc())).first() or 0
 
 
-def admin_does(service, actor, **kwargs):  # noqa: ANN001, ANN003, ANN201
+def admin_does(service, actor, **kwargs):
     with write_session() as session:
         return service(session, actor=actor, **kwargs)
 
@@ -71,7 +71,7 @@ def test_deactivating_an_inactive_user_writes_nothing(people):
     assert events_after(start) == []
 
 
-@pytest.mark.parametrize("username, message", [
+@pytest.mark.parametrize(("username", "message"), [
     ("boss", "you cannot deactivate your own account"),
     ("ghost", "username: no user 'ghost'"),
 ])
@@ -112,7 +112,7 @@ def test_an_administrator_has_no_clinic_scope(people):
     assert changed == [("role", "clinician", "admin"), ("clinics", '["CL1"]', "[]")]
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"username": "boss", "role": "director", "clinic_codes": ("CL1",)},
      "ask another administrator"),
     ({"username": "dr.who", "role": "director"}, "needs at least one clinic"),
@@ -164,7 +164,7 @@ def test_changing_ones_own_password(people):
     assert sign_in(username="dr.who", password="exactly-12ch")
 
 
-@pytest.mark.parametrize("change, expected", [
+@pytest.mark.parametrize(("change", "expected"), [
     (lambda admin: admin_does(deactivate_user, admin, username="dr.who"), "ended"),
     (lambda admin: admin_does(change_role, admin, username="dr.who", role="clinician",
                               clinic_codes=("CL1", "CL2")), "ended"),

@@ -29,7 +29,7 @@ NO_ITEMS = "," * 8  # item_1 ... item_9 empty
 
 
 def _row(patient, clinic, course, number, kind, timepoint, day, instrument, total,
-         dose, route, items=None) -> str:  # noqa: ANN001
+         dose, route, items=None) -> str:
     answers = ",".join(str(i) for i in items) if items else NO_ITEMS
     total_cell = "" if items else str(total)
     return (f"{patient},{clinic},dr.north,TRD,{course},{number},{kind},{timepoint},{day},"

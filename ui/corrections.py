@@ -76,7 +76,7 @@ def _new_value(name: str, current: Any, infusion_id: int) -> Any:
     return st.number_input("Corrected value", value=current, step=1, key=key)
 
 
-def _apply(write, message: str, after=None) -> None:  # noqa: ANN001
+def _apply(write, message: str, after=None) -> None:
     """Run `write` in one unit of work; `after(result)` may add flash messages."""
     try:
         with write_session() as session:
@@ -172,7 +172,7 @@ def score_correction(actor: Actor, course: Course) -> None:
                                                    else None, result, existing))
 
 
-def _item9_outcome(new_item9: int | None, result: tuple, existing) -> None:  # noqa: ANN001
+def _item9_outcome(new_item9: int | None, result: tuple, existing) -> None:
     """Say what a correction that changed item 9 to positive did about alerts: never silent."""
     changed, opened = result
     if "item_9" not in changed or (new_item9 or 0) < 1:

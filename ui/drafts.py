@@ -59,7 +59,7 @@ def _from_json(value: Any) -> Any:
 def snapshot(prefixes: tuple[str, ...]) -> dict[str, Any]:
     """The values of this run's widgets whose key starts with one of `prefixes`."""
     values = {}
-    for key in sorted(k for k in st.session_state.keys()
+    for key in sorted(k for k in st.session_state
                       if isinstance(k, str) and k.startswith(prefixes)):
         value = _jsonable(st.session_state[key])
         if value is not _SKIP:
@@ -167,7 +167,7 @@ def keep_current_draft() -> None:
         keep_draft(*args)
 
 
-def forget_draft(session, *, actor: Actor, patient_id: int,  # noqa: ANN001
+def forget_draft(session, *, actor: Actor, patient_id: int,
                  kind: str = "infusion") -> None:
     """Inside the save's transaction: the draft became a record (not audited apart)."""
     discard_draft(session, actor=actor, patient_id=patient_id, kind=kind, saved=True)

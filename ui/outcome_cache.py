@@ -143,11 +143,6 @@ def summary_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict:
     return cached_summary(actor.scope_key, filters, version, _actor=actor)
 
 
-def analysis_for(actor: Actor, filters: OutcomeFilters, instrument: str, today: date,
-                 version: int) -> ClinicAnalysis:
-    return cached_analysis(actor.scope_key, filters, instrument, today, version, _actor=actor)
-
-
 def section_analysis_for(actor: Actor, filters: OutcomeFilters, instrument: str, today: date,
                          version: int, section: str) -> ClinicAnalysis:
     return cached_section(actor.scope_key, filters, instrument, today, version, section,

@@ -56,7 +56,7 @@ def course_filters(filters: OutcomeFilters, options: dict[str, list[str]]) -> Ou
                    indications=tuple(chosen_indications) or None)
 
 
-def _range(value) -> tuple[date | None, date | None]:  # noqa: ANN001
+def _range(value) -> tuple[date | None, date | None]:
     if isinstance(value, date):
         return value, value
     parts = list(value or ())

@@ -87,12 +87,12 @@ def chart(memo: Memo, key: str, build: Callable[[], go.Figure]) -> None:
     st.plotly_chart(built(memo, key, build), key=key, config=CHART)
 
 
-def pct(rate) -> str:  # noqa: ANN001
+def pct(rate) -> str:
     """A rate (fraction) as '62.5 %'; a null rate as a dash."""
     return DASH if rate is None or pd.isna(rate) else f"{100 * float(rate):.1f} %"
 
 
-def of(count, total, what: str) -> str:  # noqa: ANN001
+def of(count, total, what: str) -> str:
     return "not defined" if count is None else f"{count} of {total} {what}"
 
 
@@ -182,13 +182,13 @@ def _time_to_response(ttr: dict, after_n: int) -> None:
         cols[3].caption("among courses that remitted")
 
 
-def _metric(col, label: str, rate, caption: str, note: str) -> None:  # noqa: ANN001
+def _metric(col, label: str, rate, caption: str, note: str) -> None:
     col.metric(label, pct(rate), help=note)
     if caption:
         col.caption(caption)
 
 
-def _number(value, digits: int | None = None) -> str:  # noqa: ANN001
+def _number(value, digits: int | None = None) -> str:
     if value is None:
         return DASH
     return f"{value:.{digits}f}" if digits is not None else f"{value:g}"

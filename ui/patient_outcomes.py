@@ -72,7 +72,7 @@ def render_patient_outcomes(actor: Actor, patient_id: int) -> None:
 
 def trajectory_chart(view: PatientView, obs: pd.DataFrame, infusions: pd.DataFrame,
                      outcomes: pd.DataFrame, *, axis: str = "infusion",
-                     height_per_instrument: int = 300):  # noqa: ANN201
+                     height_per_instrument: int = 300):
     """The trajectory figure of the given observations (screen and PDF)."""
     gaps = infusion_gaps(infusions, booster_days=int(view.protocol["booster_overdue_days"]))
     return charts.trajectory_figure(
@@ -100,7 +100,7 @@ def _course_label(view: PatientView, number: int) -> str:
     return f"Course {number} ({row['course_type']}, {start}, {row['status']})"
 
 
-def _course_frames(view: PatientView, course_number: int | None):  # noqa: ANN202
+def _course_frames(view: PatientView, course_number: int | None):
     if course_number is None:
         return view.observations, view.infusions
     keep = view.courses.loc[view.courses["course_number"] == course_number, "course_key"]
@@ -155,7 +155,7 @@ def _outcome_metrics(row: pd.Series) -> None:
                    "(O8): k at the post score of infusion k, k - 1 at its pre score.")
 
 
-def _yes_no(flag) -> str:  # noqa: ANN001
+def _yes_no(flag) -> str:
     return "—" if pd.isna(flag) else ("yes" if bool(flag) else "no")
 
 

@@ -9,7 +9,9 @@ and keeps its tables. Everything is squeezed onto one A4 page (``KeepInFrame``).
 
 from __future__ import annotations
 
+import functools
 import io
+import operator
 from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -61,7 +63,7 @@ def _styles() -> dict[str, ParagraphStyle]:
     font, bold = _fonts()
     base = getSampleStyleSheet()["Normal"]
 
-    def style(name: str, **kw) -> ParagraphStyle:  # noqa: ANN003
+    def style(name: str, **kw) -> ParagraphStyle:
         return ParagraphStyle(name, parent=base, fontName=kw.pop("fontName", font),
                               textColor=kw.pop("textColor", INK), **kw)
 
@@ -100,7 +102,7 @@ def build_progress_report(view: PatientView, *, course_number: int, outcomes: pd
     return buffer.getvalue()
 
 
-def _footer(canvas, text: str) -> None:  # noqa: ANN001
+def _footer(canvas, text: str) -> None:
     font, _ = _fonts()
     canvas.saveState()
     canvas.setStrokeColor(RULE)
@@ -125,7 +127,7 @@ def _header(view: PatientView, course_number: int, st: dict) -> list:
     ]
     cells = [[Paragraph(escape(k), st["cellb"]), Paragraph(escape(str(v)), st["cell"])]
              for k, v in facts]
-    table = Table([sum(cells[:3], []), sum(cells[3:], []) + ["", ""]],
+    table = Table([functools.reduce(operator.iadd, cells[:3], []), [*functools.reduce(operator.iadd, cells[3:], []), "", ""]],
                   colWidths=[20 * mm, 52 * mm, 20 * mm, 44 * mm, 14 * mm, BODY_W - 150 * mm])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LINEBELOW", (0, -1), (-1, -1), 0.5, RULE),
@@ -157,7 +159,7 @@ def _outcome_table(outcomes: pd.DataFrame, st: dict) -> Table:
 
 def outcome_cells(r: pd.Series) -> list[str]:
     """One course-table row as the report and the screen word it."""
-    def flag(value) -> str:  # noqa: ANN001
+    def flag(value) -> str:
         return "-" if pd.isna(value) else ("yes" if bool(value) else "no")
 
     baseline = "none" if pd.isna(r["baseline"]) else (

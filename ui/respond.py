@@ -28,7 +28,7 @@ def client_key() -> str:
     """Who the bad-token throttle counts (the browser's address, else one shared key)."""
     try:
         return st.context.ip_address or "unknown"
-    except Exception:  # noqa: BLE001  (no request context: AppTest, a bare script run)
+    except Exception:
         return "unknown"
 
 
@@ -68,7 +68,7 @@ def respond_screen() -> None:
     Questionnaire(PREFIX, view.instruments).render(lambda answers: _submit(view, answers))
 
 
-def _submit(view, answers: list[dict]) -> bool:  # noqa: ANN001
+def _submit(view, answers: list[dict]) -> bool:
     try:
         done = submit_link(token=st.session_state.get(TOKEN_KEY), answers=answers)
     except InvalidLink as exc:

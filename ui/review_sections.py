@@ -96,7 +96,7 @@ def _retention(retention: dict, analysis: ClinicAnalysis, memo: Memo) -> None:
 
 def retention_display(table: pd.DataFrame, label: str) -> pd.DataFrame:
     """Retention by group as shown: suppressed cells say so (O11)."""
-    def cell(value, suppressed: bool, rate: bool = False) -> str:  # noqa: ANN001
+    def cell(value, suppressed: bool, rate: bool = False) -> str:
         if suppressed:
             return "suppressed"
         if rate:

@@ -106,14 +106,14 @@ def browser_cookie() -> str | None:
     """The session cookie the browser sent when this tab connected (tests patch this)."""
     try:
         return st.context.cookies.get(COOKIE_NAME)
-    except Exception:  # noqa: BLE001  (no browser: bare mode, the command line)
+    except Exception:
         return None
 
 
 def browser_user_agent() -> str:
     try:
         return st.context.headers.get("User-Agent") or ""
-    except Exception:  # noqa: BLE001
+    except Exception:
         return ""
 
 
@@ -191,7 +191,7 @@ export default function (component) {
 _WRITER = []
 
 
-def _cookie_writer():  # noqa: ANN202
+def _cookie_writer():
     if not _WRITER:
         _WRITER.append(st.components.v2.component("kot_session_cookie", js=_COOKIE_JS))
     return _WRITER[0]

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from models.schemas import INDICATIONS
 from outcomes.instruments import INSTRUMENTS
 
-KINDS_WITH_ROWS = ("patients", "infusions", "scores", "audit")
 PHI_RULES = ("kept", "pseudonym", "generalised", "identifier", "date", "anchor", "timestamp",
              "event_time", "staff", "age")
 

@@ -343,7 +343,7 @@ def _story(summary: dict, trajectory: pd.DataFrame, ctx: ReportContext, st: dict
             *_clinic_section(summary, ctx, st, images), *_definitions_section(ctx, st)]
 
 
-def _page_decorator(ctx: ReportContext, font: str, bold: str):  # noqa: ANN202
+def _page_decorator(ctx: ReportContext, font: str, bold: str):
     class NumberedCanvas(Canvas):
         """Draws the header band and 'page n of m' once every page is known."""
 
@@ -351,7 +351,7 @@ def _page_decorator(ctx: ReportContext, font: str, bold: str):  # noqa: ANN202
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 
-        def showPage(self) -> None:  # noqa: N802  (reportlab's name)
+        def showPage(self) -> None:
             self._pages.append(dict(self.__dict__))
             self._startPage()
 

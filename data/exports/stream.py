@@ -58,7 +58,7 @@ Progress = Callable[[float, str], None]
 NDJSON_TYPES = ("Patient", "QuestionnaireResponse", "Observation")  # one file each (Bulk Data)
 
 
-def _quiet(fraction: float, text: str) -> None:  # noqa: ARG001
+def _quiet(fraction: float, text: str) -> None:
     return None
 
 
@@ -277,7 +277,7 @@ def fhir_resources(session: Session, *, actor: Actor, filters: RowFilters, today
                     score, subject, reference("QuestionnaireResponse", response), deidentified)
 
 
-def bundle_reference(kind: str, ident: str) -> str:  # noqa: ARG001
+def bundle_reference(kind: str, ident: str) -> str:
     return f"urn:uuid:{ident}"
 
 

@@ -66,12 +66,12 @@ class Table:
         return len(self.rows)
 
 
-def _first_infusions():  # noqa: ANN202
+def _first_infusions():
     return (select(Infusion.course_id, func.min(Infusion.administered_on).label("first_on"))
             .group_by(Infusion.course_id).subquery())
 
 
-def _course_rows(actor: Actor, filters: RowFilters):  # noqa: ANN202
+def _course_rows(actor: Actor, filters: RowFilters):
     """WHERE parts shared by the course-level tables."""
     parts = [scope_filter(actor, Patient.clinic_id,
                           list(filters.clinic_ids) if filters.clinic_ids else None)]

@@ -46,7 +46,7 @@ def clean_text(text: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_TEXT]
 
 
-def typed_cell(ws, value: Any) -> WriteOnlyCell:  # noqa: ANN001
+def typed_cell(ws, value: Any) -> WriteOnlyCell:
     """A cell of the value's own Excel type; text is always a string, never a formula."""
     if isinstance(value, float) and value != value:  # NaN
         value = None
@@ -69,7 +69,7 @@ def typed_cell(ws, value: Any) -> WriteOnlyCell:  # noqa: ANN001
     return cell
 
 
-def _header(ws, names: Sequence[str]) -> list[WriteOnlyCell]:  # noqa: ANN001
+def _header(ws, names: Sequence[str]) -> list[WriteOnlyCell]:
     cells = []
     for name in names:
         cell = typed_cell(ws, name)

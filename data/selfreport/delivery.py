@@ -157,7 +157,7 @@ def deliver_pending(*, actor: Actor = SYSTEM, limit: int = 100,
             error = None
         except (DeliveryError, MailError) as exc:
             error = str(exc)
-        except Exception as exc:  # noqa: BLE001  (one bad row must not stop the others)
+        except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         with write_session() as session:
             status = record_attempt(session, actor=actor, row_id=row.id,

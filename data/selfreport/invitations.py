@@ -50,7 +50,7 @@ OCCASION_TEXT = {"pre": "before infusion {n}", "post": "after infusion {n}",
                  "followup": "a follow-up since infusion {n}"}
 
 
-class InvalidLink(Exception):  # noqa: N818  (what the patient is told, not an error class)
+class InvalidLink(Exception):
     """Unknown, malformed, expired, used or revoked: one neutral message for all."""
 
     def __init__(self, message: str = INVALID_LINK_TEXT) -> None:

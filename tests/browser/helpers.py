@@ -15,7 +15,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
-def require_playwright():  # noqa: ANN201
+def require_playwright():
     """Playwright's sync API, or skip (locally) / fail (under CI) with the reason."""
     problem = None if CHROMIUM.exists() else f"{CHROMIUM} is missing"
     try:

@@ -67,17 +67,17 @@ def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 30) -> N
     raise RuntimeError("streamlit did not become healthy in time")
 
 
-def settle(page) -> None:  # noqa: ANN001
+def settle(page) -> None:
     """Wait until Streamlit has finished the rerun a widget change started."""
     page.wait_for_timeout(200)
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for()
 
 
-def widget(page, key: str):  # noqa: ANN001, ANN201
+def widget(page, key: str):
     return page.locator(f".st-key-{key}")
 
 
-def type_into(page, key: str, text: str) -> None:  # noqa: ANN001
+def type_into(page, key: str, text: str) -> None:
     field = widget(page, key).locator("input, textarea").first
     field.click()
     field.fill(text)
@@ -85,7 +85,7 @@ def type_into(page, key: str, text: str) -> None:  # noqa: ANN001
     settle(page)
 
 
-def type_date(page, key: str, yyyymmdd: str) -> None:  # noqa: ANN001
+def type_date(page, key: str, yyyymmdd: str) -> None:
     """Type into the date field's segments, then click away: the date commits on blur."""
     widget(page, key).locator("[role=spinbutton][data-type=year]").click()
     page.keyboard.type(yyyymmdd)
@@ -94,19 +94,19 @@ def type_date(page, key: str, yyyymmdd: str) -> None:  # noqa: ANN001
     settle(page)
 
 
-def choose(page, key: str, option: str) -> None:  # noqa: ANN001
+def choose(page, key: str, option: str) -> None:
     """A radio answer: click its label (the input itself is visually hidden)."""
     widget(page, key).get_by_text(option, exact=True).click()
     settle(page)
 
 
-def select_option(page, key: str, option: str) -> None:  # noqa: ANN001
+def select_option(page, key: str, option: str) -> None:
     widget(page, key).get_by_role("combobox").click()
     page.get_by_role("option", name=option).click()
     settle(page)
 
 
-def shot(page, name: str, height: int = 1000, heading: str | None = None) -> None:  # noqa: ANN001
+def shot(page, name: str, height: int = 1000, heading: str | None = None) -> None:
     """A screenshot from the top of the page, or from `heading` (Streamlit scrolls its own
     main container, so a taller viewport, not full_page, shows more of a long form)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,7 @@ def shot(page, name: str, height: int = 1000, heading: str | None = None) -> Non
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
-def sign_in_and_register(page, url: str) -> None:  # noqa: ANN001
+def sign_in_and_register(page, url: str) -> None:
     page.goto(url)
     page.get_by_text("Sign in", exact=True).first.wait_for()
     # Inside the sign-in form, Enter would submit: fill both fields, then click.
@@ -143,7 +143,7 @@ def sign_in_and_register(page, url: str) -> None:  # noqa: ANN001
     shot(page, "03_patient_record", height=1300)
 
 
-def log_the_infusion(page) -> None:  # noqa: ANN001
+def log_the_infusion(page) -> None:
     widget(page, "log_infusion").get_by_role("button").click()
     page.get_by_role("heading", name="Log infusion").wait_for()
     widget(page, "start_course").get_by_role("button").click()
@@ -172,7 +172,7 @@ def log_the_infusion(page) -> None:  # noqa: ANN001
     shot(page, "05_saved_alert_banner", height=1200)
 
 
-def close_the_alert(page) -> None:  # noqa: ANN001
+def close_the_alert(page) -> None:
     page.get_by_role("link", name="Review the open alerts").first.click()
     page.get_by_role("heading", name="Safety alerts").wait_for()
     settle(page)

@@ -23,7 +23,7 @@ from tests.screenshots import SHOTS
 TIMEOUT_MS = 20_000
 
 
-def _shot_at(page, width: int) -> None:  # noqa: ANN001
+def _shot_at(page, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 1100})
     settle(page)
     widget(page, "vital_bp_sys_before").evaluate("e => e.scrollIntoView()")

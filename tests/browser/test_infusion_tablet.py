@@ -24,13 +24,13 @@ from tests.screenshots import SHOTS
 TABLET = {"width": 820, "height": 1180}
 
 
-def tablet_shot(page, name: str) -> None:  # noqa: ANN001
+def tablet_shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
-def open_tab(page, label: str) -> None:  # noqa: ANN001
+def open_tab(page, label: str) -> None:
     page.get_by_role("tab", name=label).click()
     settle(page)
 

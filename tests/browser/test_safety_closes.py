@@ -60,7 +60,7 @@ def server(store_url):
             process.kill()
 
 
-def select_option(page, key: str, text: str) -> None:  # noqa: ANN001
+def select_option(page, key: str, text: str) -> None:
     """Type into the selectbox's filter and take the first match with Enter."""
     box = widget(page, key).get_by_role("combobox")
     box.click()

@@ -46,12 +46,12 @@ def invite(store_url: str, base_url: str, patient_code: str) -> str:
     return json.loads(result.stdout)["url"]
 
 
-def tap(page, name: str) -> None:  # noqa: ANN001
+def tap(page, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
     settle(page)
 
 
-def answer_phq9(page, item9: str = "Several days", gad7: bool = False) -> None:  # noqa: ANN001
+def answer_phq9(page, item9: str = "Several days", gad7: bool = False) -> None:
     for n in range(1, 9):
         page.get_by_text(f"PHQ-9 · Question {n} of 10").wait_for()
         tap(page, "Not at all")
@@ -64,7 +64,7 @@ def answer_phq9(page, item9: str = "Several days", gad7: bool = False) -> None: 
     page.get_by_text("Check your answers").wait_for()
 
 
-def sign_in(page, url: str) -> None:  # noqa: ANN001
+def sign_in(page, url: str) -> None:
     page.goto(url)
     widget(page, "sign_in_username").locator("input").fill("dr.day")
     widget(page, "sign_in_password").locator("input").fill(PASSWORD)
@@ -129,7 +129,7 @@ def test_a_patient_answers_on_a_phone(server, store_url, shots):  # noqa: F811
             browser.close()
 
 
-def kiosk_round(page, shots: Path) -> None:  # noqa: ANN001
+def kiosk_round(page, shots: Path) -> None:
     """From the record: Log infusion -> scores for a saved infusion -> hand over."""
     widget(page, "log_infusion").get_by_role("button").click()
     page.get_by_role("heading", name="Log infusion").wait_for()

@@ -49,7 +49,7 @@ def app_server(store_url: str, **env_extra: str):
             process.kill()
 
 
-def sign_in(page, username: str) -> None:  # noqa: ANN001
+def sign_in(page, username: str) -> None:
     page.get_by_role("heading", name="Sign in").wait_for()
     widget(page, "sign_in_username").locator("input").fill(username)
     widget(page, "sign_in_password").locator("input").fill(PASSWORD)
@@ -58,12 +58,12 @@ def sign_in(page, username: str) -> None:  # noqa: ANN001
     settle(page)
 
 
-def session_cookie(page):  # noqa: ANN001, ANN201
+def session_cookie(page):
     found = [c for c in page.context.cookies() if c["name"] == COOKIE and c["value"]]
     return found[0] if found else None
 
 
-def shot(page, name: str, width: int = 1400, height: int = 1000) -> None:  # noqa: ANN001
+def shot(page, name: str, width: int = 1400, height: int = 1000) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": height})
     page.wait_for_timeout(300)
@@ -156,7 +156,7 @@ def test_a_draft_is_restored_after_an_idle_sign_out(store_url):
             browser.close()
 
 
-def sign_in_again_to_home(page) -> None:  # noqa: ANN001
+def sign_in_again_to_home(page) -> None:
     widget(page, "sign_in_username").locator("input").fill("dr.draft")
     widget(page, "sign_in_password").locator("input").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

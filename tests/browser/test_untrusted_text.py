@@ -64,7 +64,7 @@ def server(store_url):
             process.kill()
 
 
-def settle(page) -> None:  # noqa: ANN001
+def settle(page) -> None:
     """Wait until Streamlit has finished the run a click started."""
     page.wait_for_timeout(200)
     page.wait_for_function(
@@ -73,7 +73,7 @@ def settle(page) -> None:  # noqa: ANN001
         ".includes('Running')", timeout=TIMEOUT_MS)
 
 
-def injected(page) -> dict[str, int]:  # noqa: ANN001
+def injected(page) -> dict[str, int]:
     """Elements the strings would create if they were interpreted as HTML or markdown."""
     return {
         "script": page.locator("script", has_text="alert(1)").count(),

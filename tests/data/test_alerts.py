@@ -46,7 +46,7 @@ def alerts() -> list[SafetyAlert]:
         return list(session.exec(select(SafetyAlert).order_by(SafetyAlert.id)).all())
 
 
-@pytest.mark.parametrize("instrument, items, expected", [
+@pytest.mark.parametrize(("instrument", "items", "expected"), [
     ("PHQ-9", [0] * 8 + [1], [1]),  # the boundary: 1 is positive
     ("PHQ-9", [0] * 8 + [3], [3]),
     ("PHQ-9", [0] * 9, []),
@@ -118,7 +118,7 @@ def test_closing_records_the_action_who_and_when(clin, course_id):
     assert (event.entity, event.old_value, event.new_value) == ("alert", "open", "closed")
 
 
-@pytest.mark.parametrize("action, note, field", [
+@pytest.mark.parametrize(("action", "note", "field"), [
     ("", "", "action"), ("phoned", "", "action"), ("other", " ", "note")])
 def test_closing_needs_an_action_and_a_note_for_other(clin, course_id, action, note, field):
     [alert] = log(clin, course_id, scores=[score("PHQ-9", "pre", PHQ9_PRE)]).alerts
@@ -223,7 +223,7 @@ def test_one_visits_alerts_close_together_each_audited(clin, course_id):
     assert sorted(int(e.entity_id) for e in events) == sorted(ids)
 
 
-@pytest.mark.parametrize("action, message", [
+@pytest.mark.parametrize(("action", "message"), [
     ("", "action: choose the action taken"),
     ("safety_plan", "only an open alert can be closed"),
 ])

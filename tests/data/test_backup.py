@@ -59,7 +59,7 @@ def test_restore_returns_the_store_to_the_backup(store_url, tmp_path):
     assert check_file(db.get_engine().url.database)["audit"] == "audit trail intact: 7 events"
 
 
-@pytest.mark.parametrize("content, message", [
+@pytest.mark.parametrize(("content", "message"), [
     (b"not a database at all" * 100, "not a store of this application"),
     (None, "not a store of this application"),  # an empty SQLite file of another program
 ])

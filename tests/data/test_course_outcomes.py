@@ -80,7 +80,7 @@ def test_a_score_correction_requeues_and_changes_the_row(clin):
                    scores=[score("PHQ-9", "post", [3] * 9)])
     refresh_stale()
     assert _stored(course, "PHQ-9").latest == 27.0
-    post = [a for a in _assessments(course) if a.timepoint == "post"][0]
+    post = next(a for a in _assessments(course) if a.timepoint == "post")
     with write_session() as session:  # post 27 -> 4: responds (2 x 4 <= 17) and remits (<= 4)
         correct_score(session, actor=clin, assessment_id=post.id,
                       items=[1, 1, 1, 1, 0, 0, 0, 0, 0], reason="typo")
@@ -166,7 +166,7 @@ operations = st.one_of(
 class _World:
     """The store the operations act on: patients made once, courses and scores grow."""
 
-    def __init__(self, clin) -> None:  # noqa: ANN001
+    def __init__(self, clin) -> None:
         self.clin = clin
         self.patients = [make_patient(clin, code=f"P-{n}", clinic="CL1" if n % 2 else "CL2")
                          for n in range(3)]
@@ -182,7 +182,7 @@ class _World:
     def apply(self, op: tuple) -> None:
         getattr(self, "_" + op[0])(*op[1:])
 
-    def _save(self, index, instrument, pre, post, with_post) -> None:  # noqa: ANN001
+    def _save(self, index, instrument, pre, post, with_post) -> None:
         course = self.current_course(index)
         with read_session() as session:
             number = (session.exec(select(func.max(Infusion.number)).where(
@@ -193,7 +193,7 @@ class _World:
         log(self.clin, course, number, scores=scores,
             administered_on=date(2025, 1, 1) + timedelta(days=number))
 
-    def _correct_score(self, index, items) -> None:  # noqa: ANN001
+    def _correct_score(self, index, items) -> None:
         with read_session() as session:
             ids = list(session.exec(select(Assessment.id, Assessment.instrument)
                                     .order_by(Assessment.id)).all())
@@ -206,7 +206,7 @@ class _World:
             correct_score(session, actor=self.clin, assessment_id=assessment,
                           items=items[:ITEMS[instrument]], reason="property test")
 
-    def _correct_date(self, index, days) -> None:  # noqa: ANN001
+    def _correct_date(self, index, days) -> None:
         with read_session() as session:
             rows = list(session.exec(select(Infusion.id, Infusion.administered_on)
                                      .order_by(Infusion.id)).all())
@@ -218,7 +218,7 @@ class _World:
                              changes={"administered_on": given + timedelta(days=days)},
                              reason="property test", today=TODAY)
 
-    def _import(self, infusions, items) -> None:  # noqa: ANN001
+    def _import(self, infusions, items) -> None:
         self.imports += 1
         rows = []
         for number in range(1, infusions + 1):
@@ -234,13 +234,13 @@ class _World:
         report = import_scores(("\n".join(lines) + "\n").encode(), actor=SYSTEM, today=TODAY)
         assert report.ok, report
 
-    def _new_course(self, index) -> None:  # noqa: ANN001
+    def _new_course(self, index) -> None:
         patient = self.patients[index % len(self.patients)]
         with write_session() as session:
             start_course(session, actor=self.clin, patient_id=patient,
                          start_date=TODAY - timedelta(days=index), today=TODAY)
 
-    def _status(self, index) -> None:  # noqa: ANN001
+    def _status(self, index) -> None:
         with read_session() as session:
             rows = list(session.exec(select(Course.id, Course.status).order_by(Course.id)).all())
         course, status = rows[index % len(rows)]
@@ -266,7 +266,7 @@ def test_incremental_outcomes_equal_a_full_recomputation(clin, steps, after_n, r
         assert check_outcomes() is None
 
 
-def _cached(cls, clin):  # noqa: ANN001, ANN202
+def _cached(cls, clin):
     """One world per test run (the store fixture outlives the examples of one test)."""
     if getattr(cls, "_world", None) is None or cls._world.clin is not clin:
         cls._world = cls(clin)

@@ -26,7 +26,7 @@ def course_id(clin):
     return make_course(clin, make_patient(clin))
 
 
-def change(actor, course_id: int, status: str, reason: str | None) -> None:  # noqa: ANN001
+def change(actor, course_id: int, status: str, reason: str | None) -> None:
     with write_session() as session:
         set_course_status(session, actor=actor, course_id=course_id, status=status,
                           reason=reason)
@@ -59,7 +59,7 @@ def test_discontinuing_a_course_records_who_why_and_the_previous_status(clin, co
         ("course 1", "status", "active", "discontinued", "stopped: raised blood pressure")]
 
 
-@pytest.mark.parametrize("status, reason, field, rule", [
+@pytest.mark.parametrize(("status", "reason", "field", "rule"), [
     ("completed", "", "reason", "required; say why course 1 is now completed"),
     ("completed", "   ", "reason", "required; say why course 1 is now completed"),
     ("completed", None, "reason", "required; say why course 1 is now completed"),

@@ -116,7 +116,7 @@ def test_a_draft_expires_after_7_days(people):
     assert owners == [people["other"].user_id]
 
 
-@pytest.mark.parametrize("kind, payload, field", [
+@pytest.mark.parametrize(("kind", "payload", "field"), [
     ("letter", VALUES, "kind"),
     ("infusion", {"infusion_adverse_event": "a\x00b"}, "infusion_adverse_event"),
     ("infusion", {"": 1}, "payload"),

@@ -204,7 +204,7 @@ def test_courses_are_numbered_and_a_repeated_start_is_already_saved(clin):
     assert count(Course) == 2 and first
 
 
-@pytest.mark.parametrize("course_type, number, expected", [
+@pytest.mark.parametrize(("course_type", "number", "expected"), [
     ("induction", 1, "induction"), ("induction", 6, "induction"), ("induction", 7, "booster"),
     ("maintenance", 1, "maintenance"),
 ])

@@ -35,7 +35,7 @@ PHQ9_ITEM9_ONE = [0, 0, 0, 0, 0, 0, 0, 0, 1]  # total 1, item 9 positive
 GAD7 = [1, 1, 1, 1, 1, 1, 1]  # 7, mild
 
 
-def rows(model) -> int:  # noqa: ANN001
+def rows(model) -> int:
     with read_session() as session:
         return session.exec(select(func.count()).select_from(model)).one()
 
@@ -58,7 +58,7 @@ def clinic(store_url):
     return {"dr": dr, "a": a, "b": b}
 
 
-def invite(clinic, patient: str = "a", **kwargs):  # noqa: ANN001, ANN201
+def invite(clinic, patient: str = "a", **kwargs):
     args = {"instruments": ["PHQ-9", "GAD-7"], "occasion": "post", "infusion_number": 1,
             "now": NOW, **kwargs}
     with write_session() as session:
@@ -67,7 +67,7 @@ def invite(clinic, patient: str = "a", **kwargs):  # noqa: ANN001, ANN201
     return inv, token
 
 
-def answers(phq9=PHQ9_ITEM9_ONE, **extra):  # noqa: ANN001, ANN201
+def answers(phq9=PHQ9_ITEM9_ONE, **extra):
     return [{"instrument": "PHQ-9", "items": list(phq9), **extra},
             {"instrument": "GAD-7", "items": GAD7}]
 
@@ -94,7 +94,7 @@ def test_tokens_are_256_bit_and_only_their_hash_is_stored(clinic):
 
 # --- creating -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, field", [
+@pytest.mark.parametrize(("kwargs", "field"), [
     ({"instruments": ["MADRS"]}, "instruments"),
     ({"instruments": ["BDI-II"]}, "instruments"),
     ({"instruments": []}, "instruments"),
@@ -277,7 +277,7 @@ def test_a_kiosk_token_does_not_work_as_a_link(clinic):
 
 
 def test_list_shows_each_state_and_audits_an_expiry_once(clinic):
-    _, pending = invite(clinic)
+    _, _pending = invite(clinic)
     _, opened = invite(clinic, occasion="pre")
     open_link(token=opened, now=NOW, throttle=Throttle())
     invite(clinic, occasion="followup", expires_hours=1)

@@ -81,7 +81,7 @@ def test_a_pre_score_of_an_infusion_not_saved_is_refused_and_nothing_written(cli
     assert count(Assessment) == before
 
 
-@pytest.mark.parametrize("on, infusion", [
+@pytest.mark.parametrize(("on", "infusion"), [
     (date(2025, 3, 10), 1),  # the day of infusion 1: on or before it
     (date(2025, 3, 11), 1),  # the day after infusion 1
     (date(2025, 3, 12), 2),  # the day of infusion 2
@@ -109,7 +109,7 @@ def test_one_followup_per_course_instrument_and_date(clin, course_id):
     assert count(Assessment) == 2
 
 
-@pytest.mark.parametrize("items, extra, kind, value", [
+@pytest.mark.parametrize(("items", "extra", "kind", "value"), [
     ([0] * 8 + [1], {}, "positive", 1),
     ([0] * 8 + [None], {"item9_declined": True}, "not_answered", None),
 ])

@@ -85,7 +85,7 @@ def test_a_code_twice_in_the_file_is_an_error_on_the_second_line(store_url):
     assert patients() == []
 
 
-@pytest.mark.parametrize("raw, message", [
+@pytest.mark.parametrize(("raw", "message"), [
     (b"", "the file is empty"),
     (b"code,clinic\nP-1,CL1\n", "lacks required column(s) patient_id"),
     (b"patient_id,clinic\n", "no data rows"),

@@ -48,7 +48,7 @@ def test_rows_per_instrument():
     assert benchmark_rows(data, "GAD-7") == []
 
 
-def _broken(change) -> dict:  # noqa: ANN001
+def _broken(change) -> dict:
     data = copy.deepcopy(json.loads(PUBLISHED.read_text(encoding="utf-8")))
     change(data)
     return data
@@ -79,5 +79,5 @@ def test_a_broken_file_is_refused_naming_the_field(tmp_path, change, message):
 def test_invalid_json_is_refused(tmp_path):
     path = tmp_path / "published.json"
     path.write_text("{", encoding="utf-8")
-    with pytest.raises(BenchmarkFileError, match="published.json: not valid JSON"):
+    with pytest.raises(BenchmarkFileError, match=r"published\.json: not valid JSON"):
         load_benchmarks(path)

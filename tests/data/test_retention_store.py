@@ -20,7 +20,7 @@ from tests.clinical_factories import PHQ9_PRE, TODAY, log, make_course, make_pat
 from tests.factories import make_user
 
 
-def course_with(actor, patient_id: int, last_day: date, n: int) -> int:  # noqa: ANN001
+def course_with(actor, patient_id: int, last_day: date, n: int) -> int:
     """A course of n infusions one day apart, the last on ``last_day``; a PHQ-9 pre score on
     infusion 1 only (later infusions have no score: infusions decide retention)."""
     course_id = make_course(actor, patient_id)

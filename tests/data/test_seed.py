@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
@@ -88,7 +89,7 @@ def test_courses_look_like_a_ketamine_clinic(cohort):
     for infusions in by_course.values():
         induction = sorted((i for i in infusions if i["number"] <= 6), key=lambda i: i["number"])
         gaps = [(b["administered_on"] - a["administered_on"]).days
-                for a, b in zip(induction, induction[1:], strict=False)]
+                for a, b in itertools.pairwise(induction)]
         assert all(2 <= g <= 7 for g in gaps)
 
 
@@ -188,7 +189,7 @@ def test_generated_scores_round_trip_through_the_import(engine):
     assert report.counts["alerts_open"] == open_alerts
 
 
-@pytest.mark.parametrize("profile, doses", [
+@pytest.mark.parametrize(("profile", "doses"), [
     ((0.6, 0.05), [0.5, 0.55, 0.6, 0.6, 0.6, 0.6, 0.6]),
     ((0.8, 0.1), [0.5, 0.6, 0.7, 0.8, 0.8, 0.8, 0.8]),
     ((1.0, 0.25), [0.5, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0]),

@@ -113,7 +113,7 @@ def _open(clin_name: str = "dr.sess"):
     return actor, token, _row(actor.session_id)
 
 
-@pytest.mark.parametrize("minutes, resumed", [(14, True), (16, False)])
+@pytest.mark.parametrize(("minutes", "resumed"), [(14, True), (16, False)])
 def test_a_reload_resumes_until_the_idle_limit(clin, minutes, resumed):
     actor, token, row = _open()
     with write_session() as session:
@@ -148,7 +148,7 @@ def test_the_absolute_limit_holds_however_busy(clin):
 
 
 def test_sign_out_ends_the_row_and_a_reload_finds_nothing(clin):
-    actor, token, _row_ = _open()
+    actor, token, _ = _open()
     with write_session() as session:
         assert end_session(session, session_id=actor.session_id, reason="sign_out")
         assert not end_session(session, session_id=actor.session_id, reason="sign_out")
@@ -164,7 +164,7 @@ def test_a_password_changed_elsewhere_or_a_deactivation_ends_it(clin):
     with write_session() as session:
         assert resume_session(session, token=token_a) is None
     assert _events("sign_out")[-1].reason == "password changed"
-    actor_b, token_b = sign_in_with_session(username="dr.sess",
+    _actor_b, token_b = sign_in_with_session(username="dr.sess",
                                             password="another-long-phrase-9")
     with write_session() as session:
         deactivate_user(session, actor=admin, username="dr.sess")

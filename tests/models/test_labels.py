@@ -13,7 +13,7 @@ def test_every_infusion_field_has_a_clinic_label():
     assert missing == []  # a new InfusionIn field needs its label in models/labels.py
 
 
-@pytest.mark.parametrize("field, label", [
+@pytest.mark.parametrize(("field", "label"), [
     ("administered_on", "Infusion date"), ("bp_sys_before", "Systolic BP before"),
     ("bp_dia_peak", "Diastolic BP at peak"), ("spo2_discharge", "SpO2 at discharge"),
     ("hr_before", "Heart rate before"), ("dose_mg_per_kg", "Dose (mg/kg)"),

@@ -42,7 +42,7 @@ def infusion(**overrides):
 
 # --- patients --------------------------------------------------------------
 
-@pytest.mark.parametrize("birth, ok", [
+@pytest.mark.parametrize(("birth", "ok"), [
     (date(1899, 12, 31), False), (date(1900, 1, 1), True), (TODAY, True),
     (date(2025, 3, 11), False),
 ])
@@ -55,7 +55,7 @@ def test_birth_date_from_1900_to_today(birth, ok):
         assert ("1900-01-01" in rule) or ("future" in rule)
 
 
-@pytest.mark.parametrize("birth, age, warned", [
+@pytest.mark.parametrize(("birth", "age", "warned"), [
     (date(2007, 3, 10), 18, False),  # 18th birthday today
     (date(2007, 3, 11), 17, True),  # 18 tomorrow
     (date(1980, 5, 17), 44, False),
@@ -69,7 +69,7 @@ def test_age_and_the_under_18_warning(birth, age, warned):
         assert f"{age} years old (under 18)" in warning and "adults" in warning
 
 
-@pytest.mark.parametrize("trials, ok", [(-1, False), (0, True), (30, True), (31, False)])
+@pytest.mark.parametrize(("trials", "ok"), [(-1, False), (0, True), (30, True), (31, False)])
 def test_failed_trials_0_to_30(trials, ok):
     if ok:
         assert parse(PatientIn, patient(failed_trials=trials)).failed_trials == trials
@@ -85,7 +85,7 @@ def test_names_and_notes_are_any_printable_unicode_kept_exactly():
     assert result.notes == notes
 
 
-@pytest.mark.parametrize("field, value, ok", [
+@pytest.mark.parametrize(("field", "value", "ok"), [
     ("name", "x" * 200, True), ("name", "x" * 201, False),
     ("notes", "x" * 2000, True), ("notes", "x" * 2001, False),
     ("name", "a\nb", False), ("name", "a\x00b", False), ("notes", "a\x07b", False),
@@ -108,7 +108,7 @@ def test_patient_code_is_trimmed_and_every_bad_field_reported():
 
 # --- infusions -------------------------------------------------------------
 
-@pytest.mark.parametrize("dose, ok", [(-0.1, False), (0, False), (0.01, True), (2.0, True),
+@pytest.mark.parametrize(("dose", "ok"), [(-0.1, False), (0, False), (0.01, True), (2.0, True),
                                       (2.01, False)])
 def test_dose_above_0_and_at_most_the_protocol_maximum(dose, ok):
     if ok:
@@ -126,7 +126,7 @@ def test_the_dose_maximum_follows_the_protocol():
     assert "at most 1.5 mg/kg" in rule
 
 
-@pytest.mark.parametrize("dose, warned", [(1.0, False), (1.01, True), (None, False)])
+@pytest.mark.parametrize(("dose", "warned"), [(1.0, False), (1.01, True), (None, False)])
 def test_dose_warning_above_the_warning_level(dose, warned):
     warning = dose_warning(dose, PROTOCOL)
     assert (warning is not None) is warned
@@ -134,7 +134,7 @@ def test_dose_warning_above_the_warning_level(dose, warned):
         assert "above the protocol's warning level of 1.0 mg/kg" in warning
 
 
-@pytest.mark.parametrize("field, low, high", [
+@pytest.mark.parametrize(("field", "low", "high"), [
     ("bp_sys_before", 60, 250), ("bp_dia_peak", 30, 150), ("hr_discharge", 30, 220),
     ("spo2_before", 50, 100), ("weight_kg", 30, 300), ("duration_min", 1, 480),
 ])
@@ -154,7 +154,7 @@ def test_diastolic_must_be_below_systolic():
     assert found == [("bp_dia_peak", "diastolic 120 must be below systolic 120 mmHg")]
 
 
-@pytest.mark.parametrize("when, ok", [(TODAY, True), (date(2025, 3, 11), False),
+@pytest.mark.parametrize(("when", "ok"), [(TODAY, True), (date(2025, 3, 11), False),
                                       (date(1999, 12, 31), False), (date(2000, 1, 1), True)])
 def test_infusion_date_not_in_the_future(when, ok):
     data = infusion(administered_on=when)
@@ -185,7 +185,7 @@ def test_side_effect_checklist_and_other_text():
                     protocol=PROTOCOL)[0][0] == "side_effects"
 
 
-@pytest.mark.parametrize("dose, weight, total", [
+@pytest.mark.parametrize(("dose", "weight", "total"), [
     (0.5, 70, 35.0), (0.55, 71.3, 39.2),  # 39.215 -> 39.2
     (0.75, 82.6, 62.0),  # 61.95 rounds half up (binary floats would give 61.9)
     (0.25, 70.2, 17.6),  # 17.55 -> 17.6
@@ -212,7 +212,7 @@ def test_score_problems_name_timepoint_instrument_item_and_range():
                                       "4 is out of range; answers are integers 0-3")]
 
 
-@pytest.mark.parametrize("data, field", [
+@pytest.mark.parametrize(("data", "field"), [
     ({"instrument": "BDI", "timepoint": "pre", "items": []}, "pre BDI instrument"),
     ({"instrument": "PHQ-9", "timepoint": "during", "items": [0] * 9}, "during PHQ-9 timepoint"),
     ({"instrument": "GAD-7", "timepoint": "post", "items": [0] * 7, "functional_difficulty": 1},

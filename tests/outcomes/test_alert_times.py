@@ -19,7 +19,7 @@ from outcomes.alert_times import (
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("values, q, expected", [
+@pytest.mark.parametrize(("values", "q", "expected"), [
     ([10, 20, 30, 40], 0.5, 25.0),    # even count: mean of 20 and 30
     ([10, 20, 30, 40], 0.9, 37.0),    # h = 3 * 0.9 = 2.7 -> 30 + 0.7 * (40 - 30)
     ([120, 30, 60], 0.5, 60.0),       # sorted 30, 60, 120
@@ -74,7 +74,7 @@ def test_overdue_means_open_longer_than_the_setting():
     assert is_overdue(T0, T0 + timedelta(hours=3), 2)
 
 
-@pytest.mark.parametrize("minutes, text", [
+@pytest.mark.parametrize(("minutes", "text"), [
     (None, "—"), (0, "0 min"), (45, "45 min"), (60, "1 h"), (125, "2 h 5 min"),
     (24 * 60, "1 d"), (3 * 24 * 60 + 4 * 60 + 10, "3 d 4 h"), (37.0, "37 min"),
 ])
@@ -82,7 +82,7 @@ def test_duration_text(minutes, text):
     assert duration_text(minutes) == text
 
 
-@pytest.mark.parametrize("elapsed, text", [
+@pytest.mark.parametrize(("elapsed", "text"), [
     (timedelta(minutes=5), "5 min ago"), (timedelta(hours=2, minutes=59), "2 h ago"),
     (timedelta(days=1, hours=5), "1 d ago"), (timedelta(seconds=-30), "0 min ago"),
 ])

@@ -70,7 +70,7 @@ def test_score_rules_per_course(table):
     assert flags["losing_response"][flags["losing_response"]].index.tolist() == [4, 9]
 
 
-@pytest.mark.parametrize("min_infusions, expected", [(3, [1, 3]), (4, [1]), (5, [])])
+@pytest.mark.parametrize(("min_infusions", "expected"), [(3, [1, 3]), (4, [1]), (5, [])])
 def test_not_improving_needs_enough_infusions(table, min_infusions, expected):
     flags = course_flags(table, min_infusions=min_infusions)
     assert sorted(flags.loc[flags["not_improving"], "course_key"]) == expected
@@ -93,7 +93,7 @@ def test_needs_attention_list(table):
     assert by_patient.loc[4, "latest"] == 11 and by_patient.loc[4, "baseline"] == 20
 
 
-@pytest.mark.parametrize("overdue_days, overdue", [(46, [5]), (47, []), (30, [5, 6])])
+@pytest.mark.parametrize(("overdue_days", "overdue"), [(46, [5]), (47, []), (30, [5, 6])])
 def test_overdue_booster_follows_the_setting(table, overdue_days, overdue):
     result = needs_attention(table, infusions=infusions(), open_alerts=alerts(),
                              today=TODAY, overdue_days=overdue_days)
@@ -123,7 +123,7 @@ def test_a_patient_last_seen_833_days_ago_is_left_out_by_the_attention_window(ta
     assert windowed["reasons"].tolist() == [[OPEN_ALERT, NOT_IMPROVING]]
 
 
-@pytest.mark.parametrize("window_days, listed", [(47, [1, 4, 5]), (46, [1, 4]), (6, [1]), (1, [])])
+@pytest.mark.parametrize(("window_days", "listed"), [(47, [1, 4, 5]), (46, [1, 4]), (6, [1]), (1, [])])
 def test_the_window_counts_days_since_the_last_contact(table, window_days, listed):
     # on TODAY: p1 and p4 last seen 2 and 7 days ago, p5 47 days ago (no alerts here)
     result = needs_attention(table, infusions=infusions(), open_alerts=alerts(),

@@ -65,7 +65,7 @@ def test_breakdown_by_clinician_with_small_cells(table):
     assert row(result, "unknown")["suppressed"] is True  # c5 has no clinician
 
 
-@pytest.mark.parametrize("small_cell, suppressed", [(2, False), (3, True), (None, False)])
+@pytest.mark.parametrize(("small_cell", "suppressed"), [(2, False), (3, True), (None, False)])
 def test_small_cell_boundary(table, small_cell, suppressed):
     # TRD has 2 courses: shown at a threshold of 2 (2 is not below 2), suppressed at 3.
     trd = row(breakdown(table, "indication", small_cell=small_cell), "TRD")
@@ -137,7 +137,7 @@ def test_severity_distribution_counts_paired_courses(table):
                                           "moderately severe": 0, "severe": 0}
 
 
-@pytest.mark.parametrize("k, n, expected", [
+@pytest.mark.parametrize(("k", "n", "expected"), [
     (2, 4, (0.15, 0.85)),  # centre (0.5 + 1.96^2/8) / (1 + 1.96^2/4) = 0.5, half 0.35
     (0, 5, (0.0, 0.4345)),  # upper = 2 x (1.96^2/10) / (1 + 1.96^2/5)
     (5, 5, (0.5655, 1.0)),

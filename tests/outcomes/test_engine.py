@@ -213,8 +213,7 @@ def test_reliable_change_boundaries(instrument, baseline, latest, improvement, d
 
 @pytest.mark.parametrize(
     ("instrument", "baseline", "case"),
-    [("PHQ-9", 10, True), ("PHQ-9", 9, False), ("GAD-7", 8, True), ("GAD-7", 7, False)]
-    + [("MADRS", 40, NA), ("PCL-5", 60, NA)],
+    [("PHQ-9", 10, True), ("PHQ-9", 9, False), ("GAD-7", 8, True), ("GAD-7", 7, False), ("MADRS", 40, NA), ("PCL-5", 60, NA)],
 )
 def test_baseline_case(instrument, baseline, case):
     assert one(pre_post(1, baseline, 2), instrument)["baseline_case"] is case
@@ -357,7 +356,7 @@ def test_item9_columns_only_for_phq9():
 
 def test_one_row_per_course_with_dimensions():
     courses = {1: {"clinician": "S-01", "route": "IV"}, 2: {"clinician": "S-02", "route": "IM"}}
-    rows = pre_post(1, 20, 10) + [(2, 1, "pre", None), (2, 1, "post", None)]
+    rows = [*pre_post(1, 20, 10), (2, 1, "pre", None), (2, 1, "post", None)]
     result = table(rows, courses=courses)
     # course 2 has observations but no totals: still one row, not evaluable
     assert result.index.tolist() == [1, 2]

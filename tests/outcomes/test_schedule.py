@@ -24,7 +24,7 @@ def due(day: date, schedule=ALL, infusions=COURSE, n=6) -> Due | None:
     return due_on(infusions, schedule, day, induction_length=n)
 
 
-@pytest.mark.parametrize("day, after, instruments, rule", [
+@pytest.mark.parametrize(("day", "after", "instruments", "rule"), [
     # the day after infusion 1 (Tue 4): both after_first and after_induction; merged,
     # after_first names it, instruments in rule order, each once
     (date(2025, 3, 4), 1, ("PHQ-9", "GAD-7"), "after_first"),
@@ -87,7 +87,7 @@ def test_infusions_in_any_order():
         date(2025, 3, 21), 6, ("PHQ-9",), "weekly_maintenance")
 
 
-@pytest.mark.parametrize("value, message", [
+@pytest.mark.parametrize(("value", "message"), [
     ([], "schedule: must be a mapping"),
     ({"daily": ["PHQ-9"]}, "schedule: unknown rule 'daily'"),
     ({"after_first": "PHQ-9"}, "after_first: must be a list"),

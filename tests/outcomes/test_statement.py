@@ -7,7 +7,7 @@ import pytest
 from outcomes.statement import FIELDS, build_statement, period_text, wilson_interval
 
 
-@pytest.mark.parametrize("k, n, expected", [
+@pytest.mark.parametrize(("k", "n", "expected"), [
     # p = k/n, z = 1.96, z^2 = 3.8416; d = 1 + z^2/n.
     # 0/10: d = 1.38416, upper = (z^2/2n) / d + (z/d) sqrt(z^2/4n^2) = 2 x 0.19208/1.38416
     (0, 10, (0.0, 0.2775)),

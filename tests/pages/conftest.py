@@ -30,20 +30,20 @@ def go(at: AppTest, page: str) -> AppTest:
     return at
 
 
-def values(elements) -> list[str]:  # noqa: ANN001
+def values(elements) -> list[str]:
     return [e.value for e in elements]
 
 
-def joined(elements) -> str:  # noqa: ANN001
+def joined(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
-def count(model) -> int:  # noqa: ANN001
+def count(model) -> int:
     with read_session() as session:
         return session.exec(select(func.count()).select_from(model)).one()
 
 
-def table_with(at: AppTest, column: str):  # noqa: ANN201
+def table_with(at: AppTest, column: str):
     """The first dataframe shown with `column` (AppTest dataframes carry no key)."""
     for frame in at.dataframe:
         if column in frame.value.columns:

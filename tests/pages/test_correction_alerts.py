@@ -23,7 +23,7 @@ def patient_id(store_url):
     return make_patient(clin, code="P-1")
 
 
-def saved_pre_phq9(app, patient_id, item9: int):  # noqa: ANN001, ANN201
+def saved_pre_phq9(app, patient_id, item9: int):
     open_infusion_page(app, patient_id)
     fill_infusion(app)
     answer(app, "pre", "PHQ-9", [1] * 8 + [item9])
@@ -37,7 +37,7 @@ def alerts() -> list[tuple[int | None, str]]:
         return [(a.item9_value, a.status) for a in session.exec(select(SafetyAlert)).all()]
 
 
-def correct_item9(app, value: int):  # noqa: ANN001, ANN201
+def correct_item9(app, value: int):
     app.radio(key="fix_pre_PHQ-9_item_9").set_value(value)
     app.text_input(key="fix_score_reason").input("item 9 misheard").run()
     return app

@@ -43,7 +43,7 @@ def test_auditor_exports_deidentified_scores(app, store):
     [download] = app.get("download_button")
     assert download.proto.label.startswith("Download scores-deidentified-")
     assert manifest["sha256"] in joined(app.caption)
-    kind, result = app.session_state["export_result"]
+    _kind, result = app.session_state["export_result"]
     content = result.path.read_bytes()  # the page offers the file, not bytes in memory
     assert result.content == b"" and content.count(b"\n") == 31  # header + 30 scores
     assert b"Zyxwvut" not in content and b"MRN-998877" not in content

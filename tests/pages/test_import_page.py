@@ -38,20 +38,20 @@ def users(store_url):
     make_user("aud", "auditor", ("CL1",))
 
 
-def _upload(app, raw: bytes, name: str = "scores.csv"):  # noqa: ANN001, ANN202
+def _upload(app, raw: bytes, name: str = "scores.csv"):
     app.file_uploader(key="import_file").set_value((name, raw, "text/csv"))
     app.run()
     assert not app.exception, app.exception
     return app
 
 
-def _dry_run(app):  # noqa: ANN001, ANN202
+def _dry_run(app):
     app.button(key="import_dry_run").click().run()
     assert not app.exception, app.exception
     return app
 
 
-def _metrics(app) -> dict[str, str]:  # noqa: ANN001
+def _metrics(app) -> dict[str, str]:
     return {m.label: m.value for m in app.metric}
 
 

@@ -97,7 +97,7 @@ def test_live_dose_warning_and_radios_offer_only_valid_answers(app, patient_id):
 
 
 # (change, clinic label, internal name never shown, rule, section tab holding the field)
-@pytest.mark.parametrize("setup, label, internal, rule, tab", [
+@pytest.mark.parametrize(("setup", "label", "internal", "rule", "tab"), [
     (lambda app: app.date_input(key="infusion_date").set_value(date.today() + timedelta(days=1)),
      "Infusion date", "administered_on", "is in the future", 0),
     (lambda app: app.number_input(key="infusion_dose_mg_per_kg").set_value(2.5),
@@ -288,7 +288,7 @@ def test_corrections_need_a_reason_and_reach_the_history(app, patient_id):
     assert "pump showed 0.6" in set(history["Reason"])
 
 
-def _log_on(actor, course_id: int, number: int, day: date) -> None:  # noqa: ANN001
+def _log_on(actor, course_id: int, number: int, day: date) -> None:
     from data.db import write_session
     from data.infusions import log_infusion
 
@@ -318,7 +318,7 @@ def test_a_closed_course_asks_to_reopen_with_a_reason(app, patient_id, clin, sta
     app.radio(key="course_gate_closed").set_value("reopen").run()
     app.button(key="course_gate_reopen").click().run()
     assert "- Reason: required; say why course 1 is now active" in app.error[0].value
-    assert "required; say why course 1 is now active" == app.error[1].value  # at the field
+    assert app.error[1].value == "required; say why course 1 is now active"  # at the field
     with read_session() as session:
         assert session.get(Course, _course_id()).status == status  # nothing written
     app.text_area(key="course_gate_reason").input("boosters resume after a pause")

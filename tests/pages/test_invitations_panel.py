@@ -22,8 +22,8 @@ def patient_id(store_url):
     return pid
 
 
-def _element_types(app) -> set[str]:  # noqa: ANN001
-    def walk(node):  # noqa: ANN001, ANN202
+def _element_types(app) -> set[str]:
+    def walk(node):
         yield node
         for child in getattr(node, "children", {}).values():
             yield from walk(child)

@@ -26,7 +26,7 @@ def patient_id(store_url):
     return pid
 
 
-def hand_over(app, patient_id: int, instruments=("PHQ-9",)):  # noqa: ANN001, ANN201
+def hand_over(app, patient_id: int, instruments=("PHQ-9",)):
     sign_in(app, "clin")
     app.session_state["patient_id"] = patient_id
     go(app, "pages/infusion.py")
@@ -43,7 +43,7 @@ def events(action: str) -> int:
         return len(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
 
 
-def staff_content_shown(app) -> bool:  # noqa: ANN001
+def staff_content_shown(app) -> bool:
     text = joined(app.markdown) + joined(app.caption) + joined(app.title)
     return "Ann" in text or "P-1" in text or "dose" in text.lower() or len(app.sidebar) > 0
 

@@ -21,7 +21,7 @@ from tests.test_outcomes_page import expected_headline, headline, open_outcomes
 DEFAULTS = OutcomeFilters(after_n=6, timepoint_rule="post", all_courses=False)
 
 
-def _no_scores(**_kwargs):  # noqa: ANN202
+def _no_scores(**_kwargs):
     raise AssertionError("the observation frame was read")
 
 
@@ -71,7 +71,7 @@ def test_a_save_shows_on_the_next_run_as_a_full_recomputation(demo):
     assert headline(at) == expected_headline(after["PHQ-9"], 6)
 
 
-@pytest.mark.parametrize("filters, instrument", [
+@pytest.mark.parametrize(("filters", "instrument"), [
     (DEFAULTS, "PHQ-9"),
     (OutcomeFilters(after_n=3, timepoint_rule="next_pre", all_courses=True), "GAD-7"),
     (OutcomeFilters(after_n=2, indications=("TRD",)), "MADRS"),

@@ -111,7 +111,7 @@ def test_a_director_sees_the_record_too(app, patient_id):
     assert not app.exception
 
 
-def _save_status(app, course_id: int, status: str, reason: str):  # noqa: ANN001, ANN202
+def _save_status(app, course_id: int, status: str, reason: str):
     app.selectbox(key=f"course_status_{course_id}").set_value(status)
     app.text_area(key=f"course_status_reason_{course_id}").input(reason)
     next(b for b in app.button if b.label == "Save status").click().run()

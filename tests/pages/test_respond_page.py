@@ -31,20 +31,20 @@ def token(store_url):
     return token
 
 
-def opened(app, token: str):  # noqa: ANN001, ANN201
+def opened(app, token: str):
     app.query_params["token"] = token
     app.run()
     assert not app.exception, app.exception
     return app
 
 
-def tap(app, step: int, value: object):  # noqa: ANN001, ANN201
+def tap(app, step: int, value: object):
     app.button(key=f"{PREFIX}answer_{step}_{value}").click().run()
     assert not app.exception, app.exception
     return app
 
 
-def answer_phq9(app, item9: object):  # noqa: ANN001, ANN201
+def answer_phq9(app, item9: object):
     for step in range(8):
         assert f"Question {step + 1} of 10" in joined(app.caption)
         tap(app, step, 0)

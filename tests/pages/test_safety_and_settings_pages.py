@@ -41,7 +41,7 @@ def test_open_alerts_are_listed_with_patient_date_and_item9(app, alert_id):
     assert list(table["Timepoint"]) == ["pre"]
 
 
-@pytest.mark.parametrize("action, note, message", [
+@pytest.mark.parametrize(("action", "note", "message"), [
     (None, "", "action: choose the action taken"),
     ("other", "", "note: required when the action is 'other'"),
 ])
@@ -123,7 +123,7 @@ def test_a_director_changes_the_protocol(app, store_url):
     assert (protocol["induction_length"], protocol["dose_max_mg_per_kg"]) == (8, 1.5)
 
 
-@pytest.mark.parametrize("key, value, message", [
+@pytest.mark.parametrize(("key", "value", "message"), [
     ("setting_dose_warn_mg_per_kg", 2.5, "dose_warn_mg_per_kg: must not exceed"),
     ("setting_induction_length", 0, "induction_length: must be between 1 and 20"),
     ("setting_small_cell_threshold", 101, "small_cell_threshold: must be between 1 and 100"),

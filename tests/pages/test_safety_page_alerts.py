@@ -52,7 +52,7 @@ def two_patients_with_one_alert_each(clin) -> tuple[int, int]:
     return first, second
 
 
-def close(app, alert_id, action="safety_plan"):  # noqa: ANN001, ANN201
+def close(app, alert_id, action="safety_plan"):
     if alert_id is not None:
         app.selectbox(key="alert_to_close").set_value(alert_id)
     app.selectbox(key="alert_action").set_value(action)

@@ -140,7 +140,7 @@ def _watched_page(idle_minutes: float) -> None:
     st.text("page")
 
 
-@pytest.mark.parametrize("idle_minutes, warned", [(10, False), (12.9, False), (13.5, True),
+@pytest.mark.parametrize(("idle_minutes", "warned"), [(10, False), (12.9, False), (13.5, True),
                                                   (14.9, True)])
 def test_a_warning_two_minutes_before_the_idle_limit(clin, idle_minutes, warned):
     source = inspect.getsource(_watched_page).replace("def _watched_page(", "def page(")

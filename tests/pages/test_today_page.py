@@ -110,7 +110,7 @@ def test_clinicians_start_on_today_auditors_on_home(app, day):
     make_user("aud", "auditor", ("CL1",))
     with fresh_app() as other:
         assert sign_in(other, "aud").title[0].value == "Home"
-        with pytest.raises(ValueError, match="today.py"):  # not in the auditor's navigation
+        with pytest.raises(ValueError, match=r"today\.py"):  # not in the auditor's navigation
             other.switch_page("pages/today.py")
 
 

@@ -45,7 +45,7 @@ def csv_bytes(rows: list[dict[str, str]], columns: list[str] = SCORE_COLUMNS,
     return (newline.join(lines) + newline).encode(encoding)
 
 
-def table_counts(engine) -> dict[str, int]:  # noqa: ANN001
+def table_counts(engine) -> dict[str, int]:
     """Rows in every table of the store."""
     with Session(engine) as session:
         return {t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
@@ -61,7 +61,7 @@ def integrity(path: str | Path) -> str:
         conn.close()
 
 
-def manage(*args: str, url: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:  # noqa: ANN003
+def manage(*args: str, url: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
     """`python manage.py ARGS` against the store at `url`."""
     env = {**os.environ, "DATABASE_URL": url}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env,

@@ -108,17 +108,17 @@ def import_file(command: str, content: bytes) -> Callable[[dict], str]:
 # --- forms (services) ------------------------------------------------------------------
 
 
-def patient(ctx: dict, **fields) -> dict:  # noqa: ANN003
+def patient(ctx: dict, **fields) -> dict:
     return {"clinic_id": ctx["clinic_id"], "patient_code": "NEW-1", **fields}
 
 
-def register(**fields) -> Callable[[dict], str]:  # noqa: ANN003
+def register(**fields) -> Callable[[dict], str]:
     return service(lambda s, ctx: register_patient(s, actor=ctx["director"],
                                                    patient=patient(ctx, **fields), today=TODAY))
 
 
 def infusion(number: int = 9, scores: tuple = (), course: str = "course",
-             **fields) -> Callable[[dict], str]:  # noqa: ANN003
+             **fields) -> Callable[[dict], str]:
     return service(lambda s, ctx: log_infusion(
         s, actor=ctx["clin"], course_id=ctx.get(course, 99_999),
         infusion=infusion_input(number, **fields), scores=list(scores), today=TODAY))
@@ -133,7 +133,7 @@ def closing(action: str, note: str = "", alert: str = "open_alert") -> Callable[
                                               action=action, note=note))
 
 
-def protocol(**changes) -> Callable[[dict], str]:  # noqa: ANN003
+def protocol(**changes) -> Callable[[dict], str]:
     return service(lambda s, ctx: update_protocol(s, actor=ctx["director"], changes=changes))
 
 
@@ -287,7 +287,7 @@ ROW = {"patient_id": "IMP-1", "clinic": "CL1", "course_id": "C1", "infusion_numb
        **{f"item_{n}": v for n, v in enumerate("222222220", 1)}}
 
 
-def score_csv(*overrides: dict, columns: list[str] = SCORE_COLUMNS, **kwargs) -> bytes:  # noqa: ANN003
+def score_csv(*overrides: dict, columns: list[str] = SCORE_COLUMNS, **kwargs) -> bytes:
     return csv_bytes([{**ROW, **o} for o in overrides or ({},)], columns, **kwargs)
 
 
@@ -388,7 +388,7 @@ PATIENT_COLUMNS = ["patient_id", "clinic", "name", "birth_date", "sex", "indicat
 PATIENT = {"patient_id": "PI-1", "clinic": "CL1", "name": "Ann Lee", "birth_date": "1980-05-17"}
 
 
-def patient_csv(*overrides: dict, columns: list[str] = PATIENT_COLUMNS, **kwargs) -> bytes:  # noqa: ANN003
+def patient_csv(*overrides: dict, columns: list[str] = PATIENT_COLUMNS, **kwargs) -> bytes:
     return csv_bytes([{**PATIENT, **o} for o in overrides or ({},)], columns, **kwargs)
 
 
@@ -457,7 +457,7 @@ def ctx(store_url, tmp_path) -> dict:
             "tmp": tmp_path}
 
 
-def written(engine) -> dict[str, int]:  # noqa: ANN001
+def written(engine) -> dict[str, int]:
     """Rows per table; audit_event without the 'denied' events (written on purpose)."""
     counts = table_counts(engine)
     with Session(engine) as session:
@@ -516,7 +516,7 @@ def test_a_huge_file_is_refused_at_once_with_its_size_limit(ctx, engine, monkeyp
     path = ctx["tmp"] / "huge.csv"
     path.write_bytes(scores_raw)
 
-    def read_bytes(self):  # noqa: ANN001, ANN202
+    def read_bytes(self):
         raise AssertionError(f"{self} was read although its size alone refuses it")
 
     with monkeypatch.context() as patched:

@@ -60,7 +60,7 @@ def _use_store(url: str) -> None:
     db.dispose_engines()
 
 
-def _saver(url: str, actor, course_id: int, saves: int, barrier, out: str) -> None:  # noqa: ANN001
+def _saver(url: str, actor, course_id: int, saves: int, barrier, out: str) -> None:
     """One clinician's session: `saves` infusions, each with its pre and post PHQ-9."""
     from data.infusions import log_infusion
 
@@ -78,12 +78,12 @@ def _saver(url: str, actor, course_id: int, saves: int, barrier, out: str) -> No
                 failures.append(f"infusion {number}: incomplete save {saved}")
             else:
                 ok += 1
-        except Exception as exc:  # noqa: BLE001  (any error reaching the user is a failure)
+        except Exception as exc:
             failures.append(f"infusion {number}: {type(exc).__name__}: {exc}")
     Path(out).write_text(f"{ok}\n" + "\n".join(failures), encoding="utf-8")
 
 
-def _reader(url: str, actor, stop, out: str) -> None:  # noqa: ANN001
+def _reader(url: str, actor, stop, out: str) -> None:
     """A dashboard: reload the outcome frame and the home counts until told to stop."""
     from data.observations import load_observations
     from data.overview import home_counts
@@ -99,7 +99,7 @@ def _reader(url: str, actor, stop, out: str) -> None:  # noqa: ANN001
             if len(frame) < last:
                 errors.append(f"loop {loops}: {len(frame)} scores after {last}")
             last = len(frame)
-        except Exception:  # noqa: BLE001
+        except Exception:
             errors.append(traceback.format_exc(limit=3))
         loops += 1
         time.sleep(0.05)  # a dashboard rerun, not a busy loop stealing the writers' CPU
@@ -113,7 +113,7 @@ def _import(url: str, path: Path) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_savers(barrier, savers: list) -> None:  # noqa: ANN001
+def _wait_for_savers(barrier, savers: list) -> None:
     """Join the savers' barrier, failing at once (not after JOIN_SECONDS) if one dies first."""
     deadline = time.monotonic() + JOIN_SECONDS
     while barrier.n_waiting < len(savers):
@@ -155,7 +155,7 @@ def test_concurrent_saves_and_imports_lose_nothing(store_url, engine, tmp_path):
         process.start()
     _wait_for_savers(barrier, savers)  # every saver is ready: the writes start together
     imports = [_import(store_url, path) for path in files]
-    results = [p.communicate(timeout=JOIN_SECONDS) + (p.returncode,) for p in imports]
+    results = [(*p.communicate(timeout=JOIN_SECONDS), p.returncode) for p in imports]
     for process in savers:
         process.join(JOIN_SECONDS)
     stop.set()
@@ -186,7 +186,7 @@ def test_concurrent_saves_and_imports_lose_nothing(store_url, engine, tmp_path):
         "audit_event": 4 * attempted + IMPORTS,
     }
     with db.read_session(engine) as session:
-        intact, broken, message = verify_chain(session)
+        intact, _broken, message = verify_chain(session)
     figures = {
         "backend": engine.dialect.name, "saver_processes": SAVERS, "saves_per_process": SAVES,
         "saves_attempted": attempted, "saves_succeeded": saved,

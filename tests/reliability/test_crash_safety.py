@@ -87,7 +87,7 @@ def _calibrate(url: str, path: Path, lock_path: str) -> tuple[float, float, floa
     return duration, (write[0] if write else 0.8 * duration), (write[-1] if write else duration)
 
 
-def _state(engine, prefix: str) -> dict[str, int]:  # noqa: ANN001
+def _state(engine, prefix: str) -> dict[str, int]:
     """The file's rows in the store (its patients' courses, infusions and scores)."""
     with db.read_session(engine) as session:
         mine = Patient.patient_code.like(f"{prefix}%")

@@ -147,7 +147,7 @@ def score_file(field: str, cell: str) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def import_refusal(report, field: str) -> str | None:  # noqa: ANN001
+def import_refusal(report, field: str) -> str | None:
     assert not [e for e in report.errors if e.line == 0], report.format()
     return next((e.reason for e in report.errors if e.line == 3 and e.field == field), None)
 

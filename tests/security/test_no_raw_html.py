@@ -41,7 +41,7 @@ def test_no_user_content_reaches_raw_html(path: Path):
     assert raw_html_violations(path.read_text(encoding="utf-8"), str(path)) == []
 
 
-@pytest.mark.parametrize("source, flagged", [
+@pytest.mark.parametrize(("source", "flagged"), [
     ('st.markdown(name, unsafe_allow_html=True)', True),
     ('st.markdown(f"<b>{name}</b>", unsafe_allow_html=True)', True),
     ('st.html(note)', True),

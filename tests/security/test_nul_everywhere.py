@@ -46,7 +46,7 @@ def test_an_export_reason_passes_the_text_rule(store_url, request_, field):
 
 
 def test_an_export_clinic_code_passes_the_clinic_rule(store_url):
-    with read_session() as session, pytest.raises(ExportError, match="clinic: .* not a clinic"):
+    with read_session() as session, pytest.raises(ExportError, match=r"clinic: .* not a clinic"):
         clinic_ids_for(session, ["CL\x001"])
 
 

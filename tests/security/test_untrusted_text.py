@@ -81,7 +81,7 @@ def app(record):
         yield at
 
 
-def walk(node):  # noqa: ANN001, ANN201
+def walk(node):
     yield node
     for child in getattr(node, "children", {}).values():
         yield from walk(child)

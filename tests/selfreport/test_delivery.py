@@ -51,7 +51,7 @@ def queue(channel: str, target: str, n: int = 1) -> None:
                                 created_at=audit.utcnow()) for i in range(n)])
 
 
-@pytest.mark.parametrize("attempts, minutes", [(1, 1), (2, 2), (3, 4), (4, 8), (6, 32),
+@pytest.mark.parametrize(("attempts", "minutes"), [(1, 1), (2, 2), (3, 4), (4, 8), (6, 32),
                                                (7, 60), (8, 60)])
 def test_backoff_doubles_from_one_minute_capped_at_an_hour(attempts, minutes):
     assert backoff(attempts) == timedelta(minutes=minutes)

@@ -142,7 +142,7 @@ def test_changes_are_validated_then_audited_with_old_and_new(director):
                        ("oncall_email", "oncall@clinic.test", "second@clinic.test")]
 
 
-@pytest.mark.parametrize("field, value, message", [
+@pytest.mark.parametrize(("field", "value", "message"), [
     ("oncall_email", "oncall.clinic.test", "oncall_email: 'oncall.clinic.test' is not an"),
     ("oncall_email", "a b@clinic.test", "oncall_email:"),
     ("oncall_webhook", "ftp://hooks.clinic.test", "oncall_webhook: must be an http"),

@@ -46,7 +46,7 @@ def test_clinic_show_and_change(clin, capsys):
     assert event.field == "selfreport_schedule:CL1"
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (("--oncall-email", "nope"), "error: oncall_email: 'nope' is not an e-mail address"),
     (("--oncall-webhook", "file:///etc/passwd"), "error: oncall_webhook: must be an http"),
     (("--crisis-text", "x" * 1001), "error: crisis_text: at most 1000 characters"),
@@ -99,7 +99,7 @@ def test_deliver_exits_1_when_a_notification_fails_for_good(clin, capsys):
     assert f"attempt {MAX_ATTEMPTS}: webhook unreachable" in error
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (("--max", "0"), "--max: at least 1"), (("--loop", "0"), "--loop: seconds")])
 def test_deliver_bad_options_exit_2(clin, capsys, args, message):
     code, _, error = run(capsys, "deliver", *args)
@@ -154,7 +154,7 @@ def test_nothing_due_on_an_infusion_day_or_with_the_schedule_off(scheduled, caps
     assert json.loads(run(capsys, "invitations", "--due", "--date", "2025-03-11")[1]) == []
 
 
-@pytest.mark.parametrize("states, link", [
+@pytest.mark.parametrize(("states", "link"), [
     ({}, "pending"),
     ({"sent_at": datetime(2025, 3, 11, 8, tzinfo=UTC)}, "sent"),
     ({"opened_at": datetime(2025, 3, 11, 9, tzinfo=UTC)}, "opened"),
@@ -173,7 +173,7 @@ def test_the_link_state_of_the_matching_invitation(scheduled, capsys, states, li
         "2", "PHQ-9;GAD-7", "after_induction", link)
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (("--due", "--date", "2025-13-01"), "--date: '2025-13-01' is not a date"),
     (("--due", "--format", "xml"), "--format: json or csv"),
     (("--date", "2025-03-11"), "--due:"),

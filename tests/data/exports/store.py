@@ -98,7 +98,7 @@ def _assessment(course: Course, infusion: Infusion, timepoint: str, instrument: 
                       source="clinician", entered_by_id=entered_by, entered_at=audit.utcnow())
 
 
-def _add_patient(session, spec: PatientSpec, clinics: dict[str, Clinic],  # noqa: ANN001
+def _add_patient(session, spec: PatientSpec, clinics: dict[str, Clinic],
                  clinician_ids: dict[str, int]) -> Patient:
     clinician = "dr.kplmnq" if spec.clinic == "CL1" else "nurse.vbnmz"
     patient = Patient(clinic_id=clinics[spec.clinic].id, patient_code=spec.code,

@@ -23,14 +23,14 @@ from tests.data.exports.conftest import searchable_text
 from tests.data.exports.store import IDENTIFIERS
 
 
-@pytest.mark.parametrize("age, expected", [(None, None), (0, 0), (45, 45), (89, 89),
+@pytest.mark.parametrize(("age", "expected"), [(None, None), (0, 0), (45, 45), (89, 89),
                                            (90, "90+"), (104, "90+")])
 def test_ages_over_89_become_90_plus(age, expected):
     assert safe_harbor_age(age) == expected
 
 
 @pytest.mark.parametrize(
-    "birth, on, expected",
+    ("birth", "on", "expected"),
     [(date(1934, 12, 31), date(2024, 5, 1), 89), (date(1934, 5, 1), date(2024, 5, 1), 90),
      (date(1931, 2, 3), date(2024, 3, 4), 93), (date(2000, 2, 29), date(2001, 2, 28), 0),
      (date(2000, 2, 29), date(2001, 3, 1), 1), (None, date(2024, 1, 1), None)],
@@ -39,7 +39,7 @@ def test_age_in_whole_years(birth, on, expected):
     assert age_in_years(birth, on) == expected
 
 
-@pytest.mark.parametrize("day, anchor, expected", [
+@pytest.mark.parametrize(("day", "anchor", "expected"), [
     (date(2024, 3, 19), date(2024, 3, 4), 15), (date(2024, 3, 4), date(2024, 3, 4), 0),
     (date(2024, 3, 3), date(2024, 3, 4), -1), (date(2025, 3, 4), date(2024, 3, 4), 365),
     (None, date(2024, 3, 4), None), (date(2024, 3, 4), None, None)])
@@ -79,7 +79,7 @@ def test_deidentify_a_table_in_days_mode():
 DEIDENTIFIED = [(kind, fmt) for kind, fmts in FORMATS.items() for fmt in fmts]
 
 
-@pytest.mark.parametrize("kind, fmt", DEIDENTIFIED)
+@pytest.mark.parametrize(("kind", "fmt"), DEIDENTIFIED)
 def test_deidentified_export_holds_no_identifier(actors, kind, fmt):
     result = run_export(actor=actors["auditor"], request=ExportRequest(kind, fmt))
     text = searchable_text(result.content, fmt)

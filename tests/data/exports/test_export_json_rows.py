@@ -49,7 +49,7 @@ def _expected(table: ColumnTable) -> bytes:
     return text.encode("utf-8")
 
 
-@pytest.mark.parametrize("joint_limit, chunk_rows", [(1 << 20, 50_000), (1, 1), (4, 3)])
+@pytest.mark.parametrize(("joint_limit", "chunk_rows"), [(1 << 20, 50_000), (1, 1), (4, 3)])
 def test_json_rows_from_columns(monkeypatch, joint_limit, chunk_rows):
     monkeypatch.setattr(frame, "JOINT_LIMIT", joint_limit)
     monkeypatch.setattr(frame, "CHUNK_ROWS", chunk_rows)

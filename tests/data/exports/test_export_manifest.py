@@ -113,7 +113,7 @@ def test_a_director_of_one_clinic_exports_that_clinic_only(actors):
     assert sorted(r["patient_code"] for r in rows) == ["MRN-777001", "MRN-777002"]
 
 
-@pytest.mark.parametrize("request_, field", [
+@pytest.mark.parametrize(("request_", "field"), [
     (ExportRequest("nope", "csv"), "kind"), (ExportRequest("report", "csv"), "format"),
     (ExportRequest("scores", "csv", date_mode="months"), "dates"),
     (ExportRequest("outcomes", "json", after_n=0), "after"),

@@ -14,7 +14,7 @@ from figures import render as report_figures
 from tests.data.exports.conftest import searchable_text
 
 
-def _first_page_png(pdf: bytes, tmp_path) -> Image.Image:  # noqa: ANN001
+def _first_page_png(pdf: bytes, tmp_path) -> Image.Image:
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", "-singlefile",
@@ -76,7 +76,7 @@ def test_report_states_its_filters(actors):
 
 
 def test_report_without_charts_keeps_its_tables(actors, monkeypatch):
-    def broken(figures, **kw):  # noqa: ANN001, ANN003
+    def broken(figures, **kw):
         raise report_figures.ChartsUnavailable("no browser")
 
     monkeypatch.setattr(report_figures, "figures_to_png", broken)

@@ -22,7 +22,7 @@ from data.exports.safe_csv import (
 
 
 @pytest.mark.parametrize(
-    "text, expected",
+    ("text", "expected"),
     [
         ("=1+2", "\"'=1+2\""),
         ("+1+2", "\"'+1+2\""),
@@ -45,7 +45,7 @@ def test_text_cells(text, expected):
 
 
 @pytest.mark.parametrize(
-    "value, expected",
+    ("value", "expected"),
     [
         (-3, "-3"), (-1.5, "-1.5"), (0, "0"), (2.25, "2.25"), (None, ""), (True, "true"),
         (False, "false"), (date(2024, 3, 4), "2024-03-04"), (float("nan"), ""),
@@ -80,7 +80,7 @@ def _coded(codes, values):
 COURSE = np.array([0, 0, 1, 2, 2], dtype=np.int32)  # two columns share these codes
 
 
-@pytest.mark.parametrize("joint_limit, chunk_rows", [(1 << 20, 50_000), (2, 50_000), (1, 2)])
+@pytest.mark.parametrize(("joint_limit", "chunk_rows"), [(1 << 20, 50_000), (2, 50_000), (1, 2)])
 def test_write_csv_columns(monkeypatch, joint_limit, chunk_rows):
     """Columns (codes into values) give the same text as the row writer; blocks of joint
     codes and chunks of rows do not change it."""

@@ -21,7 +21,7 @@ def _workbook(actors, kind: str, deidentified: bool = False, **kw):
     return result.content, load_workbook(io.BytesIO(result.content))
 
 
-def _rows(ws) -> list[dict]:  # noqa: ANN001
+def _rows(ws) -> list[dict]:
     header = [c.value for c in ws[1]]
     return [dict(zip(header, row, strict=True)) for row in ws.iter_rows(min_row=2)]
 
