@@ -250,6 +250,7 @@ class _World:
                               reason="property test")
 
 
+@pytest.mark.slow  # ~20 s: many random sequences; CI runs it (-m slow)
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])

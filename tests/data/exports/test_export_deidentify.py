@@ -164,6 +164,7 @@ def test_outcomes_by_clinic_small_cells_suppressed(actors):
     assert cl2["responders"] is None and cl2["response_rate_observed"] is None
 
 
+@pytest.mark.slow  # every de-identified format of the demo cohort (~6 s); CI runs it
 def test_demo_cohort_deidentified_exports_leak_nothing(store_url):
     """The demo seed's names, patient codes and user names appear in no de-identified file."""
     from data.access import SYSTEM
