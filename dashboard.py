@@ -12,10 +12,9 @@ from ui.kiosk import BACK_FROM_KIOSK, in_kiosk_mode, kiosk_screen
 from ui.respond import wants_respond_page
 from ui.session import current_actor, ensure_store, sign_in_form
 
-# initial_sidebar_state "auto" on every run: a page that collapses the sidebar (the
-# infusion screen) does not leave it collapsed on the next page.
-st.set_page_config(page_title="Ketamine outcome tracker", page_icon="📈", layout="wide",
-                   initial_sidebar_state="auto")
+# The sidebar's state is set once per run in main(), after the page is known (a second
+# call in the same run raced in the browser).
+st.set_page_config(page_title="Ketamine outcome tracker", page_icon="📈", layout="wide")
 
 PAGES = {
     # (file, title, icon, permission needed or None)
@@ -84,6 +83,10 @@ def main() -> None:
     page = st.navigation(navigation_for(actor))
     if st.session_state.pop(BACK_FROM_KIOSK, False) and actor.can("record_infusions"):
         st.switch_page("pages/infusion.py")  # the clinician's screen, with the kiosk's result
+    # One sidebar state per run (two calls in one run raced in the browser and sometimes
+    # re-opened it): collapsed on the infusion screen, whose form needs a tablet's width.
+    st.set_page_config(initial_sidebar_state="collapsed" if page.url_path == "infusion"
+                       else "auto")
     page.run()
 
 

@@ -78,8 +78,8 @@ MODES = ("New infusion", "Scores for a saved infusion", "Correct an infusion", "
 
 actor = page_setup("record_infusions", patient_id=st.session_state.get("patient_id"))
 # The form needs the width: a tablet in portrait (820 px) would give the sidebar a third of
-# it. The sidebar starts collapsed here (its arrow opens it).
-st.set_page_config(initial_sidebar_state="collapsed")
+# it. The sidebar starts collapsed here (dashboard.py sets it for this page; its arrow
+# opens it).
 show_flash()
 patient_id = st.session_state.get("patient_id") or no_patient_chosen()
 try:
