@@ -18,6 +18,7 @@ from tests.browser.test_infusion_day import (  # noqa: F401
     type_into,
     widget,
 )
+from tests.browser.test_infusion_tablet import open_tab
 from tests.screenshots import SHOTS
 
 TIMEOUT_MS = 20_000
@@ -44,14 +45,18 @@ def test_the_hold_warning_and_adverse_events_on_tablet_and_phone(server):  # noq
             page.get_by_role("heading", name="Log infusion").wait_for()
             widget(page, "start_course").get_by_role("button").click()
             page.get_by_text("Course 1 (induction) started.").wait_for()
+            open_tab(page, "2 Before")  # the vitals before the infusion and the hold rule
             type_into(page, "vital_bp_sys_before", "250")
             type_into(page, "vital_bp_dia_before", "90")
             page.get_by_text("250/90 mmHg is above the protocol's hold rule").wait_for()
-            type_into(page, "infusion_ae_count", "1")
-            widget(page, "infusion_ae_1_action").wait_for()
+            widget(page, "infusion_bp_decision").wait_for()  # the decision under the vitals
             SHOTS.mkdir(parents=True, exist_ok=True)
             for width in (820, 375):
                 _shot_at(page, width)
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            open_tab(page, "3 Monitoring")  # sedation, dissociation, adverse events
+            type_into(page, "infusion_ae_count", "1")
+            widget(page, "infusion_ae_1_action").wait_for()
         except Exception:
             page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp"))
                                      / "infusion_monitoring_failure.png"), full_page=True)

@@ -84,7 +84,7 @@ def test_two_closes_in_a_row_in_the_browser(server):
         widget(page, "sign_in_username").locator("input").fill("dr.safe")
         widget(page, "sign_in_password").locator("input").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.get_by_role("heading", name="Home").wait_for()
+        page.get_by_role("heading", name="Today").wait_for()  # a clinician's start page
         page.get_by_role("link", name="Review the open alerts").first.click()
         page.get_by_role("heading", name="Safety alerts").wait_for()
         settle(page)

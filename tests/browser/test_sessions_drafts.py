@@ -20,6 +20,7 @@ import pytest
 from data.settings import PROJECT_ROOT
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
 from tests.browser.test_infusion_day import _wait_healthy, settle, type_into, widget
+from tests.browser.test_infusion_tablet import open_tab
 from tests.clinical_factories import make_course, make_patient
 from tests.factories import PASSWORD, make_user
 from tests.screenshots import SHOTS
@@ -54,7 +55,7 @@ def sign_in(page, username: str) -> None:
     widget(page, "sign_in_username").locator("input").fill(username)
     widget(page, "sign_in_password").locator("input").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Home").wait_for()
+    page.get_by_role("heading", name="Today").wait_for()  # a clinician's start page
     settle(page)
 
 
@@ -128,6 +129,7 @@ def test_a_draft_is_restored_after_an_idle_sign_out(store_url):
             page.get_by_role("heading", name="Log infusion").wait_for()
             settle(page)
             type_into(page, "infusion_weight_kg", "70")
+            open_tab(page, "2 Before")  # the vitals before the infusion
             type_into(page, "vital_hr_before", "72")
             # Hands off: the warning shows in the last 30 s of a 1-minute limit ...
             page.get_by_text("you will be signed out in about 1 minute").wait_for(
@@ -150,7 +152,9 @@ def test_a_draft_is_restored_after_an_idle_sign_out(store_url):
             restore.click()
             expect(widget(page, "draft_restore_infusion")).to_have_count(0)
             settle(page)
+            open_tab(page, "1 Details")
             expect(widget(page, "infusion_weight_kg").locator("input")).to_have_value("70.0")
+            open_tab(page, "2 Before")
             expect(widget(page, "vital_hr_before").locator("input")).to_have_value("72")
         finally:
             browser.close()
@@ -234,7 +238,7 @@ def test_stay_signed_in_puts_the_idle_limit_off(store_url):
             page.get_by_role("button", name="Stay signed in").click()
             settle(page)
             page.wait_for_timeout(45_000)
-            assert page.get_by_role("heading", name="Home").count() == 1
+            assert page.get_by_role("heading", name="Today").count() == 1
             assert page.get_by_role("heading", name="Sign in").count() == 0
         finally:
             browser.close()

@@ -105,6 +105,11 @@ def test_today_on_phone_and_tablet_then_one_tap_opens_the_infusion_screen(store)
         settle(page)
         assert page.get_by_text("Patient code: NZ-2").count() == 1
         page.screenshot(path=str(SHOTS / "today_opened_infusion.png"))
+        # the infusion screen starts with the sidebar collapsed (the form needs the width):
+        # back to the record, whose sidebar is open again
+        page.get_by_role("button", name="Back to the patient record").click()
+        page.get_by_role("heading", name="Patient record").wait_for()
+        settle(page)
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Patients").click()
         page.get_by_role("heading", name="Patients").wait_for()
         settle(page)
