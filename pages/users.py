@@ -17,6 +17,7 @@ from data.users import (
 )
 from models.tables import ROLES
 from ui.layout import page_setup
+from ui.text import human_table
 
 actor = page_setup("manage_users")
 st.title("Users")
@@ -25,7 +26,11 @@ if message := st.session_state.pop("users_message", None):
     st.success(message)
 with read_session() as session:
     users = list_users(session, actor=actor)
-st.dataframe(pd.DataFrame(users), hide_index=True, key="users_table")
+USER_LABELS = {"username": "Username", "full_name": "Full name", "role": "Role",
+               "active": "Active", "clinics": "Clinics", "all_clinics": "All clinics",
+               "must_change_password": "Must change password"}
+st.dataframe(human_table(pd.DataFrame(users, columns=list(USER_LABELS)), USER_LABELS),
+             hide_index=True, key="users_table")
 
 st.subheader("Add a user")
 with st.form("add_user", clear_on_submit=False):
