@@ -12,14 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from data.settings import PROJECT_ROOT
-from tests.browser.helpers import free_port
+from tests.browser.helpers import app_server
 from tests.screenshots import SHOTS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,29 +49,8 @@ def demo_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def server(demo_url):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": demo_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with app_server(demo_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,16 +5,9 @@ expects the sign-in form and no patient name. About 2 minutes."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
-from data.settings import PROJECT_ROOT
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
 from tests.factories import PASSWORD
 from tests.security.test_untrusted_text import LINK, make_untrusted_record
 
@@ -22,33 +15,8 @@ from tests.security.test_untrusted_text import LINK, make_untrusted_record
 @pytest.fixture
 def idle_server(store_url):
     make_untrusted_record()
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": store_url, "SESSION_IDLE_MINUTES": "1",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.3)
+    with app_server(store_url, SESSION_IDLE_MINUTES="1") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.mark.browser

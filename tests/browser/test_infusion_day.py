@@ -10,19 +10,15 @@ CI environment variable is not set; under CI=true a missing browser fails the te
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from data.db import read_session
-from data.settings import PROJECT_ROOT
 from models.tables import Assessment, Infusion, Patient, SafetyAlert
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
 from tests.factories import PASSWORD, make_user
 from tests.screenshots import SHOTS
 
@@ -33,38 +29,8 @@ TIMEOUT_MS = 20_000
 def server(store_url):
     """`streamlit run dashboard.py` against the test's store, with a clinician in it."""
     make_user("dr.day", "clinician", ("CL1",))
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": store_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS":
-           "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],  # edits elsewhere must not reload modules
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
+    with app_server(store_url) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy in time")
 
 
 def settle(page) -> None:

@@ -8,9 +8,6 @@ with set_value)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -18,10 +15,9 @@ from sqlmodel import select
 
 from data.audit import utcnow
 from data.db import read_session, write_session
-from data.settings import PROJECT_ROOT
 from models.tables import SafetyAlert
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
-from tests.browser.test_infusion_day import TIMEOUT_MS, _wait_healthy, settle, widget
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
+from tests.browser.test_infusion_day import TIMEOUT_MS, settle, widget
 from tests.clinical_factories import log, make_course, make_patient, score
 from tests.factories import PASSWORD, make_user
 from tests.screenshots import SHOTS
@@ -40,24 +36,8 @@ def server(store_url):
             if alert.item9_value == 2:
                 alert.opened_at = utcnow() - timedelta(hours=30)
                 session.add(alert)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": store_url,
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
+    with app_server(store_url) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def select_option(page, key: str, text: str) -> None:

@@ -10,44 +10,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from contextlib import contextmanager
-
 import pytest
 
-from data.settings import PROJECT_ROOT
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
-from tests.browser.test_infusion_day import _wait_healthy, settle, type_into, widget
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
+from tests.browser.test_infusion_day import settle, type_into, widget
 from tests.browser.test_infusion_tablet import open_tab
 from tests.clinical_factories import make_course, make_patient
 from tests.factories import PASSWORD, make_user
 from tests.screenshots import SHOTS
 
 COOKIE = "kot_session"
-
-
-@contextmanager
-def app_server(store_url: str, **env_extra: str):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": store_url, **env_extra,
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, seconds=60)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def sign_in(page, username: str) -> None:

@@ -7,9 +7,6 @@ ago (>= 42, the booster interval)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -19,9 +16,8 @@ from data.clinic_time import today_in
 from data.db import write_session
 from data.infusions import log_infusion, start_course
 from data.selfreport.clinic_settings import update_clinic_settings
-from data.settings import PROJECT_ROOT
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
-from tests.browser.test_infusion_day import _wait_healthy, settle
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
+from tests.browser.test_infusion_day import settle
 from tests.clinical_factories import infusion_input, make_patient
 from tests.factories import PASSWORD, make_user
 from tests.screenshots import SHOTS
@@ -34,22 +30,8 @@ ZONE = "Pacific/Auckland"
 def server(store_url):
     """`streamlit run dashboard.py` as deployed: the project's .streamlit/config.toml
     applies (no --server.headless flag here: the config sets it)."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": store_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
+    with app_server(store_url) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture

@@ -11,16 +11,11 @@ not set; under CI=true a missing browser fails the test.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from data.settings import PROJECT_ROOT
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, free_port, require_playwright
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
 from tests.factories import PASSWORD
 from tests.screenshots import SHOTS
 from tests.security.test_untrusted_text import IMG, LINK, SCRIPT, make_untrusted_record
@@ -33,35 +28,8 @@ TIMEOUT_MS = 30_000
 def server(store_url):
     """`streamlit run dashboard.py` on the test's store, holding the untrusted record."""
     make_untrusted_record()
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": store_url,
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+    with app_server(store_url) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def settle(page) -> None:
