@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.db import read_session
-from data.users import count_users
+from data.accounts.users import count_users
+from data.store.db import read_session
 from ui.first_run import first_run_screen
 from ui.kiosk import BACK_FROM_KIOSK, in_kiosk_mode, kiosk_screen
 from ui.respond import wants_respond_page

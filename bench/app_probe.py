@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PASSWORD = "demo-password"  # data.seed.seed_demo's default
+PASSWORD = "demo-password"  # data.seed.seed.seed_demo's default
 TIMEOUT = 900
 
 
@@ -47,8 +47,8 @@ def _save_one(index: int) -> None:
     from sqlalchemy import func, select
 
     from bench.figures import GAD7_POST, GAD7_PRE, PHQ9_POST, PHQ9_PRE, TODAY, director
-    from data.db import read_session, write_session
-    from data.infusions import log_infusion
+    from data.clinic.infusions import log_infusion
+    from data.store.db import read_session, write_session
     from models.tables import Infusion
 
     with read_session() as session:
@@ -76,7 +76,7 @@ def probe(url: str, repeat: int, warm_runs: int) -> dict:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from data.outcome_report import OutcomeFilters, outcome_summary
+    from data.analytics.outcome_report import OutcomeFilters, outcome_summary
 
     floor = AppTest.from_file(str(ROOT / "bench" / "floor_page.py"), default_timeout=TIMEOUT)
     floor_cold = _run(floor)  # first run: imports plotly and the page

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "demo-password"  # data.seed.seed_demo's default
+PASSWORD = "demo-password"  # data.seed.seed.seed_demo's default
 TIMEOUT = 120
 
 
@@ -93,9 +93,9 @@ def _new_patient() -> int:
     from sqlmodel import select
 
     from bench.figures import director
-    from data.db import read_session, write_session
-    from data.infusions import start_course
-    from data.patients import register_patient
+    from data.clinic.infusions import start_course
+    from data.clinic.patients import register_patient
+    from data.store.db import read_session, write_session
     from models.tables import Clinic
 
     actor = director()

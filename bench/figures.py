@@ -42,8 +42,8 @@ def director():
     """The demo director (all clinics): the widest scope, the heaviest reads."""
     from sqlmodel import select
 
-    from data.db import read_session
-    from data.users import actor_for
+    from data.accounts.users import actor_for
+    from data.store.db import read_session
     from models.tables import User
 
     with read_session() as session:
@@ -53,7 +53,7 @@ def director():
 
 def driver_connection():
     """A raw DBAPI connection (sqlite3 or psycopg) to the store, for the floors."""
-    from data.db import get_engine
+    from data.store.db import get_engine
 
     return get_engine().raw_connection()
 
@@ -69,9 +69,9 @@ def read_sql(sql: str, conn) -> pd.DataFrame:
 def patient_view(scale: Scale, seed: int) -> Figure:
     """What the patient record page reads: the record (courses, item 9, corrections) and
     the outcome view (observations, infusions, alerts, protocol)."""
-    from data.db import read_session
-    from data.patient_view import load_patient_view
-    from data.records import patient_record
+    from data.analytics.patient_view import load_patient_view
+    from data.clinic.records import patient_record
+    from data.store.db import read_session
 
     actor = director()
     with read_session() as session:
@@ -110,7 +110,7 @@ def summary_floor(sql: str = SUMMARY_FLOOR_SQL) -> None:
 
 
 def outcome_summary_cold(scale: Scale) -> Figure:
-    from data.outcome_report import OutcomeFilters, outcome_summary
+    from data.analytics.outcome_report import OutcomeFilters, outcome_summary
 
     actor = director()
     outcome_summary(actor=actor, filters=OutcomeFilters())  # warm-up: imports, OS cache
@@ -134,7 +134,7 @@ def outcome_summary_warm(scale: Scale) -> Figure:
 
     import streamlit as st
 
-    from data.outcome_report import OutcomeFilters
+    from data.analytics.outcome_report import OutcomeFilters
     from ui.outcome_cache import store_version, summary_for
 
     for name in ("streamlit.runtime.caching.cache_data_api",
@@ -251,7 +251,7 @@ GAD7_POST = [1, 1, 1, 0, 0, 1, 1]
 
 def _courses_to_extend(n: int, seed: int) -> list[tuple[int, int]]:
     """(course id, next infusion number) of `n` random courses."""
-    from data.db import read_session
+    from data.store.db import read_session
 
     with read_session() as session:
         rows = session.execute(text(
@@ -260,8 +260,8 @@ def _courses_to_extend(n: int, seed: int) -> list[tuple[int, int]]:
 
 
 def infusion_save(scale: Scale, seed: int) -> list[Figure]:
-    from data.db import write_session
-    from data.infusions import log_infusion
+    from data.clinic.infusions import log_infusion
+    from data.store.db import write_session
 
     actor = director()
     scores = [{"instrument": "PHQ-9", "timepoint": "pre", "items": PHQ9_PRE},
@@ -282,7 +282,7 @@ def infusion_save(scale: Scale, seed: int) -> list[Figure]:
 
     for course_id, number in courses[:warmup]:
         save(course_id, number)
-    from data.course_outcomes import refresh_stale
+    from data.analytics.course_outcomes import refresh_stale
 
     half = warmup + (len(courses) - warmup) // 2
     samples = [timed(lambda c=c, n=n: save(c, n)) * MS for c, n in courses[warmup:half]]
@@ -304,7 +304,7 @@ def infusion_save(scale: Scale, seed: int) -> list[Figure]:
         Figure("save_outcome_p99", f"{label}, then its course outcome update: p99", "ms",
                percentile(updated, 99), target=Target("max", 40, "p99 under 40 ms"),
                samples=updated,
-               note=f"{len(updated)} saves, each followed by data.course_outcomes."
+               note=f"{len(updated)} saves, each followed by data.analytics.course_outcomes."
                     f"refresh_stale (p50 {median(updated):.1f} ms)"),
     ]
 
@@ -320,7 +320,7 @@ IMPORT_COLUMNS = ["patient_id", "clinic", "clinician", "indication", "course_id"
 def import_csv(n_rows: int, seed: int, clinic: str) -> tuple[bytes, int]:
     """At most `n_rows` score rows of new synthetic patients of a new clinic, as a CSV file
     (whole patients, in patient order)."""
-    from data.seed import generate_demo
+    from data.seed.seed import generate_demo
 
     records = generate_demo(n_patients=max(5, int(n_rows / 25)), seed=seed, today=TODAY).records
     indication = {p["patient_code"]: p["indication"] for p in records.patients}
@@ -442,7 +442,7 @@ def _insert_copies(conn, copies: dict) -> None:
 def bulk_import(scale: Scale, seed: int) -> Figure:
     """import_scores of a CSV of new patients of a new clinic, beside plain executemany
     INSERTs of the same rows (the rows the import created, copied under new ids)."""
-    from data.importer import import_scores
+    from data.imports.importer import import_scores
 
     actor = director()
     figures, floors, n_rows = [], [], 0

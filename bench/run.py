@@ -75,7 +75,7 @@ def _read(path: str) -> str:
 def store_counts() -> dict[str, int]:
     from sqlalchemy import text
 
-    from data.db import get_engine
+    from data.store.db import get_engine
 
     with get_engine().connect() as conn:
         return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
@@ -152,7 +152,7 @@ def measure(scale_name: str, seed: int, database_url: str | None, only: set[str]
             start = time.perf_counter()
             results[key] = step()
             print(f"  {key}: {time.perf_counter() - start:.0f} s", flush=True)
-        from data.db import dispose_engines
+        from data.store.db import dispose_engines
 
         dispose_engines()
     order = ("import", "save", "patient_view", "summary_cold", "summary_warm", "page", "entry",

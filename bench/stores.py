@@ -61,7 +61,7 @@ def cache_dir() -> Path:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    from data.migrate import alembic_config
+    from data.store.migrate import alembic_config
 
     return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
 
@@ -71,9 +71,9 @@ def store_key(scale: Scale, seed: int) -> str:
 
 
 def _seed(url: str, scale: Scale, seed: int) -> dict[str, int]:
-    from data.db import make_engine
-    from data.migrate import upgrade
-    from data.seed import seed_demo
+    from data.seed.seed import seed_demo
+    from data.store.db import make_engine
+    from data.store.migrate import upgrade
 
     engine = make_engine(url)
     try:
@@ -91,8 +91,8 @@ def _seed(url: str, scale: Scale, seed: int) -> dict[str, int]:
 def _rebuild_outcomes(engine) -> None:
     """The course outcomes as `manage.py rebuild-outcomes` leaves them after a bulk load
     (the seed queues every course; the figures measure the steady state, issue 13)."""
-    from data.course_outcomes import rebuild_outcomes
-    from data.db import write_session
+    from data.analytics.course_outcomes import rebuild_outcomes
+    from data.store.db import write_session
 
     with write_session(engine) as session:
         rebuild_outcomes(session)
@@ -106,9 +106,9 @@ def _seed_batches(engine, scale: Scale, seed: int) -> dict[str, int]:
 
     from argon2 import PasswordHasher
 
-    from data.bulk import write_records
-    from data.db import write_session
-    from data.seed import generate_demo
+    from data.seed.seed import generate_demo
+    from data.store.bulk import write_records
+    from data.store.db import write_session
 
     hashed = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash("demo-password")
     totals: dict[str, int] = {}
@@ -209,7 +209,7 @@ def postgres_store(scale: Scale, seed: int, server_url: str) -> Iterator[str]:
             yield str(make_url(server_url).set(database=run).render_as_string(
                 hide_password=False))
         finally:
-            from data.db import dispose_engines
+            from data.store.db import dispose_engines
 
             dispose_engines()
             with admin.connect() as conn:
@@ -230,8 +230,8 @@ def bench_store(scale: Scale, seed: int, workdir: Path, database_url: str | None
 
 def use_store(url: str) -> None:
     """Point the app's settings and engines at `url` (as DATABASE_URL does)."""
-    from data import db
-    from data.settings import get_settings
+    from data.store import db
+    from data.store.settings import get_settings
 
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()

@@ -17,9 +17,9 @@ _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
-    from data.access import SYSTEM
-    from data.audit_queries import verify_trail
-    from data.db import read_session
+    from data.accounts.access import SYSTEM
+    from data.audit.audit_queries import verify_trail
+    from data.store.db import read_session
 
     expect = (args.expect_head or "").strip().lower() or None
     if expect and not _HASH_RE.match(expect):
@@ -44,8 +44,8 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
 
 def cmd_verify_store(args: argparse.Namespace) -> int:
     """Compare a store's schema (the live one, or a backup FILE) with the migrations'."""
-    from data.db import get_engine
-    from data.schema_check import differences, sqlite_file_differences
+    from data.store.db import get_engine
+    from data.store.schema_check import differences, sqlite_file_differences
 
     if args.file:
         from pathlib import Path

@@ -25,8 +25,8 @@ def _read_password(prompt_confirm: bool = True) -> str:
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    from data.db import get_engine
-    from data.migrate import current_revision, upgrade
+    from data.store.db import get_engine
+    from data.store.migrate import current_revision, upgrade
 
     engine = get_engine()
     upgrade(engine)
@@ -35,9 +35,9 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from data.access import SYSTEM
-    from data.db import write_session
-    from data.users import create_user
+    from data.accounts.access import SYSTEM
+    from data.accounts.users import create_user
+    from data.store.db import write_session
 
     password = _read_password()
     clinics = tuple(c for c in (args.clinic or []) if c)
@@ -50,7 +50,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from data.seed import seed_demo
+    from data.seed.seed import seed_demo
 
     if args.patients < 1 or args.patients > 40_000:
         raise BadInput("--patients: must be between 1 and 40000")
@@ -61,9 +61,9 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import_scores(args: argparse.Namespace) -> int:
-    from data.access import SYSTEM
-    from data.import_csv import size_problem
-    from data.importer import import_scores
+    from data.accounts.access import SYSTEM
+    from data.imports.import_csv import size_problem
+    from data.imports.importer import import_scores
 
     path = Path(args.file)
     if not path.is_file():

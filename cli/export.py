@@ -50,9 +50,9 @@ def _as_bad_input(exc: ValueError) -> BadInput:
 
 
 def _request(args: argparse.Namespace):
-    from data.db import read_session
     from data.exports import FORMATS, ExportRequest
     from data.exports.service import clinic_ids_for
+    from data.store.db import read_session
 
     if args.kind not in FORMATS:
         raise BadInput(f"KIND: '{args.kind}' is not a kind of export; choose from {KIND_HELP}")
@@ -74,7 +74,7 @@ def _request(args: argparse.Namespace):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from data.access import SYSTEM
+    from data.accounts.access import SYSTEM
     from data.exports import ExportError, run_export
     from data.exports.stream import new_export_path
 

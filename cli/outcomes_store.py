@@ -1,5 +1,5 @@
 """`rebuild-outcomes` and `check-outcomes`: the course outcomes kept in the store
-(data/course_outcomes.py, issue 13)."""
+(data/analytics/course_outcomes.py, issue 13)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from cli.common import EXIT_FAILURE, EXIT_OK, err
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from data import audit
-    from data.access import SYSTEM
-    from data.course_outcomes import rebuild_outcomes
-    from data.db import write_session
+    from data.accounts.access import SYSTEM
+    from data.analytics.course_outcomes import rebuild_outcomes
+    from data.audit import audit
+    from data.store.db import write_session
 
     with write_session() as session:
         rows = rebuild_outcomes(session)
@@ -23,7 +23,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from data.course_outcomes import check_outcomes
+    from data.analytics.course_outcomes import check_outcomes
 
     difference = check_outcomes()
     if difference is not None:

@@ -31,7 +31,7 @@ from models.validation import (
 
 SIDE_EFFECT_OTHER_MAX = 200
 INFUSION_NUMBER_MAX = 9999
-DEFAULT_DOSE_MAX = 2.0  # mg/kg, when the protocol does not say (data/protocol.py)
+DEFAULT_DOSE_MAX = 2.0  # mg/kg, when the protocol does not say (data/clinic/protocol.py)
 REQUIRED_WHEN_NEW = ("route", "dose_mg_per_kg", "weight_kg")
 SIDE_EFFECTS = ("nausea", "vomiting", "dizziness", "headache", "dissociation", "hallucinations",
                 "raised blood pressure", "sedation", "anxiety", "other")

@@ -14,7 +14,7 @@ Decisions on rules the issue leaves open (documented in docs/CLINICAL_WORKFLOW.m
 - Patient codes are trimmed of surrounding spaces (they are identifiers and CSV cells
   are trimmed too); 1-64 printable characters.
 - Plausible ranges (inclusive) are in `VITAL_RANGES`, `WEIGHT_RANGE_KG`,
-  `DURATION_RANGE_MIN`; dose limits are protocol settings (data/protocol.py).
+  `DURATION_RANGE_MIN`; dose limits are protocol settings (data/clinic/protocol.py).
 - Monitoring (models/monitoring_schema.py): the pre-infusion blood-pressure hold rule
   (protocol settings, strictly above 160/100 by default) requires a decision with a
   reason; held or rescheduled visits give no ketamine and are stored as held visits.
@@ -147,7 +147,7 @@ ALERT_ACTIONS: dict[str, str] = {
 
 # --- field rules shared by the forms and the file imports --------------------------------
 # Each returns why a value is refused (the message the user sees after "field: "), or
-# None. The schemas below raise it; data/import_validation.py and data/patient_import.py
+# None. The schemas below raise it; data/imports/import_validation.py and data/imports/patient_import.py
 # apply it once per distinct cell text. An import never words a refusal of its own for
 # a value these rules judge (tests/security/test_form_import_parity.py).
 

@@ -95,7 +95,7 @@ class Clinic(SQLModel, table=True):
     crisis_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     oncall_email: str = Field(default="", max_length=254)
     oncall_webhook: str = Field(default="", max_length=500)
-    # IANA zone name: "today" and the times shown for this clinic (data/clinic_time.py)
+    # IANA zone name: "today" and the times shown for this clinic (data/clinic/clinic_time.py)
     time_zone: str = Field(default="UTC", max_length=64)
 
 
@@ -289,7 +289,7 @@ class ProtocolSetting(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only, hash-chained trail (`data/audit.py` writes it; triggers refuse edits)."""
+    """Append-only, hash-chained trail (`data/audit/audit.py` writes it; triggers refuse edits)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
@@ -375,7 +375,7 @@ class UserSession(SQLModel, table=True):
     ended_at: datetime | None = None
     ended_reason: str | None = Field(default=None, max_length=40)
     # when the password this session holds was set (Actor.credentials): a resume refuses a
-    # session whose password was changed since, elsewhere (as data.users.session_check does)
+    # session whose password was changed since, elsewhere (as data.accounts.users.session_check does)
     password_set_at: datetime | None = None
     user_agent: str = Field(default="", max_length=120)  # a summary, for the user's own list
 
@@ -383,7 +383,7 @@ class UserSession(SQLModel, table=True):
 class Draft(SQLModel, table=True):
     """An unsaved form (issue 12), kept server-side per user, patient and kind ("infusion")
     and offered back to its author only; deleted on save or discard, and after
-    DRAFT_DAYS (data/drafts.py). Holds PHI: never leaves the store."""
+    DRAFT_DAYS (data/clinic/drafts.py). Holds PHI: never leaves the store."""
 
     __table_args__ = (UniqueConstraint("user_id", "patient_id", "kind",
                                        name="uq_draft_user_patient_kind"),)
@@ -400,7 +400,7 @@ class Draft(SQLModel, table=True):
 
 class CourseOutcome(SQLModel, table=True):
     """Per (course, instrument): the reduced facts the outcome rules need (migration 0008,
-    data/course_outcomes.py, docs/PERFORMANCE.md). Derived from the scores: a write that
+    data/analytics/course_outcomes.py, docs/PERFORMANCE.md). Derived from the scores: a write that
     can change them marks the course in ``course_outcome_stale`` in its own transaction
     and the next read recomputes the stale courses only. No foreign key: a derived cache,
     read through an inner join with ``course`` (a row of a vanished course is ignored)."""

@@ -1,6 +1,6 @@
 """Course facts: what ``outcomes.engine.course_table`` needs per (course, instrument),
 reduced so that every after-N, timepoint rule and remission maximum can be answered
-later without the scores (issue 13: outcomes kept in the store, data/course_outcomes.py).
+later without the scores (issue 13: outcomes kept in the store, data/analytics/course_outcomes.py).
 
 ``course_facts(obs, instrument)`` reduces the observations of the courses in ``obs`` (all
 their instruments: the first infusion date is course-wide) to one row per course;

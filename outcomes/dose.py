@@ -3,7 +3,7 @@
 Rules:
 
 - Bands: ``bands`` is a sequence of (low, high, label), low <= dose < high (the data
-  layer passes ``data.observations.DOSE_BANDS``). A missing dose is ``unknown``.
+  layer passes ``data.analytics.observations.DOSE_BANDS``). A missing dose is ``unknown``.
 - A course's band is the band of its **median** dose in mg/kg over its infusions with a
   recorded dose (a course with none is ``unknown``).
 - Response after N by dose band: the O4/O7 rate block of ``outcomes.breakdowns.breakdown``
@@ -124,7 +124,7 @@ def safety_by_infusion_band(infusions: pd.DataFrame, bands: Sequence[Band], *,
     """The Outcomes page's safety section per infusion dose band: side-effect and
     adverse-event rates by each infusion's own band (the tolerability rules without the
     blood pressure). ``infusions`` columns: ``course_key``, ``infusion_dose``,
-    ``side_effects``, ``adverse_event`` (``data.outcome_frames.load_infusions``)."""
+    ``side_effects``, ``adverse_event`` (``data.analytics.outcome_frames.load_infusions``)."""
     frame = pd.DataFrame({
         "course_key": infusions["course_key"], "dose_mg_per_kg": infusions["infusion_dose"],
         "side_effects": infusions["side_effects"], "adverse_event": infusions["adverse_event"],

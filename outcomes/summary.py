@@ -56,7 +56,7 @@ from outcomes.instruments import INSTRUMENTS, Instrument, get_instrument
 from outcomes.survival import cumulative_at, kaplan_meier
 
 NHS_KEY = "nhs_paired_phq9_gad7_latest"
-RETENTION_KEY = "retention"  # D1, added by data.outcome_report (infusions decide it)
+RETENTION_KEY = "retention"  # D1, added by data.analytics.outcome_report (infusions decide it)
 NOT_INSTRUMENTS = ("parameters", NHS_KEY, RETENTION_KEY)
 COURSE_COUNTS = ("n_courses", "n_with_baseline", "n_evaluable")
 

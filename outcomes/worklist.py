@@ -1,7 +1,7 @@
 """Data-quality work list (issue 14 item 9): where the questionnaires are missing.
 
-Pure functions over the observation frame (data.observations) and the infusion frame
-(data.outcome_frames.load_infusions); one instrument at a time (PHQ-9 by default).
+Pure functions over the observation frame (data.analytics.observations) and the infusion frame
+(data.analytics.outcome_frames.load_infusions); one instrument at a time (PHQ-9 by default).
 
 - Measurement completion = infusions with both a pre and a post score with a total /
   infusions (a follow-up, C4, is neither), as outcomes.quality.completeness, by clinic

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.passwords import MIN_LENGTH as MIN_PASSWORD
-from data.users import UserError, change_own_password
+from data.accounts.passwords import MIN_LENGTH as MIN_PASSWORD
+from data.accounts.users import UserError, change_own_password
 from ui.layout import page_setup
 
 actor = page_setup()

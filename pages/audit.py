@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data.audit_queries import (
+from data.audit.audit_queries import (
     AuditFilter,
     export_events_csv,
     filter_choices,
@@ -16,9 +16,9 @@ from data.audit_queries import (
     sees_identifiers,
     verify_trail,
 )
-from data.clinic_time import actor_zone
-from data.db import read_session, write_session
+from data.clinic.clinic_time import actor_zone
 from data.exports.readback import ExportReadBackError
+from data.store.db import read_session, write_session
 from ui.layout import page_setup
 from ui.text import human_table
 

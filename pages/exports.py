@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.access import PermissionDenied
-from data.db import read_session
+from data.accounts.access import PermissionDenied
+from data.analytics.overview import clinics_in_scope
 from data.exports import (
     AGGREGATE_KINDS,
     FORMATS,
@@ -16,7 +16,7 @@ from data.exports import (
     ExportRequest,
     run_export,
 )
-from data.overview import clinics_in_scope
+from data.store.db import read_session
 from ui.export_files import discard, file_reader, new_file, sweep
 from ui.layout import page_setup
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.db import read_session
-from data.overview import clinics_in_scope, home_counts
+from data.analytics.overview import clinics_in_scope, home_counts
+from data.store.db import read_session
 from ui.drafts import drafts_notice
 from ui.layout import page_setup
 

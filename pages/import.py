@@ -1,15 +1,15 @@
 """Import (directors and administrators): a score or patient CSV, checked first by a dry
 run that lists every refused row (line, field, reason), then imported on confirmation,
 all or nothing in one transaction, with the rules and the audit event of
-`manage.py import-scores` / `import-patients` (data/import_runs.py)."""
+`manage.py import-scores` / `import-patients` (data/imports/import_runs.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from data.import_csv import MAX_IMPORT_BYTES
-from data.import_runs import COLUMNS, KINDS, ImportOutcome, digest, run_import
+from data.imports.import_csv import MAX_IMPORT_BYTES
+from data.imports.import_runs import COLUMNS, KINDS, ImportOutcome, digest, run_import
 from ui.layout import page_setup
 from ui.text import markdown_safe
 

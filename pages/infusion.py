@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.access import PermissionDenied
-from data.alerts import item9_text
-from data.clinic_time import today_in
-from data.db import read_session, write_session
-from data.infusions import (
+from data.accounts.access import PermissionDenied
+from data.clinic.alerts import item9_text
+from data.clinic.clinic_time import today_in
+from data.clinic.infusions import (
     Saved,
     add_scores,
     infusion_screen,
     log_infusion,
     start_course,
 )
+from data.store.db import read_session, write_session
 from models.labels import TIMEPOINT_WORDS, clinic_label, clinic_message
 from models.schemas import VITAL_MOMENTS, VITAL_RANGES, AlreadySaved, InputError, total_dose_mg
 from models.tables import COURSE_TYPES, Course, Infusion

@@ -1,15 +1,15 @@
 """Patients: search by patient code or name within the user's clinic scope, with each
 patient's last infusion, latest PHQ-9 and band, open alerts and what is next due
-(data/today.py); one tap on a row opens the record; register a patient."""
+(data/analytics/today.py); one tap on a row opens the record; register a patient."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from data.db import read_session
-from data.overview import clinics_in_scope, search_patients
-from data.today import patient_status
+from data.analytics.overview import clinics_in_scope, search_patients
+from data.analytics.today import patient_status
+from data.store.db import read_session
 from ui.layout import page_setup
 from ui.patient_edit import register_patient_form
 from ui.text import human_table, show_flash

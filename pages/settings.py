@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.access import PermissionDenied
-from data.db import read_session, write_session
-from data.protocol import (
+from data.accounts.access import PermissionDenied
+from data.clinic.protocol import (
     PROTOCOL_FIELDS,
     TIMEPOINT_RULE_LABELS,
     TIMEPOINT_RULES,
@@ -18,6 +17,7 @@ from data.protocol import (
     setting_label,
     update_protocol,
 )
+from data.store.db import read_session, write_session
 from ui.clinic_settings_form import clinic_settings_block
 from ui.layout import page_setup
 from ui.text import flash, show_flash, show_problems

@@ -1,18 +1,18 @@
 """Today (the clinician's start page): the patients of the user's clinics with an infusion
 today, a booster due or a questionnaire due, each with pre done, post done, open alerts
 and questionnaires due; one tap on a row opens the infusion screen for that patient.
-The rules: data/today.py; "today" is each clinic's own day (its time zone)."""
+The rules: data/analytics/today.py; "today" is each clinic's own day (its time zone)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from data.clinic_time import today_in
-from data.db import read_session
-from data.overview import clinics_in_scope
-from data.protocol import load_protocol
-from data.today import today_list
+from data.analytics.overview import clinics_in_scope
+from data.analytics.today import today_list
+from data.clinic.clinic_time import today_in
+from data.clinic.protocol import load_protocol
+from data.store.db import read_session
 from ui.drafts import drafts_notice
 from ui.layout import page_setup
 from ui.text import human_table, show_flash

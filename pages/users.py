@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data.db import read_session, write_session
-from data.users import (
+from data.accounts.users import (
     UserError,
     change_role,
     create_user,
@@ -15,6 +14,7 @@ from data.users import (
     list_users,
     reactivate_user,
 )
+from data.store.db import read_session, write_session
 from models.tables import ROLES
 from ui.layout import page_setup
 from ui.text import human_table

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from data.settings import PROJECT_ROOT
+from data.store.settings import PROJECT_ROOT
 from tests.factories import PASSWORD
 
 

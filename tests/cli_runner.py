@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 
 import manage
-from data.settings import get_settings
+from data.store.settings import get_settings
 
 
 @dataclass

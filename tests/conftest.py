@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from data import db
-from data.migrate import upgrade
-from data.settings import get_settings
+from data.store import db
+from data.store.migrate import upgrade
+from data.store.settings import get_settings
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")  # PostgreSQL run in CI
 
@@ -78,7 +78,7 @@ def demo(store_url):
     2026), with Streamlit's caches cleared around the test (the Outcomes page tests)."""
     import streamlit as st
 
-    from data.seed import seed_demo
+    from data.seed.seed import seed_demo
 
     seed_demo(n_patients=80, seed=11, today=date(2026, 6, 1))
     st.cache_data.clear()

@@ -1,10 +1,10 @@
-"""Test factories for users and clinics (the demo cohort lives in data/seed.py)."""
+"""Test factories for users and clinics (the demo cohort lives in data/seed/seed.py)."""
 
 from __future__ import annotations
 
-from data.access import SYSTEM, Actor
-from data.db import read_session, write_session
-from data.users import actor_for, create_user
+from data.accounts.access import SYSTEM, Actor
+from data.accounts.users import actor_for, create_user
+from data.store.db import read_session, write_session
 from models.tables import User
 
 PASSWORD = "correct-horse-battery"

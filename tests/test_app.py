@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import AuditEvent, User
 from tests.apptest import fresh_app
 from tests.apptest import submit_sign_in as sign_in

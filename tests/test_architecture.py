@@ -78,7 +78,7 @@ def test_outcomes_module_imports_nothing_forbidden(path: Path) -> None:
         "from plotly import graph_objects",
         "import sqlalchemy.orm",
         "from sqlmodel import Session",
-        "from data.db import x",
+        "from data.store.db import x",
         "from data import queries",
         "import models",
         "from models.tables import Patient",
@@ -88,7 +88,7 @@ def test_outcomes_module_imports_nothing_forbidden(path: Path) -> None:
         "import os\nimport streamlit",
         "def f():\n    import streamlit\n",
         "import importlib\nimportlib.import_module('streamlit')",
-        "__import__('data.db')",
+        "__import__('data.store.db')",
     ],
 )
 def test_detector_flags_forbidden_imports(source: str) -> None:

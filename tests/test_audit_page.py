@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from data import audit
-from data.db import read_session
+from data.audit import audit
+from data.store.db import read_session
 from models.tables import AuditEvent
 from tests.apptest import fresh_app
 from tests.audit_factories import IDENTIFIERS, build_trail

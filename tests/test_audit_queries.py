@@ -1,4 +1,4 @@
-"""Reading the trail (data/audit_queries.py): filters, clinic scope, redaction for
+"""Reading the trail (data/audit/audit_queries.py): filters, clinic scope, redaction for
 auditors, one record's history, and the audited CSV export."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from data import audit
-from data.audit_queries import (
+from data.audit import audit
+from data.audit.audit_queries import (
     REDACTED,
     AuditFilter,
     export_events_csv,
@@ -21,7 +21,7 @@ from data.audit_queries import (
     record_history,
     search_events,
 )
-from data.db import read_session, write_session
+from data.store.db import read_session, write_session
 from models.tables import AuditEvent
 from tests.audit_factories import IDENTIFIERS, build_trail
 

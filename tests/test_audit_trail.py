@@ -13,10 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 import manage
-from data import audit
-from data.access import SYSTEM
-from data.db import read_session, write_session
-from data.settings import PROJECT_ROOT
+from data.accounts.access import SYSTEM
+from data.audit import audit
+from data.store.db import read_session, write_session
+from data.store.settings import PROJECT_ROOT
 from models.tables import AuditEvent
 from tests.audit_factories import drop_triggers, raw
 
@@ -78,7 +78,7 @@ def test_events_of_one_transaction_chain_from_each_other(store_url):
 def test_a_rolled_back_event_is_not_the_next_transactions_head(store_url):
     from sqlmodel import Session
 
-    from data.db import get_engine
+    from data.store.db import get_engine
 
     with Session(get_engine()) as session:  # one session, two transactions
         with session.begin():

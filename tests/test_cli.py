@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from data.settings import PROJECT_ROOT
+from data.store.settings import PROJECT_ROOT
 from tests.cli_runner import Ran, run_manage
 
 SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "scores_example.csv"  # OUTCOMES.md's sample
@@ -89,9 +89,9 @@ def test_import_missing_file_is_bad_input(url, tmp_path):
 def small_cells_of_two() -> None:
     """The sample has 2 courses: with the default threshold (5) every outcome export of it
     is suppressed whole (issue 15), so these tests lower it to 2 to check the figures."""
-    from data.access import SYSTEM
-    from data.db import write_session
-    from data.protocol import update_protocol
+    from data.accounts.access import SYSTEM
+    from data.clinic.protocol import update_protocol
+    from data.store.db import write_session
 
     with write_session() as session:
         update_protocol(session, actor=SYSTEM, changes={"small_cell_threshold": 2})

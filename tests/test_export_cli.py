@@ -11,7 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import AuditEvent
 from tests.cli_runner import Ran, run_manage
 from tests.data.exports.store import seed_identifier_store

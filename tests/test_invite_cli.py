@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data.access import SYSTEM
+from data.accounts.access import SYSTEM
 from data.selfreport.invitations import open_link
 from data.selfreport.throttle import Throttle
 from tests.clinical_factories import log, make_course, make_patient

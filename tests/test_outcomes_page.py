@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data.access import SYSTEM
-from data.db import read_session, write_session
-from data.outcome_report import OutcomeFilters, outcome_summary
-from data.overview import clinics_in_scope
-from data.protocol import update_protocol
-from data.settings import PROJECT_ROOT
-from data.users import actor_for
+from data.accounts.access import SYSTEM
+from data.accounts.users import actor_for
+from data.analytics.outcome_report import OutcomeFilters, outcome_summary
+from data.analytics.overview import clinics_in_scope
+from data.clinic.protocol import update_protocol
+from data.store.db import read_session, write_session
+from data.store.settings import PROJECT_ROOT
 from models.tables import User
 from tests.cli_runner import run_manage
 
@@ -268,7 +268,7 @@ def test_only_the_open_section_runs_and_closed_sections_keep_their_choices(demo)
 def test_each_section_gets_its_part_of_the_analysis_unchanged():
     from dataclasses import fields
 
-    from data.clinic_outcomes import ClinicAnalysis
+    from data.analytics.clinic_outcomes import ClinicAnalysis
     from ui.outcome_cache import SECTION_FIELDS, section_of
     from ui.outcome_sections import SECTIONS
 

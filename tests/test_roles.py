@@ -13,35 +13,8 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import func, select
 
-from data.access import SYSTEM, Actor, PermissionDenied
-from data.alerts import close_alert, close_alerts, list_alerts
-from data.audit_queries import (
-    AuditFilter,
-    export_events_csv,
-    record_history,
-    search_events,
-    verify_trail,
-)
-from data.db import read_session, write_session
-from data.dose_frame import load_dose_frame
-from data.drafts import discard_draft, load_draft, save_draft
-from data.exports.service import ExportRequest, run_export
-from data.importer import import_scores
-from data.infusions import log_infusion, reopen_course, set_course_status
-from data.monitoring import add_adverse_events
-from data.observations import load_observations
-from data.outcome_report import OutcomeFilters
-from data.overview import search_patients
-from data.patient_import import import_patients
-from data.patients import record_view, register_patient
-from data.protocol import update_protocol
-from data.selfreport.clinic_settings import update_clinic_settings
-from data.selfreport.completion import selfreport_quality
-from data.selfreport.invitations import create_invitation, list_invitations, revoke_invitation
-from data.selfreport.kiosk import start_kiosk
-from data.selfreport.schedules import due_invitations, update_schedule
-from data.today import patient_status, today_list
-from data.users import (
+from data.accounts.access import SYSTEM, Actor, PermissionDenied
+from data.accounts.users import (
     change_own_password,
     change_role,
     create_user,
@@ -49,6 +22,33 @@ from data.users import (
     force_password_reset,
     list_users,
 )
+from data.analytics.dose_frame import load_dose_frame
+from data.analytics.observations import load_observations
+from data.analytics.outcome_report import OutcomeFilters
+from data.analytics.overview import search_patients
+from data.analytics.today import patient_status, today_list
+from data.audit.audit_queries import (
+    AuditFilter,
+    export_events_csv,
+    record_history,
+    search_events,
+    verify_trail,
+)
+from data.clinic.alerts import close_alert, close_alerts, list_alerts
+from data.clinic.drafts import discard_draft, load_draft, save_draft
+from data.clinic.infusions import log_infusion, reopen_course, set_course_status
+from data.clinic.monitoring import add_adverse_events
+from data.clinic.patients import record_view, register_patient
+from data.clinic.protocol import update_protocol
+from data.exports.service import ExportRequest, run_export
+from data.imports.importer import import_scores
+from data.imports.patient_import import import_patients
+from data.selfreport.clinic_settings import update_clinic_settings
+from data.selfreport.completion import selfreport_quality
+from data.selfreport.invitations import create_invitation, list_invitations, revoke_invitation
+from data.selfreport.kiosk import start_kiosk
+from data.selfreport.schedules import due_invitations, update_schedule
+from data.store.db import read_session, write_session
 from models.tables import AuditEvent, Course, Infusion, Invitation, Patient, SafetyAlert
 from tests.clinical_factories import (
     PHQ9_PRE,

@@ -12,10 +12,10 @@ import streamlit as st
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from data.access import PermissionDenied
-from data.db import read_session
-from data.patient_view import load_patient_view
-from data.settings import PROJECT_ROOT
+from data.accounts.access import PermissionDenied
+from data.analytics.patient_view import load_patient_view
+from data.store.db import read_session
+from data.store.settings import PROJECT_ROOT
 from models.tables import AuditEvent
 from tests.factories import PASSWORD, make_user
 from tests.trajectory_cohort import import_cohort, patient_id
@@ -155,7 +155,7 @@ def test_out_of_scope_patient_is_refused_and_audited(cohort):
 
 
 def _actor(username: str):
-    from data.users import actor_for
+    from data.accounts.users import actor_for
     from tests.factories import get_user
 
     with read_session() as session:

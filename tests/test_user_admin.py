@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.access import SYSTEM
-from data.db import read_session, write_session
-from data.users import (
+from data.accounts.access import SYSTEM
+from data.accounts.users import (
     SignInError,
     UserError,
     change_own_password,
@@ -19,6 +18,7 @@ from data.users import (
     session_check,
     sign_in,
 )
+from data.store.db import read_session, write_session
 from models.tables import AuditEvent
 from tests.factories import PASSWORD, get_user, make_user
 

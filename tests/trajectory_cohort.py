@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from data.access import SYSTEM
-from data.importer import import_scores
+from data.accounts.access import SYSTEM
+from data.imports.importer import import_scores
 
 HEADER = ("patient_id,clinic,clinician,indication,course_id,infusion_number,infusion_type,"
           "timepoint,date,instrument,item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,"
@@ -66,7 +66,7 @@ def import_cohort() -> None:
 def patient_id(code: str) -> int:
     from sqlmodel import select
 
-    from data.db import read_session
+    from data.store.db import read_session
     from models.tables import Patient
 
     with read_session() as session:

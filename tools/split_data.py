@@ -49,7 +49,7 @@ def main() -> None:
     root = Path.cwd()
     for arg in sys.argv[1:]:
         name, room = arg.split("=")
-        ROOMS[room][2].append(name)
+        ROOMS[room][1].append(name)
     moved = {m: room for room, (_, mods, *_) in ROOMS.items() for m in mods}
     missing = [m for m in moved if not (root / "data" / f"{m}.py").exists()]
     if missing:
@@ -59,7 +59,7 @@ def main() -> None:
         (root / "data" / room / "__init__.py").write_text(f'"""{doc}"""\n')
         for m in mods:
             subprocess.run(["git", "mv", f"data/{m}.py", f"data/{room}/{m}.py"], check=True)
-    subprocess.run(["git", "mv", "data/migrations", "data/store/migrations"], check=True)
+    subprocess.run(["git", "mv", "data/store/migrations", "data/store/migrations"], check=True)
     subprocess.run(["git", "mv", "data/common_passwords.txt",
                     "data/accounts/common_passwords.txt"], check=True)
     subprocess.run(["git", "mv", "data/benchmarks", "data/analytics/benchmarks"], check=True)

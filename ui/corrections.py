@@ -7,12 +7,12 @@ from typing import Any
 
 import streamlit as st
 
-from data.access import Actor, PermissionDenied
-from data.alerts import item9_text, score_alert
-from data.corrections import correct_infusion, correct_score
-from data.db import read_session, write_session
-from data.infusions import scores_of
-from data.records import score_column, score_label
+from data.accounts.access import Actor, PermissionDenied
+from data.clinic.alerts import item9_text, score_alert
+from data.clinic.corrections import correct_infusion, correct_score
+from data.clinic.infusions import scores_of
+from data.clinic.records import score_column, score_label
+from data.store.db import read_session, write_session
 from models.schemas import SIDE_EFFECTS, InfusionIn, InputError
 from models.tables import (
     DISSOCIATION_LEVELS,

@@ -4,18 +4,18 @@ benchmarks shown beside the headline (item 6).
 Dose: response after N by the course's median-dose band and per-infusion tolerability by
 the infusion's dose band (``outcomes.dose``), over the page's filters; cached under the
 actor's ``scope_key``, the filters, the instrument and the data version, like
-``ui.outcome_cache``. Benchmarks: ``data/benchmarks/published.json`` (validated)."""
+``ui.outcome_cache``. Benchmarks: ``data/analytics/benchmarks/published.json`` (validated)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from data.access import Actor
-from data.clinic_outcomes import narrow
-from data.dose_frame import BANDS, load_dose_frame
-from data.outcome_report import OutcomeFilters, resolved_parameters
-from data.published_benchmarks import BenchmarkFileError, benchmark_rows, load_benchmarks
+from data.accounts.access import Actor
+from data.analytics.clinic_outcomes import narrow
+from data.analytics.dose_frame import BANDS, load_dose_frame
+from data.analytics.outcome_report import OutcomeFilters, resolved_parameters
+from data.analytics.published_benchmarks import BenchmarkFileError, benchmark_rows, load_benchmarks
 from outcomes import dose
 from outcomes.engine import course_table
 from outcomes.instruments import get_instrument

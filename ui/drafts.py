@@ -1,5 +1,5 @@
 """Drafts of an unsaved form on screen (issue 12): the form's widget values (keys with
-given prefixes) are kept server-side (data/drafts.py) on every run where they changed,
+given prefixes) are kept server-side (data/clinic/drafts.py) on every run where they changed,
 and offered back ("Restore your unsaved infusion from HH:MM" / "Discard") when the user
 comes back to the same patient: after a reload, an idle sign-out or an unloaded tab.
 
@@ -17,9 +17,9 @@ from typing import Any
 
 import streamlit as st
 
-from data.access import Actor, PermissionDenied
-from data.db import read_session, write_session
-from data.drafts import DraftError, discard_draft, load_draft, my_drafts, save_draft
+from data.accounts.access import Actor, PermissionDenied
+from data.clinic.drafts import DraftError, discard_draft, load_draft, my_drafts, save_draft
+from data.store.db import read_session, write_session
 from models.validation import InputError
 from ui.text import reset_widgets
 
@@ -80,8 +80,8 @@ def _canonical(values: dict[str, Any]) -> str:
 
 
 def _local(moment: datetime) -> datetime:
-    """The moment in the signed-in user's clinic time zone (data.clinic_time)."""
-    from data.clinic_time import actor_zone, local
+    """The moment in the signed-in user's clinic time zone (data.clinic.clinic_time)."""
+    from data.clinic.clinic_time import actor_zone, local
 
     actor = st.session_state.get("actor")
     if actor is None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.access import SYSTEM
-from data.db import write_session
-from data.users import UserError, create_user
+from data.accounts.access import SYSTEM
+from data.accounts.users import UserError, create_user
+from data.store.db import write_session
 
 DEMO_PATIENTS = 120
 
@@ -44,7 +44,7 @@ def first_run_screen() -> None:
         st.error(str(exc))
         return
     if demo:
-        from data.seed import seed_demo
+        from data.seed.seed import seed_demo
 
         with st.spinner("Loading the synthetic demo clinic..."):
             seed_demo(n_patients=DEMO_PATIENTS, seed=42)

@@ -1,7 +1,7 @@
 """Cached reads for the Outcomes page.
 
 The headline summary, the filter options and the first section (response over time) read
-the course outcomes kept in the store (data/course_outcomes.py): no score is read, and
+the course outcomes kept in the store (data/analytics/course_outcomes.py): no score is read, and
 after a save only the saved course is recomputed. The other sections still analyse the
 observation frame:
 
@@ -26,8 +26,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from data.access import Actor
-from data.clinic_outcomes import (
+from data.accounts.access import Actor
+from data.analytics.clinic_outcomes import (
     ClinicAnalysis,
     ClinicFrames,
     analyse,
@@ -35,9 +35,9 @@ from data.clinic_outcomes import (
     narrow,
     response_analysis,
 )
-from data.course_outcomes import filter_options
-from data.outcome_frames import data_version
-from data.outcome_report import (
+from data.analytics.course_outcomes import filter_options
+from data.analytics.outcome_frames import data_version
+from data.analytics.outcome_report import (
     OutcomeFilters,
     filter_courses,
     resolved_parameters,
@@ -76,7 +76,7 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
                    _actor: Actor) -> dict:
     """The OUTCOMES.md s.6 summary as ``manage.py export outcomes`` computes it: from the
     course outcomes kept in the store (no score is read; after a save only the saved
-    course is recomputed, data.course_outcomes)."""
+    course is recomputed, data.analytics.course_outcomes)."""
     facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
     return summary_from_facts(filter_courses(facts, filters), filters,
                               resolved_parameters(filters))

@@ -8,7 +8,7 @@ from datetime import date
 
 import streamlit as st
 
-from data.outcome_report import OutcomeFilters
+from data.analytics.outcome_report import OutcomeFilters
 from outcomes.instruments import INSTRUMENT_NAMES
 
 TIMEPOINT_LABELS = {"post": "post score of infusion N", "next_pre": "pre score of infusion N + 1"}

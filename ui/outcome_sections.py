@@ -11,10 +11,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data.access import Actor
-from data.clinic_outcomes import ClinicAnalysis
-from data.db import read_session
+from data.accounts.access import Actor
+from data.analytics.clinic_outcomes import ClinicAnalysis
 from data.selfreport.completion import selfreport_quality
+from data.store.db import read_session
 from figures import charts
 from models.tables import SOURCE_LABELS
 from outcomes.breakdowns import DIMENSION_LABELS

@@ -6,8 +6,8 @@ from datetime import date
 
 import streamlit as st
 
-from data.clinic_time import format_date, patient_today
-from data.db import read_session
+from data.clinic.clinic_time import format_date, patient_today
+from data.store.db import read_session
 from models.schemas import age_on, age_warning
 from models.tables import Patient
 from ui.text import labelled

@@ -36,7 +36,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from data.patient_view import PatientView
+from data.analytics.patient_view import PatientView
 from figures.render import ChartsUnavailable, figures_to_png
 
 INK, MUTED, RULE = colors.HexColor("#1f2937"), colors.HexColor("#6b7280"), colors.HexColor("#d1d5db")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data.clinic_outcomes import ClinicAnalysis
+from data.analytics.clinic_outcomes import ClinicAnalysis
 from figures import review as review_charts
 from outcomes.retention import ANCHOR
 from ui.outcome_sections import DASH, Memo, chart, pct

@@ -1,7 +1,7 @@
 """Sign-in state for one browser tab, kept across reloads (issue 12).
 
 `st.session_state` lives on the server and dies with the tab. The sign-in therefore
-also lives in a `user_session` row (data/sessions.py) that a signed cookie names: a
+also lives in a `user_session` row (data/accounts/sessions.py) that a signed cookie names: a
 reload, or a tablet that unloaded the tab, opens a new Streamlit session that finds the
 row again from `st.context.cookies` (read once per tab) until sign-out or the idle or
 absolute limit ends it. Streamlit cannot set a cookie from Python: a tiny component
@@ -19,11 +19,8 @@ import time
 
 import streamlit as st
 
-from data import audit
-from data.access import Actor
-from data.db import get_engine, read_session, write_session
-from data.migrate import upgrade
-from data.sessions import (
+from data.accounts.access import Actor
+from data.accounts.sessions import (
     COOKIE_NAME,
     cookie_value,
     end_session,
@@ -33,8 +30,11 @@ from data.sessions import (
     token_from_cookie,
     touch_session,
 )
-from data.settings import get_settings
-from data.users import SignInError, session_check
+from data.accounts.users import SignInError, session_check
+from data.audit import audit
+from data.store.db import get_engine, read_session, write_session
+from data.store.migrate import upgrade
+from data.store.settings import get_settings
 
 ACTOR_KEY = "actor"
 COOKIE_CHECKED = "session_cookie_checked"  # this tab has looked at its cookie once

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.access import Actor
-from data.db import read_session
+from data.accounts.access import Actor
+from data.analytics.observations import load_observations
+from data.analytics.outcome_report import OutcomeFilters, outcome_summary, resolved_parameters
+from data.clinic.protocol import load_protocol
 from data.exports import report_data as rd
 from data.exports.columns import OUTCOME_SUMMARY_COLUMNS, by_clinic_columns
 from data.exports.glossary import metric_definitions
@@ -20,9 +22,7 @@ from data.exports.suppression import suppress_summary
 from data.exports.tables import Table
 from data.exports.values import generated_by
 from data.exports.xlsx import write_workbook
-from data.observations import load_observations
-from data.outcome_report import OutcomeFilters, outcome_summary, resolved_parameters
-from data.protocol import load_protocol
+from data.store.db import read_session
 from outcomes.summary import NHS_KEY, NOT_INSTRUMENTS, summary_to_rows
 
 if TYPE_CHECKING:

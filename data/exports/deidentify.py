@@ -16,7 +16,7 @@ Applied column by column from each `ColumnSpec.phi` (see `data.exports.columns`)
 - a column with a closed list (the indication) keeps the list's values; free text typed
   for 'other' becomes "other";
 - a column without a rule makes `deidentify` fail (fail closed, never "kept by default");
-- the patient is identified only by `study_id`, a random code (data/pseudonyms.py) whose
+- the patient is identified only by `study_id`, a random code (data/clinic/pseudonyms.py) whose
   mapping to the patient stays in the store.
 """
 

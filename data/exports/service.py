@@ -1,7 +1,7 @@
 """Exports: validate the request, check the role, build the file, and write its manifest
 to the audit trail (action 'export') before handing the bytes over.
 
-Who may export what (data/access.py):
+Who may export what (data/accounts/access.py):
 
 - director: identified exports (with a non-empty reason) and de-identified ones;
 - auditor: de-identified exports only (an identified request is refused and audited);
@@ -25,9 +25,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data import audit
-from data.access import Actor, require
-from data.db import read_session, write_session
+from data.accounts.access import Actor, require
+from data.audit import audit
 from data.exports.deidentify import DATE_MODE_HELP, DATE_MODES, deidentify
 from data.exports.fhir import build_bundle, bundle_bytes, resource_summary, validate_bundle
 from data.exports.frame import ColumnTable
@@ -56,6 +55,7 @@ from data.exports.tables import (
 )
 from data.exports.values import generated_by, json_document, table_rows
 from data.exports.xlsx import TYPE_NAMES, write_workbook
+from data.store.db import read_session, write_session
 from models.tables import Clinic
 from models.validation import clinic_code_problem, text_problem
 

@@ -1,5 +1,5 @@
 """The `statement` export ('Our outcomes, honestly', CSV or PDF): the same summary as
-`export outcomes` for the same filters (data.outcome_report.outcome_summary), formatted by
+`export outcomes` for the same filters (data.analytics.outcome_report.outcome_summary), formatted by
 outcomes.statement. Aggregate, small cells suppressed: de-identified by construction."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from data.access import Actor
+from data.accounts.access import Actor
+from data.analytics.outcome_report import resolved_parameters
 from data.exports.aggregate import _outcome_filters, deidentified_summary, generated_by
 from data.exports.safe_csv import write_csv
 from data.exports.statement_pdf import build_statement_pdf
-from data.outcome_report import resolved_parameters
 from outcomes.statement import FIELDS, build_statement
 
 if TYPE_CHECKING:

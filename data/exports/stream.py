@@ -30,8 +30,7 @@ from typing import IO, Any
 
 from sqlmodel import Session, select
 
-from data.access import Actor
-from data.db import read_session
+from data.accounts.access import Actor
 from data.exports.columns import score_columns
 from data.exports.deidentify import StaffPseudonyms, deidentify
 from data.exports.fhir import (
@@ -52,6 +51,7 @@ from data.exports.tables import (
     score_plan,
 )
 from data.exports.values import _json_field, table_rows
+from data.store.db import read_session
 from models.tables import Assessment, Course, Patient
 
 Progress = Callable[[float, str], None]

@@ -24,7 +24,9 @@ from sqlalchemy import Integer, String, cast, func, tuple_, type_coerce
 from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session, or_, select
 
-from data.access import Actor
+from data.accounts.access import Actor
+from data.analytics.observations import scope_filter
+from data.clinic.monitoring import adverse_event_text, adverse_events_by_infusion
 from data.exports.columns import (
     AUDIT_COLUMNS,
     INFUSION_COLUMNS,
@@ -33,8 +35,6 @@ from data.exports.columns import (
     score_columns,
 )
 from data.exports.frame import Coded, ColumnTable, objects
-from data.monitoring import adverse_event_text, adverse_events_by_infusion
-from data.observations import scope_filter
 from models.tables import Assessment, AuditEvent, Clinic, Course, Infusion, Patient, User
 from outcomes.instruments import get_instrument
 

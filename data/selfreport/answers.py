@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.access import Actor
-from data.infusions import Saved
-from data.scores import check_scores, write_scores
+from data.accounts.access import Actor
+from data.clinic.infusions import Saved
+from data.clinic.scores import check_scores, write_scores
 from data.selfreport.outbox import queue_alert_notifications
 from models.schemas import InputError, ScoreIn
 from models.tables import PATIENT_SOURCES, Clinic, Course, Infusion, Patient

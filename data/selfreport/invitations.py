@@ -20,14 +20,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data import audit
-from data.access import Actor, require, require_clinic
-from data.infusions import Saved
+from data.accounts.access import Actor, require, require_clinic
+from data.audit import audit
+from data.clinic.infusions import Saved
 from data.selfreport.answers import record_patient_answers
 from data.selfreport.clinic_settings import crisis_text_for
 from data.selfreport.throttle import LINKS, Throttle
 from data.selfreport.tokens import new_token, token_hash, well_formed
-from data.settings import get_settings
+from data.store.settings import get_settings
 from models.schemas import InputError
 from models.tables import (
     INVITATION_OCCASIONS,
@@ -348,7 +348,7 @@ def submit_invitation(session: Session, *, token: object, answers: object, now: 
 def open_link(*, token: object, now: datetime | None = None, client: str = "unknown",
               throttle: Throttle = LINKS) -> LinkView:
     """open_invitation in its own transaction, behind the bad-token throttle."""
-    from data.db import write_session
+    from data.store.db import write_session
 
     throttle.wait(client)
     failure: InvalidLink | None = None
@@ -367,7 +367,7 @@ def open_link(*, token: object, now: datetime | None = None, client: str = "unkn
 def submit_link(*, token: object, answers: object, now: datetime | None = None,
                 clinician: Actor | None = None, channel: str = "link") -> Submitted:
     """submit_invitation in its own transaction; a refused link writes only its audit."""
-    from data.db import write_session
+    from data.store.db import write_session
 
     failure: InvalidLink | None = None
     with write_session() as session:

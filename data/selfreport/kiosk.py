@@ -2,7 +2,7 @@
 infusion's pre or post questionnaires (an invitation of channel "kiosk" that never leaves
 the tab), and takes it back with their own password.
 
-Unlocking checks the signed-in clinician's password with data.users.authenticate (so a
+Unlocking checks the signed-in clinician's password with data.accounts.users.authenticate (so a
 wrong password is audited as 'sign_in_failed' and counts towards the account lock-out) and
 audits 'kiosk_unlock'; an unanswered hand-over is revoked at unlock."""
 
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from data import audit
-from data.access import Actor, require
-from data.db import write_session
+from data.accounts.access import Actor, require
+from data.accounts.users import authenticate
+from data.audit import audit
 from data.selfreport.invitations import KIOSK_HOURS, create_invitation, revoke_invitation
-from data.users import authenticate
+from data.store.db import write_session
 from models.schemas import InputError
 from models.tables import Invitation
 

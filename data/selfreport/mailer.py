@@ -1,4 +1,4 @@
-"""E-mail through the clinic's SMTP server (data/settings.py: SMTP_HOST, SMTP_PORT,
+"""E-mail through the clinic's SMTP server (data/store/settings.py: SMTP_HOST, SMTP_PORT,
 SMTP_SENDER, SMTP_USERNAME, SMTP_PASSWORD, SMTP_STARTTLS; docs/OPERATIONS.md).
 
 Two uses: a patient's questionnaire link (`email_invitation`) and on-call notifications
@@ -17,9 +17,9 @@ from email.message import EmailMessage
 
 from sqlmodel import Session
 
-from data import audit
-from data.access import Actor, require, require_clinic
-from data.settings import Settings, get_settings
+from data.accounts.access import Actor, require, require_clinic
+from data.audit import audit
+from data.store.settings import Settings, get_settings
 from models.tables import Clinic, Invitation
 
 SMTP_TIMEOUT_SECONDS = 10

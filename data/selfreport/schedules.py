@@ -20,11 +20,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data import audit
-from data.access import Actor, require, require_clinic
-from data.clinic_time import today_in
+from data.accounts.access import Actor, require, require_clinic
+from data.audit import audit
+from data.clinic.clinic_time import today_in
+from data.clinic.protocol import load_protocol
 from data.exports.safe_csv import write_csv
-from data.protocol import load_protocol
 from data.selfreport.clinic_settings import ClinicSettingError, clinic_by_code
 from data.selfreport.invitations import link_state
 from models.tables import Clinic, Course, Infusion, Invitation, Patient, ProtocolSetting

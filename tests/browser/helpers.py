@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from data.settings import PROJECT_ROOT
+from data.store.settings import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

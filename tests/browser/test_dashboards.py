@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from data.settings import PROJECT_ROOT
+from data.store.settings import PROJECT_ROOT
 from tests.browser.helpers import app_server
 from tests.screenshots import SHOTS
 

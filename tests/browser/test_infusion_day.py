@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import Assessment, Infusion, Patient, SafetyAlert
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
 from tests.factories import PASSWORD, make_user

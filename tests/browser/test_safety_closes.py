@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from data.audit import utcnow
-from data.db import read_session, write_session
+from data.audit.audit import utcnow
+from data.store.db import read_session, write_session
 from models.tables import SafetyAlert
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
 from tests.browser.test_infusion_day import TIMEOUT_MS, settle, widget

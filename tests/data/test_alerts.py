@@ -12,11 +12,11 @@ import pytest
 from sqlmodel import select
 
 import manage
-from data.access import PermissionDenied
-from data.alerts import close_alert, list_alerts
-from data.corrections import correct_score
-from data.db import read_session, write_session
-from data.overview import count_open_alerts
+from data.accounts.access import PermissionDenied
+from data.analytics.overview import count_open_alerts
+from data.clinic.alerts import close_alert, list_alerts
+from data.clinic.corrections import correct_score
+from data.store.db import read_session, write_session
 from models.schemas import InputError
 from models.tables import AuditEvent, SafetyAlert
 from tests.clinical_factories import (
@@ -176,8 +176,8 @@ def test_the_alerts_command_lists_json_and_csv(clin, course_id, capsys):
 
 
 def test_imported_alert_window_leaves_old_alerts_historical(clin, store_url):
-    from data.access import SYSTEM
-    from data.importer import import_scores
+    from data.accounts.access import SYSTEM
+    from data.imports.importer import import_scores
 
     raw = ("patient_id,clinic,infusion_number,timepoint,date,instrument,"
            + ",".join(f"item_{n}" for n in range(1, 10)) + "\n"
@@ -194,7 +194,7 @@ def test_imported_alert_window_leaves_old_alerts_historical(clin, store_url):
 
 
 def test_alerts_csv_neutralises_formula_injection_in_patient_codes():
-    from data.alerts import EXPORT_COLUMNS, format_alerts
+    from data.clinic.alerts import EXPORT_COLUMNS, format_alerts
 
     row = dict.fromkeys(EXPORT_COLUMNS)
     row.update(patient_id='=HYPERLINK("http://x","y")', clinic="+1+2", item9_value=-1)
@@ -206,7 +206,7 @@ def test_alerts_csv_neutralises_formula_injection_in_patient_codes():
 
 
 def test_one_visits_alerts_close_together_each_audited(clin, course_id):
-    from data.alerts import close_alerts
+    from data.clinic.alerts import close_alerts
 
     saved = log(clin, course_id, scores=[score("PHQ-9", "pre", [0] * 8 + [2]),
                                          score("PHQ-9", "post", [0] * 8 + [1])])
@@ -228,7 +228,7 @@ def test_one_visits_alerts_close_together_each_audited(clin, course_id):
     ("safety_plan", "only an open alert can be closed"),
 ])
 def test_closing_a_visit_is_all_or_none(clin, course_id, action, message):
-    from data.alerts import close_alerts
+    from data.clinic.alerts import close_alerts
 
     saved = log(clin, course_id, scores=[score("PHQ-9", "pre", [0] * 8 + [2]),
                                          score("PHQ-9", "post", [0] * 8 + [1])])

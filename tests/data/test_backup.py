@@ -9,10 +9,10 @@ import sqlite3
 import pytest
 from sqlmodel import func, select
 
-from data import db
-from data.access import SYSTEM, Actor, PermissionDenied
-from data.audit import record
-from data.backup import BackupError, backup, check_file, restore
+from data.accounts.access import SYSTEM, Actor, PermissionDenied
+from data.audit.audit import record
+from data.store import db
+from data.store.backup import BackupError, backup, check_file, restore
 from models.tables import AuditEvent
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
 
 def _writer(url: str, n: int) -> None:
     os.environ["DATABASE_URL"] = url
-    from data.settings import get_settings
+    from data.store.settings import get_settings
 
     get_settings.cache_clear()
     for i in range(n):

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import text
 
-from data import bulk
-from data.db import read_session, write_session
+from data.store import bulk
+from data.store.db import read_session, write_session
 
 TRICKY = 'tab\there, new\nline, back\\slash \\N, "quoted", \u00e9\u20ac, \\.'
 

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from data.corrections import correct_infusion, correct_score
-from data.db import read_session, write_session
-from data.records import patient_record
+from data.clinic.corrections import correct_infusion, correct_score
+from data.clinic.records import patient_record
+from data.store.db import read_session, write_session
 from models.schemas import InputError
 from models.tables import Assessment, AuditEvent, Infusion
 from tests.clinical_factories import (

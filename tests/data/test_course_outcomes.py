@@ -1,4 +1,4 @@
-"""Course outcomes kept in the store (data/course_outcomes.py, issue 13 item 1).
+"""Course outcomes kept in the store (data/analytics/course_outcomes.py, issue 13 item 1).
 
 The guard is a full recomputation: ``check_outcomes`` recomputes every stored row from the
 scores, and ``summary_of(filtered_observations(...))`` is the summary computed from the
@@ -16,13 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from data.access import SYSTEM
-from data.corrections import correct_infusion, correct_score
-from data.course_outcomes import check_outcomes, refresh_stale
-from data.db import read_session, write_session
-from data.importer import import_scores
-from data.infusions import add_scores, set_course_status, start_course
-from data.outcome_report import OutcomeFilters, filtered_observations, outcome_summary, summary_of
+from data.accounts.access import SYSTEM
+from data.analytics.course_outcomes import check_outcomes, refresh_stale
+from data.analytics.outcome_report import (
+    OutcomeFilters,
+    filtered_observations,
+    outcome_summary,
+    summary_of,
+)
+from data.clinic.corrections import correct_infusion, correct_score
+from data.clinic.infusions import add_scores, set_course_status, start_course
+from data.imports.importer import import_scores
+from data.store.db import read_session, write_session
 from models.tables import Assessment, Course, CourseOutcome, CourseOutcomeStale, Infusion
 from tests.clinical_factories import TODAY, log, make_course, make_patient, score
 from tests.factories import make_user
@@ -95,14 +100,14 @@ def test_a_rolled_back_save_leaves_no_marking(clin):
     course = make_course(clin, make_patient(clin))
     refresh_stale()
     with pytest.raises(RuntimeError), write_session() as session:
-        from data.course_outcomes import mark_courses_stale
+        from data.analytics.course_outcomes import mark_courses_stale
         mark_courses_stale(session, [course])
         raise RuntimeError("the save fails after marking")
     assert _queued() == []
 
 
 def test_marking_twice_keeps_one_queued_row_with_a_higher_generation(clin):
-    from data.course_outcomes import mark_courses_stale
+    from data.analytics.course_outcomes import mark_courses_stale
 
     course = make_course(clin, make_patient(clin))
     for _ in range(2):
@@ -278,7 +283,7 @@ _World.cached = classmethod(_cached)
 
 
 def test_one_course_at_a_time_equals_the_frame_reduction_on_the_demo_store(demo, engine):
-    from data.course_outcomes import fact_rows, few_fact_rows
+    from data.analytics.course_outcomes import fact_rows, few_fact_rows
 
     with engine.connect() as conn:
         ids = sorted(set(conn.execute(select(Assessment.course_id).distinct()).scalars()))

@@ -1,4 +1,4 @@
-"""Issue 12: drafts of an unsaved infusion (data/drafts.py): one per user, patient and
+"""Issue 12: drafts of an unsaved infusion (data/clinic/drafts.py): one per user, patient and
 kind; only their author reads them, within the clinic scope; the first save and a
 discard are audited; a draft is deleted on save (no event of its own) and after 7 days;
 bad drafts are refused naming the field, writing nothing."""
@@ -10,10 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from data import audit
-from data.access import PermissionDenied
-from data.db import read_session, write_session
-from data.drafts import (
+from data.accounts.access import PermissionDenied
+from data.audit import audit
+from data.clinic.drafts import (
     PAYLOAD_MAX_BYTES,
     DraftError,
     discard_draft,
@@ -21,6 +20,7 @@ from data.drafts import (
     my_drafts,
     save_draft,
 )
+from data.store.db import read_session, write_session
 from models.tables import AuditEvent, Draft
 from tests.clinical_factories import make_patient
 from tests.factories import make_user

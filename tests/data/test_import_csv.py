@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data import import_csv
-from data.import_csv import RowError, read_table
+from data.imports import import_csv
+from data.imports.import_csv import RowError, read_table
 
 HEADER = "patient_id,clinic,infusion_number,timepoint,date,instrument,item_1"
 ROW = "P1,A,1,pre,2024-06-01,PHQ-9,2"

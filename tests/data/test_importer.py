@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
-from data.access import SYSTEM, Actor, PermissionDenied
-from data.import_csv import RowError
-from data.importer import import_scores
+from data.accounts.access import SYSTEM, Actor, PermissionDenied
+from data.imports.import_csv import RowError
+from data.imports.importer import import_scores
 from models.tables import (
     Assessment,
     AuditEvent,
@@ -57,7 +57,7 @@ def run(raw: bytes, engine, **kwargs):
 @pytest.fixture
 def director(engine) -> Actor:
     """A director (user row) plus a user named like the sample's clinician S-01."""
-    from data.audit import utcnow
+    from data.audit.audit import utcnow
 
     with Session(engine) as session:
         boss = User(username="boss", password_hash="x", role="director", all_clinics=True,
@@ -123,8 +123,8 @@ def _assessment_dump(engine) -> list[tuple]:
 
 
 def test_bom_crlf_and_spaces_import_identically(engine, tmp_path):
-    from data import db
-    from data.migrate import upgrade
+    from data.store import db
+    from data.store.migrate import upgrade
 
     text = SAMPLE.read_text("utf-8")
     padded = "\r\n".join(",".join(f"  {cell} " for cell in line.split(","))
@@ -390,7 +390,7 @@ def test_an_auditor_cannot_import(engine):
 
 def test_a_director_cannot_import_into_another_clinic(engine):
     with Session(engine) as s:
-        from data.audit import utcnow
+        from data.audit.audit import utcnow
         s.add(Clinic(code="A", name="A", created_at=utcnow()))
         s.commit()
     director = Actor(user_id=None, username="c", role="director", clinic_ids=frozenset({999}))
@@ -411,8 +411,8 @@ def test_spreadsheet_spellings_and_the_dose_limit_are_accepted(engine):
 
 
 def test_the_alert_window_is_the_protocol_setting(engine):
-    from data.db import write_session
-    from data.protocol import update_protocol
+    from data.clinic.protocol import update_protocol
+    from data.store.db import write_session
 
     with write_session(engine) as session:
         update_protocol(session, actor=SYSTEM, changes={"import_alert_window_days": 30})

@@ -8,10 +8,9 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
-import data.scores
-from data.access import PermissionDenied
-from data.db import read_session, write_session
-from data.infusions import (
+import data.clinic.scores
+from data.accounts.access import PermissionDenied
+from data.clinic.infusions import (
     add_scores,
     default_infusion_type,
     infusion_screen,
@@ -19,7 +18,8 @@ from data.infusions import (
     scores_of,
     start_course,
 )
-from data.protocol import update_protocol
+from data.clinic.protocol import update_protocol
+from data.store.db import read_session, write_session
 from models.schemas import AlreadySaved, InputError
 from models.tables import Assessment, AuditEvent, Course, Infusion, SafetyAlert
 from tests.clinical_factories import (
@@ -134,7 +134,7 @@ def test_a_second_save_of_the_same_infusion_is_already_saved(clin, course_id):
 def test_an_integrity_error_at_insert_is_reported_as_already_saved(clin, course_id,
                                                                    monkeypatch):
     saved = log(clin, course_id, scores=[score("PHQ-9", "pre", PHQ9_PRE)])
-    monkeypatch.setattr(data.scores, "_check_free_slots", lambda *args: None)  # a race
+    monkeypatch.setattr(data.clinic.scores, "_check_free_slots", lambda *args: None)  # a race
     with pytest.raises(AlreadySaved, match="already saved"), write_session() as session:
         add_scores(session, actor=clin, infusion_id=saved.infusion.id,
                    scores=[score("PHQ-9", "pre", PHQ9_PRE)])

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data.dose_frame import BANDS
-from data.observations import load_observations
-from data.outcome_frames import load_infusions
-from data.outcome_report import OutcomeFilters
+from data.analytics.dose_frame import BANDS
+from data.analytics.observations import load_observations
+from data.analytics.outcome_frames import load_infusions
+from data.analytics.outcome_report import OutcomeFilters
 from outcomes.dose import safety_by_infusion_band
 from tests.clinical_factories import PHQ9_PRE, log, make_course, make_patient, score
 from tests.factories import make_user

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from data import db
-from data.migrate import upgrade
-from data.settings import get_settings
+from data.store import db
+from data.store.migrate import upgrade
+from data.store.settings import get_settings
 from tests.conftest import TEST_DATABASE_URL, _reset_postgres
 
 T = "'2025-03-10 09:00:00'"

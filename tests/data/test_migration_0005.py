@@ -8,9 +8,9 @@ from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from data import db
-from data.migrate import alembic_config, upgrade
-from data.settings import get_settings
+from data.store import db
+from data.store.migrate import alembic_config, upgrade
+from data.store.settings import get_settings
 from tests.conftest import TEST_DATABASE_URL, _reset_postgres
 
 T = "'2026-12-06 09:00:00'"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from data import db
-from data.migrate import upgrade
-from data.settings import get_settings
+from data.store import db
+from data.store.migrate import upgrade
+from data.store.settings import get_settings
 from tests.conftest import TEST_DATABASE_URL, _reset_postgres
 
 T = "'2025-03-10 09:00:00'"
@@ -82,7 +82,7 @@ def test_the_new_tables_take_rows_and_check_their_keys(engine_at_0004):
 def test_downgrade_to_0004_keeps_the_infusions(engine_at_0004):
     from alembic import command
 
-    from data.migrate import alembic_config
+    from data.store.migrate import alembic_config
     upgrade(engine_at_0004, "0006")
     with engine_at_0004.begin() as conn:
         conn.execute(text("UPDATE infusion SET sedation_moaas = 4 WHERE id = 1"))

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.db import read_session, write_session
-from data.infusions import log_infusion
-from data.monitoring import add_adverse_events
-from data.protocol import update_protocol
+from data.clinic.infusions import log_infusion
+from data.clinic.monitoring import add_adverse_events
+from data.clinic.protocol import update_protocol
+from data.store.db import read_session, write_session
 from models.schemas import InfusionIn, InputError, bp_above_hold, parse
 from models.tables import AdverseEvent, AuditEvent, HeldVisit, Infusion
 from tests.clinical_factories import TODAY, infusion_input, make_course, make_patient, score
@@ -202,7 +202,7 @@ def test_adverse_events_added_to_a_saved_infusion(clin, course_id):
 
 def test_a_saved_infusion_above_the_rule_without_a_decision_stays_correctable(clin, course_id):
     """Rows saved before the rule existed have no decision; a correction is not blocked."""
-    from data.corrections import correct_infusion
+    from data.clinic.corrections import correct_infusion
     saved = log(clin, course_id)
     with write_session() as session:  # as an old row: 250/90 with no decision
         row = session.get(Infusion, saved.infusion.id)
@@ -221,8 +221,8 @@ def test_a_saved_infusion_above_the_rule_without_a_decision_stays_correctable(cl
 
 def test_the_dose_frame_reads_one_sedation_and_one_dissociation_column(clin, course_id):
     """issue 14's tolerability: an adverse event is a recorded event (or an older note)."""
-    from data.dose_frame import load_dose_frame
-    from data.outcome_report import OutcomeFilters
+    from data.analytics.dose_frame import load_dose_frame
+    from data.analytics.outcome_report import OutcomeFilters
     log(clin, course_id, number=1, sedation_moaas=3, dissociation="mild", adverse_events=[AE])
     log(clin, course_id, number=2, adverse_event="older free-text note")
     log(clin, course_id, number=3)

@@ -1,4 +1,4 @@
-"""data.outcome_frames and data.clinic_outcomes on the hand-built cohort of
+"""data.analytics.outcome_frames and data.analytics.clinic_outcomes on the hand-built cohort of
 tests/trajectory_cohort.py: scope, course filters, the data version, and the page's
 clinic breakdown equal to the export's by-clinic block."""
 
@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
-from data.access import SYSTEM, PermissionDenied
-from data.clinic_outcomes import analyse, load_clinic_frames
-from data.db import write_session
-from data.outcome_frames import data_version, load_infusions, load_open_alerts
-from data.outcome_report import OutcomeFilters, outcome_summary
-from data.protocol import update_protocol
+from data.accounts.access import SYSTEM, PermissionDenied
+from data.analytics.clinic_outcomes import analyse, load_clinic_frames
+from data.analytics.outcome_frames import data_version, load_infusions, load_open_alerts
+from data.analytics.outcome_report import OutcomeFilters, outcome_summary
+from data.clinic.protocol import update_protocol
+from data.store.db import write_session
 from tests.factories import make_user
 from tests.trajectory_cohort import import_cohort
 

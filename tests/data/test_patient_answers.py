@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import func, select
 
-from data.db import read_session, write_session
-from data.infusions import log_infusion
+from data.clinic.infusions import log_infusion
 from data.selfreport.answers import record_patient_answers
+from data.store.db import read_session, write_session
 from models.schemas import AlreadySaved, InputError
 from models.tables import Assessment, Clinic, Course, Outbox, Patient, SafetyAlert
 from tests.clinical_factories import TODAY, infusion_input, log, make_course, make_patient
@@ -151,7 +151,7 @@ def test_a_clinician_source_is_not_a_patient_answer(clin, course_id):
 
 
 def test_the_record_shows_followups_with_their_dates_and_who_answered(clin, course_id):
-    from data.records import course_tables, item9_history
+    from data.clinic.records import course_tables, item9_history
 
     answer(clin, course_id, "followup", 1, [phq9([1] * 9)], on=date(2025, 3, 11))
     answer(clin, course_id, "followup", 1, [phq9([0] * 9)], on=date(2025, 3, 10))

@@ -1,4 +1,4 @@
-"""The published benchmarks file (data/benchmarks/published.json) and its loader."""
+"""The published benchmarks file (data/analytics/benchmarks/published.json) and its loader."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from data.published_benchmarks import (
+from data.analytics.published_benchmarks import (
     PUBLISHED,
     BenchmarkFileError,
     benchmark_rows,

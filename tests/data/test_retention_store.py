@@ -10,11 +10,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from data.access import SYSTEM
-from data.db import write_session
-from data.infusions import set_course_status
-from data.outcome_report import OutcomeFilters, outcome_summary
-from data.protocol import ProtocolError, validate_setting
+from data.accounts.access import SYSTEM
+from data.analytics.outcome_report import OutcomeFilters, outcome_summary
+from data.clinic.infusions import set_course_status
+from data.clinic.protocol import ProtocolError, validate_setting
+from data.store.db import write_session
 from tests.cli_runner import run_manage
 from tests.clinical_factories import PHQ9_PRE, TODAY, log, make_course, make_patient, score
 from tests.factories import make_user
@@ -66,8 +66,8 @@ def test_retention_as_of_today_and_the_day_after(store):
 def test_export_outcomes_as_of(store):
     # a few courses: with the default small-cell threshold (5) the de-identified export
     # shows their count only (issue 15: every block, retention included); lowered here
-    from data.db import write_session
-    from data.protocol import update_protocol
+    from data.clinic.protocol import update_protocol
+    from data.store.db import write_session
 
     with write_session() as session:
         update_protocol(session, actor=SYSTEM, changes={"small_cell_threshold": 2})

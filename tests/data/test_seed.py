@@ -13,9 +13,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
-from data.access import SYSTEM
-from data.importer import import_scores
-from data.seed import generate_demo, seed_demo
+from data.accounts.access import SYSTEM
+from data.imports.importer import import_scores
+from data.seed.seed import generate_demo, seed_demo
 from models.tables import Assessment, AuditEvent, Infusion, Patient, SafetyAlert, User, UserClinic
 
 TODAY = date(2025, 6, 1)
@@ -196,7 +196,7 @@ def test_generated_scores_round_trip_through_the_import(engine):
     ((1.2, 0.2), [0.5, 0.7, 0.9, 1.1, 1.2, 1.2, 1.2]),
 ])
 def test_titration_starts_at_half_a_mg_per_kg_and_steps_up_to_the_target(profile, doses):
-    from data.seed_people import titrated_dose
+    from data.seed.seed_people import titrated_dose
 
     assert [titrated_dose(n, *profile) for n in range(1, 8)] == doses
 

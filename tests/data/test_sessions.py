@@ -1,4 +1,4 @@
-"""Issue 12: server-side sessions (data/sessions.py). Expected values by hand: the row id
+"""Issue 12: server-side sessions (data/accounts/sessions.py). Expected values by hand: the row id
 is SHA-256 of the token (hashlib), the cookie is `<token>.<HMAC-SHA256(secret, token)>`,
 the idle expiry is the last activity + 15 min, the absolute one sign-in + 12 h."""
 
@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from data import sessions
-from data.db import read_session, write_session
-from data.sessions import (
+from data.accounts import sessions
+from data.accounts.sessions import (
     cookie_value,
     end_session,
     expire_sessions,
@@ -27,8 +26,9 @@ from data.sessions import (
     token_from_cookie,
     touch_session,
 )
-from data.settings import get_settings
-from data.users import SignInError, change_own_password, deactivate_user
+from data.accounts.users import SignInError, change_own_password, deactivate_user
+from data.store.db import read_session, write_session
+from data.store.settings import get_settings
 from models.tables import AuditEvent, UserSession
 from tests.factories import PASSWORD, make_user
 

@@ -14,7 +14,7 @@ from outcomes.engine import course_table
 from tests.outcomes.factories import obs_frame, pre_post
 
 BANDS = ((0.0, 0.5, "< 0.5 mg/kg"), (0.5, 0.75, "0.5-0.74 mg/kg"),
-         (0.75, 1.0, "0.75-0.99 mg/kg"), (1.0, 99.0, ">= 1.0 mg/kg"))  # data.observations'
+         (0.75, 1.0, "0.75-0.99 mg/kg"), (1.0, 99.0, ">= 1.0 mg/kg"))  # data.analytics.observations'
 LOW, MID, HIGH, TOP = (label for _, _, label in BANDS)
 
 # PHQ-9, after_n = 2 (the post score of infusion 2):
@@ -152,6 +152,6 @@ def test_tolerability_small_cells_keep_counts_only():
 
 
 def test_the_test_bands_are_the_stores():
-    from data.observations import DOSE_BANDS
+    from data.analytics.observations import DOSE_BANDS
 
     assert tuple(BANDS) == tuple(DOSE_BANDS)

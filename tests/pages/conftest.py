@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import func, select
 from streamlit.testing.v1 import AppTest
 
-from data.db import read_session
+from data.store.db import read_session
 from tests.apptest import fresh_app, submit_sign_in
 
 

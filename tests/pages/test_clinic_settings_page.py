@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from data.db import read_session
 from data.selfreport.clinic_settings import DEFAULT_CRISIS_TEXT
 from data.selfreport.schedules import load_schedule
+from data.store.db import read_session
 from models.tables import Clinic
 from tests.factories import make_user
 from tests.pages.conftest import go, joined, sign_in

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import SafetyAlert
 from tests.clinical_factories import make_patient
 from tests.factories import make_user

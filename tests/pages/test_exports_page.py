@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlmodel import select
 
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import AuditEvent
 from tests.data.exports.store import seed_identifier_store
 from tests.pages.conftest import go, joined, sign_in

@@ -10,8 +10,8 @@ import hashlib
 import pytest
 from sqlmodel import select
 
-from data.db import read_session
-from data.import_csv import MAX_IMPORT_BYTES
+from data.imports.import_csv import MAX_IMPORT_BYTES
+from data.store.db import read_session
 from models.tables import Assessment, AuditEvent, Patient
 from tests.factories import make_user
 from tests.pages.conftest import count, go, joined, sign_in, table_with

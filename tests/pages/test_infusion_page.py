@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import Assessment, AuditEvent, Course, Infusion, SafetyAlert
 from tests.clinical_factories import PHQ9_PRE, make_patient, score
 from tests.factories import make_user
@@ -289,8 +289,8 @@ def test_corrections_need_a_reason_and_reach_the_history(app, patient_id):
 
 
 def _log_on(actor, course_id: int, number: int, day: date) -> None:
-    from data.db import write_session
-    from data.infusions import log_infusion
+    from data.clinic.infusions import log_infusion
+    from data.store.db import write_session
 
     with write_session() as session:
         log_infusion(session, actor=actor, course_id=course_id, today=date.today(), infusion={
@@ -305,8 +305,8 @@ def _course_id() -> int:
 
 @pytest.mark.parametrize("status", ["discontinued", "completed"])
 def test_a_closed_course_asks_to_reopen_with_a_reason(app, patient_id, clin, status):
-    from data.db import write_session
-    from data.infusions import set_course_status
+    from data.clinic.infusions import set_course_status
+    from data.store.db import write_session
 
     open_infusion_page(app, patient_id)
     with write_session() as session:
@@ -334,8 +334,8 @@ def test_a_closed_course_asks_to_reopen_with_a_reason(app, patient_id, clin, sta
 
 
 def test_a_closed_course_can_start_a_new_course_instead(app, patient_id, clin):
-    from data.db import write_session
-    from data.infusions import set_course_status
+    from data.clinic.infusions import set_course_status
+    from data.store.db import write_session
 
     open_infusion_page(app, patient_id)
     with write_session() as session:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.access import SYSTEM
-from data.db import read_session
+from data.accounts.access import SYSTEM
+from data.store.db import read_session
 from models.tables import Invitation
 from tests.clinical_factories import log, make_course, make_patient
 from tests.factories import make_user
@@ -63,7 +63,7 @@ def test_bad_input_names_the_field(app, patient_id):
 
 
 def test_the_new_link_is_emailed_when_smtp_is_set(app, patient_id, monkeypatch):
-    from data.settings import get_settings
+    from data.store.settings import get_settings
     from tests.local_servers import SmtpSink
 
     with SmtpSink() as sink:

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from data.access import SYSTEM
-from data.db import read_session, write_session
-from data.infusions import log_infusion
-from data.outcome_report import OutcomeFilters, filtered_observations, summary_of
+from data.accounts.access import SYSTEM
+from data.analytics.outcome_report import OutcomeFilters, filtered_observations, summary_of
+from data.clinic.infusions import log_infusion
+from data.store.db import read_session, write_session
 from models.tables import Course, CourseOutcome, CourseOutcomeStale, Infusion
 from outcomes.breakdowns import severity_distribution, waterfall
 from outcomes.engine import course_table
@@ -32,8 +32,8 @@ def full_summary() -> dict:
 def test_the_first_view_reads_no_score(demo, monkeypatch):
     at = open_outcomes("demo.director")  # builds the stored rows (the seed queued them)
     expected = expected_headline(full_summary()["PHQ-9"], 6)
-    monkeypatch.setattr("data.clinic_outcomes.load_observations", _no_scores)
-    monkeypatch.setattr("data.outcome_report.load_observations", _no_scores)
+    monkeypatch.setattr("data.analytics.clinic_outcomes.load_observations", _no_scores)
+    monkeypatch.setattr("data.analytics.outcome_report.load_observations", _no_scores)
     import streamlit as st
 
     st.cache_data.clear()
@@ -77,8 +77,8 @@ def test_a_save_shows_on_the_next_run_as_a_full_recomputation(demo):
     (OutcomeFilters(after_n=2, indications=("TRD",)), "MADRS"),
 ])
 def test_the_response_section_equals_the_engine_on_the_scores(demo, filters, instrument):
-    from data.clinic_outcomes import response_analysis
-    from data.outcome_report import resolved_parameters
+    from data.analytics.clinic_outcomes import response_analysis
+    from data.analytics.outcome_report import resolved_parameters
 
     params = resolved_parameters(filters)
     obs = filtered_observations(actor=SYSTEM, filters=filters)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import AuditEvent, Patient
 from tests.clinical_factories import PHQ9_POST, PHQ9_PRE, log, make_course, make_patient, score
 from tests.factories import make_user

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.db import read_session
-from data.protocol import load_protocol
+from data.clinic.protocol import load_protocol
+from data.store.db import read_session
 from models.tables import SafetyAlert
 from tests.clinical_factories import log, make_course, make_patient, score
 from tests.factories import make_user
@@ -91,7 +91,7 @@ def test_the_banner_shows_on_every_page_of_the_clinic_only(app, alert_id):
 
 
 def test_every_setting_has_a_human_label(app, store_url):
-    from data.protocol import PROTOCOL_FIELDS
+    from data.clinic.protocol import PROTOCOL_FIELDS
 
     make_user("boss", "director", ("CL1",))
     go(sign_in(app, "boss"), "pages/settings.py")

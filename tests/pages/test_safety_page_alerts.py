@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from data.audit import utcnow
-from data.db import read_session, write_session
-from data.protocol import update_protocol
+from data.audit.audit import utcnow
+from data.clinic.protocol import update_protocol
+from data.store.db import read_session, write_session
 from models.tables import AuditEvent, SafetyAlert
 from tests.clinical_factories import log, make_course, make_patient, score
 from tests.factories import make_user

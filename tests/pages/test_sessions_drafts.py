@@ -17,7 +17,7 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 import ui.session
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import AuditEvent, Draft, UserSession
 from tests.apptest import fresh_app
 from tests.clinical_factories import make_patient
@@ -127,7 +127,7 @@ def _watched_page(idle_minutes: float) -> None:
 
     import streamlit as st
 
-    from data.users import sign_in
+    from data.accounts.users import sign_in
     from tests.factories import PASSWORD
     from ui.session import ACTOR_KEY, idle_watch
 

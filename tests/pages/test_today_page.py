@@ -24,12 +24,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from data import clinic_time
-from data.access import SYSTEM
-from data.db import write_session
-from data.infusions import log_infusion
+from data.accounts.access import SYSTEM
+from data.clinic import clinic_time
+from data.clinic.infusions import log_infusion
 from data.selfreport.clinic_settings import update_clinic_settings
 from data.selfreport.schedules import update_schedule
+from data.store.db import write_session
 from tests.apptest import fresh_app
 from tests.clinical_factories import PHQ9_PRE, infusion_input, make_patient, score
 from tests.factories import make_user
@@ -40,7 +40,7 @@ BERLIN_TODAY = date(2026, 12, 7)
 
 
 def course_with(actor, code: str, *infusions: tuple[date, str], scores=()) -> int:
-    from data.infusions import start_course
+    from data.clinic.infusions import start_course
 
     patient = make_patient(actor, code)
     with write_session() as session:

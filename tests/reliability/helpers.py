@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
-from data.settings import PROJECT_ROOT
+from data.store.settings import PROJECT_ROOT
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from data import db
-from data.audit import verify_chain
-from data.settings import PROJECT_ROOT
+from data.audit.audit import verify_chain
+from data.store import db
+from data.store.settings import PROJECT_ROOT
 from tests.clinical_factories import (
     PHQ9_POST,
     PHQ9_PRE,
@@ -54,7 +54,7 @@ JOIN_SECONDS = 600
 
 def _use_store(url: str) -> None:
     os.environ["DATABASE_URL"] = url
-    from data.settings import get_settings
+    from data.store.settings import get_settings
 
     get_settings.cache_clear()
     db.dispose_engines()
@@ -62,7 +62,7 @@ def _use_store(url: str) -> None:
 
 def _saver(url: str, actor, course_id: int, saves: int, barrier, out: str) -> None:
     """One clinician's session: `saves` infusions, each with its pre and post PHQ-9."""
-    from data.infusions import log_infusion
+    from data.clinic.infusions import log_infusion
 
     _use_store(url)
     ok, failures = 0, []
@@ -85,8 +85,8 @@ def _saver(url: str, actor, course_id: int, saves: int, barrier, out: str) -> No
 
 def _reader(url: str, actor, stop, out: str) -> None:
     """A dashboard: reload the outcome frame and the home counts until told to stop."""
-    from data.observations import load_observations
-    from data.overview import home_counts
+    from data.analytics.observations import load_observations
+    from data.analytics.overview import home_counts
 
     _use_store(url)
     loops, errors, last, odd = 0, [], 0, 0

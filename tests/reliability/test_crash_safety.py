@@ -5,7 +5,7 @@ none of it.
 seeded random moments: 11 spread over the whole import (one in each eleventh of the time
 from its start to its commit, measured by a first, uninterrupted run) and 11 inside its write transaction
 (a random fraction of the write time that first run measured, counted from the moment
-the import takes the store's writer lock, data/db.py). When the machine's load makes
+the import takes the store's writer lock, data/store/db.py). When the machine's load makes
 some imports finish before their kill, more kills early in the run follow until 20
 landed mid-import (at most 40 attempts). After each kill:
 `PRAGMA integrity_check` is ok, the file's patients have all 3,000 scores or none, the
@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from data import db
-from data.audit import verify_chain
-from data.settings import PROJECT_ROOT
+from data.audit.audit import verify_chain
+from data.store import db
+from data.store.settings import PROJECT_ROOT
 from models.tables import Assessment, AuditEvent, Course, Infusion, Patient
 from tests.reliability.helpers import (
     ON_POSTGRES,

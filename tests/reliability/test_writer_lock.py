@@ -1,4 +1,4 @@
-"""The SQLite writers' queue (data/db.py `_writer_turn`): one writer at a time per store
+"""The SQLite writers' queue (data/store/db.py `_writer_turn`): one writer at a time per store
 file, threads included; a nested write in the same thread does not wait for itself;
 nothing for PostgreSQL or an in-memory store."""
 
@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import create_engine
 
-from data import db
+from data.store import db
 from tests.reliability.helpers import ON_POSTGRES
 
 pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="the lock file is for SQLite stores")

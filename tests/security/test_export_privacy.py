@@ -20,7 +20,6 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from data.db import write_session
 from data.exports import ExportRequest, run_export
 from data.exports.columns import (
     AUDIT_COLUMNS,
@@ -35,6 +34,7 @@ from data.exports.columns import (
 from data.exports.deidentify import deidentify
 from data.exports.suppression import suppress_summary
 from data.exports.tables import Table
+from data.store.db import write_session
 from models.tables import Patient
 from tests.data.exports.conftest import searchable_text
 from tests.data.exports.store import seed_identifier_store

@@ -17,9 +17,9 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 import manage
-from data.db import read_session, write_session
 from data.exports import ExportReadBackError, ExportRequest, run_export
 from data.exports.readback import read_back
+from data.store.db import read_session, write_session
 from models.tables import AuditEvent, Patient
 from tests.data.exports.store import seed_identifier_store
 
@@ -108,10 +108,11 @@ def test_every_good_export_reads_back_in_full(store_url, kind, fmt):
 def test_the_audit_page_export_and_the_alert_list_are_read_back(store_url, monkeypatch):
     """The other files that leave the store go through the same check (a writer bug is
     simulated: one row too few in the CSV)."""
-    from data import alerts, audit_queries
-    from data.access import SYSTEM
-    from data.alerts import export_alerts
-    from data.audit_queries import AuditFilter, export_events_csv
+    from data.accounts.access import SYSTEM
+    from data.audit import audit_queries
+    from data.audit.audit_queries import AuditFilter, export_events_csv
+    from data.clinic import alerts
+    from data.clinic.alerts import export_alerts
 
     seed_identifier_store()
     real = audit_queries.write_csv

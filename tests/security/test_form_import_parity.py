@@ -6,7 +6,7 @@ first step); both must refuse it, and where the form receives the same value (a 
 that reads as the field's type), with the same words.
 
 Fields no form has (course_id, clinician) are not compared; clinic codes go through the
-clinic service the user pages call (data.users.get_or_create_clinic).
+clinic service the user pages call (data.accounts.users.get_or_create_clinic).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from datetime import date
 
 import pytest
 
-from data.access import SYSTEM
-from data.db import write_session
-from data.importer import import_scores
-from data.patient_import import import_patients
-from data.users import get_or_create_clinic
+from data.accounts.access import SYSTEM
+from data.accounts.users import get_or_create_clinic
+from data.imports.importer import import_scores
+from data.imports.patient_import import import_patients
+from data.store.db import write_session
 from models.schemas import InfusionIn, InputError, PatientIn, parse, parse_score
 from tests.security.test_import_attacks import (
     COLUMNS,

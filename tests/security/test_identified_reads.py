@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 import manage
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import AuditEvent
 from tests.clinical_factories import PHQ9_PRE, log, make_course, make_patient, score
 from tests.factories import make_user

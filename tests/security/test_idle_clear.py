@@ -10,7 +10,7 @@ import inspect
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from data.db import read_session
+from data.store.db import read_session
 from models.tables import AuditEvent
 from tests.factories import make_user
 
@@ -20,7 +20,7 @@ def _page(idle_minutes: float) -> None:
 
     import streamlit as st
 
-    from data.users import sign_in
+    from data.accounts.users import sign_in
     from tests.factories import PASSWORD
     from ui.session import ACTOR_KEY, idle_watch
 

@@ -2,7 +2,7 @@
 whose schema differs from the migrations' (missing, altered or planted triggers, extra
 columns, indexes, tables) is refused by `restore` and caught by `verify-audit` /
 `verify-store` (exit 1 naming the first difference). The expected schema is the one a
-fresh store gets from the production migrations (data/schema_check.py)."""
+fresh store gets from the production migrations (data/store/schema_check.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 import manage
-from data import audit
-from data.access import SYSTEM
-from data.db import write_session
+from data.accounts.access import SYSTEM
+from data.audit import audit
+from data.store.db import write_session
 from tests.audit_factories import raw
 
 POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
@@ -103,7 +103,7 @@ SQLITE_TAMPERING = [
                          ids=[c[0] for c in SQLITE_TAMPERING])
 def test_a_tampered_sqlite_store_and_backup_are_detected(sqlite_file, tmp_path, capsys, name,
                                                          statements, first):
-    from data.backup import BackupError, backup, restore
+    from data.store.backup import BackupError, backup, restore
 
     write_events(2)
     backup(tmp_path / "b.db", actor=SYSTEM)
@@ -137,7 +137,7 @@ def test_an_untouched_store_and_backup_pass(store_url, tmp_path, capsys):
     code, err = run(capsys, "verify-store")
     assert code == 0 and "match" in err
     if not POSTGRES:
-        from data.backup import backup, restore
+        from data.store.backup import backup, restore
 
         backup(tmp_path / "b.db", actor=SYSTEM)
         assert run(capsys, "verify-store", str(tmp_path / "b.db"))[0] == 0
@@ -196,7 +196,7 @@ def test_a_role_that_cannot_build_the_expected_schema_fails_the_check(engine, ca
         conn.execute(text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO "
                           "schema_check_reader"))
         conn.execute(text("REVOKE CREATE ON DATABASE clinic_test FROM PUBLIC"))
-    from data.schema_check import differences
+    from data.store.schema_check import differences
 
     url = engine.url.set(username="schema_check_reader")
     reader = create_engine(url)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from data.settings import PROJECT_ROOT
+from data.store.settings import PROJECT_ROOT
 
 SOURCES = [PROJECT_ROOT / "dashboard.py", *sorted((PROJECT_ROOT / "pages").glob("*.py")),
            *sorted((PROJECT_ROOT / "ui").glob("*.py"))]

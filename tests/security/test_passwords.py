@@ -1,4 +1,4 @@
-"""Issue 15, input: the password rule (data/passwords.py, NIST SP 800-63B: length and a
+"""Issue 15, input: the password rule (data/accounts/passwords.py, NIST SP 800-63B: length and a
 check against common and context-specific passwords, no composition rules), and a
 password change ends the user's other sessions (the one that changed it goes on).
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from data.db import read_session, write_session
-from data.passwords import common_words, password_problem
-from data.users import UserError, change_own_password, create_user, session_check, sign_in
+from data.accounts.passwords import common_words, password_problem
+from data.accounts.users import UserError, change_own_password, create_user, session_check, sign_in
+from data.store.db import read_session, write_session
 from tests.apptest import fresh_app, submit_sign_in
 from tests.factories import PASSWORD, make_user
 

@@ -9,7 +9,7 @@
 - The server signs a browser session out after SESSION_IDLE_MINUTES (15) idle, and after
   SESSION_MAX_HOURS (12) in all, checked on every run (AppTest).
 - Users change their own password; administrators deactivate users and force a reset:
-  the old password stops working at once (data/users.py, pages/account.py, pages/users.py;
+  the old password stops working at once (data/accounts/users.py, pages/account.py, pages/users.py;
   their pages are tested in tests/test_user_pages.py).
 """
 
@@ -23,10 +23,7 @@ from argon2 import PasswordHasher, extract_parameters
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from data import audit
-from data.db import read_session, write_session
-from data.settings import get_settings
-from data.users import (
+from data.accounts.users import (
     HASHER,
     SIGN_IN_FAILED,
     SignInError,
@@ -36,6 +33,9 @@ from data.users import (
     hash_password,
     sign_in,
 )
+from data.audit import audit
+from data.store.db import read_session, write_session
+from data.store.settings import get_settings
 from models.tables import AuditEvent, User
 from tests.apptest import fresh_app
 from tests.apptest import submit_sign_in as signed_in
@@ -163,7 +163,7 @@ def test_an_unknown_user_costs_the_same_password_check_as_a_wrong_password(store
     """No timing side channel: an unknown user name is checked against a dummy hash with the
     same Argon2 parameters as a real one, exactly once, like a wrong password (counted, not
     timed: a timing ratio fails on a loaded machine)."""
-    import data.users as users
+    import data.accounts.users as users
 
     make_user("dr.timed", "clinician")
     counting = _CountingHasher(users.HASHER)

@@ -26,8 +26,8 @@ from streamlit.testing.v1.element_tree import (
     Widget,
 )
 
-from data.alerts import close_alert
-from data.db import write_session
+from data.clinic.alerts import close_alert
+from data.store.db import write_session
 from tests.apptest import fresh_app, submit_sign_in
 from tests.clinical_factories import (
     PHQ9_POST,

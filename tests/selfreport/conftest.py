@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.db import read_session, write_session
-from data.settings import get_settings
+from data.store.db import read_session, write_session
+from data.store.settings import get_settings
 from models.tables import AuditEvent, Clinic
 from tests.clinical_factories import log, make_course, make_patient
 from tests.factories import make_user

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from data import audit
-from data.access import PermissionDenied
-from data.db import read_session, write_session
+from data.accounts.access import PermissionDenied
+from data.audit import audit
 from data.selfreport.clinic_settings import (
     DEFAULT_CRISIS_TEXT,
     ClinicSettingError,
@@ -27,7 +26,8 @@ from data.selfreport.mailer import (
     send_mail,
 )
 from data.selfreport.tokens import new_token, token_hash
-from data.settings import Settings
+from data.store.db import read_session, write_session
+from data.store.settings import Settings
 from models.tables import Clinic, Course, Invitation
 from tests.factories import make_user
 from tests.local_servers import free_port

@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from data import audit
-from data.access import SYSTEM, Actor
-from data.course_outcomes import mark_courses_stale
-from data.db import write_session
-from data.pseudonyms import new_study_id
+from data.accounts.access import SYSTEM, Actor
+from data.analytics.course_outcomes import mark_courses_stale
+from data.audit import audit
+from data.clinic.pseudonyms import new_study_id
+from data.store.db import write_session
 from models.tables import (
     AdverseEvent,
     Assessment,
@@ -172,6 +172,6 @@ def seed_identifier_store() -> dict[str, Actor]:
                      entity_id=1, patient_id=patients[0].id, field="action_note",
                      new="Actionnotexx called daughter", reason="Zyxwvut safe")
         # rows written here directly, not through the services: queue their courses' stored
-        # outcomes as every write path does (data.course_outcomes, issue 13)
+        # outcomes as every write path does (data.analytics.course_outcomes, issue 13)
         mark_courses_stale(session, session.exec(select(Course.id)).all())
     return actors

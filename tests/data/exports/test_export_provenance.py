@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from data.db import write_session
 from data.exports import ExportRequest, run_export
+from data.store.db import write_session
 from models.tables import Assessment
 
 COMPLETED = datetime(2024, 3, 4, 8, 15, tzinfo=UTC)

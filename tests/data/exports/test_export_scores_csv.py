@@ -33,9 +33,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from data.db import read_session, write_session
 from data.exports import ExportRequest, run_export
 from data.exports.service import clinic_ids_for
+from data.store.db import read_session, write_session
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
 from tests.factories import make_user
 

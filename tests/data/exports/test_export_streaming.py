@@ -71,8 +71,8 @@ CASES = [  # (deidentified, date mode, clinics, start, end)
 @pytest.mark.parametrize(("deidentified", "date_mode", "clinic", "start", "end"), CASES)
 def test_streamed_scores_equal_the_whole_table_file(actors, fixed, fmt, deidentified,
                                                     date_mode, clinic, start, end):
-    from data.db import read_session
     from data.exports.service import clinic_ids_for
+    from data.store.db import read_session
 
     with read_session() as session:
         clinic_ids = clinic_ids_for(session, [clinic]) if clinic else None

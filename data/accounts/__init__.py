@@ -1,0 +1,1 @@
+"""Who may do what: users, passwords, sign-in, roles and clinic scope. Imports store/, audit/, models/."""

@@ -1,0 +1,1 @@
+"""The outcome read side in one place: observation frames, clinic outcomes, the outcome report (export path), the patient view, dose, retention, published benchmarks. Imports store/, accounts/, clinic/, models/, outcomes/."""

@@ -1,0 +1,416 @@
+"""Course outcomes kept in the store (issue 13 item 1): one ``course_outcome`` row per
+(course, instrument) with the reduced facts of ``outcomes.course_facts``, so a summary reads
+tens of thousands of small rows instead of every score.
+
+- Writes: every service that can change a course's facts (scores, corrections, infusions,
+  course status, imports and the seed through data/store/bulk.py) calls
+  ``mark_courses_stale(session, course_ids)`` in its own transaction: a row in
+  ``course_outcome_stale`` (its ``generation`` goes up at each marking).
+- Reads: ``refresh_stale()`` recomputes the queued courses only, from their scores, with the
+  engine's functions, and removes the markings it has seen (a marking made meanwhile keeps
+  its course queued); then ``load_facts`` reads the rows of the scope with the course
+  columns (patient, clinic, number, start and, for the clinician / indication filters, the
+  first infusion's clinician and the patient's indication) joined from their tables, and
+  resolves after-N in SQL (JSON key lookup, SQLite and PostgreSQL).
+- ``rebuild_outcomes`` recomputes every row; ``check_outcomes`` compares the rows with a full
+  recomputation (``manage.py rebuild-outcomes`` / ``check-outcomes``).
+
+The refresh is derived data, not a clinical write: it is not audited (the scores it reads
+are) and leaves the data version alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from data.accounts.access import Actor, require
+from data.analytics.observations import (
+    _chosen_courses,
+    _joined,
+    _median_doses,
+    _scores,
+    _with_first_infusion,
+)
+from data.store.db import get_engine, read_session, write_session
+from data.store.frame_reader import as_dates, as_text, fetch_columns
+from models.tables import (
+    Assessment,
+    Clinic,
+    Course,
+    CourseOutcome,
+    CourseOutcomeStale,
+    Infusion,
+    Patient,
+)
+from outcomes import course_facts
+from outcomes.instruments import INSTRUMENTS, get_instrument
+
+CHUNK = 2000  # courses recomputed per query
+FEW = 200  # up to this many courses, recomputed one by one in plain Python (a save's refresh)
+_TABLE = CourseOutcome.__table__
+_STALE = CourseOutcomeStale.__table__
+
+
+# --- writes -------------------------------------------------------------------------------
+
+def mark_courses_stale(session: Session, course_ids: Iterable[int | None]) -> None:
+    """Queue the courses for recomputation, in the caller's transaction."""
+    ids = sorted({int(i) for i in course_ids if i is not None})
+    if not ids:
+        return
+    dialect = session.get_bind().dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(ids), 5000):
+        stmt = make(_STALE).values([{"course_id": i, "generation": 1}
+                                    for i in ids[start:start + 5000]])
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["course_id"],
+            set_={"generation": _STALE.c.generation + 1}))
+
+
+def refresh_stale(engine: Engine | None = None) -> int:
+    """Recompute the queued courses (if any); return how many were queued."""
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        if conn.execute(select(func.count()).select_from(_STALE)).scalar() == 0:
+            return 0
+    with write_session(engine) as session:
+        queued = session.execute(select(_STALE.c.course_id, _STALE.c.generation)).all()
+        ids = [course for course, _ in queued]
+        _replace_rows(session, ids)
+        for start in range(0, len(queued), 500):
+            session.execute(delete(_STALE).where(or_(*(
+                and_(_STALE.c.course_id == course, _STALE.c.generation == generation)
+                for course, generation in queued[start:start + 500]))))
+    return len(queued)
+
+
+def rebuild_outcomes(session: Session) -> int:
+    """Recompute every course's rows from the scores; return the number of rows."""
+    session.execute(delete(_STALE))
+    session.execute(delete(_TABLE))
+    ids = list(session.execute(select(Assessment.course_id).distinct()).scalars())
+    return _replace_rows(session, sorted(ids), deleted=True)
+
+
+def _replace_rows(session: Session, course_ids: Sequence[int], deleted: bool = False) -> int:
+    written = 0
+    for start in range(0, len(course_ids), CHUNK):
+        chunk = list(course_ids[start:start + CHUNK])
+        if not deleted:
+            session.execute(delete(_TABLE).where(_TABLE.c.course_id.in_(chunk)))
+        few = len(chunk) <= FEW
+        rows = (few_fact_rows if few else fact_rows)(session.connection(), chunk)
+        if rows:
+            session.execute(insert(_TABLE), rows)
+        written += len(rows)
+    return written
+
+
+def fact_rows(conn: Connection, course_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The course_outcome rows of the courses, recomputed from their scores."""
+    obs = observations_of(conn, course_ids)
+    rows: list[dict[str, Any]] = []
+    for name in obs["instrument"].unique().tolist() if len(obs) else []:
+        facts = course_facts.course_facts(obs, name)
+        rows += [_db_row(name, record) for record in facts.to_dict("records")]
+    return rows
+
+
+def few_fact_rows(conn: Connection, course_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """``fact_rows`` for a few courses, one course at a time without frames
+    (``outcomes.course_facts.facts_of_course``: the same rules)."""
+    stmt = (select(Assessment.course_id, Assessment.instrument, Infusion.number,
+                   Assessment.timepoint, Assessment.administered_on, Assessment.total,
+                   Assessment.item9, Infusion.administered_on)
+            .join(Infusion, Infusion.id == Assessment.infusion_id)
+            .where(Assessment.course_id.in_(list(course_ids))))
+    by_course: dict[int, list[tuple]] = {}
+    for course, *observation in conn.execute(stmt):
+        by_course.setdefault(course, []).append(tuple(observation))
+    rows = []
+    for course in sorted(by_course):
+        observations = by_course[course]
+        for name in sorted({o[0] for o in observations}):
+            facts = course_facts.facts_of_course(observations, name)
+            rows.append(_db_row(name, {"course_key": course, **facts}))
+    return rows
+
+
+def observations_of(conn: Connection, course_ids: Sequence[int]) -> pd.DataFrame:
+    """The observation frame (data.analytics.observations columns) of the courses; the course columns
+    are placeholders (the facts do not depend on them)."""
+    scores = _scores(conn, [Course.id.in_(list(course_ids))], None)
+    keys = np.unique(scores["course_key"])
+    courses = pd.DataFrame({"course_key": keys.astype("int64"), "patient_key": keys,
+                            "clinic": pd.Series([""] * len(keys), dtype="str"),
+                            "course_number": np.ones(len(keys), dtype="int64"),
+                            "course_start": pd.Series(pd.NaT, index=range(len(keys)),
+                                                      dtype="datetime64[us]")})
+    return _joined(scores, courses)
+
+
+def _db_row(instrument: str, record: dict) -> dict[str, Any]:
+    row: dict[str, Any] = {"course_id": int(record["course_key"]), "instrument": instrument}
+    for column in course_facts.FACT_COLUMNS:
+        value = record[column]
+        if column in course_facts.DATE_FACTS:
+            value = None if pd.isna(value) else pd.Timestamp(value).date()
+        elif column in ("baseline_infusion", "latest_infusion", "latest_received"):
+            value = None if pd.isna(value) else int(value)
+        elif column == "latest_timepoint":
+            value = None if pd.isna(value) else str(value)
+        elif isinstance(value, bool | np.bool_):
+            value = bool(value)
+        elif isinstance(value, float | np.floating):
+            value = None if math.isnan(value) else float(value)
+        row[column] = value
+    return row
+
+
+# --- check --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Difference:
+    course_id: int
+    instrument: str
+    column: str
+    stored: Any
+    recomputed: Any
+
+    def __str__(self) -> str:
+        return (f"course {self.course_id} {self.instrument}: {self.column} is "
+                f"{self.stored!r} in course_outcome, {self.recomputed!r} recomputed")
+
+
+def check_outcomes(engine: Engine | None = None) -> Difference | None:
+    """Refresh the queued courses, then compare every stored row with a recomputation from
+    the scores; the first difference by (course, instrument), or None."""
+    engine = engine or get_engine()
+    refresh_stale(engine)
+    with engine.connect() as conn:
+        stored = {(r["course_id"], r["instrument"]): r for r in
+                  (dict(m) for m in conn.execute(select(_TABLE)).mappings())}
+        ids = sorted(set(conn.execute(select(Assessment.course_id).distinct()).scalars()))
+        fresh: dict[tuple, dict] = {}
+        for start in range(0, len(ids), CHUNK):
+            for row in fact_rows(conn, ids[start:start + CHUNK]):
+                fresh[(row["course_id"], row["instrument"])] = row
+    for key in sorted(set(stored) | set(fresh)):
+        old, new = stored.get(key), fresh.get(key)
+        if old is None or new is None:
+            return Difference(*key, "row", "present" if old else "missing",
+                              "present" if new else "missing")
+        for column in course_facts.FACT_COLUMNS:
+            if not _same(old[column], new[column]):
+                return Difference(*key, column, old[column], new[column])
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(float(a[k]), float(b[k])) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(
+            [float(x) for x in p] == [float(y) for y in q] for p, q in zip(a, b, strict=True))
+    return a == b
+
+
+# --- reads --------------------------------------------------------------------------------
+
+def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date | None = None,
+               end: date | None = None, after_n: int, timepoint_rule: str,
+               instruments: Iterable[str] | None = None, dimensions: bool = False,
+               steps: bool = False, engine: Engine | None = None) -> pd.DataFrame:
+    """The stored rows (stale courses refreshed first) of the courses in scope, clinics and
+    start range: engine.COURSE_COLUMNS, instrument, the parameter-free facts and RESOLVED
+    for ``after_n`` / ``timepoint_rule``; with ``dimensions`` the first infusion's clinician
+    and the patient's indication; with ``steps`` the remission steps."""
+    with read_session():  # a refusal is audited at the unit-of-work boundary
+        require(actor, "view_outcomes", entity="outcomes",
+                message="This role does not see clinical outcomes.")
+    engine = engine or get_engine()
+    refresh_stale(engine)
+    timepoint, key = course_facts.target_key(after_n, timepoint_rule)
+    t = _TABLE.c
+    plain = [c for c in course_facts.FACT_COLUMNS
+             if c not in course_facts.MAP_COLUMNS and c != "remission_steps"]
+    stmt = (select(t.course_id.label("course_key"), Course.patient_id.label("patient_key"),
+                   Clinic.code.label("clinic"), Course.number.label("course_number"),
+                   Course.start_date.label("course_start"), t.instrument,
+                   *(t[c] for c in plain),
+                   _json_number(t[f"{timepoint}_totals"], key, engine).label("after_n_total"),
+                   _json_number(t[f"{timepoint}_item9"], key, engine).label("after_n_answer"))
+            .join(Course, Course.id == t.course_id)
+            .join(Patient, Patient.id == Course.patient_id)
+            .join(Clinic, Clinic.id == Patient.clinic_id)
+            .where(*_chosen_courses(actor, clinic_ids, start, end)))
+    if instruments is not None:
+        stmt = stmt.where(t.instrument.in_([get_instrument(n).name for n in instruments]))
+    if steps:
+        stmt = stmt.add_columns(t.remission_steps)
+    if dimensions:
+        stmt = _with_first_infusion(stmt)
+    with engine.connect() as conn:
+        cols = None if steps else _fetch_joined(conn, stmt)  # steps: JSON lists, per row
+        if cols is None:
+            cols = fetch_columns(conn, stmt)
+        if dimensions:  # the course's dose: its median mg/kg, as the observation frame
+            medians = _median_doses(conn, _chosen_courses(actor, clinic_ids, start, end))
+            cols["dose_mg_per_kg"] = (pd.Series(cols["course_key"]).astype("int64")
+                                      .map(medians).astype("float64").to_numpy())
+    return _typed(cols, dimensions, steps, engine.dialect.name)
+
+
+_TEXT = {"clinic", "instrument", "latest_timepoint", "indication", "username",
+         "clinician_code", "route", "course_start", *course_facts.DATE_FACTS}
+_SEPARATOR, _NULL = "\x1f", "\x1e"  # ASCII unit / record separators
+
+
+def _fetch_joined(conn: Connection, stmt) -> dict[str, np.ndarray] | None:
+    """``fetch_columns`` of ``stmt`` with each column sent as ONE delimited string (as
+    data.analytics.observations reads the scores: no Python object per value until numpy has parsed
+    the numbers). Numbers travel with NULL as -1 (every stored number is >= 0), text and
+    dates with NULL as a marker. None when a text value holds the separator."""
+    sub = stmt.subquery()
+    aggregates = []
+    for column in sub.c:
+        if column.name in _TEXT:
+            value = func.coalesce(cast(column, String), _NULL)
+            aggregates.append(func.aggregate_strings(value, _SEPARATOR).label(column.name))
+        else:
+            number = cast(cast(column, Integer), Float) if isinstance(column.type, Boolean) \
+                else cast(column, Float)
+            value = cast(func.coalesce(number, -1.0), String)
+            aggregates.append(func.aggregate_strings(value, ",").label(column.name))
+    joined = conn.execute(select(*aggregates)).one()._mapping
+    n_rows = None
+    cols: dict[str, np.ndarray] = {}
+    for name, text in joined.items():
+        if name in _TEXT:
+            values = np.array(text.split(_SEPARATOR) if text else [], dtype=object)
+            values[values == _NULL] = None
+        else:
+            values = np.fromstring(text, dtype="float64", sep=",") if text else np.array([])
+            values[values == -1] = np.nan
+        if n_rows is not None and len(values) != n_rows:
+            return None
+        n_rows = len(values)
+        cols[name] = values
+    return cols
+
+
+def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
+                   start: date | None = None, end: date | None = None,
+                   engine: Engine | None = None) -> dict[str, list[str]]:
+    """The clinicians (first infusion's) and indications of the courses with scores in scope,
+    clinics and start range: the Outcomes page's filter options, without the scores."""
+    with read_session():
+        require(actor, "view_outcomes", entity="outcomes",
+                message="This role does not see clinical outcomes.")
+    engine = engine or get_engine()
+    refresh_stale(engine)
+    scored = select(_TABLE.c.course_id).distinct()
+    stmt = _with_first_infusion(
+        select(Course.id).join(Patient, Patient.id == Course.patient_id)
+        .where(Course.id.in_(scored), *_chosen_courses(actor, clinic_ids, start, end)))
+    with engine.connect() as conn:
+        cols = fetch_columns(conn, stmt)
+    clinician = pd.Series(cols["username"], dtype=object).fillna(
+        pd.Series(cols["clinician_code"], dtype=object)).fillna("unknown")
+    indication = pd.Series(cols["indication"], dtype=object).fillna("unspecified")
+    return {"clinician": sorted(clinician.astype(str).unique().tolist()),
+            "indication": sorted(indication.astype(str).unique().tolist())}
+
+
+def _json_number(column, key: str, engine: Engine):
+    """The number at ``key`` of a JSON object column, in SQL (``key`` is digits only: it is
+    written into the statement, which data.store.frame_reader sends without bind processing)."""
+    if not key.isdigit():
+        raise ValueError(f"after_n: not a whole number ({key!r})")
+    if engine.dialect.name == "postgresql":
+        return cast(column.op("->>")(literal_column(f"'{key}'")), Float)
+    return func.json_extract(column, literal_column(f"'$.\"{key}\"'"))
+
+
+def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str) -> pd.DataFrame:
+    def num(name: str) -> np.ndarray:
+        return np.array(cols[name], dtype="float64")  # None -> NaN
+
+    def day(name: str) -> pd.Series:
+        return pd.Series(as_dates(cols[name])).astype("datetime64[us]")
+
+    frame = pd.DataFrame({
+        "course_key": cols["course_key"].astype("int64"),
+        "patient_key": cols["patient_key"].astype("int64"),
+        "clinic": as_text(cols["clinic"]),
+        "course_number": cols["course_number"].astype("int64"),
+        "course_start": day("course_start"),
+        "instrument": as_text(cols["instrument"]),
+        **{c: day(c) for c in course_facts.DATE_FACTS},
+        **{c: num(c) for c in ("baseline", "baseline_item9", "latest", "last_received",
+                               "first_response_received", "first_remission_received",
+                               "day_after_item9", "after_n_total", "after_n_answer",
+                               "baseline_infusion", "latest_infusion", "latest_received")},
+        "latest_timepoint": as_text(cols["latest_timepoint"]),
+        **{c: cols[c].astype(bool) for c in ("any_item9_positive", "later_item9_positive",
+                                             "day_after_checked")},
+    })
+    if steps:
+        import json
+        frame["remission_steps"] = [json.loads(s) if isinstance(s, str) else s
+                                    for s in cols["remission_steps"]]
+    if dimensions:
+        from data.analytics.observations import dose_band
+        dose = pd.Series(cols["dose_mg_per_kg"], dtype=object).astype("float64")
+        frame = frame.assign(
+            indication=pd.Series(cols["indication"], dtype=object).fillna("unspecified")
+            .astype("str"),
+            clinician=pd.Series(cols["username"], dtype=object)
+            .fillna(pd.Series(cols["clinician_code"], dtype=object)).fillna("unknown")
+            .astype("str"),
+            route=pd.Series(cols["route"], dtype=object).fillna("unknown").astype("str"),
+            dose_mg_per_kg=dose, dose_band=dose_band(dose))
+    return frame
+
+
+def course_tables(facts: pd.DataFrame, *, after_n: int, timepoint_rule: str,
+                  all_courses: bool, remission_max: dict[str, int]) -> dict[str, pd.DataFrame]:
+    """Per instrument, ``course_table`` of the facts' courses after C3 (index courses unless
+    ``all_courses``; chosen over every instrument, as the engine does)."""
+    from outcomes.engine import select_courses
+
+    chosen = select_courses(facts, all_courses=all_courses)
+    tables = {}
+    for name in INSTRUMENTS:
+        mine = chosen[chosen["instrument"] == name]
+        tables[name] = course_facts.table_from_facts(
+            mine, name, after_n=after_n, timepoint_rule=timepoint_rule,
+            remission_max=remission_max.get(name))
+    return tables

@@ -1,0 +1,232 @@
+"""The observation frame (docs/OBSERVATIONS.md): one row per assessment, read with
+only the columns the outcome engine needs, within the acting user's clinic scope.
+
+A clinic network's store holds about a million scores, so the frame is read in two
+queries (docs/PERFORMANCE.md has the figures):
+
+- courses: one row per course in scope and date range (tens of thousands) with the
+  patient, clinic, number, start, the patient's indication and the breakdown dimensions
+  of the course's first infusion, found by an index lookup of its lowest number rather
+  than by reading every infusion;
+- scores: only the per-score columns, each sent by the database as one delimited string
+  (no Python object per score until numpy has parsed the numbers), dates parsed once
+  per distinct day.
+
+The course columns are then joined onto the scores by array position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import aliased
+
+from data.accounts.access import Actor, require
+from data.store.db import get_engine, read_session
+from data.store.frame_reader import as_float, as_int, fetch_columns
+from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
+from outcomes.dose import course_dose_bands
+
+DOSE_BANDS = ((0.0, 0.5, "< 0.5 mg/kg"), (0.5, 0.75, "0.5-0.74 mg/kg"),
+              (0.75, 1.0, "0.75-0.99 mg/kg"), (1.0, 99.0, ">= 1.0 mg/kg"))
+CORE_COLUMNS = ("course_key", "patient_key", "clinic", "course_number", "course_start",
+                "instrument", "infusion_number", "timepoint", "date", "total", "item9",
+                "infusion_date")
+DIMENSION_COLUMNS = ("indication", "clinician", "route", "dose_mg_per_kg", "dose_band")
+_SCORE_COLUMNS = ("course_key", "infusion_number", "instrument", "timepoint", "date", "total",
+                  "item9", "infusion_date")
+
+
+def scope_filter(actor: Actor, clinic_column, clinic_ids: list[int] | None = None):
+    """A WHERE clause limiting rows to the actor's clinics (and an optional subset)."""
+    if actor.all_clinics:
+        return clinic_column.in_(clinic_ids) if clinic_ids else clinic_column.is_not(None)
+    allowed = sorted(actor.clinic_ids if clinic_ids is None else set(clinic_ids) & actor.clinic_ids)
+    return clinic_column.in_(allowed)
+
+
+def load_observations(
+    *, actor: Actor, clinic_ids: list[int] | None = None, instruments: list[str] | None = None,
+    start: date | None = None, end: date | None = None, engine: Engine | None = None,
+    dimensions: bool = True,
+) -> pd.DataFrame:
+    """Scores within scope; `start`/`end` filter on the course start date. Without
+    `dimensions`, only the required columns (no indication, clinician, route, dose)."""
+    with read_session():  # a refusal is audited at the unit-of-work boundary
+        require(actor, "view_outcomes", entity="outcomes",
+                message="This role does not see clinical outcomes.")
+    chosen = _chosen_courses(actor, clinic_ids, start, end)
+    with (engine or get_engine()).connect() as conn:  # one read transaction for both
+        courses = _courses(conn, chosen, dimensions)
+        scores = _scores(conn, chosen, instruments)
+    return _joined(scores, courses)
+
+
+def _chosen_courses(actor: Actor, clinic_ids: list[int] | None, start: date | None,
+                    end: date | None) -> list:
+    """WHERE parts (on Course and Patient) choosing the courses in scope and date range;
+    none when every course is chosen (an all-clinic user without filters)."""
+    parts = []
+    if not actor.all_clinics or clinic_ids:
+        parts.append(scope_filter(actor, Patient.clinic_id, clinic_ids))
+    if start:
+        parts.append(Course.start_date >= start)
+    if end:
+        parts.append(Course.start_date <= end)
+    return parts
+
+
+def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFrame:
+    """One row per chosen course: identity columns, then (optionally) the dimensions."""
+    columns = [Course.id.label("course_key"), Course.patient_id.label("patient_key"),
+               Clinic.code.label("clinic"), Course.number.label("course_number"),
+               Course.start_date.label("course_start")]
+    stmt = (select(*columns).join(Patient, Patient.id == Course.patient_id)
+            .join(Clinic, Clinic.id == Patient.clinic_id).where(*chosen))
+    if dimensions:
+        stmt = _with_first_infusion(stmt)
+    rows = [tuple(row) for row in conn.execute(stmt)]  # plain tuples: DataFrame() is quicker
+    frame = pd.DataFrame(rows, columns=list(stmt.selected_columns.keys()))
+    courses = pd.DataFrame({
+        "course_key": frame["course_key"].astype("int64"),
+        "patient_key": frame["patient_key"].astype("int64"),
+        "clinic": frame["clinic"].astype("str"),
+        "course_number": frame["course_number"].astype("int64"),
+        "course_start": pd.to_datetime(frame["course_start"]),
+    })
+    if dimensions:
+        dose = courses["course_key"].map(_median_doses(conn, chosen)).astype("float64")
+        courses = courses.assign(
+            indication=frame["indication"].fillna("unspecified").astype("str"),
+            clinician=frame["username"].fillna(frame["clinician_code"]).fillna("unknown")
+            .astype("str"),
+            route=frame["route"].fillna("unknown").astype("str"),
+            dose_mg_per_kg=dose, dose_band=dose_band(dose))
+    return courses
+
+
+def _median_doses(conn: Connection, chosen: Sequence) -> pd.Series:
+    """Each chosen course's median dose in mg/kg over its infusions with a recorded dose
+    (the course's dose band, OUTCOMES.md/DASHBOARDS.md; outcomes.dose.course_dose_bands)
+    indexed by course_key. Two numeric columns per infusion: SQL has no portable median."""
+    stmt = (select(Infusion.course_id.label("course_key"), Infusion.dose_mg_per_kg)
+            .join(Course, Course.id == Infusion.course_id)
+            .join(Patient, Patient.id == Course.patient_id)
+            .where(*chosen, Infusion.dose_mg_per_kg.is_not(None)))
+    cols = fetch_columns(conn, stmt)
+    frame = pd.DataFrame({"course_key": as_int(cols["course_key"]),
+                          "dose_mg_per_kg": as_float(cols["dose_mg_per_kg"])})
+    return course_dose_bands(frame, DOSE_BANDS).set_index("course_key")["median_dose"]
+
+
+def _with_first_infusion(stmt):
+    """Add the patient's indication and the course's first infusion's clinician and route
+    (the breakdown dimensions; uq_infusion_number finds the lowest number). The dose
+    dimension is the course's median dose (`_median_doses`)."""
+    first = aliased(Infusion)
+    lowest = (select(func.min(Infusion.number)).where(Infusion.course_id == Course.id)
+              .correlate(Course).scalar_subquery())
+    return (stmt.add_columns(Patient.indication, User.username, first.clinician_code,
+                             first.route)
+            .outerjoin(first, (first.course_id == Course.id) & (first.number == lowest))
+            .outerjoin(User, User.id == first.clinician_id))
+
+
+def _scores(conn: Connection, chosen: Sequence, instruments: list[str] | None) -> dict:
+    """The per-score columns as arrays, each transferred as ONE delimited string.
+
+    A row per score would make ~7 Python objects per score in the driver (most of the
+    read's time at a million scores); the database joins each column into one string
+    (group_concat on SQLite, string_agg on PostgreSQL: ``aggregate_strings``), which
+    numpy parses in C. All the aggregates of one query see the rows in the same order,
+    so the columns line up. NULL totals and item 9 travel as -1 (answers are >= 0).
+    """
+    stmt = (select(_joined_numbers(Assessment.course_id), _joined_numbers(Infusion.number),
+                   _joined_text(Assessment.instrument), _joined_text(Assessment.timepoint),
+                   _joined_text(Assessment.administered_on), _joined_numbers(Assessment.total),
+                   _joined_numbers(Assessment.item9), _joined_text(Infusion.administered_on))
+            .select_from(Assessment).join(Infusion, Infusion.id == Assessment.infusion_id))
+    if chosen:
+        stmt = stmt.where(Assessment.course_id.in_(
+            select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
+    if instruments:
+        stmt = stmt.where(Assessment.instrument.in_(instruments))
+    course, number, instrument, timepoint, day, total, item9, given_on = conn.execute(stmt).one()
+    columns = {
+        "course_key": _numbers(course), "infusion_number": _numbers(number),
+        "instrument": _text(instrument), "timepoint": _text(timepoint), "date": _dates(day),
+        "total": _scores_or_nan(total), "item9": _scores_or_nan(item9),
+        "infusion_date": _dates(given_on),
+    }
+    if len({len(values) for values in columns.values()}) > 1:
+        raise RuntimeError("observation columns of different lengths")
+    return columns
+
+
+_SEPARATOR = "\x1f"  # ASCII unit separator: in no instrument name, timepoint or date
+
+
+def _joined_numbers(column):
+    return func.aggregate_strings(cast(func.coalesce(column, -1), String), ",")
+
+
+def _joined_text(column):
+    return func.aggregate_strings(cast(column, String), _SEPARATOR)
+
+
+def _numbers(joined: str | None) -> np.ndarray:
+    if not joined:
+        return np.array([], dtype="int64")
+    return np.fromstring(joined, dtype="int64", sep=",")
+
+
+def _scores_or_nan(joined: str | None) -> np.ndarray:
+    """float64 with NaN where the store holds NULL (sent as -1)."""
+    values = _numbers(joined).astype("float64")
+    values[values < 0] = np.nan
+    return values
+
+
+def _split(joined: str | None) -> np.ndarray:
+    return np.array(joined.split(_SEPARATOR) if joined else [], dtype=object)
+
+
+def _text(joined: str | None) -> pd.Series:
+    """A str column of a few distinct values repeated many times (hashed once)."""
+    codes, uniques = pd.factorize(_split(joined))
+    return pd.Series(uniques, dtype="str").take(codes).reset_index(drop=True)
+
+
+def _dates(joined: str | None) -> pd.Series:
+    """ISO dates, parsed once per distinct day."""
+    codes, uniques = pd.factorize(_split(joined))
+    days = pd.to_datetime(pd.Series([date.fromisoformat(d) for d in uniques], dtype=object))
+    return days.take(codes).reset_index(drop=True)
+
+
+def _joined(scores: dict, courses: pd.DataFrame) -> pd.DataFrame:
+    """Each score with its course's columns, in the documented column order."""
+    position = pd.Index(courses["course_key"]).get_indexer(scores["course_key"])
+    if (position < 0).any():  # a course created between the two queries (PostgreSQL)
+        keep = position >= 0
+        scores = {k: v[keep] if isinstance(v, np.ndarray) else v[keep].reset_index(drop=True)
+                  for k, v in scores.items()}
+        position = position[keep]
+    course_columns = {name: courses[name].take(position).reset_index(drop=True)
+                      for name in courses.columns if name != "course_key"}
+    frame = pd.DataFrame({**course_columns, **scores})
+    order = [*CORE_COLUMNS, *(c for c in DIMENSION_COLUMNS if c in courses.columns)]
+    return frame[order]
+
+
+def dose_band(dose: pd.Series) -> pd.Series:
+    """The mg/kg band of each dose ('unknown' when not recorded)."""
+    bands = pd.Series("unknown", index=dose.index, dtype="object")
+    for low, high, label in DOSE_BANDS:
+        bands[(dose >= low) & (dose < high)] = label
+    return bands

@@ -1,0 +1,137 @@
+"""Outcome summaries for the Outcomes page and `manage.py export outcomes`: one function,
+so the page and the command line show the same numbers for the same filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from data.accounts.access import Actor
+from data.analytics.course_outcomes import load_facts
+from data.analytics.course_progress import retention_summary
+from data.analytics.observations import CORE_COLUMNS, load_observations
+from data.clinic.protocol import load_protocol
+from data.store.db import read_session
+from outcomes.course_facts import table_from_facts
+from outcomes.engine import select_courses
+from outcomes.instruments import get_instrument
+from outcomes.summary import RETENTION_KEY, summarize, summarize_tables
+
+
+@dataclass(frozen=True)
+class OutcomeFilters:
+    """What the Outcomes page and the command line filter on; None = protocol default."""
+
+    after_n: int | None = None
+    timepoint_rule: str | None = None
+    all_courses: bool | None = None
+    clinic_ids: tuple[int, ...] | None = None
+    instruments: tuple[str, ...] | None = None
+    start: date | None = None
+    end: date | None = None
+    clinicians: tuple[str, ...] | None = None
+    indications: tuple[str, ...] | None = None
+    as_of: date | None = None  # D1 retention: the day the lapse window counts back from
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolved_parameters(filters: OutcomeFilters) -> dict[str, Any]:
+    """The filters with protocol defaults filled in."""
+    with read_session() as session:
+        protocol = load_protocol(session)
+    return {
+        "after_n": filters.after_n or protocol["induction_length"],
+        "timepoint_rule": filters.timepoint_rule or protocol["timepoint_rule"],
+        "all_courses": protocol["all_courses"] if filters.all_courses is None
+        else filters.all_courses,
+        "remission_max": {"MADRS": protocol["madrs_remission_max"]},
+        "small_cell": protocol["small_cell_threshold"],
+    }
+
+
+def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
+    """The OUTCOMES.md section 6 summary for the actor's scope and the filters, from the
+    course outcomes kept in the store (data.analytics.course_outcomes); equal to ``summary_of`` the
+    filtered observation frame (tests/data/test_course_outcomes.py)."""
+    params = resolved_parameters(filters)
+    return summary_from_facts(stored_facts(actor=actor, filters=filters, params=params),
+                              filters, params)
+
+
+def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
+                       params: dict[str, Any]) -> dict[str, Any]:
+    """The section 6 summary of stored facts already narrowed by every course filter."""
+    chosen = select_courses(facts, all_courses=params["all_courses"])
+    by_instrument = dict(tuple(chosen.groupby("instrument", sort=False)))
+    empty = chosen.iloc[:0]
+
+    def table_of(name: str, override: int | None) -> pd.DataFrame:
+        return table_from_facts(by_instrument.get(name, empty), name,
+                                after_n=params["after_n"],
+                                timepoint_rule=params["timepoint_rule"], remission_max=override)
+
+    summary = summarize_tables(table_of,
+                               instruments=list(filters.instruments) if filters.instruments
+                               else None, **params)
+    summary[RETENTION_KEY] = _retention(facts, filters, params)
+    return summary
+
+
+def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any],
+                 narrowed: bool = True) -> pd.DataFrame:
+    """The stored course facts within the actor's scope, clinics and dates, narrowed by the
+    clinician and indication filters (unless not ``narrowed``: then with those columns)."""
+    steps = any(get_instrument(name).remission_max != limit
+                for name, limit in params["remission_max"].items())
+    facts = load_facts(
+        actor=actor, clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+        start=filters.start, end=filters.end, after_n=params["after_n"],
+        timepoint_rule=params["timepoint_rule"],
+        dimensions=not narrowed or bool(filters.clinicians or filters.indications),
+        steps=steps)
+    return filter_courses(facts, filters) if narrowed else facts
+
+
+def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any]) -> dict:
+    return retention_summary(  # D1: infusions, not scores, decide it
+        frame, all_courses=params["all_courses"], as_of=filters.as_of,
+        clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+        start=filters.start, end=filters.end)
+
+
+def filtered_observations(*, actor: Actor, filters: OutcomeFilters) -> pd.DataFrame:
+    """The observation frame within the actor's scope, narrowed by every course filter
+    (the dimension columns are read only when a clinician or indication filter needs them)."""
+    obs = load_observations(
+        actor=actor, clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
+        start=filters.start, end=filters.end,
+        dimensions=bool(filters.clinicians or filters.indications),
+    )
+    return filter_courses(obs, filters)
+
+
+def filter_courses(frame: pd.DataFrame, filters: OutcomeFilters) -> pd.DataFrame:
+    """Keep the courses whose clinician (first infusion's) and indication are chosen."""
+    keep = pd.Series(True, index=frame.index)
+    if filters.clinicians:
+        keep &= frame["clinician"].isin(filters.clinicians)
+    if filters.indications:
+        keep &= frame["indication"].isin(filters.indications)
+    return frame if bool(keep.all()) else frame[keep]
+
+
+def summary_of(obs: pd.DataFrame, filters: OutcomeFilters) -> dict[str, Any]:
+    """The section 6 summary of an already filtered observation frame (page and CLI).
+
+    Only the required columns go to the engine: the summary uses no dimension, and every
+    row selection it makes would copy them (a third of its time on a million scores)."""
+    params = resolved_parameters(filters)
+    summary = summarize(obs[list(CORE_COLUMNS)],
+                        instruments=list(filters.instruments) if filters.instruments else None,
+                        **params)
+    summary[RETENTION_KEY] = _retention(obs, filters, params)
+    return summary
+

@@ -1,0 +1,1 @@
+"""Score and patient CSV imports: reading, validating with the forms' rules, writing in one transaction. Imports store/, accounts/, audit/, clinic/, models/, outcomes/."""
