@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from data.accounts.access import PermissionDenied
+    from models.access import PermissionDenied
 
     try:
         return args.func(args)

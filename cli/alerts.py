@@ -12,8 +12,8 @@ from cli.common import EXIT_OK, BadInput, write_output
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.clinic.alerts import export_alerts
+    from models.access import SYSTEM
 
     if args.format not in ("json", "csv"):
         raise BadInput("--format: json or csv")

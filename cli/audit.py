@@ -17,9 +17,9 @@ _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.audit.audit_queries import verify_trail
     from data.store.db import read_session
+    from models.access import SYSTEM
 
     expect = (args.expect_head or "").strip().lower() or None
     if expect and not _HASH_RE.match(expect):

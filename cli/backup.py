@@ -8,8 +8,8 @@ from cli.common import EXIT_OK, err
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
-    from data.store.backup import backup
+    from data.audit.backup import backup
+    from models.access import SYSTEM
 
     report = backup(args.file, actor=SYSTEM)
     err(f"backup written to {args.file}: integrity {report['integrity']}, {report['audit']}")
@@ -17,8 +17,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
-    from data.store.backup import restore
+    from data.audit.backup import restore
+    from models.access import SYSTEM
 
     report = restore(args.file, actor=SYSTEM)
     err(f"store restored from {args.file}: integrity {report['integrity']}, "

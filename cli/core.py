@@ -35,9 +35,9 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.accounts.users import create_user
     from data.store.db import write_session
+    from models.access import SYSTEM
 
     password = _read_password()
     clinics = tuple(c for c in (args.clinic or []) if c)
@@ -61,9 +61,9 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import_scores(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.imports.import_csv import size_problem
     from data.imports.importer import import_scores
+    from models.access import SYSTEM
 
     path = Path(args.file)
     if not path.is_file():

@@ -74,9 +74,9 @@ def _request(args: argparse.Namespace):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.exports import ExportError, run_export
     from data.exports.stream import new_export_path
+    from models.access import SYSTEM
 
     try:
         request = _request(args)

@@ -14,9 +14,9 @@ from cli.common import EXIT_OK, BadInput
 def cmd_invite(args: argparse.Namespace) -> int:
     from sqlmodel import select
 
-    from data.accounts.access import SYSTEM
     from data.selfreport.invitations import create_invitation, invitation_url
     from data.store.db import write_session
+    from models.access import SYSTEM
     from models.tables import Clinic, Patient
 
     if args.format != "json":

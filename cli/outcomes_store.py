@@ -9,10 +9,10 @@ from cli.common import EXIT_FAILURE, EXIT_OK, err
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.analytics.course_outcomes import rebuild_outcomes
-    from data.audit import audit
+    from data.store import audit
     from data.store.db import write_session
+    from models.access import SYSTEM
 
     with write_session() as session:
         rows = rebuild_outcomes(session)

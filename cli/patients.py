@@ -9,9 +9,9 @@ from cli.common import EXIT_BAD_INPUT, EXIT_OK, BadInput, err
 
 
 def cmd_import_patients(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.imports.import_csv import size_problem
     from data.imports.patient_import import import_patients
+    from models.access import SYSTEM
 
     path = Path(args.file)
     if not path.is_file():

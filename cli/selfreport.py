@@ -53,10 +53,10 @@ def _show(view: dict, schedule: dict) -> str:
 
 
 def cmd_clinic(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.selfreport.clinic_settings import clinic_by_code, update_clinic_settings
     from data.selfreport.schedules import load_schedule, update_schedule
     from data.store.db import write_session
+    from models.access import SYSTEM
 
     changes = {name: value for name, value in (
         ("oncall_email", args.oncall_email), ("oncall_webhook", args.oncall_webhook),
@@ -82,9 +82,9 @@ def cmd_clinic(args: argparse.Namespace) -> int:
 
 
 def cmd_invitations(args: argparse.Namespace) -> int:
-    from data.accounts.access import SYSTEM
     from data.selfreport.schedules import due_invitations, format_due
     from data.store.db import write_session
+    from models.access import SYSTEM
 
     if not args.due:
         raise BadInput("--due: the only listing so far; give --due")

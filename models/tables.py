@@ -95,7 +95,7 @@ class Clinic(SQLModel, table=True):
     crisis_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     oncall_email: str = Field(default="", max_length=254)
     oncall_webhook: str = Field(default="", max_length=500)
-    # IANA zone name: "today" and the times shown for this clinic (data/clinic/clinic_time.py)
+    # IANA zone name: "today" and the times shown for this clinic (data/store/clinic_time.py)
     time_zone: str = Field(default="UTC", max_length=64)
 
 
@@ -289,7 +289,7 @@ class ProtocolSetting(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only, hash-chained trail (`data/audit/audit.py` writes it; triggers refuse edits)."""
+    """Append-only, hash-chained trail (`data/store/audit.py` writes it; triggers refuse edits)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)

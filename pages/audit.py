@@ -16,8 +16,8 @@ from data.audit.audit_queries import (
     sees_identifiers,
     verify_trail,
 )
-from data.clinic.clinic_time import actor_zone
-from data.exports.readback import ExportReadBackError
+from data.files.readback import ExportReadBackError
+from data.store.clinic_time import actor_zone
 from data.store.db import read_session, write_session
 from ui.layout import page_setup
 from ui.text import human_table

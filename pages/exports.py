@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.accounts.access import PermissionDenied
 from data.analytics.overview import clinics_in_scope
 from data.exports import (
     AGGREGATE_KINDS,
@@ -17,6 +16,7 @@ from data.exports import (
     run_export,
 )
 from data.store.db import read_session
+from models.access import PermissionDenied
 from ui.export_files import discard, file_reader, new_file, sweep
 from ui.layout import page_setup
 

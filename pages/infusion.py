@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.accounts.access import PermissionDenied
 from data.clinic.alerts import item9_text
-from data.clinic.clinic_time import today_in
 from data.clinic.infusions import (
     Saved,
     add_scores,
@@ -22,7 +20,9 @@ from data.clinic.infusions import (
     log_infusion,
     start_course,
 )
+from data.store.clinic_time import today_in
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from models.labels import TIMEPOINT_WORDS, clinic_label, clinic_message
 from models.schemas import VITAL_MOMENTS, VITAL_RANGES, AlreadySaved, InputError, total_dose_mg
 from models.tables import COURSE_TYPES, Course, Infusion

@@ -11,8 +11,8 @@ from dataclasses import replace
 import streamlit as st
 
 from data.analytics.overview import clinics_in_scope
-from data.clinic.clinic_time import actor_today
 from data.clinic.protocol import load_protocol
+from data.store.clinic_time import actor_today
 from data.store.db import read_session
 from ui import outcome_sections as sections
 from ui.dose_sections import dose_section

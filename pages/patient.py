@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data.accounts.access import PermissionDenied
-from data.clinic.clinic_time import patient_zone
 from data.clinic.patients import record_view
 from data.clinic.records import patient_record
+from data.store.clinic_time import patient_zone
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from models.schemas import InputError
 from ui.course_status import course_status_form
 from ui.invitations_panel import invitations_section

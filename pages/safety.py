@@ -11,13 +11,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data.accounts.access import PermissionDenied
-from data.audit.audit import utcnow
 from data.clinic.alerts import close_alerts, list_alerts
 from data.clinic.alerts import item9_text as item9_short
-from data.clinic.clinic_time import actor_zone
 from data.clinic.protocol import load_protocol
+from data.store.audit import utcnow
+from data.store.clinic_time import actor_zone
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from models.schemas import ALERT_ACTIONS, InputError
 from models.tables import SOURCE_LABELS
 from outcomes.alert_times import (

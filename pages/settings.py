@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.accounts.access import PermissionDenied
 from data.clinic.protocol import (
     PROTOCOL_FIELDS,
     TIMEPOINT_RULE_LABELS,
@@ -18,6 +17,7 @@ from data.clinic.protocol import (
     update_protocol,
 )
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from ui.clinic_settings_form import clinic_settings_block
 from ui.layout import page_setup
 from ui.text import flash, show_flash, show_problems

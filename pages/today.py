@@ -10,8 +10,8 @@ import streamlit as st
 
 from data.analytics.overview import clinics_in_scope
 from data.analytics.today import today_list
-from data.clinic.clinic_time import today_in
 from data.clinic.protocol import load_protocol
+from data.store.clinic_time import today_in
 from data.store.db import read_session
 from ui.drafts import drafts_notice
 from ui.layout import page_setup

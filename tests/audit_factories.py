@@ -8,9 +8,9 @@ from datetime import date
 from sqlalchemy import text
 from sqlmodel import select
 
-from data.accounts.access import Actor
-from data.audit import audit
+from data.store import audit
 from data.store.db import write_session
+from models.access import Actor
 from models.tables import Clinic, Patient
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlmodel import select
 
-from data.accounts.access import Actor
 from data.clinic.infusions import Saved, log_infusion, start_course
 from data.clinic.patients import register_patient
 from data.store.db import read_session, write_session
+from models.access import Actor
 from models.tables import Clinic
 
 TODAY = date(2025, 3, 10)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from data.accounts.access import SYSTEM, Actor
 from data.accounts.users import actor_for, create_user
 from data.store.db import read_session, write_session
+from models.access import SYSTEM, Actor
 from models.tables import User
 
 PASSWORD = "correct-horse-battery"

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from data.audit import audit
+from data.store import audit
 from data.store.db import read_session
 from models.tables import AuditEvent
 from tests.apptest import fresh_app

@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from data.audit import audit
 from data.audit.audit_queries import (
     REDACTED,
     AuditFilter,
@@ -21,6 +20,7 @@ from data.audit.audit_queries import (
     record_history,
     search_events,
 )
+from data.store import audit
 from data.store.db import read_session, write_session
 from models.tables import AuditEvent
 from tests.audit_factories import IDENTIFIERS, build_trail

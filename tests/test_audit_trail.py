@@ -13,10 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 import manage
-from data.accounts.access import SYSTEM
-from data.audit import audit
+from data.store import audit
 from data.store.db import read_session, write_session
 from data.store.settings import PROJECT_ROOT
+from models.access import SYSTEM
 from models.tables import AuditEvent
 from tests.audit_factories import drop_triggers, raw
 

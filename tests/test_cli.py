@@ -89,9 +89,9 @@ def test_import_missing_file_is_bad_input(url, tmp_path):
 def small_cells_of_two() -> None:
     """The sample has 2 courses: with the default threshold (5) every outcome export of it
     is suppressed whole (issue 15), so these tests lower it to 2 to check the figures."""
-    from data.accounts.access import SYSTEM
     from data.clinic.protocol import update_protocol
     from data.store.db import write_session
+    from models.access import SYSTEM
 
     with write_session() as session:
         update_protocol(session, actor=SYSTEM, changes={"small_cell_threshold": 2})

@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from data.accounts.access import PermissionDenied
 from data.analytics.dose_frame import load_dose_frame
 from data.analytics.outcome_frames import load_infusions
 from data.analytics.outcome_report import OutcomeFilters, outcome_summary
+from models.access import PermissionDenied
 from tests.factories import make_user
 from tests.test_outcomes_page import actor, clinic_ids, open_outcomes, open_section
 from ui.dose_sections import BENCHMARK_WARNING, NOT_DOSE_FINDING

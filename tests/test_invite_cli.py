@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data.accounts.access import SYSTEM
 from data.selfreport.invitations import open_link
 from data.selfreport.throttle import Throttle
+from models.access import SYSTEM
 from tests.clinical_factories import log, make_course, make_patient
 from tests.factories import make_user
 from tests.test_cli import manage

@@ -56,3 +56,61 @@ def test_the_check_catches_an_upward_import(tmp_path):
     bad = tmp_path / "x.py"
     bad.write_text("def f():\n    from ui.layout import page_setup\n", encoding="utf-8")
     assert project_imports(bad) == [(2, "ui")]
+
+
+# The rooms of data/, like an import-linter `layers` contract inside the package: each
+# room may import the rooms listed for it (and itself), never one above it.
+ROOMS_MAY_IMPORT = {
+    "store": set(),
+    "files": set(),
+    "audit": {"store", "files"},
+    "accounts": {"store"},
+    "clinic": {"store", "files", "audit", "accounts"},
+    "selfreport": {"store", "files", "audit", "accounts", "clinic"},
+    "analytics": {"store", "files", "audit", "accounts", "clinic", "selfreport"},
+    "exports": {"store", "files", "audit", "accounts", "clinic", "selfreport", "analytics"},
+    "imports": {"store", "files", "audit", "accounts", "clinic"},
+    "seed": {"store", "files", "audit", "accounts", "clinic", "selfreport", "analytics",
+             "imports"},
+}
+DATA_MODULES = [p for p in MODULES if p.relative_to(ROOT).parts[0] == "data"]
+
+
+def data_room_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, room) of every import of a room of data/ in the file (`from data import x`
+    counts as room x)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] if node.module != "data" else [
+                f"data.{alias.name}" for alias in node.names]
+        found += [(node.lineno, n.split(".")[1]) for n in names
+                  if n.startswith("data.") and n.split(".")[1] in ROOMS_MAY_IMPORT]
+    return found
+
+
+def test_every_room_is_in_the_contract():
+    rooms = {p.name for p in (ROOT / "data").iterdir()
+             if p.is_dir() and (p / "__init__.py").exists()}
+    assert rooms == set(ROOMS_MAY_IMPORT)
+    loose = [p.name for p in (ROOT / "data").glob("*.py") if p.name != "__init__.py"]
+    assert not loose, f"modules outside a room: {loose}"
+
+
+@pytest.mark.parametrize("path", [p for p in DATA_MODULES if len(p.relative_to(ROOT).parts) > 2],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_room_imports_only_the_rooms_below_it(path: Path):
+    room = path.relative_to(ROOT).parts[1]
+    allowed = ROOMS_MAY_IMPORT[room] | {room}
+    wrong = [f"line {line}: data.{r}" for line, r in data_room_imports(path) if r not in allowed]
+    assert not wrong, f"{path.relative_to(ROOT)} imports a room above it: {wrong}"
+
+
+def test_the_room_check_catches_an_upward_import(tmp_path):
+    bad = tmp_path / "x.py"
+    bad.write_text("def f():\n    from data.analytics import observations\n"
+                   "from data import clinic\n", encoding="utf-8")
+    assert sorted(data_room_imports(bad)) == [(2, "analytics"), (3, "clinic")]

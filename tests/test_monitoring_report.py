@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from data.accounts.access import SYSTEM
 from data.analytics.patient_view import load_patient_view
+from models.access import SYSTEM
 from outcomes.trajectory import course_outcomes
 from tests.clinical_factories import PHQ9_POST, PHQ9_PRE, log, make_course, make_patient, score
 from tests.factories import make_user

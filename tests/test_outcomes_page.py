@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data.accounts.access import SYSTEM
 from data.accounts.users import actor_for
 from data.analytics.outcome_report import OutcomeFilters, outcome_summary
 from data.analytics.overview import clinics_in_scope
 from data.clinic.protocol import update_protocol
 from data.store.db import read_session, write_session
 from data.store.settings import PROJECT_ROOT
+from models.access import SYSTEM
 from models.tables import User
 from tests.cli_runner import run_manage
 

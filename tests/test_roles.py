@@ -13,7 +13,6 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import func, select
 
-from data.accounts.access import SYSTEM, Actor, PermissionDenied
 from data.accounts.users import (
     change_own_password,
     change_role,
@@ -49,6 +48,7 @@ from data.selfreport.invitations import create_invitation, list_invitations, rev
 from data.selfreport.kiosk import start_kiosk
 from data.selfreport.schedules import due_invitations, update_schedule
 from data.store.db import read_session, write_session
+from models.access import SYSTEM, Actor, PermissionDenied
 from models.tables import AuditEvent, Course, Infusion, Invitation, Patient, SafetyAlert
 from tests.clinical_factories import (
     PHQ9_PRE,

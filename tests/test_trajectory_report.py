@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data.accounts.access import SYSTEM
 from data.analytics.patient_view import load_patient_view
+from models.access import SYSTEM
 from outcomes.trajectory import course_outcomes
 from tests.screenshots import SHOTS
 from tests.trajectory_cohort import import_cohort, patient_id

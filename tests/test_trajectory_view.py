@@ -12,10 +12,10 @@ import streamlit as st
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from data.accounts.access import PermissionDenied
 from data.analytics.patient_view import load_patient_view
 from data.store.db import read_session
 from data.store.settings import PROJECT_ROOT
+from models.access import PermissionDenied
 from models.tables import AuditEvent
 from tests.factories import PASSWORD, make_user
 from tests.trajectory_cohort import import_cohort, patient_id

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import SYSTEM
 from data.accounts.users import (
     SignInError,
     UserError,
@@ -19,6 +18,7 @@ from data.accounts.users import (
     sign_in,
 )
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from models.tables import AuditEvent
 from tests.factories import PASSWORD, get_user, make_user
 

@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from data.accounts.access import SYSTEM
 from data.accounts.users import deactivate_user, force_password_reset
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from models.tables import AuditEvent
 from tests.apptest import fresh_app
 from tests.factories import PASSWORD, get_user, make_user

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from data.accounts.access import SYSTEM
 from data.analytics.clinic_outcomes import load_clinic_frames
 from data.analytics.outcome_report import OutcomeFilters
+from models.access import SYSTEM
 from outcomes.worklist import completion_by, work_list
 from tests.pages.conftest import table_with
 from tests.test_outcomes_page import open_outcomes, open_section

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from data.accounts.access import SYSTEM
 from data.imports.importer import import_scores
+from models.access import SYSTEM
 
 HEADER = ("patient_id,clinic,clinician,indication,course_id,infusion_number,infusion_type,"
           "timepoint,date,instrument,item_1,item_2,item_3,item_4,item_5,item_6,item_7,item_8,"

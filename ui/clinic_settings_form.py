@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
 from data.analytics.overview import clinics_in_scope
-from data.clinic.clinic_time import time_zone_names
 from data.selfreport.clinic_settings import (
     DEFAULT_CRISIS_TEXT,
     clinic_by_code,
@@ -16,7 +14,9 @@ from data.selfreport.clinic_settings import (
     update_clinic_settings,
 )
 from data.selfreport.schedules import load_schedule, update_schedule
+from data.store.clinic_time import time_zone_names
 from data.store.db import read_session, write_session
+from models.access import Actor, PermissionDenied
 from outcomes.schedule import RULE_LABELS, RULES, SELF_REPORT_INSTRUMENTS
 from ui.text import flash, show_problems
 

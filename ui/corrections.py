@@ -7,12 +7,12 @@ from typing import Any
 
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
 from data.clinic.alerts import item9_text, score_alert
 from data.clinic.corrections import correct_infusion, correct_score
 from data.clinic.infusions import scores_of
 from data.clinic.records import score_column, score_label
 from data.store.db import read_session, write_session
+from models.access import Actor, PermissionDenied
 from models.schemas import SIDE_EFFECTS, InfusionIn, InputError
 from models.tables import (
     DISSOCIATION_LEVELS,

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
 from data.clinic.infusions import reopen_course
 from data.store.db import write_session
+from models.access import Actor, PermissionDenied
 from models.schemas import InputError
 from models.tables import Course, Infusion
 from outcomes.course_rules import CourseAdvice

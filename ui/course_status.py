@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
 from data.clinic.infusions import set_course_status
 from data.store.db import write_session
+from models.access import Actor, PermissionDenied
 from models.schemas import InputError
 from models.tables import COURSE_STATUSES
 from ui.text import flash, reset_widgets, show_problems

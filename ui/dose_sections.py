@@ -11,11 +11,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data.accounts.access import Actor
 from data.analytics.clinic_outcomes import narrow
 from data.analytics.dose_frame import BANDS, load_dose_frame
 from data.analytics.outcome_report import OutcomeFilters, resolved_parameters
 from data.analytics.published_benchmarks import BenchmarkFileError, benchmark_rows, load_benchmarks
+from models.access import Actor
 from outcomes import dose
 from outcomes.engine import course_table
 from outcomes.instruments import get_instrument

@@ -17,9 +17,9 @@ from typing import Any
 
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
 from data.clinic.drafts import DraftError, discard_draft, load_draft, my_drafts, save_draft
 from data.store.db import read_session, write_session
+from models.access import Actor, PermissionDenied
 from models.validation import InputError
 from ui.text import reset_widgets
 
@@ -80,8 +80,8 @@ def _canonical(values: dict[str, Any]) -> str:
 
 
 def _local(moment: datetime) -> datetime:
-    """The moment in the signed-in user's clinic time zone (data.clinic.clinic_time)."""
-    from data.clinic.clinic_time import actor_zone, local
+    """The moment in the signed-in user's clinic time zone (data.store.clinic_time)."""
+    from data.store.clinic_time import actor_zone, local
 
     actor = st.session_state.get("actor")
     if actor is None:

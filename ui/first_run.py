@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.accounts.access import SYSTEM
 from data.accounts.users import UserError, create_user
 from data.store.db import write_session
+from models.access import SYSTEM
 
 DEMO_PATIENTS = 120
 

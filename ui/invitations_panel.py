@@ -10,8 +10,6 @@ import pandas as pd
 import segno
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
-from data.clinic.clinic_time import patient_zone
 from data.selfreport.invitations import (
     EXPIRES_HOURS_DEFAULT,
     EXPIRES_HOURS_MAX,
@@ -22,8 +20,10 @@ from data.selfreport.invitations import (
     revoke_invitation,
 )
 from data.selfreport.mailer import MailError, email_invitation
+from data.store.clinic_time import patient_zone
 from data.store.db import read_session, write_session
 from data.store.settings import get_settings
+from models.access import Actor, PermissionDenied
 from models.schemas import InputError
 from models.tables import INVITATION_OCCASIONS
 from ui.text import flash, human_table, show_problems

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
 from data.selfreport.invitations import SELF_REPORT_INSTRUMENTS, InvalidLink, submit_link
 from data.selfreport.kiosk import start_kiosk, unlock_kiosk
 from data.store.db import write_session
+from models.access import Actor, PermissionDenied
 from models.schemas import InputError
 from models.tables import Infusion
 from ui.questionnaire import Questionnaire, hide_chrome

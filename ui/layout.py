@@ -7,11 +7,11 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from data.accounts.access import Actor
 from data.analytics.overview import count_open_alerts
-from data.audit.audit import utcnow
 from data.clinic.alerts import patient_open_alerts
+from data.store.audit import utcnow
 from data.store.db import read_session
+from models.access import Actor
 from outcomes.alert_times import age_text
 from ui.kiosk import in_kiosk_mode
 from ui.respond import wants_respond_page

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data.accounts.access import Actor
 from data.analytics.clinic_outcomes import narrow
 from data.analytics.outcome_frames import patient_labels
 from data.analytics.outcome_report import OutcomeFilters
+from models.access import Actor
 from outcomes.worklist import completion_by, courses_without_baseline, work_list
 from ui.outcome_cache import _loading_filters, cached_frames, store_version
 

@@ -26,7 +26,6 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from data.accounts.access import Actor
 from data.analytics.clinic_outcomes import (
     ClinicAnalysis,
     ClinicFrames,
@@ -44,6 +43,7 @@ from data.analytics.outcome_report import (
     stored_facts,
     summary_from_facts,
 )
+from models.access import Actor
 
 TTL_SECONDS = 300
 # The ClinicAnalysis fields each section of the Outcomes page reads (besides instrument and

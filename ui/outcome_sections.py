@@ -11,11 +11,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data.accounts.access import Actor
 from data.analytics.clinic_outcomes import ClinicAnalysis
 from data.selfreport.completion import selfreport_quality
 from data.store.db import read_session
 from figures import charts
+from models.access import Actor
 from models.tables import SOURCE_LABELS
 from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY

@@ -10,9 +10,9 @@ from typing import Any
 
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
 from data.clinic.patients import register_patient, update_patient
 from data.store.db import write_session
+from models.access import Actor, PermissionDenied
 from models.schemas import INDICATIONS, AlreadySaved, InputError, age_warning
 from models.tables import SEXES, Clinic, Patient
 from ui.text import clear_keys, code_span, flash, reset_widgets, show_problems

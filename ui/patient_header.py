@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from data.clinic.clinic_time import format_date, patient_today
+from data.store.clinic_time import format_date, patient_today
 from data.store.db import read_session
 from models.schemas import age_on, age_warning
 from models.tables import Patient

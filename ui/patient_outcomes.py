@@ -13,10 +13,10 @@ import re
 import pandas as pd
 import streamlit as st
 
-from data.accounts.access import Actor, PermissionDenied
 from data.analytics.patient_view import PatientView, load_patient_view, record_progress_report
-from data.audit.audit import utcnow
+from data.store.audit import utcnow
 from figures import charts
+from models.access import Actor, PermissionDenied
 from models.schemas import InputError
 from outcomes.instruments import INSTRUMENT_NAMES
 from outcomes.trajectory import (

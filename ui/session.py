@@ -19,7 +19,6 @@ import time
 
 import streamlit as st
 
-from data.accounts.access import Actor
 from data.accounts.sessions import (
     COOKIE_NAME,
     cookie_value,
@@ -31,10 +30,11 @@ from data.accounts.sessions import (
     touch_session,
 )
 from data.accounts.users import SignInError, session_check
-from data.audit import audit
+from data.store import audit
 from data.store.db import get_engine, read_session, write_session
 from data.store.migrate import upgrade
 from data.store.settings import get_settings
+from models.access import Actor
 
 ACTOR_KEY = "actor"
 COOKIE_CHECKED = "session_cookie_checked"  # this tab has looked at its cookie once

@@ -106,7 +106,7 @@ def shown(value: object, zone: object = None) -> object:
     """A value as a clinician reads it: '—' for a missing value (None, NaN, NaT, '', []),
     'Yes'/'No' for a flag, '6 Dec 2026' for a date, '6 Dec 2026 14:05' for a time in the
     clinic's zone (`zone`: a clinic, a zone name; UTC when None), a list joined by ', '."""
-    from data.clinic.clinic_time import format_date, format_datetime
+    from data.store.clinic_time import format_date, format_datetime
 
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return MISSING

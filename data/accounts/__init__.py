@@ -1,1 +1,2 @@
-"""Who may do what: users, passwords, sign-in, roles and clinic scope. Imports store/, audit/, models/."""
+"""Who is signed in: users, passwords, sign-in sessions (the roles themselves are
+models/access.py). Imports store/."""

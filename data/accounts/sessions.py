@@ -26,11 +26,11 @@ from pathlib import Path
 
 from sqlmodel import Session, or_, select
 
-from data.accounts.access import Actor
 from data.accounts.users import SIGN_IN_FAILED, SignInError, actor_for, authenticate
-from data.audit import audit
+from data.store import audit
 from data.store.db import write_session
 from data.store.settings import PROJECT_ROOT, get_settings
+from models.access import Actor
 from models.tables import User, UserSession
 
 COOKIE_NAME = "kot_session"

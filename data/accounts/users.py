@@ -15,12 +15,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, func, select
 
-from data.accounts.access import Actor, require
 from data.accounts.passwords import password_problem
-from data.audit import audit
-from data.clinic.clinic_time import default_time_zone
+from data.store import audit
+from data.store.clinic_time import default_time_zone
 from data.store.db import write_session
 from data.store.settings import get_settings
+from models.access import Actor, require
 from models.tables import ROLES, Clinic, User, UserClinic
 from models.validation import NAME_MAX, clinic_code_problem, text_problem
 

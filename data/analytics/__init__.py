@@ -1,1 +1,3 @@
-"""The outcome read side in one place: observation frames, clinic outcomes, the outcome report (export path), the patient view, dose, retention, published benchmarks. Imports store/, accounts/, clinic/, models/, outcomes/."""
+"""The outcome read side in one place: observation frames, the course outcomes kept in the
+store, clinic outcomes, the outcome report (export path), the patient view, Today, dose,
+retention, published benchmarks. Imports store/, accounts/, clinic/, selfreport/."""

@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-from data.accounts.access import Actor
 from data.analytics.observations import DOSE_BANDS, load_observations
 from data.analytics.outcome_frames import (
     load_held_visits,
@@ -30,6 +29,7 @@ from data.analytics.outcome_report import (
 )
 from data.clinic.protocol import load_protocol
 from data.store.db import read_session
+from models.access import Actor
 from outcomes import attention, breakdowns, dose, durability, monitoring, quality
 from outcomes.course_facts import table_from_facts
 from outcomes.engine import course_table, select_courses

@@ -4,7 +4,7 @@ tens of thousands of small rows instead of every score.
 
 - Writes: every service that can change a course's facts (scores, corrections, infusions,
   course status, imports and the seed through data/store/bulk.py) calls
-  ``mark_courses_stale(session, course_ids)`` in its own transaction: a row in
+  ``data.store.outcome_queue.mark_courses_stale(session, course_ids)`` in its own transaction: a row in
   ``course_outcome_stale`` (its ``generation`` goes up at each marking).
 - Reads: ``refresh_stale()`` recomputes the queued courses only, from their scores, with the
   engine's functions, and removes the markings it has seen (a marking made meanwhile keeps
@@ -43,11 +43,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from data.accounts.access import Actor, require
 from data.analytics.observations import (
     _chosen_courses,
     _joined,
@@ -57,6 +55,7 @@ from data.analytics.observations import (
 )
 from data.store.db import get_engine, read_session, write_session
 from data.store.frame_reader import as_dates, as_text, fetch_columns
+from models.access import Actor, require
 from models.tables import (
     Assessment,
     Clinic,
@@ -77,19 +76,6 @@ _STALE = CourseOutcomeStale.__table__
 
 # --- writes -------------------------------------------------------------------------------
 
-def mark_courses_stale(session: Session, course_ids: Iterable[int | None]) -> None:
-    """Queue the courses for recomputation, in the caller's transaction."""
-    ids = sorted({int(i) for i in course_ids if i is not None})
-    if not ids:
-        return
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for start in range(0, len(ids), 5000):
-        stmt = make(_STALE).values([{"course_id": i, "generation": 1}
-                                    for i in ids[start:start + 5000]])
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["course_id"],
-            set_={"generation": _STALE.c.generation + 1}))
 
 
 def refresh_stale(engine: Engine | None = None) -> int:

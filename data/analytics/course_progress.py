@@ -11,8 +11,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from data.clinic.clinic_time import default_time_zone, today_in
 from data.clinic.protocol import load_protocol
+from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
 from models.tables import Course, Infusion, Patient
 from outcomes.engine import select_courses

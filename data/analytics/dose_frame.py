@@ -14,12 +14,12 @@ import pandas as pd
 from sqlalchemy import exists, select
 from sqlalchemy.engine import Engine
 
-from data.accounts.access import Actor, require
-from data.analytics.observations import DOSE_BANDS, scope_filter
+from data.analytics.observations import DOSE_BANDS
 from data.analytics.outcome_frames import _effects
 from data.analytics.outcome_report import OutcomeFilters
 from data.store.db import get_engine, read_session
 from data.store.frame_reader import as_float, as_int, as_text, fetch_columns
+from models.access import Actor, require, scope_filter
 from models.tables import AdverseEvent, Course, Infusion, Patient
 
 BANDS = DOSE_BANDS

@@ -26,9 +26,9 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
-from data.accounts.access import Actor, require
 from data.store.db import get_engine, read_session
 from data.store.frame_reader import as_float, as_int, fetch_columns
+from models.access import Actor, require, scope_filter
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
 from outcomes.dose import course_dose_bands
 
@@ -42,12 +42,6 @@ _SCORE_COLUMNS = ("course_key", "infusion_number", "instrument", "timepoint", "d
                   "item9", "infusion_date")
 
 
-def scope_filter(actor: Actor, clinic_column, clinic_ids: list[int] | None = None):
-    """A WHERE clause limiting rows to the actor's clinics (and an optional subset)."""
-    if actor.all_clinics:
-        return clinic_column.in_(clinic_ids) if clinic_ids else clinic_column.is_not(None)
-    allowed = sorted(actor.clinic_ids if clinic_ids is None else set(clinic_ids) & actor.clinic_ids)
-    return clinic_column.in_(allowed)
 
 
 def load_observations(

@@ -10,11 +10,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from data.accounts.access import Actor, require
-from data.analytics.observations import dose_band, scope_filter
+from data.analytics.observations import dose_band
 from data.analytics.outcome_report import OutcomeFilters
 from data.store.db import get_engine, read_session
 from data.store.frame_reader import as_dates, as_float, as_int, as_text, fetch_columns
+from models.access import Actor, require, scope_filter
 from models.tables import (
     AdverseEvent,
     AuditEvent,

@@ -9,12 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from data.accounts.access import Actor
 from data.analytics.course_outcomes import load_facts
 from data.analytics.course_progress import retention_summary
 from data.analytics.observations import CORE_COLUMNS, load_observations
 from data.clinic.protocol import load_protocol
 from data.store.db import read_session
+from models.access import Actor
 from outcomes.course_facts import table_from_facts
 from outcomes.engine import select_courses
 from outcomes.instruments import get_instrument

@@ -7,9 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, func, or_, select
 
-from data.accounts.access import Actor, require
-from data.analytics.observations import scope_filter
-from data.clinic.clinic_time import actor_today
+from data.store.clinic_time import actor_today
+from models.access import Actor, require, scope_filter
 from models.tables import Clinic, Course, Infusion, Patient, SafetyAlert
 
 

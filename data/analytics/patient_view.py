@@ -16,12 +16,12 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor
-from data.audit import audit
 from data.clinic.patients import clinic_code, get_patient
 from data.clinic.protocol import load_protocol
 from data.clinic.records import course_tables, item9_history
+from data.store import audit
 from data.store.db import read_session, write_session
+from models.access import Actor
 from models.tables import Assessment, Course, Infusion, Patient, SafetyAlert, User
 
 VITALS = (

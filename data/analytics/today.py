@@ -1,6 +1,6 @@
 """What a clinician's day holds: the Today list, and the patient list's status columns.
 
-"Today" is each clinic's own calendar day (data/clinic/clinic_time.py). A patient is on the
+"Today" is each clinic's own calendar day (data/store/clinic_time.py). A patient is on the
 Today list for one or more of these reasons (one row per patient):
 
 - ``infusion today``: an infusion of any of their courses is dated today; the row shows
@@ -28,11 +28,11 @@ from typing import Any
 
 from sqlmodel import Session, func, or_, select
 
-from data.accounts.access import Actor, require
 from data.analytics.overview import clinics_in_scope
-from data.clinic.clinic_time import format_date, today_in
 from data.clinic.protocol import load_protocol
 from data.selfreport.schedules import load_schedule
+from data.store.clinic_time import format_date, today_in
+from models.access import Actor, require
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert
 from outcomes.instruments import severity
 from outcomes.schedule import WEEK_DAYS, InfusionDay, due_on

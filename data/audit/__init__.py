@@ -1,1 +1,2 @@
-"""The append-only, hash-chained audit trail and its queries. Imports store/, models/."""
+"""Reading the audit trail: search, verification, export; audited backups. Imports store/,
+files/."""

@@ -1,6 +1,6 @@
 """Reading the audit trail (issue 5): filtered events, one record's history rebuilt from
 its events, a CSV export of the filtered events (itself audited; text cells made inert
-against formula injection by `data.exports.safe_csv`), and the chain check.
+against formula injection by `data.files.safe_csv`), and the chain check.
 
 Who sees what (docs/AUDIT.md):
 - every function requires `view_audit` (directors and auditors);
@@ -25,11 +25,11 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, true
 from sqlmodel import Session, select
 
-from data.accounts.access import SYSTEM, Actor, require
-from data.audit import audit
-from data.exports.readback import read_back_listing
-from data.exports.safe_csv import write_csv
+from data.files.readback import read_back_listing
+from data.files.safe_csv import write_csv
+from data.store import audit
 from data.store.schema_check import trigger_differences
+from models.access import SYSTEM, Actor, require
 from models.tables import AuditEvent, Patient, User
 
 REDACTED = "[redacted]"

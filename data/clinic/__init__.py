@@ -1,1 +1,2 @@
-"""The clinical record and its services: patients, courses, infusions, scores, alerts, corrections, protocol settings, pseudonyms. Imports store/, accounts/, audit/, models/, outcomes/."""
+"""The clinical record and its services: patients, courses, infusions, scores, monitoring,
+alerts, corrections, drafts, protocol settings. Imports store/, files/, audit/, accounts/."""

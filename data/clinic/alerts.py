@@ -25,11 +25,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require, require_clinic
-from data.analytics.observations import scope_filter
-from data.audit import audit
-from data.exports.readback import read_back_listing
-from data.exports.safe_csv import write_csv
+from data.files.readback import read_back_listing
+from data.files.safe_csv import write_csv
+from data.store import audit
+from models.access import Actor, require, require_clinic, scope_filter
 from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, check_reason, parse
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert, User
 from outcomes.alert_times import acknowledge_minutes

@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require
-from data.analytics.course_outcomes import mark_courses_stale
-from data.audit import audit
 from data.clinic.alerts import open_item9_alert
-from data.clinic.clinic_time import today_in
 from data.clinic.infusions import course_in_scope
 from data.clinic.protocol import load_protocol
+from data.store import audit
+from data.store.clinic_time import today_in
+from data.store.outcome_queue import mark_courses_stale
+from models.access import Actor, require
 from models.schemas import InfusionIn, InputError, ScoreIn, check_reason, parse, parse_score
 from models.tables import Assessment, Clinic, Infusion, SafetyAlert
 

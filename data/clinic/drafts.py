@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, select
 
-from data.accounts.access import Actor, require
-from data.audit import audit
 from data.clinic.patients import get_patient
+from data.store import audit
 from data.store.settings import get_settings
+from models.access import Actor, require
 from models.tables import Draft, Patient
 from models.validation import InputError
 

@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from data.accounts.access import Actor, require, require_clinic
-from data.audit import audit
-from data.clinic.clinic_time import today_in
 from data.clinic.monitoring import record_held_visit, write_adverse_events
 from data.clinic.patients import clinic_code, get_patient
 from data.clinic.protocol import load_protocol
 from data.clinic.scores import check_scores, write_scores
+from data.store import audit
+from data.store.clinic_time import today_in
+from models.access import Actor, require, require_clinic
 from models.schemas import (
     AlreadySaved,
     CourseIn,

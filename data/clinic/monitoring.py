@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require, require_clinic
-from data.audit import audit
+from data.store import audit
+from models.access import Actor, require, require_clinic
 from models.monitoring_schema import AdverseEventIn, parse_adverse_events
 from models.tables import AdverseEvent, Course, HeldVisit, Infusion, Patient
 from models.validation import InputError, ModelProblems

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require, require_clinic
-from data.audit import audit
-from data.clinic.clinic_time import today_in
-from data.clinic.pseudonyms import new_study_id
+from data.store import audit
+from data.store.clinic_time import today_in
+from data.store.pseudonyms import new_study_id
+from models.access import Actor, require, require_clinic
 from models.schemas import AlreadySaved, InputError, PatientIn, check_reason, parse
 from models.tables import Clinic, Patient
 

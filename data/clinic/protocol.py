@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require
-from data.audit import audit
+from data.store import audit
+from models.access import Actor, require
 from models.tables import ProtocolSetting
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor
-from data.clinic.clinic_time import today_in
 from data.clinic.monitoring import adverse_event_text, adverse_events_by_infusion, held_visits_of
 from data.clinic.patients import clinic_code, get_patient
+from data.store.clinic_time import today_in
+from models.access import Actor
 from models.schemas import age_on, age_warning
 from models.tables import (
     PATIENT_SOURCES,

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor
-from data.analytics.course_outcomes import mark_courses_stale
-from data.audit import audit
 from data.clinic.alerts import open_item9_alert
+from data.store import audit
+from data.store.outcome_queue import mark_courses_stale
+from models.access import Actor
 from models.schemas import AlreadySaved, InputError, ScoreIn, parse_score
 from models.tables import Assessment, Course, Infusion, Patient, SafetyAlert
 

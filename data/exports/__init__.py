@@ -2,8 +2,10 @@
 a FHIR bundle, identified or de-identified (HIPAA Safe Harbor), each one recorded in the
 audit trail with a manifest. Entry point: `run_export(actor=..., request=ExportRequest(...))`.
 
-Modules: service (rules, manifest), tables (queries), columns (what each column means),
-deidentify (Safe Harbor), safe_csv / xlsx (formula-safe writers), fhir (R4 bundle),
+Imports store/, files/, audit/, accounts/, clinic/, analytics/ (figures/ for the PDF).
+
+Modules: service (rules, manifest), tables (queries), deidentify (Safe Harbor), xlsx
+(formula-safe workbook; the CSV writer and column meanings are in data/files/), fhir (R4 bundle),
 stream (chunked writers to a file), aggregate / report_data / report_pdf / glossary
 (outcome summary and PDF report).
 
@@ -18,7 +20,7 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "ExportReadBackError": "data.exports.readback",
+    "ExportReadBackError": "data.files.readback",
     "AGGREGATE_KINDS": "data.exports.service", "FORMATS": "data.exports.service",
     "KINDS": "data.exports.service", "ExportError": "data.exports.service",
     "ExportRequest": "data.exports.service", "ExportResult": "data.exports.service",

@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from data.accounts.access import Actor
 from data.analytics.observations import load_observations
 from data.analytics.outcome_report import OutcomeFilters, outcome_summary, resolved_parameters
 from data.clinic.protocol import load_protocol
 from data.exports import report_data as rd
-from data.exports.columns import OUTCOME_SUMMARY_COLUMNS, by_clinic_columns
 from data.exports.glossary import metric_definitions
 from data.exports.report_pdf import ReportContext, build_report
-from data.exports.safe_csv import write_csv
 from data.exports.suppression import suppress_summary
 from data.exports.tables import Table
 from data.exports.values import generated_by
 from data.exports.xlsx import write_workbook
+from data.files.columns import OUTCOME_SUMMARY_COLUMNS, by_clinic_columns
+from data.files.safe_csv import write_csv
 from data.store.db import read_session
+from models.access import Actor
 from outcomes.summary import NHS_KEY, NOT_INSTRUMENTS, summary_to_rows
 
 if TYPE_CHECKING:

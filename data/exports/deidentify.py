@@ -1,6 +1,6 @@
 """HIPAA Safe Harbor de-identification of export tables (45 CFR 164.514(b)(2)).
 
-Applied column by column from each `ColumnSpec.phi` (see `data.exports.columns`):
+Applied column by column from each `ColumnSpec.phi` (see `data.files.columns`):
 
 - names, patient codes, birth dates, free text (notes, adverse-event text, other side
   effect, alert action notes, audit values and reasons), store keys, session ids and
@@ -16,7 +16,7 @@ Applied column by column from each `ColumnSpec.phi` (see `data.exports.columns`)
 - a column with a closed list (the indication) keeps the list's values; free text typed
   for 'other' becomes "other";
 - a column without a rule makes `deidentify` fail (fail closed, never "kept by default");
-- the patient is identified only by `study_id`, a random code (data/clinic/pseudonyms.py) whose
+- the patient is identified only by `study_id`, a random code (data/store/pseudonyms.py) whose
   mapping to the patient stays in the store.
 """
 
@@ -28,9 +28,9 @@ from datetime import date, datetime
 
 import numpy as np
 
-from data.exports.columns import PHI_RULES, ColumnSpec
-from data.exports.frame import Coded, ColumnTable, from_ints, with_none_where
 from data.exports.tables import Table
+from data.files.columns import PHI_RULES, ColumnSpec
+from data.files.frame import Coded, ColumnTable, from_ints, with_none_where
 
 DATE_MODES = ("year", "days")
 DATE_MODE_HELP = {
@@ -86,7 +86,7 @@ def _output_columns(spec: ColumnSpec, date_mode: str) -> list[ColumnSpec]:
     rule = spec.phi
     if rule not in PHI_RULES:  # fail closed: a column nobody classified never leaves
         raise ValueError(f"column {spec.name}: no de-identification rule (one of "
-                         f"{', '.join(PHI_RULES)}); see data/exports/columns.py")
+                         f"{', '.join(PHI_RULES)}); see data/files/columns.py")
     if rule == "generalised":
         return [ColumnSpec(spec.name, spec.kind, f"{spec.description} De-identified: a value "
                            "outside the list is given as 'other'.", "kept")]

@@ -3,7 +3,7 @@ sheet, worded from OUTCOMES.md (the clinical contract); conventions say so."""
 
 from __future__ import annotations
 
-from data.exports.columns import ColumnSpec
+from data.files.columns import ColumnSpec
 
 
 def report_definitions(after_n: int, timepoint_rule: str, small_cell: int,

@@ -1,7 +1,7 @@
 """Exports: validate the request, check the role, build the file, and write its manifest
 to the audit trail (action 'export') before handing the bytes over.
 
-Who may export what (data/accounts/access.py):
+Who may export what (models/access.py):
 
 - director: identified exports (with a non-empty reason) and de-identified ones;
 - auditor: de-identified exports only (an identified request is refused and audited);
@@ -25,13 +25,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require
-from data.audit import audit
 from data.exports.deidentify import DATE_MODE_HELP, DATE_MODES, deidentify
 from data.exports.fhir import build_bundle, bundle_bytes, resource_summary, validate_bundle
-from data.exports.frame import ColumnTable
-from data.exports.readback import read_back
-from data.exports.safe_csv import write_csv, write_csv_columns
 from data.exports.stream import (
     bundle_reference,
     fhir_resources,
@@ -55,7 +50,12 @@ from data.exports.tables import (
 )
 from data.exports.values import generated_by, json_document, table_rows
 from data.exports.xlsx import TYPE_NAMES, write_workbook
+from data.files.frame import ColumnTable
+from data.files.readback import read_back
+from data.files.safe_csv import write_csv, write_csv_columns
+from data.store import audit
 from data.store.db import read_session, write_session
+from models.access import Actor, require
 from models.tables import Clinic
 from models.validation import clinic_code_problem, text_problem
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from data.accounts.access import Actor
 from data.analytics.outcome_report import resolved_parameters
 from data.exports.aggregate import _outcome_filters, deidentified_summary, generated_by
-from data.exports.safe_csv import write_csv
 from data.exports.statement_pdf import build_statement_pdf
+from data.files.safe_csv import write_csv
+from models.access import Actor
 from outcomes.statement import FIELDS, build_statement
 
 if TYPE_CHECKING:

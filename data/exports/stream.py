@@ -30,8 +30,6 @@ from typing import IO, Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor
-from data.exports.columns import score_columns
 from data.exports.deidentify import StaffPseudonyms, deidentify
 from data.exports.fhir import (
     FHIR_INSTRUMENTS,
@@ -41,8 +39,6 @@ from data.exports.fhir import (
     questionnaire_response,
     total_observation,
 )
-from data.exports.frame import ColumnTable, write_rows
-from data.exports.safe_csv import format_cell
 from data.exports.tables import (
     RowFilters,
     _chosen_scores,
@@ -51,7 +47,11 @@ from data.exports.tables import (
     score_plan,
 )
 from data.exports.values import _json_field, table_rows
+from data.files.columns import score_columns
+from data.files.frame import ColumnTable, write_rows
+from data.files.safe_csv import format_cell
 from data.store.db import read_session
+from models.access import Actor
 from models.tables import Assessment, Course, Patient
 
 Progress = Callable[[float, str], None]

@@ -3,7 +3,7 @@
 Each loader returns a `Table` (rows as dicts of plain Python values, in the columns'
 order, plus hidden keys starting with '_' that the de-identification needs: the course
 anchor date), except `load_scores`, which returns the same content column-wise (a
-`data.exports.frame.ColumnTable`: a million rows at clinic-network scale). Permission
+`data.files.frame.ColumnTable`: a million rows at clinic-network scale). Permission
 checks happen in `data.exports.service`, not here.
 
 Date range: patients, infusions and scores are selected by their course's start date
@@ -24,17 +24,16 @@ from sqlalchemy import Integer, String, cast, func, tuple_, type_coerce
 from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session, or_, select
 
-from data.accounts.access import Actor
-from data.analytics.observations import scope_filter
 from data.clinic.monitoring import adverse_event_text, adverse_events_by_infusion
-from data.exports.columns import (
+from data.files.columns import (
     AUDIT_COLUMNS,
     INFUSION_COLUMNS,
     PATIENT_COLUMNS,
     ColumnSpec,
     score_columns,
 )
-from data.exports.frame import Coded, ColumnTable, objects
+from data.files.frame import Coded, ColumnTable, objects
+from models.access import Actor, scope_filter
 from models.tables import Assessment, AuditEvent, Clinic, Course, Infusion, Patient, User
 from outcomes.instruments import get_instrument
 

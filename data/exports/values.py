@@ -6,16 +6,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from data.exports.frame import ColumnTable, write_rows
 from data.exports.tables import Table
-
-
-def utc(moment: datetime) -> datetime:
-    """An aware UTC datetime (the store keeps UTC; SQLite hands it back naive)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+from data.files.frame import ColumnTable, write_rows
+from data.files.safe_csv import utc  # re-exported: the exports' writers use it
 
 
 def json_value(value: Any) -> Any:

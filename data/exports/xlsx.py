@@ -22,10 +22,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from data.exports.columns import ColumnSpec
-from data.exports.safe_csv import is_dangerous
 from data.exports.tables import Table
 from data.exports.values import table_rows, utc
+from data.files.columns import ColumnSpec
+from data.files.safe_csv import is_dangerous
 
 MAX_TEXT = 32_767  # Excel's limit for one cell
 TYPE_NAMES = {"int": "integer", "float": "decimal number", "text": "text", "date": "date",

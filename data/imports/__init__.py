@@ -1,1 +1,2 @@
-"""Score and patient CSV imports: reading, validating with the forms' rules, writing in one transaction. Imports store/, accounts/, audit/, clinic/, models/, outcomes/."""
+"""Score and patient CSV imports: reading, validating with the forms' rules, writing in one
+transaction. Imports store/, accounts/, clinic/."""

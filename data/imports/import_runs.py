@@ -13,12 +13,12 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from data.accounts.access import Actor
 from data.imports.import_csv import ITEM_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, RowError
 from data.imports.importer import Progress, import_scores
 from data.imports.patient_import import OPTIONAL as PATIENT_OPTIONAL
 from data.imports.patient_import import REQUIRED as PATIENT_REQUIRED
 from data.imports.patient_import import import_patients
+from models.access import Actor
 
 KINDS = {"scores": "Scores (questionnaires at infusions)",
          "patients": "Patients (registration details)"}

@@ -25,7 +25,7 @@ the contract leaves open:
 - The actor needs 'import_data' (directors, administrators; the command line's SYSTEM);
   clinics outside the actor's scope, and new clinics for an actor without all-clinic
   scope, reject the file. An administrator imports into any clinic
-  (data.accounts.access.imports_everywhere).
+  (models.access.imports_everywhere).
 """
 
 from __future__ import annotations
@@ -39,10 +39,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from data.accounts.access import Actor, imports_everywhere, require
 from data.accounts.users import case_variant_problem, case_variants
-from data.audit import audit
-from data.clinic.clinic_time import actor_today
 from data.clinic.protocol import load_protocol
 from data.imports.import_courses import (
     StoreState,
@@ -65,8 +62,11 @@ from data.imports.import_csv import (
 from data.imports.import_followups import followup_errors
 from data.imports.import_records import build_records
 from data.imports.import_validation import sort_errors, validate_rows
+from data.store import audit
 from data.store.bulk import BulkRecords, count_new, paused_gc, write_records
+from data.store.clinic_time import actor_today
 from data.store.db import read_session, write_session
+from models.access import Actor, imports_everywhere, require
 from models.schemas import dose_problem
 
 Progress = Callable[[float, str], None]  # (share done 0-1, what is being done) for a bar
@@ -249,7 +249,7 @@ def _write(raw: bytes, actor: Actor, checked: _Checked, today: date,
 
 
 def _actor_today(actor: Actor, engine: Engine | None) -> date:
-    """Today in the zone of the actor's first clinic (data.clinic.clinic_time.actor_today)."""
+    """Today in the zone of the actor's first clinic (data.store.clinic_time.actor_today)."""
     with read_session(engine) as session:
         return actor_today(session, actor)
 

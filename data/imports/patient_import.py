@@ -9,7 +9,7 @@ names trimmed, blank rows skipped; all or nothing, with every bad row reported (
 field, reason; the header is line 1). A patient code that appears twice in the file, or
 is already registered in its clinic, is an error. Patients under 18 are warnings. New
 clinics are created only for an actor with all-clinic scope (or an administrator:
-data.accounts.access.imports_everywhere). The actor needs 'import_data'. One audit event records the
+models.access.imports_everywhere). The actor needs 'import_data'. One audit event records the
 import (file hash and counts, no identifiers).
 """
 
@@ -25,10 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, imports_everywhere, require
 from data.accounts.users import case_variant_problem, case_variants
-from data.audit import audit
-from data.clinic.clinic_time import actor_today
 from data.imports.import_csv import (
     ErrorLog,
     FileError,
@@ -38,8 +35,11 @@ from data.imports.import_csv import (
     error_summary,
     shown,
 )
+from data.store import audit
 from data.store.bulk import BulkRecords, write_records
+from data.store.clinic_time import actor_today
 from data.store.db import read_session, write_session
+from models.access import Actor, imports_everywhere, require
 from models.schemas import (
     InputError,
     PatientIn,
@@ -210,7 +210,7 @@ class _Rejected(Exception):
 
 
 def _actor_today(actor: Actor) -> date:
-    """Today in the zone of the actor's first clinic (data.clinic.clinic_time.actor_today)."""
+    """Today in the zone of the actor's first clinic (data.store.clinic_time.actor_today)."""
     with read_session() as session:
         return actor_today(session, actor)
 

@@ -1,1 +1,1 @@
-"""The synthetic demo clinic and benchmark stores. Imports anything in data/ below the pages."""
+"""The synthetic demo clinic and benchmark stores. Imports any room of data/ except exports/."""

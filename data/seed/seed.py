@@ -24,16 +24,16 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from data.accounts.access import SYSTEM
-from data.audit import audit
-from data.clinic.clinic_time import default_time_zone, today_in
 from data.clinic.protocol import PROTOCOL_DEFAULTS, load_protocol
 from data.imports.import_records import alerts_for
 from data.seed.seed_people import CLINICS, care, infusion_details, patient, staff
 from data.seed.seed_schedule import PlannedInfusion, plan_patient
 from data.seed.seed_scores import ITEM_WEIGHTS, allocate, blank_items, phq9_answers, score_all
+from data.store import audit
 from data.store.bulk import BulkRecords, paused_gc, write_records
+from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from models.tables import Patient
 from outcomes.instruments import get_instrument
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor
 from data.clinic.infusions import Saved
 from data.clinic.scores import check_scores, write_scores
 from data.selfreport.outbox import queue_alert_notifications
+from models.access import Actor
 from models.schemas import InputError, ScoreIn
 from models.tables import PATIENT_SOURCES, Clinic, Course, Infusion, Patient
 

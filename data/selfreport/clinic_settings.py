@@ -1,5 +1,5 @@
 """A clinic's self-report settings: the crisis text patients see, and where on-call
-notifications go (e-mail, webhook), and the clinic's time zone (data/clinic/clinic_time.py). A medical director edits the clinics in their scope
+notifications go (e-mail, webhook), and the clinic's time zone (data/store/clinic_time.py). A medical director edits the clinics in their scope
 (pages/settings.py); `manage.py clinic CODE` does the same from the command line.
 
 Each change is audited as 'update' on entity 'clinic' with the field's old and new value
@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require, require_clinic
-from data.audit import audit
-from data.clinic.clinic_time import ClinicTimeError, check_time_zone
+from data.store import audit
+from data.store.clinic_time import ClinicTimeError, check_time_zone
+from models.access import Actor, require, require_clinic
 from models.tables import Clinic
 
 DEFAULT_CRISIS_TEXT = ("If you are thinking about suicide or hurting yourself, call or text "

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require
-from data.audit import audit
+from data.store import audit
+from models.access import Actor, require
 from models.tables import SCORE_SOURCES, Assessment, Course, Invitation, Patient
 
 

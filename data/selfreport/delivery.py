@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from data.accounts.access import SYSTEM, Actor
-from data.audit import audit
 from data.selfreport.mailer import MailError, send_mail
+from data.store import audit
 from data.store.db import write_session
+from models.access import SYSTEM, Actor
 from models.tables import Outbox
 
 MAX_ATTEMPTS = 8

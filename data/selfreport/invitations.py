@@ -20,14 +20,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require, require_clinic
-from data.audit import audit
 from data.clinic.infusions import Saved
 from data.selfreport.answers import record_patient_answers
 from data.selfreport.clinic_settings import crisis_text_for
 from data.selfreport.throttle import LINKS, Throttle
 from data.selfreport.tokens import new_token, token_hash, well_formed
+from data.store import audit
 from data.store.settings import get_settings
+from models.access import Actor, require, require_clinic
 from models.schemas import InputError
 from models.tables import (
     INVITATION_OCCASIONS,

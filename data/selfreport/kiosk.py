@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from data.accounts.access import Actor, require
 from data.accounts.users import authenticate
-from data.audit import audit
 from data.selfreport.invitations import KIOSK_HOURS, create_invitation, revoke_invitation
+from data.store import audit
 from data.store.db import write_session
+from models.access import Actor, require
 from models.schemas import InputError
 from models.tables import Invitation
 

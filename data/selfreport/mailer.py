@@ -17,9 +17,9 @@ from email.message import EmailMessage
 
 from sqlmodel import Session
 
-from data.accounts.access import Actor, require, require_clinic
-from data.audit import audit
+from data.store import audit
 from data.store.settings import Settings, get_settings
+from models.access import Actor, require, require_clinic
 from models.tables import Clinic, Invitation
 
 SMTP_TIMEOUT_SECONDS = 10

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from data.accounts.access import Actor
-from data.audit import audit
+from data.store import audit
 from data.store.settings import get_settings
+from models.access import Actor
 from models.tables import Clinic, Outbox, SafetyAlert
 
 KIND_TEXT = {"positive": "PHQ-9 item 9 positive (suicidal ideation)",

@@ -20,13 +20,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor, require, require_clinic
-from data.audit import audit
-from data.clinic.clinic_time import today_in
 from data.clinic.protocol import load_protocol
-from data.exports.safe_csv import write_csv
+from data.files.safe_csv import write_csv
 from data.selfreport.clinic_settings import ClinicSettingError, clinic_by_code
 from data.selfreport.invitations import link_state
+from data.store import audit
+from data.store.clinic_time import today_in
+from models.access import Actor, require, require_clinic
 from models.tables import Clinic, Course, Infusion, Invitation, Patient, ProtocolSetting
 from outcomes.schedule import InfusionDay, ScheduleError, due_on, validate_schedule
 

@@ -1,1 +1,4 @@
-"""Where the data lives: settings, engine and sessions, migrations, bulk reads and writes, backups, schema checks. Imports models/ only."""
+"""Where the data lives: settings, engine and units of work, migrations, the bulk writer, the
+column reader, the audit trail's writer (every write records in its own transaction), the
+outcome recompute queue, study ids, the clinic's clock, schema checks. Imports models/ and
+outcomes/ only."""

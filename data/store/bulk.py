@@ -47,8 +47,9 @@ import pandas as pd
 from sqlalchemy import JSON, select
 from sqlmodel import Session, SQLModel
 
-from data.audit.audit import utcnow
-from data.clinic.pseudonyms import new_study_ids
+from data.store.audit import utcnow
+from data.store.outcome_queue import mark_courses_stale  # their outcomes change (issue 13)
+from data.store.pseudonyms import new_study_ids
 from models.tables import (
     Assessment,
     Clinic,
@@ -472,9 +473,6 @@ def write_records(session: Session, records: BulkRecords, *,
     writer = _Writer(session, utcnow(), chunk_size)
     created = _write_people(writer, batch, ids)
     created.update(_write_treatment(writer, batch, ids))
-    from data.analytics.course_outcomes import (
-        mark_courses_stale,  # their outcomes change (issue 13)
-    )
 
     touched = {k[:3] for k in batch.infusions.keys(*_INFUSION)}
     touched |= {k[:3] for k in batch.assessments.keys(*_SLOT[:3])}

@@ -27,8 +27,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from data.accounts.access import PermissionDenied
 from data.store.settings import get_settings
+from models.access import PermissionDenied
 
 try:
     import fcntl
@@ -175,7 +175,7 @@ def _audit_denial(exc: PermissionDenied, engine: Engine | None) -> None:
     """A refused action is audited in its own transaction (the refused one rolled back)."""
     if exc.actor is None or getattr(exc, "audited", False):
         return
-    from data.audit import audit
+    from data.store import audit
 
     with write_session(engine) as session:
         audit.record(session, actor=exc.actor, action="denied", entity=exc.entity,

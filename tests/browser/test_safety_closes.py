@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from data.audit.audit import utcnow
+from data.store.audit import utcnow
 from data.store.db import read_session, write_session
 from models.tables import SafetyAlert
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright

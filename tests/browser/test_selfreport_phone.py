@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from data.accounts.access import SYSTEM
 from data.selfreport.clinic_settings import DEFAULT_CRISIS_TEXT
 from data.selfreport.invitations import INVALID_LINK_TEXT
 from data.store.settings import PROJECT_ROOT
+from models.access import SYSTEM
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, require_playwright
 from tests.browser.test_infusion_day import select_option, server, settle, widget  # noqa: F401
 from tests.clinical_factories import log, make_course, make_patient

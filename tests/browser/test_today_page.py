@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
-from data.accounts.access import SYSTEM
-from data.clinic.clinic_time import today_in
 from data.clinic.infusions import log_infusion, start_course
 from data.selfreport.clinic_settings import update_clinic_settings
+from data.store.clinic_time import today_in
 from data.store.db import write_session
+from models.access import SYSTEM
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, app_server, require_playwright
 from tests.browser.test_infusion_day import settle
 from tests.clinical_factories import infusion_input, make_patient

@@ -12,11 +12,11 @@ import pytest
 from sqlmodel import select
 
 import manage
-from data.accounts.access import PermissionDenied
 from data.analytics.overview import count_open_alerts
 from data.clinic.alerts import close_alert, list_alerts
 from data.clinic.corrections import correct_score
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from models.schemas import InputError
 from models.tables import AuditEvent, SafetyAlert
 from tests.clinical_factories import (
@@ -176,8 +176,8 @@ def test_the_alerts_command_lists_json_and_csv(clin, course_id, capsys):
 
 
 def test_imported_alert_window_leaves_old_alerts_historical(clin, store_url):
-    from data.accounts.access import SYSTEM
     from data.imports.importer import import_scores
+    from models.access import SYSTEM
 
     raw = ("patient_id,clinic,infusion_number,timepoint,date,instrument,"
            + ",".join(f"item_{n}" for n in range(1, 10)) + "\n"

@@ -9,10 +9,10 @@ import sqlite3
 import pytest
 from sqlmodel import func, select
 
-from data.accounts.access import SYSTEM, Actor, PermissionDenied
-from data.audit.audit import record
+from data.audit.backup import BackupError, backup, check_file, restore
 from data.store import db
-from data.store.backup import BackupError, backup, check_file, restore
+from data.store.audit import record
+from models.access import SYSTEM, Actor, PermissionDenied
 from models.tables import AuditEvent
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import SYSTEM
-from data.clinic.clinic_time import (
+from data.selfreport.clinic_settings import ClinicSettingError, update_clinic_settings
+from data.store.clinic_time import (
     ClinicTimeError,
     actor_today,
     check_time_zone,
@@ -19,9 +19,9 @@ from data.clinic.clinic_time import (
     format_datetime,
     today_in,
 )
-from data.selfreport.clinic_settings import ClinicSettingError, update_clinic_settings
 from data.store.db import read_session, write_session
 from data.store.settings import get_settings
+from models.access import SYSTEM
 from models.tables import AuditEvent, Clinic
 from tests.factories import make_user
 

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from data.accounts.access import SYSTEM
 from data.analytics.course_outcomes import check_outcomes, refresh_stale
 from data.analytics.outcome_report import (
     OutcomeFilters,
@@ -28,6 +27,7 @@ from data.clinic.corrections import correct_infusion, correct_score
 from data.clinic.infusions import add_scores, set_course_status, start_course
 from data.imports.importer import import_scores
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from models.tables import Assessment, Course, CourseOutcome, CourseOutcomeStale, Infusion
 from tests.clinical_factories import TODAY, log, make_course, make_patient, score
 from tests.factories import make_user
@@ -100,14 +100,14 @@ def test_a_rolled_back_save_leaves_no_marking(clin):
     course = make_course(clin, make_patient(clin))
     refresh_stale()
     with pytest.raises(RuntimeError), write_session() as session:
-        from data.analytics.course_outcomes import mark_courses_stale
+        from data.store.outcome_queue import mark_courses_stale
         mark_courses_stale(session, [course])
         raise RuntimeError("the save fails after marking")
     assert _queued() == []
 
 
 def test_marking_twice_keeps_one_queued_row_with_a_higher_generation(clin):
-    from data.analytics.course_outcomes import mark_courses_stale
+    from data.store.outcome_queue import mark_courses_stale
 
     course = make_course(clin, make_patient(clin))
     for _ in range(2):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import PermissionDenied
 from data.clinic.infusions import set_course_status
 from data.clinic.records import correction_history
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from models.schemas import InputError
 from models.tables import AuditEvent, Course
 from tests.clinical_factories import make_course, make_patient

@@ -10,8 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from data.accounts.access import PermissionDenied
-from data.audit import audit
 from data.clinic.drafts import (
     PAYLOAD_MAX_BYTES,
     DraftError,
@@ -20,7 +18,9 @@ from data.clinic.drafts import (
     my_drafts,
     save_draft,
 )
+from data.store import audit
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from models.tables import AuditEvent, Draft
 from tests.clinical_factories import make_patient
 from tests.factories import make_user

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
-from data.accounts.access import SYSTEM, Actor, PermissionDenied
 from data.imports.import_csv import RowError
 from data.imports.importer import import_scores
+from models.access import SYSTEM, Actor, PermissionDenied
 from models.tables import (
     Assessment,
     AuditEvent,
@@ -57,7 +57,7 @@ def run(raw: bytes, engine, **kwargs):
 @pytest.fixture
 def director(engine) -> Actor:
     """A director (user row) plus a user named like the sample's clinician S-01."""
-    from data.audit.audit import utcnow
+    from data.store.audit import utcnow
 
     with Session(engine) as session:
         boss = User(username="boss", password_hash="x", role="director", all_clinics=True,
@@ -390,7 +390,7 @@ def test_an_auditor_cannot_import(engine):
 
 def test_a_director_cannot_import_into_another_clinic(engine):
     with Session(engine) as s:
-        from data.audit.audit import utcnow
+        from data.store.audit import utcnow
         s.add(Clinic(code="A", name="A", created_at=utcnow()))
         s.commit()
     director = Actor(user_id=None, username="c", role="director", clinic_ids=frozenset({999}))

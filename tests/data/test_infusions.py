@@ -9,7 +9,6 @@ import pytest
 from sqlmodel import func, select
 
 import data.clinic.scores
-from data.accounts.access import PermissionDenied
 from data.clinic.infusions import (
     add_scores,
     default_infusion_type,
@@ -20,6 +19,7 @@ from data.clinic.infusions import (
 )
 from data.clinic.protocol import update_protocol
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from models.schemas import AlreadySaved, InputError
 from models.tables import Assessment, AuditEvent, Course, Infusion, SafetyAlert
 from tests.clinical_factories import (

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
-from data.accounts.access import SYSTEM
 from data.selfreport.clinic_settings import DEFAULT_CRISIS_TEXT
 from data.selfreport.invitations import (
     EXPIRED_MID_FORM_TEXT,
@@ -25,6 +24,7 @@ from data.selfreport.invitations import (
 from data.selfreport.throttle import Throttle
 from data.selfreport.tokens import new_token, token_hash, well_formed
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from models.schemas import InputError
 from models.tables import Assessment, AuditEvent, Invitation, SafetyAlert
 from tests.clinical_factories import PHQ9_POST, log, make_course, make_patient
@@ -120,7 +120,7 @@ def test_a_patient_without_a_course_cannot_be_invited(clinic):
 
 
 def test_a_clinician_cannot_invite_a_patient_of_another_clinic(clinic):
-    from data.accounts.access import PermissionDenied
+    from models.access import PermissionDenied
 
     with pytest.raises(PermissionDenied), write_session() as session:
         create_invitation(session, actor=clinic["dr"], patient_id=clinic["b"],

@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
-from data.accounts.access import SYSTEM, PermissionDenied
 from data.analytics.clinic_outcomes import analyse, load_clinic_frames
 from data.analytics.outcome_frames import data_version, load_infusions, load_open_alerts
 from data.analytics.outcome_report import OutcomeFilters, outcome_summary
 from data.clinic.protocol import update_protocol
 from data.store.db import write_session
+from models.access import SYSTEM, PermissionDenied
 from tests.factories import make_user
 from tests.trajectory_cohort import import_cohort
 

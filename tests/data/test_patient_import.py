@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import func, select
 
 import manage
-from data.accounts.access import SYSTEM, PermissionDenied
 from data.imports.patient_import import import_patients
 from data.store.db import read_session
+from models.access import SYSTEM, PermissionDenied
 from models.tables import AuditEvent, Clinic, Patient
 from tests.factories import make_user
 

@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
-from data.accounts.access import PermissionDenied
 from data.analytics.overview import search_patients
 from data.clinic.patients import get_patient, record_view, register_patient, update_patient
 from data.store.db import read_session, write_session
+from models.access import PermissionDenied
 from models.schemas import AlreadySaved, InputError
 from models.tables import AuditEvent, Patient
 from tests.clinical_factories import TODAY, clinic_id, make_patient

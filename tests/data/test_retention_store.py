@@ -10,11 +10,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from data.accounts.access import SYSTEM
 from data.analytics.outcome_report import OutcomeFilters, outcome_summary
 from data.clinic.infusions import set_course_status
 from data.clinic.protocol import ProtocolError, validate_setting
 from data.store.db import write_session
+from models.access import SYSTEM
 from tests.cli_runner import run_manage
 from tests.clinical_factories import PHQ9_PRE, TODAY, log, make_course, make_patient, score
 from tests.factories import make_user

@@ -13,9 +13,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
-from data.accounts.access import SYSTEM
 from data.imports.importer import import_scores
 from data.seed.seed import generate_demo, seed_demo
+from models.access import SYSTEM
 from models.tables import Assessment, AuditEvent, Infusion, Patient, SafetyAlert, User, UserClinic
 
 TODAY = date(2025, 6, 1)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import SYSTEM
 from data.store.db import read_session
+from models.access import SYSTEM
 from models.tables import Invitation
 from tests.clinical_factories import log, make_course, make_patient
 from tests.factories import make_user

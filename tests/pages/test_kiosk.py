@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import SYSTEM
 from data.store.db import read_session
+from models.access import SYSTEM
 from models.tables import Assessment, AuditEvent, Invitation, SafetyAlert
 from tests.clinical_factories import log, make_course, make_patient
 from tests.factories import PASSWORD, make_user

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from data.accounts.access import SYSTEM
 from data.analytics.outcome_report import OutcomeFilters, filtered_observations, summary_of
 from data.clinic.infusions import log_infusion
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from models.tables import Course, CourseOutcome, CourseOutcomeStale, Infusion
 from outcomes.breakdowns import severity_distribution, waterfall
 from outcomes.engine import course_table

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import SYSTEM
 from data.selfreport.clinic_settings import DEFAULT_CRISIS_TEXT
 from data.selfreport.invitations import INVALID_LINK_TEXT, create_invitation
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from models.tables import Assessment, AuditEvent, SafetyAlert
 from tests.apptest import submit_sign_in
 from tests.clinical_factories import log, make_course, make_patient

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from data.audit.audit import utcnow
 from data.clinic.protocol import update_protocol
+from data.store.audit import utcnow
 from data.store.db import read_session, write_session
 from models.tables import AuditEvent, SafetyAlert
 from tests.clinical_factories import log, make_course, make_patient, score

@@ -24,12 +24,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from data.accounts.access import SYSTEM
-from data.clinic import clinic_time
 from data.clinic.infusions import log_infusion
 from data.selfreport.clinic_settings import update_clinic_settings
 from data.selfreport.schedules import update_schedule
+from data.store import clinic_time
 from data.store.db import write_session
+from models.access import SYSTEM
 from tests.apptest import fresh_app
 from tests.clinical_factories import PHQ9_PRE, infusion_input, make_patient, score
 from tests.factories import make_user

@@ -26,7 +26,6 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 import manage
-from data.accounts.access import PermissionDenied
 from data.clinic.alerts import close_alert
 from data.clinic.infusions import add_scores, log_infusion
 from data.clinic.patients import register_patient, update_patient
@@ -35,6 +34,7 @@ from data.imports.import_csv import MAX_IMPORT_BYTES
 from data.imports.importer import import_scores
 from data.imports.patient_import import import_patients
 from data.store.db import write_session
+from models.access import PermissionDenied
 from models.tables import AuditEvent
 from tests.clinical_factories import (
     GAD7_PRE,
@@ -438,7 +438,7 @@ CORPUS = FORMS + CLI + SCORE_IMPORT + PATIENT_IMPORT
 def ctx(store_url, tmp_path) -> dict:
     """A clinician and a director of CL1; a patient with a course, infusion 1 (its alert
     closed) and infusion 2 (its alert open); one score and one patient already imported."""
-    from data.accounts.access import SYSTEM
+    from models.access import SYSTEM
 
     clin = make_user("dr.form", "clinician", ("CL1",))
     director = make_user("dr.chief", "director", ("CL1",), all_clinics=True)
@@ -499,7 +499,7 @@ def test_a_huge_file_is_refused_at_once_with_its_size_limit(ctx, engine, monkeyp
     naming the limit."""
     import tracemalloc
 
-    from data.accounts.access import SYSTEM
+    from models.access import SYSTEM
 
     scores_raw = huge(",".join(SCORE_COLUMNS), ",".join(ROW.get(c, "") for c in SCORE_COLUMNS))
     patients_raw = huge(",".join(PATIENT_COLUMNS), "PI-9,CL1,Ann,1980-05-17,,,")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from data.audit.audit import verify_chain
 from data.store import db
+from data.store.audit import verify_chain
 from data.store.settings import PROJECT_ROOT
 from tests.clinical_factories import (
     PHQ9_POST,

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from data.audit.audit import verify_chain
 from data.store import db
+from data.store.audit import verify_chain
 from data.store.settings import PROJECT_ROOT
 from models.tables import Assessment, AuditEvent, Course, Infusion, Patient
 from tests.reliability.helpers import (

@@ -21,7 +21,10 @@ import pytest
 from sqlmodel import select
 
 from data.exports import ExportRequest, run_export
-from data.exports.columns import (
+from data.exports.deidentify import deidentify
+from data.exports.suppression import suppress_summary
+from data.exports.tables import Table
+from data.files.columns import (
     AUDIT_COLUMNS,
     INFUSION_COLUMNS,
     OUTCOME_SUMMARY_COLUMNS,
@@ -31,9 +34,6 @@ from data.exports.columns import (
     by_clinic_columns,
     score_columns,
 )
-from data.exports.deidentify import deidentify
-from data.exports.suppression import suppress_summary
-from data.exports.tables import Table
 from data.store.db import write_session
 from models.tables import Patient
 from tests.data.exports.conftest import searchable_text

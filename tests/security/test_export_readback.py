@@ -1,5 +1,5 @@
 """Issue 15, input: an export that does not read back as its format is never handed over
-nor audited as an export (data/exports/readback.py), and text stored before the text rule
+nor audited as an export (data/files/readback.py), and text stored before the text rule
 refused noncharacters cannot corrupt an XLSX.
 
 Each case: the file's defect and what must happen (detected: ExportReadBackError, no
@@ -18,7 +18,7 @@ from sqlmodel import select
 
 import manage
 from data.exports import ExportReadBackError, ExportRequest, run_export
-from data.exports.readback import read_back
+from data.files.readback import read_back
 from data.store.db import read_session, write_session
 from models.tables import AuditEvent, Patient
 from tests.data.exports.store import seed_identifier_store
@@ -108,11 +108,11 @@ def test_every_good_export_reads_back_in_full(store_url, kind, fmt):
 def test_the_audit_page_export_and_the_alert_list_are_read_back(store_url, monkeypatch):
     """The other files that leave the store go through the same check (a writer bug is
     simulated: one row too few in the CSV)."""
-    from data.accounts.access import SYSTEM
     from data.audit import audit_queries
     from data.audit.audit_queries import AuditFilter, export_events_csv
     from data.clinic import alerts
     from data.clinic.alerts import export_alerts
+    from models.access import SYSTEM
 
     seed_identifier_store()
     real = audit_queries.write_csv

@@ -19,11 +19,11 @@ from datetime import date
 
 import pytest
 
-from data.accounts.access import SYSTEM
 from data.accounts.users import get_or_create_clinic
 from data.imports.importer import import_scores
 from data.imports.patient_import import import_patients
 from data.store.db import write_session
+from models.access import SYSTEM
 from models.schemas import InfusionIn, InputError, PatientIn, parse, parse_score
 from tests.security.test_import_attacks import (
     COLUMNS,

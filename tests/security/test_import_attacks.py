@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import text
 
 import manage
-from data.accounts.access import SYSTEM
 from data.accounts.users import get_or_create_clinic
 from data.imports.importer import import_scores
 from data.imports.patient_import import import_patients
 from data.store.db import write_session
+from models.access import SYSTEM
 from tests.reliability.helpers import table_counts
 
 TODAY = date(2024, 6, 30)

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 import manage
-from data.accounts.access import SYSTEM
-from data.audit import audit
+from data.store import audit
 from data.store.db import write_session
+from models.access import SYSTEM
 from tests.audit_factories import raw
 
 POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
@@ -103,7 +103,7 @@ SQLITE_TAMPERING = [
                          ids=[c[0] for c in SQLITE_TAMPERING])
 def test_a_tampered_sqlite_store_and_backup_are_detected(sqlite_file, tmp_path, capsys, name,
                                                          statements, first):
-    from data.store.backup import BackupError, backup, restore
+    from data.audit.backup import BackupError, backup, restore
 
     write_events(2)
     backup(tmp_path / "b.db", actor=SYSTEM)
@@ -137,7 +137,7 @@ def test_an_untouched_store_and_backup_pass(store_url, tmp_path, capsys):
     code, err = run(capsys, "verify-store")
     assert code == 0 and "match" in err
     if not POSTGRES:
-        from data.store.backup import backup, restore
+        from data.audit.backup import backup, restore
 
         backup(tmp_path / "b.db", actor=SYSTEM)
         assert run(capsys, "verify-store", str(tmp_path / "b.db"))[0] == 0

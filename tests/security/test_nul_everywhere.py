@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from data.accounts.access import SYSTEM
 from data.accounts.users import UserError, create_user, get_or_create_clinic
-from data.audit import audit
 from data.audit.audit_queries import AuditFilter, search_events
 from data.exports import ExportError, ExportRequest, run_export
 from data.exports.service import clinic_ids_for
+from data.store import audit
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from tests.factories import PASSWORD
 
 

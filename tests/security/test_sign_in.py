@@ -33,7 +33,7 @@ from data.accounts.users import (
     hash_password,
     sign_in,
 )
-from data.audit import audit
+from data.store import audit
 from data.store.db import read_session, write_session
 from data.store.settings import get_settings
 from models.tables import AuditEvent, User

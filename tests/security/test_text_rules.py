@@ -12,7 +12,7 @@ import io
 
 import pytest
 
-from data.exports.safe_csv import format_cell, write_csv
+from data.files.safe_csv import format_cell, write_csv
 from models.schemas import PatientIn
 from models.validation import InputError, check_text, parse
 

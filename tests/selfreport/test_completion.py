@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from data.audit import audit
 from data.selfreport.completion import selfreport_quality
 from data.selfreport.tokens import new_token, token_hash
+from data.store import audit
 from data.store.db import read_session, write_session
 from models.tables import Course, Invitation, Patient
 from tests.clinical_factories import PHQ9_POST, clinic_id, log, make_course, make_patient, score

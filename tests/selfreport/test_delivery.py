@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import SYSTEM
-from data.audit import audit
 from data.selfreport.answers import record_patient_answers
 from data.selfreport.delivery import MAX_ATTEMPTS, backoff, deliver_pending
+from data.store import audit
 from data.store.db import read_session, write_session
+from models.access import SYSTEM
 from models.tables import Clinic, Course, Outbox, Patient
 from tests.local_servers import free_port
 from tests.selfreport.conftest import PATIENT_CODE, PATIENT_NAME, events, set_oncall

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import PermissionDenied
-from data.audit import audit
 from data.selfreport.clinic_settings import (
     DEFAULT_CRISIS_TEXT,
     ClinicSettingError,
@@ -26,8 +24,10 @@ from data.selfreport.mailer import (
     send_mail,
 )
 from data.selfreport.tokens import new_token, token_hash
+from data.store import audit
 from data.store.db import read_session, write_session
 from data.store.settings import Settings
+from models.access import PermissionDenied
 from models.tables import Clinic, Course, Invitation
 from tests.factories import make_user
 from tests.local_servers import free_port

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from data.audit import audit
 from data.clinic.infusions import log_infusion
 from data.selfreport.delivery import MAX_ATTEMPTS
 from data.selfreport.tokens import new_token, token_hash
+from data.store import audit
 from data.store.db import write_session
 from manage import main
 from models.tables import Clinic, Course, Invitation, Outbox

@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from data.accounts.access import SYSTEM, Actor
-from data.analytics.course_outcomes import mark_courses_stale
-from data.audit import audit
-from data.clinic.pseudonyms import new_study_id
+from data.store import audit
 from data.store.db import write_session
+from data.store.outcome_queue import mark_courses_stale
+from data.store.pseudonyms import new_study_id
+from models.access import SYSTEM, Actor
 from models.tables import (
     AdverseEvent,
     Assessment,

@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import select
 
 from data.exports import FORMATS, ExportRequest, run_export
-from data.exports.columns import ColumnSpec
 from data.exports.deidentify import StaffPseudonyms, days_since, deidentify, safe_harbor_age
 from data.exports.tables import Table, age_in_years
+from data.files.columns import ColumnSpec
 from data.store.db import read_session
 from models.tables import Patient
 from tests.data.exports.conftest import searchable_text
@@ -167,8 +167,8 @@ def test_outcomes_by_clinic_small_cells_suppressed(actors):
 @pytest.mark.slow  # every de-identified format of the demo cohort (~6 s); CI runs it
 def test_demo_cohort_deidentified_exports_leak_nothing(store_url):
     """The demo seed's names, patient codes and user names appear in no de-identified file."""
-    from data.accounts.access import SYSTEM
     from data.seed.seed import seed_demo
+    from models.access import SYSTEM
     from models.tables import User
 
     seed_demo(n_patients=40, seed=7)

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from data.exports import frame
-from data.exports.columns import ColumnSpec
-from data.exports.frame import Coded, ColumnTable, objects
 from data.exports.values import json_document
+from data.files import frame
+from data.files.columns import ColumnSpec
+from data.files.frame import Coded, ColumnTable, objects
 
 COURSE = np.array([0, 0, 1, 2], dtype=np.int32)
 COLUMNS = (ColumnSpec("study_id", "text", "s"), ColumnSpec("day", "date", "d"),

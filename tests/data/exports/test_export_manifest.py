@@ -11,10 +11,10 @@ import json
 import pytest
 from sqlmodel import select
 
-from data.accounts.access import PermissionDenied
-from data.audit.audit import verify_chain
 from data.exports import ExportError, ExportRequest, run_export
+from data.store.audit import verify_chain
 from data.store.db import read_session
+from models.access import PermissionDenied
 from models.tables import AuditEvent
 from tests.factories import make_user
 
@@ -96,7 +96,7 @@ def test_clinicians_and_admins_do_not_export(actors, role):
 
 
 def test_audit_export_needs_view_audit(actors, monkeypatch):
-    from data.accounts import access
+    from models import access
 
     monkeypatch.setitem(access.PERMISSIONS, "auditor",
                         access.PERMISSIONS["auditor"] - {"view_audit"})

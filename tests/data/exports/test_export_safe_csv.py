@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from data.exports import frame
-from data.exports.frame import Coded, objects
-from data.exports.safe_csv import (
+from data.files import frame
+from data.files.frame import Coded, objects
+from data.files.safe_csv import (
     format_cell,
     is_dangerous,
     neutralise,

@@ -11,10 +11,10 @@ from datetime import date
 
 from sqlmodel import select
 
-from data.accounts.access import SYSTEM
 from data.exports import ExportRequest, run_export
 from data.exports.service import clinic_ids_for
 from data.store.db import read_session
+from models.access import SYSTEM
 from models.tables import AuditEvent, Clinic
 from tests.cli_runner import run_manage
 from tests.data.exports.conftest import searchable_text

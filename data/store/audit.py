@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor
+from models.access import Actor
 from models.tables import AuditEvent
 from models.validation import InputError, text_problem
 

@@ -1,6 +1,6 @@
 """The clinic's time: "today" and the times shown on screen, in each clinic's time zone.
 
-Stored datetimes stay timezone-aware UTC (`data.audit.audit.utcnow()`); dates (infusion day,
+Stored datetimes stay timezone-aware UTC (`data.store.audit.utcnow()`); dates (infusion day,
 score day) are the clinic's calendar days. Each clinic has an IANA time zone name
 (`Clinic.time_zone`, e.g. "Europe/Berlin"; a new clinic gets the deployment setting
 CLINIC_TIME_ZONE, "UTC" when unset). Nothing here reads the server's local zone:
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlmodel import Session, select
 
-from data.accounts.access import Actor
+from models.access import Actor
 from models.tables import Clinic, Course, Patient
 
 DEFAULT_ZONE = "UTC"

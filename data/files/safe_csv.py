@@ -11,7 +11,7 @@ cell holding a separator is quoted, so a quote-aware reader keeps it one cell. O
 dates and booleans are written from typed values, so a negative number in a numeric
 column stays a number.
 
-`write_csv_columns` writes a column-wise table (data.exports.frame.Coded columns): each
+`write_csv_columns` writes a column-wise table (data.files.frame.Coded columns): each
 distinct value of a column is formatted once by `format_cell`, the function the row
 writer applies to every cell, so the bytes are the same.
 """
@@ -22,11 +22,15 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from data.exports.frame import Coded, write_rows
-from data.exports.values import utc
+from data.files.frame import Coded, write_rows
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware UTC datetime (the store keeps UTC; SQLite hands it back naive)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r", "\n")
 SEPARATORS = (",", ";", "\t", "|")

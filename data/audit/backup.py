@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine, make_url
 
-from data.accounts.access import Actor, require
-from data.audit import audit
+from data.store import audit
 from data.store.db import get_engine, write_session
+from models.access import Actor, require
 
 
 class BackupError(ValueError):

@@ -19,7 +19,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from data.exports.columns import ColumnSpec
+from data.files.columns import ColumnSpec
 
 
 def objects(values: Sequence[Any]) -> np.ndarray:

@@ -14,6 +14,9 @@ not only by hiding pages (issue 5).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "clinician": frozenset(
@@ -105,3 +108,12 @@ def imports_everywhere(actor: Actor) -> bool:
 
 SYSTEM = Actor(user_id=None, username="system", role="system", all_clinics=True)
 """The command line's actor for store-level work (migrations, seed, import)."""
+
+
+def scope_filter(actor: Actor, clinic_column: ColumnElement[Any],
+                 clinic_ids: list[int] | None = None) -> ColumnElement[bool]:
+    """A WHERE clause limiting rows to the actor's clinics (and an optional subset)."""
+    if actor.all_clinics:
+        return clinic_column.in_(clinic_ids) if clinic_ids else clinic_column.is_not(None)
+    allowed = sorted(actor.clinic_ids if clinic_ids is None else set(clinic_ids) & actor.clinic_ids)
+    return clinic_column.in_(allowed)
