@@ -32,7 +32,9 @@ from models.validation import (
 )
 
 INFUSION_NUMBER_MAX = 9999
-DEFAULT_DOSE_MAX = 2.0  # mg/kg, when the protocol does not say (data/clinic/protocol.py)
+# mg/kg, the protocol settings' defaults (data/clinic/protocol.py)
+DEFAULT_DOSE_MAX = 2.0  # refused above
+DEFAULT_DOSE_WARN = 1.0  # warned above
 REQUIRED_WHEN_NEW = ("route", "dose_mg_per_kg", "weight_kg")
 SIDE_EFFECTS = ("nausea", "vomiting", "dizziness", "headache", "dissociation", "hallucinations",
                 "raised blood pressure", "sedation", "anxiety", "other")
@@ -242,7 +244,7 @@ def total_dose_mg(dose_mg_per_kg: float | None, weight_kg: float | None) -> floa
 
 def dose_warning(dose: float | None, protocol: dict[str, Any]) -> str | None:
     """The warning for a dose above the protocol's warning level (still allowed)."""
-    warn = float(protocol.get("dose_warn_mg_per_kg", 1.0))
+    warn = float(protocol.get("dose_warn_mg_per_kg", DEFAULT_DOSE_WARN))
     if dose is None or dose <= warn:
         return None
     return (f"dose_mg_per_kg: {dose:g} mg/kg is above the protocol's warning level of "

@@ -185,7 +185,7 @@ class Course(CourseFields, table=True):
     number: int
     label: str | None = Field(default=None, max_length=COURSE_LABEL_MAX)  # the import's course_id
     start_date: date | None = None
-    status: str = Field(default="active", max_length=20)
+    status: str = Field(default=CourseStatus.ACTIVE, max_length=20)
     created_at: datetime
 
 
@@ -296,7 +296,7 @@ class SafetyAlert(SQLModel, table=True):
     kind: str = Field(default="positive", max_length=16)  # ALERT_KINDS
     item9_value: int | None = None  # None when item 9 was not answered
     observed_on: date
-    status: str = Field(default="open", max_length=12)
+    status: str = Field(default=AlertStatus.OPEN, max_length=12)
     opened_at: datetime
     closed_at: datetime | None = None
     closed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
