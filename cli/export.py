@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from cli.common import EXIT_OK, BadInput, err
+from data.clinic.protocol import TIMEPOINT_RULES
 
 KIND_HELP = ("patients, infusions, scores (one row per assessment), outcomes (OUTCOMES.md "
              "s.6 summary), audit (the trail), report (PDF quality report), fhir (R4 bundle), "
@@ -133,7 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", metavar="YYYY-MM-DD", help="courses starting on or after")
     p.add_argument("--end", metavar="YYYY-MM-DD", help="courses starting on or before")
     p.add_argument("--after", type=int, help="N of 'after infusion N' (default: protocol, 6)")
-    p.add_argument("--timepoint", choices=["post", "next_pre"], help="O7 timepoint rule")
+    p.add_argument("--timepoint", choices=TIMEPOINT_RULES, help="O7 timepoint rule")
     p.add_argument("--all-courses", action="store_true", default=None,
                    help="count every course, not only each patient's index course")
     p.add_argument("--clinician", action="append", metavar="USERNAME",

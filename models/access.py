@@ -18,21 +18,23 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
+from models.tables import Role
+
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "clinician": frozenset(
+    Role.CLINICIAN: frozenset(
         {"view_patients", "edit_patients", "record_infusions", "view_alerts", "close_alerts",
          "view_outcomes"}
     ),
-    "director": frozenset(
+    Role.DIRECTOR: frozenset(
         {"view_patients", "edit_patients", "record_infusions", "view_alerts", "close_alerts",
          "view_outcomes", "edit_settings", "view_audit", "export_identified",
          "export_deidentified", "view_reports", "import_data"}
     ),
-    "auditor": frozenset(
+    Role.AUDITOR: frozenset(
         {"view_outcomes", "view_audit", "export_deidentified", "view_reports",
          "view_deidentified"}
     ),
-    "admin": frozenset({"manage_users", "manage_clinics", "backup", "import_data"}),
+    Role.ADMIN: frozenset({"manage_users", "manage_clinics", "backup", "import_data"}),
     # A patient answering through an invitation link (no account): their own questionnaires.
     "patient": frozenset({"answer_questionnaires"}),
 }

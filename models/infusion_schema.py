@@ -7,7 +7,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
+from sqlmodel import Field
 
 from models.monitoring_schema import (
     DISCHARGE_MINUTES_RANGE,
@@ -19,9 +20,10 @@ from models.monitoring_schema import (
     monitoring_problems,
     parse_adverse_events,
 )
-from models.tables import INFUSION_TYPES, ROUTES
+from models.tables import INFUSION_TYPES, INPUT_CONFIG, ROUTES, InfusionFields
 from models.validation import (
     NOTES_MAX,
+    SIDE_EFFECT_OTHER_MAX,
     ModelProblems,
     check_range,
     check_text,
@@ -29,9 +31,10 @@ from models.validation import (
     today_from,
 )
 
-SIDE_EFFECT_OTHER_MAX = 200
 INFUSION_NUMBER_MAX = 9999
-DEFAULT_DOSE_MAX = 2.0  # mg/kg, when the protocol does not say (data/clinic/protocol.py)
+# mg/kg, the protocol settings' defaults (data/clinic/protocol.py)
+DEFAULT_DOSE_MAX = 2.0  # refused above
+DEFAULT_DOSE_WARN = 1.0  # warned above
 REQUIRED_WHEN_NEW = ("route", "dose_mg_per_kg", "weight_kg")
 SIDE_EFFECTS = ("nausea", "vomiting", "dizziness", "headache", "dissociation", "hallucinations",
                 "raised blood pressure", "sedation", "anxiety", "other")
@@ -47,39 +50,15 @@ VITAL_MOMENTS = ("before", "peak", "discharge")
 VITAL_FIELDS = tuple(f"{v}_{m}" for m in VITAL_MOMENTS for v in VITAL_RANGES)
 
 
-class InfusionIn(BaseModel):
-    """One infusion as the form records it (context: today, protocol dose limits)."""
+class InfusionIn(InfusionFields):
+    """One infusion as the form records it (context: today, protocol dose limits). The
+    columns are `InfusionFields`; the form must choose the infusion type (a row written
+    without one, by a file import, is an induction) and may add adverse events."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
-    number: int
-    administered_on: date
     infusion_type: str
-    route: str | None = None
-    dose_mg_per_kg: float | None = None
-    weight_kg: float | None = None
-    duration_min: int | None = None
-    bp_sys_before: int | None = None
-    bp_dia_before: int | None = None
-    hr_before: int | None = None
-    spo2_before: int | None = None
-    bp_sys_peak: int | None = None
-    bp_dia_peak: int | None = None
-    hr_peak: int | None = None
-    spo2_peak: int | None = None
-    bp_sys_discharge: int | None = None
-    bp_dia_discharge: int | None = None
-    hr_discharge: int | None = None
-    spo2_discharge: int | None = None
-    side_effects: list[str] = []
-    side_effect_other: str = ""
-    adverse_event: str = ""
-    bp_decision: str | None = None  # above the hold rule: proceeded | held | rescheduled
-    bp_decision_reason: str = ""
-    sedation_moaas: int | None = None
-    dissociation: str | None = None
-    discharge_ready_minutes: int | None = None
-    adverse_events: list[AdverseEventIn] = []
+    adverse_events: list[AdverseEventIn] = Field(default_factory=list)
 
     CORRECTABLE: ClassVar[tuple[str, ...]] = (
         "administered_on", "infusion_type", "route", "dose_mg_per_kg", "weight_kg",
@@ -265,7 +244,7 @@ def total_dose_mg(dose_mg_per_kg: float | None, weight_kg: float | None) -> floa
 
 def dose_warning(dose: float | None, protocol: dict[str, Any]) -> str | None:
     """The warning for a dose above the protocol's warning level (still allowed)."""
-    warn = float(protocol.get("dose_warn_mg_per_kg", 1.0))
+    warn = float(protocol.get("dose_warn_mg_per_kg", DEFAULT_DOSE_WARN))
     if dose is None or dose <= warn:
         return None
     return (f"dose_mg_per_kg: {dose:g} mg/kg is above the protocol's warning level of "

@@ -23,9 +23,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 
-from models.tables import AE_SEVERITIES, BP_DECISIONS, DISSOCIATION_LEVELS
+from models.tables import (
+    AE_SEVERITIES,
+    BP_DECISIONS,
+    DISSOCIATION_LEVELS,
+    INPUT_CONFIG,
+    AdverseEventFields,
+)
 from models.validation import NOTES_MAX, ModelProblems, check_text, problems_of
 
 MOAAS_RANGE = (0, 5)
@@ -71,15 +77,10 @@ def bp_hold_warning(systolic: int | None, diastolic: int | None,
             "decision (proceeded, held or rescheduled) and the reason.")
 
 
-class AdverseEventIn(BaseModel):
-    """One adverse event of an infusion."""
+class AdverseEventIn(AdverseEventFields):
+    """One adverse event of an infusion (fields: `AdverseEventFields`)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    category: str
-    description: str = ""
-    severity: str
-    action_taken: str
+    model_config = INPUT_CONFIG
 
     @field_validator("category", mode="before")
     @classmethod

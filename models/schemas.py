@@ -59,8 +59,20 @@ from models.monitoring_schema import (
     bp_above_hold,
     bp_hold_warning,
 )
-from models.tables import COURSE_TYPES, SEXES, TIMEPOINTS
+from models.tables import (
+    COURSE_TYPES,
+    INPUT_CONFIG,
+    SEXES,
+    TIMEPOINTS,
+    CourseFields,
+    PatientFields,
+    ScoreFields,
+)
 from models.validation import (
+    CLINICIAN_CODE_MAX,
+    CODE_MAX,
+    COURSE_LABEL_MAX,
+    INDICATION_MAX,
     NAME_MAX,
     NOTES_MAX,
     AlreadySaved,
@@ -128,10 +140,6 @@ __all__ = [
     "visit_date_problem",
 ]
 
-CODE_MAX = 64
-COURSE_LABEL_MAX = 64
-CLINICIAN_CODE_MAX = 80
-INDICATION_MAX = 100
 FAILED_TRIALS_MAX = 30
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 ADULT_AGE = 18
@@ -205,19 +213,10 @@ def age_warning(birth_date: date | None, today: date | None = None) -> str | Non
             "treatment here is for adults: check the date of birth and the prescription.")
 
 
-class PatientIn(BaseModel):
-    """A patient's registration or edited details."""
+class PatientIn(PatientFields):
+    """A patient's registration or edited details (fields: `PatientFields`)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    clinic_id: int
-    patient_code: str
-    name: str = ""
-    birth_date: date | None = None
-    sex: str | None = None
-    indication: str | None = None
-    failed_trials: int | None = None
-    notes: str = ""
+    model_config = INPUT_CONFIG
 
     @field_validator("patient_code")
     @classmethod
@@ -273,13 +272,12 @@ class PatientIn(BaseModel):
         return value
 
 
-class CourseIn(BaseModel):
+class CourseIn(CourseFields):
     """A new treatment course (C1: a new induction is a new course)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
-    course_type: str = "induction"
-    start_date: date
+    start_date: date  # required here; the table allows older courses without one
 
     @field_validator("course_type")
     @classmethod
@@ -294,15 +292,12 @@ class CourseIn(BaseModel):
         return check_visit_date(value, today_from(info))
 
 
-class ScoreIn(BaseModel):
+class ScoreIn(ScoreFields):
     """One questionnaire at one timepoint: item answers (None = not answered)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
-    instrument: str
-    timepoint: str
-    items: list[Any]
-    functional_difficulty: int | None = None
+    items: list[Any]  # raw answers, scored by outcomes.scoring (the table keeps them scored)
     item9_declined: bool = False  # PHQ-9: "prefers not to answer" item 9, chosen explicitly
 
     @field_validator("instrument")

@@ -1,6 +1,12 @@
 """The store's tables (SQLModel). `table=True` classes do not validate on construction:
 services validate with the input schemas of `models/schemas.py` before building a row.
 
+A column a form also writes is declared once, in a `...Fields` base shared by the table
+and its input schema (`Patient(PatientFields, table=True)`, `PatientIn(PatientFields)`):
+its name, type, default and column size. Column sizes are given as the column's type
+(`sa_type`), not as pydantic `max_length`, so the input's own rules word every refusal
+(`models/validation.py`); the limits themselves are the input rules' constants.
+
 Indexes serve the read paths and nothing twice (migration 0003, docs/PERFORMANCE.md): one
 patient's record (patient -> course -> infusion -> assessment) walks the unique
 constraints uq_course_number (patient_id, number), uq_infusion_number (course_id,
@@ -16,7 +22,18 @@ from typing import Any
 
 from sqlalchemy import JSON as SA_JSON
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
+
+from models.validation import (
+    CLINIC_CODE_MAX,
+    CLINICIAN_CODE_MAX,
+    CODE_MAX,
+    COURSE_LABEL_MAX,
+    INDICATION_MAX,
+    NAME_MAX,
+    SIDE_EFFECT_OTHER_MAX,
+)
 
 
 class Role(StrEnum):
@@ -84,11 +101,16 @@ BP_DECISIONS = ("proceeded", "held", "rescheduled")
 DISSOCIATION_LEVELS = ("none", "mild", "moderate", "severe")
 AE_SEVERITIES = ("mild", "moderate", "severe", "serious")
 
+# The config of the input schemas built on the `...Fields` bases: unknown fields refused,
+# and only a dict or an instance validated (SQLModel's default reads any object's
+# attributes, as pydantic's BaseModel does not).
+INPUT_CONFIG = SQLModelConfig(extra="forbid", from_attributes=False)
+
 
 class Clinic(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=40, unique=True, index=True)
-    name: str = Field(max_length=200)
+    code: str = Field(max_length=CLINIC_CODE_MAX, unique=True, index=True)
+    name: str = Field(max_length=NAME_MAX)
     created_at: datetime
     # What a patient sees after a positive or unanswered item 9 ("" = the default text),
     # and where the clinic's on-call hears of an alert a patient's answer opened.
@@ -104,7 +126,7 @@ class User(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=80, unique=True, index=True)
-    full_name: str = Field(default="", max_length=200)
+    full_name: str = Field(default="", max_length=NAME_MAX)
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=20)
     all_clinics: bool = Field(default=False)
@@ -123,47 +145,61 @@ class UserClinic(SQLModel, table=True):
     clinic_id: int = Field(foreign_key="clinic.id", primary_key=True)
 
 
-class Patient(SQLModel, table=True):
+class PatientFields(SQLModel):
+    """A patient's details as the registration form writes them (`PatientIn`)."""
+
+    clinic_id: int = Field(foreign_key="clinic.id")  # uq_patient_code indexes it first
+    patient_code: str = Field(sa_type=AutoString(length=CODE_MAX),
+                              description="the clinic's patient code (MRN)")
+    name: str = Field(default="", sa_type=AutoString(length=NAME_MAX))
+    birth_date: date | None = None
+    sex: str | None = Field(default=None, sa_type=AutoString(length=10),
+                            description="one of SEXES")
+    indication: str | None = Field(default=None, sa_type=AutoString(length=INDICATION_MAX))
+    failed_trials: int | None = Field(default=None,
+                                      description="failed antidepressant trials")
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Patient(PatientFields, table=True):
     __table_args__ = (UniqueConstraint("clinic_id", "patient_code", name="uq_patient_code"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    clinic_id: int = Field(foreign_key="clinic.id")  # uq_patient_code indexes it first
-    patient_code: str = Field(max_length=64)
     study_id: str = Field(max_length=32, unique=True)  # random pseudonym for de-identified exports
-    name: str = Field(default="", max_length=200)
-    birth_date: date | None = None
-    sex: str | None = Field(default=None, max_length=10)
-    indication: str | None = Field(default=None, max_length=100)
-    failed_trials: int | None = None
-    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime
 
 
-class Course(SQLModel, table=True):
+class CourseFields(SQLModel):
+    """What the new-course form writes (`CourseIn`; it requires a start date, which older
+    courses may lack)."""
+
+    course_type: str = Field(default="induction", sa_type=AutoString(length=20),
+                             description="one of COURSE_TYPES")
+
+
+class Course(CourseFields, table=True):
     __table_args__ = (UniqueConstraint("patient_id", "number", name="uq_course_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")  # uq_course_number indexes it first
     number: int
-    label: str | None = Field(default=None, max_length=64)  # the import's course_id
-    course_type: str = Field(default="induction", max_length=20)
+    label: str | None = Field(default=None, max_length=COURSE_LABEL_MAX)  # the import's course_id
     start_date: date | None = None
-    status: str = Field(default="active", max_length=20)
+    status: str = Field(default=CourseStatus.ACTIVE, max_length=20)
     created_at: datetime
 
 
-class Infusion(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("course_id", "number", name="uq_infusion_number"),)
+class InfusionFields(SQLModel):
+    """One infusion as the infusion form records it (`InfusionIn`, which also takes its
+    adverse events and requires the infusion type)."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    course_id: int = Field(foreign_key="course.id")  # uq_infusion_number indexes it first
     number: int
     administered_on: date = Field(index=True)
-    started_at: datetime | None = None
-    infusion_type: str = Field(default="induction", max_length=20)
-    route: str | None = Field(default=None, max_length=20)
+    infusion_type: str = Field(default="induction", sa_type=AutoString(length=20),
+                               description="one of INFUSION_TYPES")
+    route: str | None = Field(default=None, sa_type=AutoString(length=20),
+                              description="one of ROUTES")
     dose_mg_per_kg: float | None = None
-    total_dose_mg: float | None = None
     weight_kg: float | None = None
     duration_min: int | None = None
     bp_sys_before: int | None = None
@@ -179,21 +215,45 @@ class Infusion(SQLModel, table=True):
     hr_discharge: int | None = None
     spo2_discharge: int | None = None
     side_effects: list[str] = Field(default_factory=list, sa_column=Column(SA_JSON, nullable=False))
-    side_effect_other: str = Field(default="", max_length=200)
+    side_effect_other: str = Field(default="", sa_type=AutoString(length=SIDE_EFFECT_OTHER_MAX))
     # The adverse-event note of older records; new events are AdverseEvent rows.
     adverse_event: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    bp_decision: str | None = Field(default=None, max_length=12)  # 'proceeded' or None
+    bp_decision: str | None = Field(
+        default=None, sa_type=AutoString(length=12),
+        description="above the hold rule: proceeded | held | rescheduled (a saved infusion: "
+                    "'proceeded' or None)")
     bp_decision_reason: str = Field(default="", sa_column=Column(Text, nullable=False,
                                                                  default=""))
-    sedation_moaas: int | None = None  # MOAA/S at peak, 0 (unresponsive) - 5 (alert)
-    dissociation: str | None = Field(default=None, max_length=10)  # DISSOCIATION_LEVELS
-    discharge_ready_minutes: int | None = None  # from the infusion's end
+    sedation_moaas: int | None = Field(
+        default=None, description="MOAA/S at peak, 0 (unresponsive) - 5 (alert)")
+    dissociation: str | None = Field(default=None, sa_type=AutoString(length=10),
+                                     description="one of DISSOCIATION_LEVELS")
+    discharge_ready_minutes: int | None = Field(default=None,
+                                                description="from the infusion's end")
+
+
+class Infusion(InfusionFields, table=True):
+    __table_args__ = (UniqueConstraint("course_id", "number", name="uq_infusion_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id")  # uq_infusion_number indexes it first
+    started_at: datetime | None = None
+    total_dose_mg: float | None = None
     clinician_id: int | None = Field(default=None, foreign_key="app_user.id")
-    clinician_code: str | None = Field(default=None, max_length=80)
+    clinician_code: str | None = Field(default=None, max_length=CLINICIAN_CODE_MAX)
     created_at: datetime
 
 
-class Assessment(SQLModel, table=True):
+class ScoreFields(SQLModel):
+    """One questionnaire as a form or a file gives it (`ScoreIn`; its answers are raw there,
+    scored here)."""
+
+    instrument: str = Field(sa_type=AutoString(length=12))
+    timepoint: str = Field(sa_type=AutoString(length=8), description="one of TIMEPOINTS")
+    functional_difficulty: int | None = Field(default=None, description="PHQ-9 question 10")
+
+
+class Assessment(ScoreFields, table=True):
     """One administration of one instrument at one timepoint of one infusion."""
 
     __table_args__ = (
@@ -211,11 +271,8 @@ class Assessment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id")
     infusion_id: int = Field(foreign_key="infusion.id")  # uq_assessment_slot indexes it first
-    timepoint: str = Field(max_length=8)  # TIMEPOINTS
-    instrument: str = Field(max_length=12)
     administered_on: date
     items: list[int | None] = Field(default_factory=list, sa_column=Column(SA_JSON, nullable=False))
-    functional_difficulty: int | None = None
     total: int | None = None
     severity: str | None = Field(default=None, max_length=40)
     complete: bool = Field(default=False)
@@ -239,7 +296,7 @@ class SafetyAlert(SQLModel, table=True):
     kind: str = Field(default="positive", max_length=16)  # ALERT_KINDS
     item9_value: int | None = None  # None when item 9 was not answered
     observed_on: date
-    status: str = Field(default="open", max_length=12)
+    status: str = Field(default=AlertStatus.OPEN, max_length=12)
     opened_at: datetime
     closed_at: datetime | None = None
     closed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
@@ -247,15 +304,21 @@ class SafetyAlert(SQLModel, table=True):
     action_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
-class AdverseEvent(SQLModel, table=True):
+class AdverseEventFields(SQLModel):
+    """An adverse event as the infusion form records it (`AdverseEventIn`)."""
+
+    category: str = Field(sa_type=AutoString(length=40),
+                          description="one of models.monitoring_schema.AE_CATEGORIES")
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    severity: str = Field(sa_type=AutoString(length=10), description="one of AE_SEVERITIES")
+    action_taken: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AdverseEvent(AdverseEventFields, table=True):
     """An adverse event of one infusion: what, how severe, what was done (0..n per infusion)."""
 
     id: int | None = Field(default=None, primary_key=True)
     infusion_id: int = Field(foreign_key="infusion.id", index=True)
-    category: str = Field(max_length=40)  # models.monitoring_schema.AE_CATEGORIES
-    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    severity: str = Field(max_length=10)  # AE_SEVERITIES
-    action_taken: str = Field(sa_column=Column(Text, nullable=False))
     recorded_at: datetime
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
 

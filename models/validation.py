@@ -12,8 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError, ValidationInfo
 
+# Text limits (Unicode code points): the input rules' and the columns' sizes (models/tables.py)
 NAME_MAX = 200
 NOTES_MAX = 2000
+CODE_MAX = 64  # a patient code (MRN)
+COURSE_LABEL_MAX = 64  # a course label (the import's course_id)
+CLINICIAN_CODE_MAX = 80  # who gave the infusion, as a file names them
+INDICATION_MAX = 100
+SIDE_EFFECT_OTHER_MAX = 200
 EARLIEST_VISIT_DATE = date(2000, 1, 1)
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes import engine
+from outcomes.course_rules import INDUCTION_LENGTH
 from outcomes.instruments import get_instrument
 
 MAP_COLUMNS = ("post_totals", "pre_totals", "post_item9", "pre_item9")
@@ -129,7 +130,7 @@ def first_at_or_below(steps: list[Any] | None, limit: int) -> float:
     return math.nan
 
 
-def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = 6,
+def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = INDUCTION_LENGTH,
                      timepoint_rule: str = "post", remission_max: int | None = None,
                      ) -> pd.DataFrame:
     """``course_table`` from resolved facts: ``facts`` holds engine.COURSE_COLUMNS, the

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from datetime import date
 
 CLOSED_STATUSES = ("completed", "discontinued")
+# Infusions in a standard induction: the N of "after infusion N" (O7); the protocol
+# setting `induction_length` defaults to it.
+INDUCTION_LENGTH = 6
 
 
 @dataclass(frozen=True)

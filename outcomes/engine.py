@@ -61,6 +61,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from outcomes.course_rules import INDUCTION_LENGTH
 from outcomes.instruments import get_instrument
 
 ORDER = ("course_key", "infusion_number", "timepoint_rank", "date")
@@ -114,7 +115,7 @@ def course_table(
     obs: pd.DataFrame,
     instrument: str,
     *,
-    after_n: int = 6,
+    after_n: int = INDUCTION_LENGTH,
     timepoint_rule: str = "post",
     remission_max: int | None = None,
     all_courses: bool = False,

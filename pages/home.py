@@ -6,13 +6,14 @@ import streamlit as st
 
 from data.analytics.overview import clinics_in_scope, home_counts
 from data.store.db import read_session
+from models.tables import Role
 from ui.drafts import drafts_notice
 from ui.layout import page_setup
 
 actor = page_setup()
 st.title("Home")
 
-if actor.role == "admin":
+if actor.role == Role.ADMIN:
     st.write("Administrators manage users, clinics and backups; clinical data is not shown "
              "to this role.")
     st.page_link("pages/users.py", label="Manage users", icon=":material/manage_accounts:")

@@ -19,7 +19,7 @@ from data.store.clinic_time import actor_zone
 from data.store.db import read_session, write_session
 from models.access import PermissionDenied
 from models.schemas import ALERT_ACTIONS, InputError
-from models.tables import SOURCE_LABELS
+from models.tables import SOURCE_LABELS, AlertStatus
 from outcomes.alert_times import (
     acknowledge_times,
     as_utc,
@@ -141,7 +141,7 @@ with read_session() as session:
     overdue_hours = load_protocol(session)["alert_overdue_hours"]
     zone = actor_zone(session, actor)
 now = utcnow()
-open_alerts = sorted((a for a in alerts if a["status"] == "open"),
+open_alerts = sorted((a for a in alerts if a["status"] == AlertStatus.OPEN),
                      key=lambda a: (as_utc(a["opened_at"]), a["id"]))  # oldest first
 for a in open_alerts:
     a["open_for"] = duration_text(minutes_between(a["opened_at"], now))
@@ -164,7 +164,7 @@ else:
 
 acknowledge_table(alerts)
 
-done = [a for a in alerts if a["status"] != "open"]
+done = [a for a in alerts if a["status"] != AlertStatus.OPEN]
 for a in done:
     a["acknowledged"] = (duration_text(minutes_between(a["opened_at"], a["closed_at"]))
                          if a["closed_at"] else "")

@@ -18,6 +18,7 @@ from models.tables import (
     DISSOCIATION_LEVELS,
     INFUSION_TYPES,
     ROUTES,
+    AlertStatus,
     Assessment,
     Course,
     Infusion,
@@ -180,7 +181,7 @@ def _item9_outcome(new_item9: int | None, result: tuple, existing) -> None:
     if opened is not None:
         flash("error", f"Item 9 is now {new_item9}: a suicide-risk alert was opened. Assess the "
                        "risk, then close the alert on the Safety page with the action taken.")
-    elif existing is not None and existing.status == "open":
+    elif existing is not None and existing.status == AlertStatus.OPEN:
         flash("warning", f"Item 9 is now {new_item9}: this score's alert (opened for item 9 "
                          f"{item9_text(existing.item9_value)}) is still open and covers it; "
                          "no second alert was opened.")

@@ -8,11 +8,12 @@ from data.clinic.infusions import set_course_status
 from data.store.db import write_session
 from models.access import Actor, PermissionDenied
 from models.schemas import InputError
-from models.tables import COURSE_STATUSES
+from models.tables import COURSE_STATUSES, CourseStatus
 from ui.text import flash, reset_widgets, show_problems
 
-STATUS_LABELS = {"active": "active (treatment continues)", "completed": "completed",
-                 "discontinued": "discontinued (treatment stopped)"}
+STATUS_LABELS = {CourseStatus.ACTIVE: "active (treatment continues)",
+                 CourseStatus.COMPLETED: "completed",
+                 CourseStatus.DISCONTINUED: "discontinued (treatment stopped)"}
 
 
 def course_status_form(actor: Actor, course: dict) -> None:

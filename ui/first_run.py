@@ -8,6 +8,7 @@ import streamlit as st
 from data.accounts.users import UserError, create_user
 from data.store.db import write_session
 from models.access import SYSTEM
+from models.tables import Role
 
 DEMO_PATIENTS = 120
 
@@ -39,7 +40,7 @@ def first_run_screen() -> None:
     try:
         with write_session() as session:
             create_user(session, actor=SYSTEM, username=username, password=password,
-                        role="admin", full_name=full_name)
+                        role=Role.ADMIN, full_name=full_name)
     except UserError as exc:
         st.error(str(exc))
         return

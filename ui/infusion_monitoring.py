@@ -13,7 +13,13 @@ from typing import Any
 
 import streamlit as st
 
-from models.monitoring_schema import AE_CATEGORIES, MOAAS_LABELS, NO_KETAMINE, bp_hold_warning
+from models.monitoring_schema import (
+    AE_CATEGORIES,
+    DISCHARGE_MINUTES_RANGE,
+    MOAAS_LABELS,
+    NO_KETAMINE,
+    bp_hold_warning,
+)
 from models.tables import AE_SEVERITIES, BP_DECISIONS, DISSOCIATION_LEVELS
 
 AE_COUNT_KEY = "infusion_ae_count"
@@ -54,7 +60,8 @@ def monitoring_fields() -> dict[str, Any]:
                                      key="infusion_dissociation", placeholder="not recorded")
     minutes = cols[2].number_input("Minutes until ready for discharge", value=None, step=1,
                                    key="infusion_discharge_ready_minutes",
-                                   help="From the end of the infusion; whole minutes 0-1440.")
+                                   help="From the end of the infusion; whole minutes "
+                                        f"{DISCHARGE_MINUTES_RANGE[0]}-{DISCHARGE_MINUTES_RANGE[1]}.")
     return {"sedation_moaas": sedation, "dissociation": dissociation,
             "discharge_ready_minutes": None if minutes is None else int(minutes),
             "adverse_events": adverse_event_rows()}

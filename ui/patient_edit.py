@@ -5,7 +5,6 @@ range): the service refuses bad values with the field and the rule."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -13,7 +12,15 @@ import streamlit as st
 from data.clinic.patients import register_patient, update_patient
 from data.store.db import write_session
 from models.access import Actor, PermissionDenied
-from models.schemas import INDICATIONS, AlreadySaved, InputError, age_warning
+from models.schemas import (
+    EARLIEST_BIRTH_DATE,
+    INDICATIONS,
+    NAME_MAX,
+    NOTES_MAX,
+    AlreadySaved,
+    InputError,
+    age_warning,
+)
 from models.tables import SEXES, Clinic, Patient
 from ui.text import clear_keys, code_span, flash, reset_widgets, show_problems
 
@@ -39,9 +46,9 @@ def patient_fields(prefix: str, current: dict[str, Any]) -> dict[str, Any]:
     code = left.text_input("Patient code (the clinic's MRN)", value=current.get("patient_code", ""),
                            key=f"{prefix}code")
     name = right.text_input("Name", value=current.get("name", ""), key=f"{prefix}name",
-                            help="Stored and shown exactly as typed (up to 200 characters).")
+                            help=f"Stored and shown exactly as typed (up to {NAME_MAX} characters).")
     birth = left.date_input("Birth date", value=current.get("birth_date"),
-                            min_value=date(1900, 1, 1), key=f"{prefix}birth_date")
+                            min_value=EARLIEST_BIRTH_DATE, key=f"{prefix}birth_date")
     sexes = ["", *SEXES]
     sex = right.selectbox("Sex", sexes, index=sexes.index(current.get("sex") or ""),
                           format_func=lambda v: v or "(not recorded)", key=f"{prefix}sex")
@@ -51,7 +58,7 @@ def patient_fields(prefix: str, current: dict[str, Any]) -> dict[str, Any]:
                                 value=current.get("failed_trials"), step=1,
                                 key=f"{prefix}failed_trials")
     notes = st.text_area("Notes", value=current.get("notes", ""), key=f"{prefix}notes",
-                         help="Up to 2000 characters, shown as plain text.")
+                         help=f"Up to {NOTES_MAX} characters, shown as plain text.")
     if warning := age_warning(birth):
         st.warning(warning)
     return {"patient_code": code, "name": name, "birth_date": birth, "sex": sex or None,

@@ -18,6 +18,7 @@ from data.store.audit import utcnow
 from figures import charts
 from models.access import Actor, PermissionDenied
 from models.schemas import InputError
+from models.tables import AlertStatus
 from outcomes.instruments import INSTRUMENT_NAMES
 from outcomes.trajectory import (
     course_outcome_lines,
@@ -168,7 +169,7 @@ def _item9(obs: pd.DataFrame, view: PatientView) -> None:
     st.plotly_chart(charts.item9_figure(history), key="pv_item9_chart",
                     config={"displaylogo": False})
     positives = int(history["positive"].sum())
-    open_alerts = int((view.alerts["status"] == "open").sum()) if len(view.alerts) else 0
+    open_alerts = int((view.alerts["status"] == AlertStatus.OPEN).sum()) if len(view.alerts) else 0
     st.caption(f"{positives} positive answer(s) (>= 1) in {len(history)}; {open_alerts} open "
                "alert(s) for this patient. The full history with alert status is in the "
                "record below.")

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from models.labels import score_field
+from models.tables import AlertStatus
 from outcomes.instruments import (
     INSTRUMENT_NAMES,
     PHQ9_FUNCTIONAL_DIFFICULTY,
@@ -160,7 +161,7 @@ def item9_notice(items: list[int | None], *, declined: bool,
     """What saving will do about item 9 (OUTCOMES.md section 1): never silent. A score that
     already has an alert (a correction) opens no second one: say so, not "opens"."""
     value = items[SUICIDAL_IDEATION_ITEM - 1]
-    if (value or 0) >= 1 and alert_status == "open":
+    if (value or 0) >= 1 and alert_status == AlertStatus.OPEN:
         st.error("Item 9 is positive: this score's suicide-risk alert is already open and "
                  "covers it (saving opens no second alert). Assess the risk, then close it on "
                  "the Safety page with the action taken.", icon=":material/emergency:")

@@ -21,7 +21,7 @@ from data.store.clinic_time import default_time_zone
 from data.store.db import write_session
 from data.store.settings import get_settings
 from models.access import Actor, require
-from models.tables import ROLES, Clinic, User, UserClinic
+from models.tables import ROLES, Clinic, Role, User, UserClinic
 from models.validation import NAME_MAX, clinic_code_problem, text_problem
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -110,7 +110,7 @@ def create_user(
     check_password_rule(password, username=username, full_name=full_name)
     if session.exec(select(User).where(User.username == username)).first():
         raise UserError(f"username: '{username}' is already taken")
-    if role in ("clinician", "director") and not clinic_codes and not all_clinics:
+    if role in (Role.CLINICIAN, Role.DIRECTOR) and not clinic_codes and not all_clinics:
         raise UserError("clinic: a clinician or director needs at least one clinic")
     clinics = [get_or_create_clinic(session, actor=actor, code=c) for c in clinic_codes]
     user = User(username=username, full_name=full_name.strip(), password_hash=hash_password(password),
@@ -220,10 +220,10 @@ def _admin_target(session: Session, actor: Actor, username: str, what: str) -> U
 
 
 def _is_last_active_admin(session: Session, user: User) -> bool:
-    if user.role != "admin" or not user.active:
+    if user.role != Role.ADMIN or not user.active:
         return False
     others = session.exec(select(func.count()).select_from(User).where(
-        User.role == "admin", User.active, User.id != user.id)).one()
+        User.role == Role.ADMIN, User.active, User.id != user.id)).one()
     return others == 0
 
 
@@ -269,13 +269,13 @@ def change_role(session: Session, *, actor: Actor, username: str, role: str,
     if role not in ROLES:
         raise UserError(f"role: must be one of {', '.join(ROLES)}")
     codes = sorted({c.strip() for c in clinic_codes if c.strip()})
-    if role == "admin":  # administrators see no clinical data: no clinic scope
+    if role == Role.ADMIN:  # administrators see no clinical data: no clinic scope
         codes, all_clinics = [], False
-    if role in ("clinician", "director") and not codes and not all_clinics:
+    if role in (Role.CLINICIAN, Role.DIRECTOR) and not codes and not all_clinics:
         raise UserError("clinic: a clinician or director needs at least one clinic")
     if user.id == actor.user_id and role != user.role:
         raise UserError("role: ask another administrator to change your own role")
-    if role != "admin" and _is_last_active_admin(session, user):
+    if role != Role.ADMIN and _is_last_active_admin(session, user):
         raise UserError("role: the last active administrator must stay an administrator")
     old_codes = _clinic_codes(session, user.id)
     clinics = [get_or_create_clinic(session, actor=actor, code=c) for c in codes]

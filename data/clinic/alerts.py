@@ -30,7 +30,16 @@ from data.files.safe_csv import write_csv
 from data.store import audit
 from models.access import Actor, require, require_clinic, scope_filter
 from models.schemas import ALERT_ACTIONS, AlertCloseIn, InputError, check_reason, parse
-from models.tables import Assessment, Clinic, Course, Infusion, Patient, SafetyAlert, User
+from models.tables import (
+    AlertStatus,
+    Assessment,
+    Clinic,
+    Course,
+    Infusion,
+    Patient,
+    SafetyAlert,
+    User,
+)
 from outcomes.alert_times import acknowledge_minutes
 
 EXPORT_COLUMNS = ("alert_id", "patient_id", "clinic", "date", "instrument", "timepoint",
@@ -67,7 +76,7 @@ def open_item9_alert(session: Session, *, actor: Actor, assessment: Assessment,
         return None
     alert = SafetyAlert(assessment_id=assessment.id, patient_id=patient.id,
                         clinic_id=patient.clinic_id, kind=kind, item9_value=assessment.item9,
-                        observed_on=assessment.administered_on, status="open",
+                        observed_on=assessment.administered_on, status=AlertStatus.OPEN,
                         opened_at=audit.utcnow())
     session.add(alert)
     session.flush()
@@ -131,7 +140,7 @@ def patient_open_alerts(session: Session, *, actor: Actor,
     stmt = (select(SafetyAlert, Assessment.timepoint, Infusion.number)
             .join(Assessment, Assessment.id == SafetyAlert.assessment_id)
             .join(Infusion, Infusion.id == Assessment.infusion_id)
-            .where(SafetyAlert.patient_id == patient_id, SafetyAlert.status == "open",
+            .where(SafetyAlert.patient_id == patient_id, SafetyAlert.status == AlertStatus.OPEN,
                    scope_filter(actor, SafetyAlert.clinic_id))
             .order_by(SafetyAlert.opened_at, SafetyAlert.id))
     return [{"id": a.id, "kind": a.kind, "timepoint": timepoint, "infusion": number,
@@ -153,7 +162,7 @@ def _open_alert(session: Session, actor: Actor, alert_id: int) -> SafetyAlert:
         raise InputError([("alert", f"no alert with id {alert_id}" if alert_id
                            else "choose the alert to close")])
     require_clinic(actor, alert.clinic_id, entity="alert", entity_id=alert_id)
-    if alert.status != "open":
+    if alert.status != AlertStatus.OPEN:
         raise InputError([("alert", f"alert {alert_id} is {alert.status}; only an open alert "
                            "can be closed")])
     return alert
@@ -170,7 +179,7 @@ def close_alert(session: Session, *, actor: Actor, alert_id: int, action: str,
                            else "choose the alert to close")])
     require_clinic(actor, alert.clinic_id, entity="alert", entity_id=alert_id)
     closing = parse(AlertCloseIn, {"action": action, "note": note})
-    if alert.status != "open":
+    if alert.status != AlertStatus.OPEN:
         raise InputError([("alert", f"alert {alert_id} is {alert.status}; only an open alert "
                            "can be closed")])
     return _close(session, actor, alert, closing)
@@ -191,11 +200,11 @@ def close_alerts(session: Session, *, actor: Actor, alert_ids: list[int], action
 
 def _close(session: Session, actor: Actor, alert: SafetyAlert,
            closing: AlertCloseIn) -> SafetyAlert:
-    alert.status, alert.closed_at, alert.closed_by_id = "closed", audit.utcnow(), actor.user_id
+    alert.status, alert.closed_at, alert.closed_by_id = AlertStatus.CLOSED, audit.utcnow(), actor.user_id
     alert.action, alert.action_note = closing.action, closing.note
     session.add(alert)
     audit.record(session, actor=actor, action="close", entity="alert", entity_id=alert.id,
-                 patient_id=alert.patient_id, field="status", old="open", new="closed",
+                 patient_id=alert.patient_id, field="status", old=AlertStatus.OPEN, new=AlertStatus.CLOSED,
                  reason=f"{closing.action}: {closing.note}" if closing.note else closing.action)
     return alert
 
@@ -204,7 +213,7 @@ def alert_export_rows(session: Session, *, actor: Actor,
                       open_only: bool = False) -> list[dict[str, Any]]:
     """Alerts for a clinic's on-call routine: patient code, clinic, date, item 9, status."""
     require(actor, "view_alerts", entity="alert", message="This role does not see alerts.")
-    rows = _alert_rows(session, actor, status="open" if open_only else None)
+    rows = _alert_rows(session, actor, status=AlertStatus.OPEN if open_only else None)
     return [
         {"alert_id": a.id, "patient_id": p.patient_code, "clinic": code,
          "date": a.observed_on.isoformat(), "instrument": s.instrument, "timepoint": s.timepoint,

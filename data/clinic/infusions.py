@@ -39,6 +39,7 @@ from models.tables import (
     Assessment,
     Clinic,
     Course,
+    CourseStatus,
     HeldVisit,
     Infusion,
     Patient,
@@ -91,7 +92,7 @@ def start_course(session: Session, *, actor: Actor, patient_id: int,
                                             Course.number == number)).first():
         raise AlreadySaved([("course", f"course {number} of this patient is already saved")])
     course = Course(patient_id=patient.id, number=number, course_type=data.course_type,
-                    start_date=data.start_date, status="active", created_at=audit.utcnow())
+                    start_date=data.start_date, status=CourseStatus.ACTIVE, created_at=audit.utcnow())
     session.add(course)
     _flush_or_already_saved(session, "course", f"course {number} of this patient")
     audit.record(session, actor=actor, action="create", entity="course", entity_id=course.id,
@@ -152,7 +153,7 @@ def reopen_course(session: Session, *, actor: Actor, course_id: int,
                   reason: str | None) -> Course:
     """A completed or discontinued course made active again so an infusion can be logged
     into it (issue 12 item 4): the reason is required and audited (field 'status')."""
-    return set_course_status(session, actor=actor, course_id=course_id, status="active",
+    return set_course_status(session, actor=actor, course_id=course_id, status=CourseStatus.ACTIVE,
                              reason=reason)
 
 

@@ -14,7 +14,11 @@ from sqlmodel import Session, select
 
 from data.store import audit
 from models.access import Actor, require
+from models.infusion_schema import DEFAULT_DOSE_MAX, DEFAULT_DOSE_WARN, VITAL_RANGES
+from models.monitoring_schema import DEFAULT_HOLD
 from models.tables import ProtocolSetting
+from outcomes.course_rules import INDUCTION_LENGTH
+from outcomes.instruments import MADRS
 
 
 @dataclass(frozen=True)
@@ -28,17 +32,17 @@ class ProtocolField:
 
 
 PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
-    ProtocolField("induction_length", 6, int, 1, 20,
+    ProtocolField("induction_length", INDUCTION_LENGTH, int, 1, 20,
                   "Infusions in a standard induction; N of 'after infusion N' (O7)."),
     ProtocolField("timepoint_rule", "post", str, 0, 0,
                   "'post': the post score of infusion N; 'next_pre': the pre score of N+1 (O7)."),
     ProtocolField("all_courses", False, bool, 0, 1,
                   "Count every course instead of each patient's index course (C3)."),
-    ProtocolField("dose_warn_mg_per_kg", 1.0, float, 0.01, 5.0,
+    ProtocolField("dose_warn_mg_per_kg", DEFAULT_DOSE_WARN, float, 0.01, 5.0,
                   "Warn when a dose is above this many mg/kg."),
-    ProtocolField("dose_max_mg_per_kg", 2.0, float, 0.01, 10.0,
+    ProtocolField("dose_max_mg_per_kg", DEFAULT_DOSE_MAX, float, 0.01, 10.0,
                   "Refuse a dose above this many mg/kg (and any dose at or below 0)."),
-    ProtocolField("madrs_remission_max", 10, int, 0, 60,
+    ProtocolField("madrs_remission_max", MADRS.remission_max, int, 0, 60,
                   "MADRS remission: total at or below this (trials also use 9 or 12) (O5)."),
     ProtocolField("small_cell_threshold", 5, int, 1, 100,
                   "Breakdown cells with fewer courses show counts only (O11)."),
@@ -55,10 +59,12 @@ PROTOCOL_FIELDS: tuple[ProtocolField, ...] = (
     ProtocolField("lapse_window_days", 21, int, 1, 365,
                   "Retention (D1): a course short of the induction length whose last infusion "
                   "is more than this many days old has stopped."),
-    ProtocolField("bp_hold_systolic", 160, int, 60, 250,
+    ProtocolField("bp_hold_systolic", DEFAULT_HOLD["bp_hold_systolic"], int,
+                  *VITAL_RANGES["bp_sys"][:2],
                   "Warn when the systolic blood pressure before the infusion is above this "
                   "(mmHg); the clinician records proceeded, held or rescheduled with a reason."),
-    ProtocolField("bp_hold_diastolic", 100, int, 30, 150,
+    ProtocolField("bp_hold_diastolic", DEFAULT_HOLD["bp_hold_diastolic"], int,
+                  *VITAL_RANGES["bp_dia"][:2],
                   "Warn when the diastolic blood pressure before the infusion is above this "
                   "(mmHg); the clinician records proceeded, held or rescheduled with a reason."),
 )

@@ -23,7 +23,7 @@ import pandas as pd
 
 from data.clinic.alerts import alert_kind
 from data.store.bulk import BulkRecords
-from models.tables import Assessment
+from models.tables import AlertStatus, Assessment
 
 _SLOT = ["clinic", "patient_code", "course_number", "infusion_number", "timepoint", "instrument"]
 
@@ -116,9 +116,10 @@ def _assessments(rows: pd.DataFrame, entered_by_id: int | None) -> pd.DataFrame:
     })
 
 
-def alert_status(observed_on: date, today: date, window_days: int) -> str:
-    """'open' when at most `window_days` old on `today`, else 'historical'."""
-    return "open" if (today - observed_on).days <= window_days else "historical"
+def alert_status(observed_on: date, today: date, window_days: int) -> AlertStatus:
+    """Open when at most `window_days` old on `today`, else historical."""
+    return (AlertStatus.OPEN if (today - observed_on).days <= window_days
+            else AlertStatus.HISTORICAL)
 
 
 def alerts_for(assessments: list[dict], today: date, window_days: int) -> list[dict]:
@@ -140,9 +141,9 @@ def not_answered_alerts_for(assessments: list[dict], today: date,
         probe = Assessment(instrument=a["instrument"], item9=a["item9"], items=items)
         if alert_kind(probe) != "not_answered":
             continue
-        if alert_status(a["administered_on"], today, window_days) == "open":
+        if alert_status(a["administered_on"], today, window_days) == AlertStatus.OPEN:
             out.append({**{k: a[k] for k in _SLOT}, "kind": "not_answered", "item9_value": None,
-                        "observed_on": a["administered_on"], "status": "open"})
+                        "observed_on": a["administered_on"], "status": AlertStatus.OPEN})
     return out
 
 

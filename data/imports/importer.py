@@ -68,6 +68,7 @@ from data.store.clinic_time import actor_today
 from data.store.db import read_session, write_session
 from models.access import Actor, imports_everywhere, require
 from models.schemas import dose_problem
+from models.tables import AlertStatus
 
 Progress = Callable[[float, str], None]  # (share done 0-1, what is being done) for a bar
 
@@ -212,8 +213,8 @@ def _plan(session: Session, actor: Actor, checked: _Checked, today: date) -> Bul
 def _counts(created: dict[str, int], records: BulkRecords) -> dict[str, int]:
     counts = {k: created[k] for k in COUNT_KEYS[:5]}
     statuses = list(pd.DataFrame(records.alerts, columns=["status"])["status"])
-    counts["alerts_open"] = statuses.count("open")
-    counts["alerts_historical"] = statuses.count("historical")
+    counts["alerts_open"] = statuses.count(AlertStatus.OPEN)
+    counts["alerts_historical"] = statuses.count(AlertStatus.HISTORICAL)
     return counts
 
 

@@ -27,7 +27,15 @@ from data.selfreport.invitations import link_state
 from data.store import audit
 from data.store.clinic_time import today_in
 from models.access import Actor, require, require_clinic
-from models.tables import Clinic, Course, Infusion, Invitation, Patient, ProtocolSetting
+from models.tables import (
+    Clinic,
+    Course,
+    CourseStatus,
+    Infusion,
+    Invitation,
+    Patient,
+    ProtocolSetting,
+)
 from outcomes.schedule import InfusionDay, ScheduleError, due_on, validate_schedule
 
 KEY_PREFIX = "selfreport_schedule:"
@@ -90,7 +98,7 @@ def _clinic_due(session: Session, clinic: Clinic, schedule: dict, day: date,
                 induction_length: int, now: datetime) -> list[dict[str, Any]]:
     courses = session.exec(
         select(Course, Patient.patient_code).join(Patient, Course.patient_id == Patient.id)
-        .where(Patient.clinic_id == clinic.id, Course.status == "active")
+        .where(Patient.clinic_id == clinic.id, Course.status == CourseStatus.ACTIVE)
         .order_by(Patient.patient_code, Course.number)).all()
     if not courses:
         return []
