@@ -168,8 +168,13 @@ class InfusionIn(InfusionFields):
 
     @field_validator("adverse_events", mode="before")
     @classmethod
-    def _adverse_events(cls, value: list[Any] | None) -> list[AdverseEventIn]:
-        return parse_adverse_events(list(value or []))
+    def _adverse_events(cls, value: object) -> list[AdverseEventIn]:
+        if value is None:
+            return []
+        if not isinstance(value, list | tuple):
+            raise ModelProblems([("adverse_events", "must be a list of adverse events "
+                                  "(each with its event, severity and action)")])
+        return parse_adverse_events(list(value))
 
     @property
     def held(self) -> bool:

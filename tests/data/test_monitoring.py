@@ -233,3 +233,11 @@ def test_the_dose_frame_reads_one_sedation_and_one_dissociation_column(clin, cou
     assert frame["dissociation"].iloc[0] == "mild"
     assert [c for c in frame.columns if "sedation" in c or "dissociation" in c] == [
         "sedation_moaas", "dissociation"]
+
+
+@pytest.mark.parametrize("value", [5, "nausea", {"category": "nausea"}, 2.5])
+def test_adverse_events_that_are_not_a_list_are_refused_naming_the_field(value):
+    with pytest.raises(InputError) as exc:  # was a TypeError from list(value)
+        check(adverse_events=value)
+    assert fields(exc.value) == ["adverse_events"]
+    assert "must be a list of adverse events" in str(exc.value)
