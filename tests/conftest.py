@@ -13,7 +13,30 @@ from data.store import db
 from data.store.migrate import upgrade
 from data.store.settings import get_settings
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")  # PostgreSQL run in CI
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist (the default run uses two workers) each worker gets its own
+    PostgreSQL database, ``<name>_gw0``, ``<name>_gw1``, created when missing: the tests
+    reset the schema of the database they use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                            {"name": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _worker_database(os.environ.get("TEST_DATABASE_URL"))  # PostgreSQL run in CI
 
 
 def _reset_postgres(url: str) -> None:
