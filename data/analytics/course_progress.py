@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from data.clinic.protocol import load_protocol
 from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
+from data.store.frame_reader import as_dates, fetch_columns
 from models.tables import Course, Infusion, Patient
 from outcomes.engine import select_courses
 from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_block
@@ -43,14 +45,16 @@ def load_course_progress(*, course_keys: Iterable[int], clinic_ids: list[int] | 
         stmt = stmt.where(Course.start_date >= start)
     if end:
         stmt = stmt.where(Course.start_date <= end)
-    with (engine or get_engine()).connect() as conn:
-        rows = [tuple(row) for row in conn.execute(stmt)]
-    frame = pd.DataFrame(rows, columns=list(PROGRESS_COLUMNS))
-    frame = frame[frame["course_key"].isin(set(course_keys))].reset_index(drop=True)
-    return frame.assign(
-        course_key=frame["course_key"].astype("int64"),
-        last_infusion=pd.to_numeric(frame["last_infusion"]).astype("Int64"),
-        last_date=pd.to_datetime(frame["last_date"]))
+    with (engine or get_engine()).connect() as conn:  # columns, not a Python row per course
+        cols = fetch_columns(conn, stmt)
+    keys = cols["id"].astype("int64")
+    keep = np.isin(keys, np.fromiter(course_keys, dtype="int64"))
+    return pd.DataFrame({
+        "course_key": keys[keep],
+        "last_infusion": pd.array(cols["last_infusion"][keep].tolist(), dtype="Int64"),
+        "last_date": as_dates(cols["administered_on"][keep]).to_numpy(),
+        "status": cols["status"][keep],
+    }, columns=list(PROGRESS_COLUMNS))
 
 
 def retention_summary(obs: pd.DataFrame, *, all_courses: bool, as_of: date | None,
