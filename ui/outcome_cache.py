@@ -21,6 +21,10 @@ itself is passed as ``_actor`` (not hashed): users with the same scope see the s
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -34,11 +38,13 @@ from data.analytics.clinic_outcomes import (
     narrow,
     response_analysis,
 )
-from data.analytics.course_outcomes import filter_options
-from data.analytics.outcome_frames import data_version
+from data.analytics.course_outcomes import options_from_facts
+from data.analytics.outcome_frames import data_version, version_mark, written_patients
 from data.analytics.outcome_report import (
     OutcomeFilters,
     filter_courses,
+    in_fact_order,
+    patched_facts,
     resolved_parameters,
     stored_facts,
     summary_from_facts,
@@ -82,13 +88,62 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
                               resolved_parameters(filters))
 
 
-@st.cache_data(ttl=TTL_SECONDS, max_entries=2, show_spinner="Loading outcome data...")
+@dataclass(frozen=True)
+class _Held:
+    version: int
+    mark: str | None  # outcome_frames.version_mark(version): the history it was read at
+    frame: pd.DataFrame
+    read_at: float  # time.monotonic() of the last full read
+
+
+HELD_ENTRIES = 4  # scopes x filters kept (each ~30 MB at 100,000 rows)
+HELD_SECONDS = 1800  # a full read at least this often: bounds a write that bypasses the audit
+_held: OrderedDict[tuple, _Held] = OrderedDict()
+_held_lock = threading.Lock()
+
+
 def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
                        _actor: Actor) -> pd.DataFrame:
     """The stored course facts of one scope, clinics, dates, N and timepoint rule, with the
-    clinician and indication columns (read once for the summary and the response section)."""
-    return stored_facts(actor=_actor, filters=filters, params=resolved_parameters(filters),
-                        narrowed=False)
+    clinician and indication columns (read once for the summary and the response section).
+
+    Kept per (scope_key, filters) for the whole server: at a new data version only the rows
+    of the patients written since the kept version are read again and patched in
+    (``outcome_report.patched_facts``), so the cost of the page after a save follows the
+    save, not the store. Keyed by the actor's ``scope_key``: no row crosses scopes."""
+    key = (scope_key, filters.clinic_ids, filters.start, filters.end, filters.after_n,
+           filters.timepoint_rule)  # what the facts depend on (_facts_filters)
+    with _held_lock:
+        held = _held.get(key)
+    if held is not None and (held.version > version or version_mark(held.version) != held.mark):
+        held = None  # another store, a restored one, or an older version asked
+    if held is not None and held.version == version:
+        return held.frame.copy(deep=False)
+    params = resolved_parameters(filters)
+    frame, read_at = None, time.monotonic()
+    if held is not None and read_at - held.read_at < HELD_SECONDS:
+        patients = written_patients(held.version, version)
+        if patients is not None:
+            frame = patched_facts(held.frame, patients=patients, actor=_actor,
+                                  filters=filters, params=params)
+            read_at = held.read_at
+    if frame is None:
+        frame = in_fact_order(stored_facts(actor=_actor, filters=filters, params=params,
+                                           narrowed=False))
+    with _held_lock:
+        current = _held.get(key)
+        if current is None or current.version <= version:
+            _held[key] = _Held(version, version_mark(version), frame, read_at)
+            _held.move_to_end(key)
+            while len(_held) > HELD_ENTRIES:
+                _held.popitem(last=False)
+    return frame.copy(deep=False)
+
+
+def forget_store_facts() -> None:
+    """Drop the kept facts (with ``st.cache_data.clear()``: a cold process)."""
+    with _held_lock:
+        _held.clear()
 
 
 def _facts_filters(filters: OutcomeFilters) -> OutcomeFilters:
@@ -128,15 +183,13 @@ def section_of(analysis: ClinicAnalysis, section: str) -> ClinicAnalysis:
 @st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
 def cached_options(scope_key: str, filters: OutcomeFilters, version: int, *,
                    _actor: Actor) -> dict[str, list[str]]:
-    """The clinicians and indications present, for the filter widgets (from the store's
-    course outcomes and the courses' first infusions: no score is read)."""
-    return filter_options(actor=_actor,
-                          clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
-                          start=filters.start, end=filters.end)
+    """The clinicians and indications present, for the filter widgets: from the kept
+    course facts the summary reads next (no query of its own)."""
+    return options_from_facts(cached_store_facts(scope_key, filters, version, _actor=_actor))
 
 
 def options_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict[str, list[str]]:
-    return cached_options(actor.scope_key, _loading_filters(filters), version, _actor=actor)
+    return cached_options(actor.scope_key, _facts_filters(filters), version, _actor=actor)
 
 
 def summary_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict:

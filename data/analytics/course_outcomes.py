@@ -233,17 +233,22 @@ def _same(a: Any, b: Any) -> bool:
 def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date | None = None,
                end: date | None = None, after_n: int, timepoint_rule: str,
                instruments: Iterable[str] | None = None, dimensions: bool = False,
-               steps: bool = False, engine: Engine | None = None) -> pd.DataFrame:
+               steps: bool = False, patient_ids: Iterable[int] | None = None,
+               engine: Engine | None = None) -> pd.DataFrame:
     """The stored rows (stale courses refreshed first) of the courses in scope, clinics and
     start range: engine.COURSE_COLUMNS, instrument, the parameter-free facts and RESOLVED
     for ``after_n`` / ``timepoint_rule``; with ``dimensions`` the first infusion's clinician
-    and the patient's indication; with ``steps`` the remission steps."""
+    and the patient's indication; with ``steps`` the remission steps; with ``patient_ids``
+    only those patients' courses (a cached frame patched after a save)."""
     with read_session():  # a refusal is audited at the unit-of-work boundary
         require(actor, "view_outcomes", entity="outcomes",
                 message="This role does not see clinical outcomes.")
     engine = engine or get_engine()
     refresh_stale(engine)
     timepoint, key = course_facts.target_key(after_n, timepoint_rule)
+    chosen = _chosen_courses(actor, clinic_ids, start, end)
+    if patient_ids is not None:
+        chosen = [*chosen, Course.patient_id.in_(sorted({int(p) for p in patient_ids}))]
     t = _TABLE.c
     plain = [c for c in course_facts.FACT_COLUMNS
              if c not in course_facts.MAP_COLUMNS and c != "remission_steps"]
@@ -256,7 +261,7 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
             .join(Course, Course.id == t.course_id)
             .join(Patient, Patient.id == Course.patient_id)
             .join(Clinic, Clinic.id == Patient.clinic_id)
-            .where(*_chosen_courses(actor, clinic_ids, start, end)))
+            .where(*chosen))
     if instruments is not None:
         stmt = stmt.where(t.instrument.in_([get_instrument(n).name for n in instruments]))
     if steps:
@@ -268,7 +273,7 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
         if cols is None:
             cols = fetch_columns(conn, stmt)
         if dimensions:  # the course's dose: its median mg/kg, as the observation frame
-            medians = _median_doses(conn, _chosen_courses(actor, clinic_ids, start, end))
+            medians = _median_doses(conn, chosen)
             cols["dose_mg_per_kg"] = (pd.Series(cols["course_key"]).astype("int64")
                                       .map(medians).astype("float64").to_numpy())
     return _typed(cols, dimensions, steps, engine.dialect.name)
@@ -333,6 +338,13 @@ def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
     indication = pd.Series(cols["indication"], dtype=object).fillna("unspecified")
     return {"clinician": sorted(clinician.astype(str).unique().tolist()),
             "indication": sorted(indication.astype(str).unique().tolist())}
+
+
+def options_from_facts(facts: pd.DataFrame) -> dict[str, list[str]]:
+    """``filter_options`` from ``load_facts(..., dimensions=True)`` of the same scope, clinics
+    and range (its rows are the scored courses; clinician and indication already filled)."""
+    return {"clinician": sorted(facts["clinician"].astype(str).unique().tolist()),
+            "indication": sorted(facts["indication"].astype(str).unique().tolist())}
 
 
 def _json_number(column, key: str, engine: Engine):

@@ -81,9 +81,10 @@ def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
 
 
 def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any],
-                 narrowed: bool = True) -> pd.DataFrame:
+                 narrowed: bool = True, patient_ids: list[int] | None = None) -> pd.DataFrame:
     """The stored course facts within the actor's scope, clinics and dates, narrowed by the
-    clinician and indication filters (unless not ``narrowed``: then with those columns)."""
+    clinician and indication filters (unless not ``narrowed``: then with those columns),
+    of ``patient_ids`` only when given."""
     steps = any(get_instrument(name).remission_max != limit
                 for name, limit in params["remission_max"].items())
     facts = load_facts(
@@ -91,8 +92,36 @@ def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any
         start=filters.start, end=filters.end, after_n=params["after_n"],
         timepoint_rule=params["timepoint_rule"],
         dimensions=not narrowed or bool(filters.clinicians or filters.indications),
-        steps=steps)
+        steps=steps, patient_ids=patient_ids)
     return filter_courses(facts, filters) if narrowed else facts
+
+
+FACT_ORDER = ["course_key", "instrument"]
+
+
+def patched_facts(facts: pd.DataFrame, *, patients: list[int], actor: Actor,
+                  filters: OutcomeFilters, params: dict[str, Any]) -> pd.DataFrame:
+    """``facts`` (``stored_facts(..., narrowed=False)`` in FACT_ORDER, read earlier) brought
+    up to date after writes to ``patients`` (``outcome_frames.written_patients``): their
+    rows dropped and read again, in scope, clinics and dates (a patient moved out of them
+    loses its rows). Equal to a fresh ``stored_facts`` in FACT_ORDER; costs the written
+    patients' rows, not the store's (issue 13 item 2)."""
+    if not patients:
+        return facts
+    fresh = stored_facts(actor=actor, filters=filters, params=params, narrowed=False,
+                         patient_ids=patients)
+    kept = facts[~facts["patient_key"].isin(patients)]
+    if fresh.empty:
+        return kept.reset_index(drop=True)
+    fresh = fresh.astype(kept.dtypes.to_dict())  # e.g. an all-missing column of few rows
+    return in_fact_order(pd.concat([kept, fresh], ignore_index=True))
+
+
+def in_fact_order(facts: pd.DataFrame) -> pd.DataFrame:
+    """One order for a read and a patched read, so the two compare equal."""
+    if facts.empty:
+        return facts.reset_index(drop=True)
+    return facts.sort_values(FACT_ORDER, kind="stable").reset_index(drop=True)
 
 
 def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any]) -> dict:
