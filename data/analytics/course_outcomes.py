@@ -234,12 +234,13 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
                end: date | None = None, after_n: int, timepoint_rule: str,
                instruments: Iterable[str] | None = None, dimensions: bool = False,
                steps: bool = False, patient_ids: Iterable[int] | None = None,
-               engine: Engine | None = None) -> pd.DataFrame:
+               doses: bool = True, engine: Engine | None = None) -> pd.DataFrame:
     """The stored rows (stale courses refreshed first) of the courses in scope, clinics and
     start range: engine.COURSE_COLUMNS, instrument, the parameter-free facts and RESOLVED
     for ``after_n`` / ``timepoint_rule``; with ``dimensions`` the first infusion's clinician
-    and the patient's indication; with ``steps`` the remission steps; with ``patient_ids``
-    only those patients' courses (a cached frame patched after a save)."""
+    and the patient's indication (and, with ``doses``, the course's median dose and its
+    band: a read of every infusion's dose); with ``steps`` the remission steps; with
+    ``patient_ids`` only those patients' courses (a cached frame patched after a save)."""
     with read_session():  # a refusal is audited at the unit-of-work boundary
         require(actor, "view_outcomes", entity="outcomes",
                 message="This role does not see clinical outcomes.")
@@ -272,11 +273,11 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
         cols = None if steps else _fetch_joined(conn, stmt)  # steps: JSON lists, per row
         if cols is None:
             cols = fetch_columns(conn, stmt)
-        if dimensions:  # the course's dose: its median mg/kg, as the observation frame
+        if dimensions and doses:  # the course's dose: its median mg/kg, as the observation frame
             medians = _median_doses(conn, chosen)
             cols["dose_mg_per_kg"] = (pd.Series(cols["course_key"]).astype("int64")
                                       .map(medians).astype("float64").to_numpy())
-    return _typed(cols, dimensions, steps, engine.dialect.name)
+    return _typed(cols, dimensions, steps, engine.dialect.name, doses)
 
 
 _TEXT = {"clinic", "instrument", "latest_timepoint", "indication", "username",
@@ -357,7 +358,8 @@ def _json_number(column, key: str, engine: Engine):
     return func.json_extract(column, literal_column(f"'$.\"{key}\"'"))
 
 
-def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str) -> pd.DataFrame:
+def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str,
+           doses: bool = True) -> pd.DataFrame:
     def num(name: str) -> np.ndarray:
         return np.array(cols[name], dtype="float64")  # None -> NaN
 
@@ -386,15 +388,16 @@ def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str) -> pd.DataFr
                                     for s in cols["remission_steps"]]
     if dimensions:
         from data.analytics.observations import dose_band
-        dose = pd.Series(cols["dose_mg_per_kg"], dtype=object).astype("float64")
         frame = frame.assign(
             indication=pd.Series(cols["indication"], dtype=object).fillna("unspecified")
             .astype("str"),
             clinician=pd.Series(cols["username"], dtype=object)
             .fillna(pd.Series(cols["clinician_code"], dtype=object)).fillna("unknown")
             .astype("str"),
-            route=pd.Series(cols["route"], dtype=object).fillna("unknown").astype("str"),
-            dose_mg_per_kg=dose, dose_band=dose_band(dose))
+            route=pd.Series(cols["route"], dtype=object).fillna("unknown").astype("str"))
+        if doses:
+            dose = pd.Series(cols["dose_mg_per_kg"], dtype=object).astype("float64")
+            frame = frame.assign(dose_mg_per_kg=dose, dose_band=dose_band(dose))
     return frame
 
 
