@@ -42,6 +42,10 @@ FACT_COLUMNS = (
 # What table_from_facts reads per course: the facts with the maps resolved for one N and rule.
 RESOLVED = ("after_n_total", "after_n_answer")
 DATE_FACTS = ("first_infusion_date", "baseline_date", "latest_date")
+# Facts the section 6 summary and the Outcomes page's response section never read: a lean
+# read leaves them out, and table_from_facts gives them back missing.
+LEAN_OMITTED = ("baseline_infusion", "baseline_date", "latest_infusion", "latest_timepoint",
+                "latest_received", "latest_date")
 
 
 def course_facts(obs: pd.DataFrame, instrument: str) -> pd.DataFrame:
@@ -135,7 +139,8 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = 6,
     """``course_table`` from resolved facts: ``facts`` holds engine.COURSE_COLUMNS, the
     parameter-free FACT_COLUMNS and RESOLVED (for ``after_n``/``timepoint_rule``), one row
     per course of ``instrument`` (the maps are not read; ``remission_steps`` only when
-    ``remission_max`` differs from the catalogue's)."""
+    ``remission_max`` differs from the catalogue's). Facts of LEAN_OMITTED absent from
+    ``facts`` (a lean read) come back missing, with their usual dtype."""
     engine._check_settings(after_n, timepoint_rule)
     spec = get_instrument(instrument)
     limit = spec.remission_max if remission_max is None else remission_max
@@ -144,6 +149,8 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = 6,
         else np.argsort(keys, kind="stable")
 
     def col(name: str) -> pd.Series:  # one column in course order, a fresh RangeIndex
+        if name not in facts.columns and name in LEAN_OMITTED:
+            return pd.Series(np.full(len(keys), np.nan), dtype="float64")
         values = facts[name].array
         return pd.Series(values if order is None else values.take(order), copy=order is None)
 

@@ -234,13 +234,16 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
                end: date | None = None, after_n: int, timepoint_rule: str,
                instruments: Iterable[str] | None = None, dimensions: bool = False,
                steps: bool = False, patient_ids: Iterable[int] | None = None,
-               doses: bool = True, engine: Engine | None = None) -> pd.DataFrame:
+               doses: bool = True, lean: bool = False,
+               engine: Engine | None = None) -> pd.DataFrame:
     """The stored rows (stale courses refreshed first) of the courses in scope, clinics and
     start range: engine.COURSE_COLUMNS, instrument, the parameter-free facts and RESOLVED
     for ``after_n`` / ``timepoint_rule``; with ``dimensions`` the first infusion's clinician
     and the patient's indication (and, with ``doses``, the course's median dose and its
     band: a read of every infusion's dose); with ``steps`` the remission steps; with
-    ``patient_ids`` only those patients' courses (a cached frame patched after a save)."""
+    ``patient_ids`` only those patients' courses (a cached frame patched after a save);
+    ``lean`` leaves out ``course_facts.LEAN_OMITTED`` (what no summary, filter or the
+    response section reads: a quarter of the columns)."""
     with read_session():  # a refusal is audited at the unit-of-work boundary
         require(actor, "view_outcomes", entity="outcomes",
                 message="This role does not see clinical outcomes.")
@@ -252,7 +255,8 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
         chosen = [*chosen, Course.patient_id.in_(sorted({int(p) for p in patient_ids}))]
     t = _TABLE.c
     plain = [c for c in course_facts.FACT_COLUMNS
-             if c not in course_facts.MAP_COLUMNS and c != "remission_steps"]
+             if c not in course_facts.MAP_COLUMNS and c != "remission_steps"
+             and not (lean and c in course_facts.LEAN_OMITTED)]
     stmt = (select(t.course_id.label("course_key"), Course.patient_id.label("patient_key"),
                    Clinic.code.label("clinic"), Course.number.label("course_number"),
                    Course.start_date.label("course_start"), t.instrument,
@@ -366,6 +370,9 @@ def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str,
     def day(name: str) -> pd.Series:
         return pd.Series(as_dates(cols[name])).astype("datetime64[us]")
 
+    def some(columns: dict) -> dict:  # the columns read (a lean read has fewer)
+        return {name: make(name) for name, make in columns.items() if name in cols}
+
     frame = pd.DataFrame({
         "course_key": cols["course_key"].astype("int64"),
         "patient_key": cols["patient_key"].astype("int64"),
@@ -373,12 +380,12 @@ def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str,
         "course_number": cols["course_number"].astype("int64"),
         "course_start": day("course_start"),
         "instrument": as_text(cols["instrument"]),
-        **{c: day(c) for c in course_facts.DATE_FACTS},
-        **{c: num(c) for c in ("baseline", "baseline_item9", "latest", "last_received",
-                               "first_response_received", "first_remission_received",
-                               "day_after_item9", "after_n_total", "after_n_answer",
-                               "baseline_infusion", "latest_infusion", "latest_received")},
-        "latest_timepoint": as_text(cols["latest_timepoint"]),
+        **some(dict.fromkeys(course_facts.DATE_FACTS, day)),
+        **some(dict.fromkeys(("baseline", "baseline_item9", "latest", "last_received",
+                              "first_response_received", "first_remission_received",
+                              "day_after_item9", "after_n_total", "after_n_answer",
+                              "baseline_infusion", "latest_infusion", "latest_received"), num)),
+        **some({"latest_timepoint": lambda c: as_text(cols[c])}),
         **{c: cols[c].astype(bool) for c in ("any_item9_positive", "later_item9_positive",
                                              "day_after_checked")},
     })

@@ -92,7 +92,7 @@ def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any
         start=filters.start, end=filters.end, after_n=params["after_n"],
         timepoint_rule=params["timepoint_rule"],
         dimensions=not narrowed or bool(filters.clinicians or filters.indications),
-        steps=steps, patient_ids=patient_ids, doses=False)  # no summary reads the dose
+        steps=steps, patient_ids=patient_ids, doses=False, lean=True)  # what they read
     return filter_courses(facts, filters) if narrowed else facts
 
 
