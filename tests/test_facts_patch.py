@@ -10,6 +10,7 @@ import pytest
 import data.analytics.outcome_report as report
 import ui.outcome_cache as cache
 from data.analytics.course_outcomes import options_from_facts
+from data.analytics.course_progress import read_progress
 from data.analytics.outcome_frames import data_version, written_patients
 from data.analytics.outcome_report import OutcomeFilters, in_fact_order, resolved_parameters
 from data.clinic.patients import update_patient
@@ -89,6 +90,21 @@ def test_a_save_reads_only_its_patient_and_the_patched_frame_equals_a_fresh_read
     pd.testing.assert_frame_equal(after, _fresh(director))
     assert _kept(director) is not after  # a shallow copy: callers cannot change the kept one
     assert reads == [None, [patient]]  # same version: no read
+
+
+def test_the_kept_course_progress_is_patched_after_a_save(world):
+    clin, director, _, courses = world
+    _, course = courses["A-1"]
+
+    def progress() -> pd.DataFrame:
+        return cache.cached_progress(director.scope_key, FILTERS, data_version())
+
+    assert progress().set_index("course_key").loc[course, "last_infusion"] == 1
+    log(clin, course, 2, [score("PHQ-9", "post", POST)])
+    after = progress().sort_values("course_key").reset_index(drop=True)
+    assert after.set_index("course_key").loc[course, "last_infusion"] == 2
+    fresh = read_progress().sort_values("course_key").reset_index(drop=True)
+    pd.testing.assert_frame_equal(after, fresh)
 
 
 def test_a_patient_edit_is_patched_in(world, reads):

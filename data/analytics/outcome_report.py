@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from data.analytics.course_outcomes import load_facts
@@ -62,8 +63,11 @@ def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
 
 
 def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
-                       params: dict[str, Any]) -> dict[str, Any]:
-    """The section 6 summary of stored facts already narrowed by every course filter."""
+                       params: dict[str, Any], progress: pd.DataFrame | None = None,
+                       ) -> dict[str, Any]:
+    """The section 6 summary of stored facts already narrowed by every course filter
+    (``progress``: course_progress.read_progress of the filters' clinics and range, when
+    already read)."""
     chosen = select_courses(facts, all_courses=params["all_courses"])
     by_instrument = dict(tuple(chosen.groupby("instrument", sort=False)))
     empty = chosen.iloc[:0]
@@ -76,7 +80,7 @@ def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
     summary = summarize_tables(table_of,
                                instruments=list(filters.instruments) if filters.instruments
                                else None, **params)
-    summary[RETENTION_KEY] = _retention(facts, filters, params)
+    summary[RETENTION_KEY] = _retention(facts, filters, params, progress)
     return summary
 
 
@@ -113,8 +117,12 @@ def patched_facts(facts: pd.DataFrame, *, patients: list[int], actor: Actor,
     kept = facts[~facts["patient_key"].isin(patients)]
     if fresh.empty:
         return kept.reset_index(drop=True)
-    fresh = fresh.astype(kept.dtypes.to_dict())  # e.g. an all-missing column of few rows
-    return in_fact_order(pd.concat([kept, fresh], ignore_index=True))
+    fresh = in_fact_order(fresh.astype(kept.dtypes.to_dict()))  # dtypes: e.g. all missing
+    both = pd.concat([kept, fresh], ignore_index=True)
+    # A course's rows all come from one side, each in FACT_ORDER: a stable sort by course
+    # is enough (and much cheaper than sorting the instrument text again).
+    order = np.argsort(both["course_key"].to_numpy(), kind="stable")
+    return both.take(order).reset_index(drop=True)
 
 
 def in_fact_order(facts: pd.DataFrame) -> pd.DataFrame:
@@ -124,11 +132,12 @@ def in_fact_order(facts: pd.DataFrame) -> pd.DataFrame:
     return facts.sort_values(FACT_ORDER, kind="stable").reset_index(drop=True)
 
 
-def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any]) -> dict:
+def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any],
+               progress: pd.DataFrame | None = None) -> dict:
     return retention_summary(  # D1: infusions, not scores, decide it
         frame, all_courses=params["all_courses"], as_of=filters.as_of,
         clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
-        start=filters.start, end=filters.end)
+        start=filters.start, end=filters.end, progress=progress)
 
 
 def filtered_observations(*, actor: Actor, filters: OutcomeFilters) -> pd.DataFrame:
