@@ -41,7 +41,11 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
     ``patient_ids`` only when given: a kept frame patched after a write)."""
     last = (select(Infusion.course_id.label("course_id"),
                    func.max(Infusion.number).label("last_infusion"))
-            .group_by(Infusion.course_id).subquery())
+            .group_by(Infusion.course_id))
+    if patient_ids is not None:  # group only those patients' infusions
+        last = last.where(Infusion.course_id.in_(
+            select(Course.id).where(Course.patient_id.in_(patient_ids))))
+    last = last.subquery()
     stmt = (select(Course.id, last.c.last_infusion, Infusion.administered_on, Course.status,
                    Course.patient_id)
             .join(Patient, Patient.id == Course.patient_id)
