@@ -17,6 +17,15 @@ tables that one section each shows).
 audited write: any new score, correction, alert closure or setting change gives new
 keys). A short ttl bounds what a write outside the app could leave stale. The actor
 itself is passed as ``_actor`` (not hashed): users with the same scope see the same data.
+
+Below them, the stored course facts and the courses' progress (D1) are kept across data
+versions (``cached_store_facts``, ``cached_progress``; issue 13 item 2): at a new version
+only the patients named by the audited writes since the kept version are read again and
+patched in, so the page after a save costs the save's patient plus the summary's
+arithmetic, not a read of the store. Kept per ``scope_key`` and filters, for the whole
+server; read whole again after a write naming no patient, in another store (the audit
+hash at the kept version differs), or every HELD_SECONDS. ``forget_store_facts`` empties
+it (with ``st.cache_data.clear()``: what a cold process has).
 """
 
 from __future__ import annotations
