@@ -158,7 +158,9 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = 6,
     table = pd.DataFrame({
         "course_key": col("course_key"),
         **{c: col(c) for c in engine.COURSE_COLUMNS if c != "course_key"},
-        "instrument": pd.Series([spec.name] * len(keys), dtype="str"),
+        "instrument": (col("instrument") if len(keys) and "instrument" in facts.columns
+                       and bool((facts["instrument"] == spec.name).all())
+                       else pd.Series([spec.name] * len(keys), dtype="str")),
     })
     table["first_infusion_date"] = pd.to_datetime(col("first_infusion_date"))
     table["baseline"] = col("baseline").astype("float64")

@@ -17,7 +17,7 @@ from data.clinic.protocol import load_protocol
 from data.store.db import read_session
 from models.access import Actor
 from outcomes.course_facts import table_from_facts
-from outcomes.engine import select_courses
+from outcomes.engine import DIMENSIONS, select_courses
 from outcomes.instruments import get_instrument
 from outcomes.summary import RETENTION_KEY, summarize, summarize_tables
 
@@ -68,6 +68,7 @@ def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
     """The section 6 summary of stored facts already narrowed by every course filter
     (``progress``: course_progress.read_progress of the filters' clinics and range, when
     already read)."""
+    facts = without_dimensions(facts)
     chosen = select_courses(facts, all_courses=params["all_courses"])
     by_instrument = dict(tuple(chosen.groupby("instrument", sort=False)))
     empty = chosen.iloc[:0]
@@ -82,6 +83,13 @@ def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
                                else None, **params)
     summary[RETENTION_KEY] = _retention(facts, filters, params, progress)
     return summary
+
+
+def without_dimensions(facts: pd.DataFrame) -> pd.DataFrame:
+    """``facts`` without the clinician / indication / route columns (used only to filter):
+    every row selection after the filters would copy their text again."""
+    dropped = [c for c in DIMENSIONS if c in facts.columns]
+    return facts.drop(columns=dropped) if dropped else facts
 
 
 def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any],
