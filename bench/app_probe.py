@@ -77,6 +77,7 @@ def probe(url: str, repeat: int, warm_runs: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     from data.analytics.outcome_report import OutcomeFilters, outcome_summary
+    from ui.outcome_cache import forget_store_facts
 
     floor = AppTest.from_file(str(ROOT / "bench" / "floor_page.py"), default_timeout=TIMEOUT)
     floor_cold = _run(floor)  # first run: imports plotly and the page
@@ -86,6 +87,7 @@ def probe(url: str, repeat: int, warm_runs: int) -> dict:
     cold, floors_cold = [], []
     for _ in range(repeat):
         st.cache_data.clear()
+        forget_store_facts()  # the facts kept across versions (ui.outcome_cache) too
         floors_cold.append(_run(AppTest.from_file(str(ROOT / "bench" / "floor_page.py"),
                                                   default_timeout=TIMEOUT)))
         cold.append(_run(page))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from outcomes.instruments import get_instrument
@@ -41,7 +42,12 @@ PERIODS = ("month", "quarter")
 
 
 def _flags(table: pd.DataFrame, column: str) -> pd.Series:
-    return table[column].astype("boolean").fillna(False).astype(bool)
+    flags = table[column]
+    if flags.dtype == bool:
+        return flags
+    if isinstance(flags.dtype, pd.BooleanDtype):
+        return pd.Series(flags.to_numpy(dtype=bool, na_value=False), index=flags.index)
+    return flags.astype("boolean").fillna(False).astype(bool)
 
 
 def _counts(table: pd.DataFrame) -> pd.DataFrame:
@@ -70,6 +76,12 @@ def period_labels(starts: pd.Series, period: str = "month") -> pd.Series:
     if period not in PERIODS:
         raise ValueError(f"period: must be one of {', '.join(PERIODS)}")
     start = pd.to_datetime(starts)
+    if period == "month":  # each distinct month formatted once, not each course
+        months = start.to_numpy().astype("datetime64[M]")
+        distinct, position = np.unique(months, return_inverse=True)
+        names = np.array([str(m) for m in distinct], dtype=object)
+        return pd.Series(names[position] if len(months) else names, index=start.index,
+                         dtype="object").where(start.notna(), None)
     labels = (start.dt.strftime("%Y-%m") if period == "month"
               else start.dt.year.astype("Int64").astype(str) + "-Q"
               + start.dt.quarter.astype("Int64").astype(str))

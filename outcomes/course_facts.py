@@ -43,6 +43,10 @@ FACT_COLUMNS = (
 # What table_from_facts reads per course: the facts with the maps resolved for one N and rule.
 RESOLVED = ("after_n_total", "after_n_answer")
 DATE_FACTS = ("first_infusion_date", "baseline_date", "latest_date")
+# Facts the section 6 summary and the Outcomes page's response section never read: a lean
+# read leaves them out, and table_from_facts gives them back missing.
+LEAN_OMITTED = ("baseline_infusion", "baseline_date", "latest_infusion", "latest_timepoint",
+                "latest_received", "latest_date")
 
 
 def course_facts(obs: pd.DataFrame, instrument: str) -> pd.DataFrame:
@@ -136,49 +140,61 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
     """``course_table`` from resolved facts: ``facts`` holds engine.COURSE_COLUMNS, the
     parameter-free FACT_COLUMNS and RESOLVED (for ``after_n``/``timepoint_rule``), one row
     per course of ``instrument`` (the maps are not read; ``remission_steps`` only when
-    ``remission_max`` differs from the catalogue's)."""
+    ``remission_max`` differs from the catalogue's). Facts of LEAN_OMITTED absent from
+    ``facts`` (a lean read) come back missing, with their usual dtype."""
     engine._check_settings(after_n, timepoint_rule)
     spec = get_instrument(instrument)
     limit = spec.remission_max if remission_max is None else remission_max
-    facts = facts.sort_values("course_key", kind="stable")
-    table = facts[list(engine.COURSE_COLUMNS)].set_index("course_key").assign(
-        instrument=spec.name)
-    table["instrument"] = table["instrument"].astype("str")
-    for column in DATE_FACTS:
-        facts[column] = pd.to_datetime(facts[column])
-    values = facts.set_index("course_key")
-    table["first_infusion_date"] = values["first_infusion_date"]
-    table["baseline"] = values["baseline"].astype("float64")
-    table["baseline_infusion"] = values["baseline_infusion"].astype("Int64")
-    table["baseline_date"] = values["baseline_date"]
+    keys = facts["course_key"].to_numpy()
+    order = None if len(keys) < 2 or bool((keys[1:] >= keys[:-1]).all()) \
+        else np.argsort(keys, kind="stable")
+
+    def col(name: str) -> pd.Series:  # one column in course order, a fresh RangeIndex
+        if name not in facts.columns and name in LEAN_OMITTED:
+            return pd.Series(np.full(len(keys), np.nan), dtype="float64")
+        values = facts[name].array
+        return pd.Series(values if order is None else values.take(order), copy=order is None)
+
+    # Columns in course_table's order (tests/data/test_course_outcomes.py compares them).
+    table = pd.DataFrame({
+        "course_key": col("course_key"),
+        **{c: col(c) for c in engine.COURSE_COLUMNS if c != "course_key"},
+        "instrument": (col("instrument") if len(keys) and "instrument" in facts.columns
+                       and bool((facts["instrument"] == spec.name).all())
+                       else pd.Series([spec.name] * len(keys), dtype="str")),
+    })
+    table["first_infusion_date"] = pd.to_datetime(col("first_infusion_date"))
+    table["baseline"] = col("baseline").astype("float64")
+    table["baseline_infusion"] = col("baseline_infusion").astype("Int64")
+    table["baseline_date"] = pd.to_datetime(col("baseline_date"))
     table["has_baseline"] = table["baseline"].notna()
-    table["latest"] = values["latest"].astype("float64")
-    table["latest_infusion"] = values["latest_infusion"].astype("Int64")
-    table["latest_timepoint"] = values["latest_timepoint"].astype("str")
-    table["latest_received"] = values["latest_received"].astype("Int64")
-    table["latest_date"] = values["latest_date"]
-    table["last_received"] = values["last_received"].astype("float64")
-    after_n_score = values["after_n_total"].astype("float64")
+    table["latest"] = col("latest").astype("float64")
+    table["latest_infusion"] = col("latest_infusion").astype("Int64")
+    table["latest_timepoint"] = col("latest_timepoint").astype("str")
+    table["latest_received"] = col("latest_received").astype("Int64")
+    table["latest_date"] = pd.to_datetime(col("latest_date"))
+    table["last_received"] = col("last_received").astype("float64")
+    after_n_score = col("after_n_total").astype("float64")
     engine._add_outcomes(table, after_n_score.where(table["baseline"].notna()), limit, spec.rci,
                          spec.case_min)
-    table["first_response_received"] = values["first_response_received"].astype("float64")
+    table["first_response_received"] = col("first_response_received").astype("float64")
     if limit is None:
         table["first_remission_received"] = np.nan
     elif limit == spec.remission_max:
-        table["first_remission_received"] = values["first_remission_received"].astype("float64")
+        table["first_remission_received"] = col("first_remission_received").astype("float64")
     else:
         table["first_remission_received"] = pd.Series(
-            [first_at_or_below(s, limit) for s in facts["remission_steps"]], index=table.index,
+            [first_at_or_below(s, limit) for s in col("remission_steps")], index=table.index,
             dtype="float64")
     if spec.name == engine.PHQ9:
-        table["any_item9_positive"] = values["any_item9_positive"].astype(bool)
-        table["later_item9_positive"] = values["later_item9_positive"].astype(bool)
-        table["after_n_item9"] = values["after_n_answer"].astype("float64").where(
+        table["any_item9_positive"] = col("any_item9_positive").astype(bool)
+        table["later_item9_positive"] = col("later_item9_positive").astype(bool)
+        table["after_n_item9"] = col("after_n_answer").astype("float64").where(
             table["baseline"].notna())
-        table["baseline_item9"] = values["baseline_item9"].astype("float64")
-        table["day_after_checked"] = values["day_after_checked"].astype(bool)
-        table["day_after_item9"] = values["day_after_item9"].astype("float64")
-    return table.reset_index()
+        table["baseline_item9"] = col("baseline_item9").astype("float64")
+        table["day_after_checked"] = col("day_after_checked").astype(bool)
+        table["day_after_item9"] = col("day_after_item9").astype("float64")
+    return table
 
 
 # --- one course at a time (the refresh after a save) ------------------------------------------

@@ -245,6 +245,9 @@ def _add_first_times(table: pd.DataFrame, rows: pd.DataFrame, limit: int | None)
 def _flag(condition: pd.Series, defined: pd.Series | bool) -> pd.Series:
     """A nullable boolean: ``condition`` where ``defined``, NA elsewhere."""
     mask = np.broadcast_to(np.asarray(defined, dtype=bool), condition.shape)
+    if condition.dtype == bool:  # the usual case: one BooleanArray, no astype and where
+        return pd.Series(pd.arrays.BooleanArray(condition.to_numpy(), ~mask),
+                         index=condition.index, name=condition.name)
     return condition.astype("boolean").where(mask, pd.NA)
 
 

@@ -147,20 +147,22 @@ def instrument_summary(
 ) -> dict[str, Any]:
     """One instrument's object: rate blocks, by clinic, time to response, item 9."""
     has_remission, has_rci = limit is not None, spec.rci is not None
+    masks = _block_masks(table, has_remission=has_remission, has_rci=has_rci)
 
-    def block(courses: pd.DataFrame, prefix: str) -> dict[str, Any]:
-        return rate_block(courses, prefix=prefix, has_remission=has_remission, has_rci=has_rci)
+    def block(rows: np.ndarray | None, prefix: str) -> dict[str, Any]:
+        return _block_of(masks, rows, prefix, has_remission=has_remission, has_rci=has_rci)
 
     cases = None
     if spec.case_min is not None:
-        cases = block(table[_true(table["baseline_case"])], "after_n_")
-    clinics = {
-        _clinic_name(clinic): suppress(block(courses, "after_n_"), small_cell)
-        for clinic, courses in table.groupby("clinic", sort=True, dropna=False)
+        cases = block(_mask(table["baseline_case"]), "after_n_")
+    codes, clinics_found = pd.factorize(table["clinic"], sort=True, use_na_sentinel=False)
+    clinics = {  # one factorize, then numpy counts per clinic (groupby order: sorted)
+        _clinic_name(clinic): suppress(block(codes == i, "after_n_"), small_cell)
+        for i, clinic in enumerate(clinics_found)
     }
     out = {
-        "overall_latest": block(table, ""),
-        f"after_infusion_{after_n}": block(table, "after_n_"),
+        "overall_latest": block(None, ""),
+        f"after_infusion_{after_n}": block(None, "after_n_"),
         f"after_infusion_{after_n}_baseline_case": cases,
         f"by_clinic_after_infusion_{after_n}": clinics,
         "time_to_first_response": time_to_first_response(table, after_n, has_remission),
@@ -173,17 +175,53 @@ def instrument_summary(
     return out
 
 
+_BLOCK_FLAGS = ("evaluable", "response", "remission", "reliable_improvement",
+                "reliable_deterioration")
+
+
+def _block_masks(table: pd.DataFrame, *, has_remission: bool, has_rci: bool,
+                 ) -> dict[str, np.ndarray]:
+    """The flags ``rate_block`` counts, as plain boolean arrays (NA = False), read once."""
+    wanted = ["has_baseline"]
+    for prefix in ("", "after_n_"):
+        wanted += [prefix + "evaluable", prefix + "response"]
+        wanted += [prefix + "remission"] if has_remission else []
+        wanted += [prefix + "reliable_improvement", prefix + "reliable_deterioration"] \
+            if has_rci else []
+    wanted += ["baseline_in_remission"] if has_remission else []
+    return {name: _mask(table[name]) for name in wanted}
+
+
+def _block_of(masks: dict[str, np.ndarray], rows: np.ndarray | None, prefix: str, *,
+              has_remission: bool, has_rci: bool) -> dict[str, Any]:
+    """``rate_block`` from ``_block_masks``, over the rows picked by ``rows`` (None: all)."""
+    def count(name: str) -> int:
+        flags = masks[name]
+        return int(np.count_nonzero(flags if rows is None else flags & rows))
+
+    n_courses = len(masks["has_baseline"]) if rows is None else int(np.count_nonzero(rows))
+    n_with_baseline = count("has_baseline")
+    n_evaluable = count(prefix + "evaluable")
+    responders = count(prefix + "response")
+    remitters = count(prefix + "remission") if has_remission else None
+    improved = count(prefix + "reliable_improvement") if has_rci else None
+    deteriorated = count(prefix + "reliable_deterioration") if has_rci else None
+    in_remission = count("baseline_in_remission") if has_remission else None
+    return _rates(n_courses, n_with_baseline, n_evaluable, in_remission, responders, remitters,
+                  improved, deteriorated)
+
+
 def rate_block(table: pd.DataFrame, *, prefix: str, has_remission: bool, has_rci: bool) -> dict[str, Any]:
     """O4-O7 counts and rates; ``prefix`` '' uses the latest score, 'after_n_' the O7 score."""
-    n_with_baseline = _count(table["has_baseline"])
-    n_evaluable = _count(table[prefix + "evaluable"])
-    responders = _count(table[prefix + "response"])
-    remitters = _count(table[prefix + "remission"]) if has_remission else None
-    improved = _count(table[prefix + "reliable_improvement"]) if has_rci else None
-    deteriorated = _count(table[prefix + "reliable_deterioration"]) if has_rci else None
-    in_remission = _count(table["baseline_in_remission"]) if has_remission else None
+    masks = _block_masks(table, has_remission=has_remission, has_rci=has_rci)
+    return _block_of(masks, None, prefix, has_remission=has_remission, has_rci=has_rci)
+
+
+def _rates(n_courses: int, n_with_baseline: int, n_evaluable: int, in_remission: int | None,
+           responders: int, remitters: int | None, improved: int | None,
+           deteriorated: int | None) -> dict[str, Any]:
     return {
-        "n_courses": len(table),
+        "n_courses": n_courses,
         "n_with_baseline": n_with_baseline,
         "n_evaluable": n_evaluable,
         "n_baseline_in_remission": in_remission,
@@ -212,12 +250,16 @@ def suppress(block: dict[str, Any], small_cell: int | None) -> dict[str, Any]:
 
 def time_to_first_response(table: pd.DataFrame, after_n: int, has_remission: bool) -> dict[str, Any]:
     """O8: medians over courses with the event and Kaplan-Meier cumulative by infusion N."""
-    eligible = table[table["baseline"] > 0]
-    remission_pool = eligible[~_true(eligible["baseline_in_remission"])]
-    km_response = _km(eligible, "first_response_received")
-    km_remission = _km(remission_pool, "first_remission_received") if has_remission else None
-    responded = eligible["first_response_received"].dropna()
-    remitted: Any = remission_pool["first_remission_received"].dropna() if has_remission else []
+    baseline = table["baseline"].to_numpy(dtype="float64", na_value=np.nan)
+    eligible = baseline > 0
+    in_pool = eligible & ~_mask(table["baseline_in_remission"])
+    last = table["last_received"].to_numpy(dtype="float64", na_value=np.nan)
+    response = table["first_response_received"].to_numpy(dtype="float64", na_value=np.nan)
+    remission = table["first_remission_received"].to_numpy(dtype="float64", na_value=np.nan)
+    km_response = _km(response[eligible], last[eligible])
+    km_remission = _km(remission[in_pool], last[in_pool]) if has_remission else None
+    responded = response[eligible & ~np.isnan(response)]
+    remitted: Any = remission[in_pool & ~np.isnan(remission)] if has_remission else []
     return {
         "n_ever_responded": len(responded),
         "median_infusions": _median(responded),
@@ -229,13 +271,12 @@ def time_to_first_response(table: pd.DataFrame, after_n: int, has_remission: boo
     }
 
 
-def _km(courses: pd.DataFrame, event_column: str) -> pd.DataFrame | None:
-    """Event at the first-time column; otherwise censored at the last infusions received."""
-    if courses.empty:
+def _km(first: np.ndarray, last_received: np.ndarray) -> pd.DataFrame | None:
+    """Event at the first-time value; otherwise censored at the last infusions received."""
+    if not len(first):
         return None
-    event = courses[event_column].notna()
-    time = courses[event_column].where(event, courses["last_received"])
-    return kaplan_meier(time, event)
+    event = ~np.isnan(first)
+    return kaplan_meier(np.where(event, first, last_received), event)
 
 
 def _km_at(km: pd.DataFrame | None, after_n: int) -> float | None:
@@ -382,11 +423,22 @@ def _row(instrument: str | None, block: str, clinic: str | None, metric: str,
 
 def _true(flags: pd.Series) -> pd.Series:
     """A plain boolean mask: NA (undefined) counts as False."""
-    return flags.astype("boolean").fillna(False).astype(bool)
+    if flags.dtype == bool:
+        return flags
+    return pd.Series(_mask(flags), index=flags.index)
+
+
+def _mask(flags: pd.Series) -> np.ndarray:
+    """``_true`` as a numpy array."""
+    if flags.dtype == bool:
+        return flags.to_numpy()
+    if isinstance(flags.dtype, pd.BooleanDtype):
+        return flags.to_numpy(dtype=bool, na_value=False)
+    return flags.astype("boolean").fillna(False).astype(bool).to_numpy()
 
 
 def _count(flags: pd.Series) -> int:
-    return int(_true(flags).sum())
+    return int(np.count_nonzero(_mask(flags)))
 
 
 def _rate(numerator: int | None, denominator: int) -> float | None:

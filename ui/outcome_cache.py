@@ -17,10 +17,24 @@ tables that one section each shows).
 audited write: any new score, correction, alert closure or setting change gives new
 keys). A short ttl bounds what a write outside the app could leave stale. The actor
 itself is passed as ``_actor`` (not hashed): users with the same scope see the same data.
+
+Below them, the stored course facts and the courses' progress (D1) are kept across data
+versions (``cached_store_facts``, ``cached_progress``; issue 13 item 2): at a new version
+only the patients named by the audited writes since the kept version are read again and
+patched in, so the page after a save costs the save's patient plus the summary's
+arithmetic, not a read of the store. Kept per ``scope_key`` and filters, for the whole
+server; read whole again after a write naming no patient, in another store (the audit
+hash at the kept version differs), or every HELD_SECONDS. ``forget_store_facts`` empties
+it (with ``st.cache_data.clear()``: what a cold process has).
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -34,11 +48,14 @@ from data.analytics.clinic_outcomes import (
     narrow,
     response_analysis,
 )
-from data.analytics.course_outcomes import filter_options
-from data.analytics.outcome_frames import data_version
+from data.analytics.course_outcomes import options_from_facts
+from data.analytics.course_progress import patched_progress, read_progress
+from data.analytics.outcome_frames import data_version, version_mark, written_patients
 from data.analytics.outcome_report import (
     OutcomeFilters,
     filter_courses,
+    in_fact_order,
+    patched_facts,
     resolved_parameters,
     stored_facts,
     summary_from_facts,
@@ -78,17 +95,92 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     course outcomes kept in the store (no score is read; after a save only the saved
     course is recomputed, data.analytics.course_outcomes)."""
     facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+    progress = cached_progress(scope_key, _loading_filters(filters), version)
     return summary_from_facts(filter_courses(facts, filters), filters,
-                              resolved_parameters(filters))
+                              resolved_parameters(filters), progress=progress)
 
 
-@st.cache_data(ttl=TTL_SECONDS, max_entries=2, show_spinner="Loading outcome data...")
+@dataclass(frozen=True)
+class _Held:
+    version: int
+    mark: str | None  # outcome_frames.version_mark(version): the history it was read at
+    frame: pd.DataFrame
+    read_at: float  # time.monotonic() of the last full read
+
+
+HELD_ENTRIES = 8  # facts and progress of 4 scopes x filters (facts ~30 MB at 100,000 rows)
+HELD_SECONDS = 1800  # a full read at least this often: bounds a write that bypasses the audit
+_held: OrderedDict[tuple, _Held] = OrderedDict()
+_held_lock = threading.Lock()
+
+
 def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
                        _actor: Actor) -> pd.DataFrame:
     """The stored course facts of one scope, clinics, dates, N and timepoint rule, with the
-    clinician and indication columns (read once for the summary and the response section)."""
-    return stored_facts(actor=_actor, filters=filters, params=resolved_parameters(filters),
-                        narrowed=False)
+    clinician and indication columns (read once for the summary, the filter options and the
+    response section).
+
+    Kept per (scope_key, filters) for the whole server: at a new data version only the rows
+    of the patients written since the kept version are read again and patched in
+    (``outcome_report.patched_facts``), so the cost of the page after a save follows the
+    save, not the store. Keyed by the actor's ``scope_key``: no row crosses scopes."""
+    params = resolved_parameters(filters)
+    return _kept(
+        ("facts", scope_key, filters.clinic_ids, filters.start, filters.end, filters.after_n,
+         filters.timepoint_rule),  # what the facts depend on (_facts_filters)
+        version,
+        lambda: in_fact_order(stored_facts(actor=_actor, filters=filters, params=params,
+                                           narrowed=False)),
+        lambda frame, patients: patched_facts(frame, patients=patients, actor=_actor,
+                                              filters=filters, params=params))
+
+
+def cached_progress(scope_key: str, filters: OutcomeFilters, version: int) -> pd.DataFrame:
+    """The courses' progress (D1 retention: last infusion, its date, status) of the
+    filters' clinics and range, kept and patched like ``cached_store_facts`` (the summary
+    keeps only the courses of the scope's facts)."""
+    clinic_ids = list(filters.clinic_ids) if filters.clinic_ids else None
+    return _kept(("progress", scope_key, filters.clinic_ids, filters.start, filters.end),
+                 version,
+                 lambda: read_progress(clinic_ids=clinic_ids, start=filters.start,
+                                       end=filters.end),
+                 lambda frame, patients: patched_progress(
+                     frame, patients, clinic_ids=clinic_ids, start=filters.start,
+                     end=filters.end))
+
+
+def _kept(key: tuple, version: int, read_all: Callable[[], pd.DataFrame],
+          patch: Callable[[pd.DataFrame, list[int]], pd.DataFrame]) -> pd.DataFrame:
+    """The frame kept under ``key`` at ``version``: kept as is, patched for the patients
+    written since the kept version, or read whole (nothing kept, another store, a write
+    naming no patient, HELD_SECONDS since the last whole read)."""
+    with _held_lock:
+        held = _held.get(key)
+    if held is not None and (held.version > version or version_mark(held.version) != held.mark):
+        held = None  # another store, a restored one, or an older version asked
+    if held is not None and held.version == version:
+        return held.frame.copy(deep=False)
+    frame, read_at = None, time.monotonic()
+    if held is not None and read_at - held.read_at < HELD_SECONDS:
+        patients = written_patients(held.version, version)
+        if patients is not None:
+            frame, read_at = patch(held.frame, patients), held.read_at
+    if frame is None:
+        frame = read_all()
+    with _held_lock:
+        current = _held.get(key)
+        if current is None or current.version <= version:
+            _held[key] = _Held(version, version_mark(version), frame, read_at)
+            _held.move_to_end(key)
+            while len(_held) > HELD_ENTRIES:
+                _held.popitem(last=False)
+    return frame.copy(deep=False)
+
+
+def forget_store_facts() -> None:
+    """Drop the kept facts (with ``st.cache_data.clear()``: a cold process)."""
+    with _held_lock:
+        _held.clear()
 
 
 def _facts_filters(filters: OutcomeFilters) -> OutcomeFilters:
@@ -128,15 +220,13 @@ def section_of(analysis: ClinicAnalysis, section: str) -> ClinicAnalysis:
 @st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
 def cached_options(scope_key: str, filters: OutcomeFilters, version: int, *,
                    _actor: Actor) -> dict[str, list[str]]:
-    """The clinicians and indications present, for the filter widgets (from the store's
-    course outcomes and the courses' first infusions: no score is read)."""
-    return filter_options(actor=_actor,
-                          clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
-                          start=filters.start, end=filters.end)
+    """The clinicians and indications present, for the filter widgets: from the kept
+    course facts the summary reads next (no query of its own)."""
+    return options_from_facts(cached_store_facts(scope_key, filters, version, _actor=_actor))
 
 
 def options_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict[str, list[str]]:
-    return cached_options(actor.scope_key, _loading_filters(filters), version, _actor=actor)
+    return cached_options(actor.scope_key, _facts_filters(filters), version, _actor=actor)
 
 
 def summary_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict:

@@ -26,6 +26,7 @@ from data.analytics.outcome_report import (
     filter_courses,
     resolved_parameters,
     stored_facts,
+    without_dimensions,
 )
 from data.clinic.protocol import load_protocol
 from data.store.db import read_session
@@ -145,7 +146,7 @@ def stored_course_table(*, actor: Actor, filters: OutcomeFilters, instrument: st
     the scores."""
     if facts is None:
         facts = stored_facts(actor=actor, filters=filters, params=params)
-    chosen = select_courses(facts, all_courses=params["all_courses"])
+    chosen = select_courses(without_dimensions(facts), all_courses=params["all_courses"])
     spec = get_instrument(instrument)
     return table_from_facts(chosen[chosen["instrument"] == spec.name], spec.name,
                             after_n=params["after_n"], timepoint_rule=params["timepoint_rule"],

@@ -233,20 +233,30 @@ def _same(a: Any, b: Any) -> bool:
 def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date | None = None,
                end: date | None = None, after_n: int, timepoint_rule: str,
                instruments: Iterable[str] | None = None, dimensions: bool = False,
-               steps: bool = False, engine: Engine | None = None) -> pd.DataFrame:
+               steps: bool = False, patient_ids: Iterable[int] | None = None,
+               doses: bool = True, lean: bool = False,
+               engine: Engine | None = None) -> pd.DataFrame:
     """The stored rows (stale courses refreshed first) of the courses in scope, clinics and
     start range: engine.COURSE_COLUMNS, instrument, the parameter-free facts and RESOLVED
     for ``after_n`` / ``timepoint_rule``; with ``dimensions`` the first infusion's clinician
-    and the patient's indication; with ``steps`` the remission steps."""
+    and the patient's indication (and, with ``doses``, the course's median dose and its
+    band: a read of every infusion's dose); with ``steps`` the remission steps; with
+    ``patient_ids`` only those patients' courses (a cached frame patched after a save);
+    ``lean`` leaves out ``course_facts.LEAN_OMITTED`` (what no summary, filter or the
+    response section reads: a quarter of the columns)."""
     with read_session():  # a refusal is audited at the unit-of-work boundary
         require(actor, "view_outcomes", entity="outcomes",
                 message="This role does not see clinical outcomes.")
     engine = engine or get_engine()
     refresh_stale(engine)
     timepoint, key = course_facts.target_key(after_n, timepoint_rule)
+    chosen = _chosen_courses(actor, clinic_ids, start, end)
+    if patient_ids is not None:
+        chosen = [*chosen, Course.patient_id.in_(sorted({int(p) for p in patient_ids}))]
     t = _TABLE.c
     plain = [c for c in course_facts.FACT_COLUMNS
-             if c not in course_facts.MAP_COLUMNS and c != "remission_steps"]
+             if c not in course_facts.MAP_COLUMNS and c != "remission_steps"
+             and not (lean and c in course_facts.LEAN_OMITTED)]
     stmt = (select(t.course_id.label("course_key"), Course.patient_id.label("patient_key"),
                    Clinic.code.label("clinic"), Course.number.label("course_number"),
                    Course.start_date.label("course_start"), t.instrument,
@@ -256,7 +266,7 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
             .join(Course, Course.id == t.course_id)
             .join(Patient, Patient.id == Course.patient_id)
             .join(Clinic, Clinic.id == Patient.clinic_id)
-            .where(*_chosen_courses(actor, clinic_ids, start, end)))
+            .where(*chosen))
     if instruments is not None:
         stmt = stmt.where(t.instrument.in_([get_instrument(n).name for n in instruments]))
     if steps:
@@ -267,11 +277,11 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
         cols = None if steps else _fetch_joined(conn, stmt)  # steps: JSON lists, per row
         if cols is None:
             cols = fetch_columns(conn, stmt)
-        if dimensions:  # the course's dose: its median mg/kg, as the observation frame
-            medians = _median_doses(conn, _chosen_courses(actor, clinic_ids, start, end))
+        if dimensions and doses:  # the course's dose: its median mg/kg, as the observation frame
+            medians = _median_doses(conn, chosen)
             cols["dose_mg_per_kg"] = (pd.Series(cols["course_key"]).astype("int64")
                                       .map(medians).astype("float64").to_numpy())
-    return _typed(cols, dimensions, steps, engine.dialect.name)
+    return _typed(cols, dimensions, steps, engine.dialect.name, doses)
 
 
 _TEXT = {"clinic", "instrument", "latest_timepoint", "indication", "username",
@@ -335,6 +345,13 @@ def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
             "indication": sorted(indication.astype(str).unique().tolist())}
 
 
+def options_from_facts(facts: pd.DataFrame) -> dict[str, list[str]]:
+    """``filter_options`` from ``load_facts(..., dimensions=True)`` of the same scope, clinics
+    and range (its rows are the scored courses; clinician and indication already filled)."""
+    return {"clinician": sorted(facts["clinician"].astype(str).unique().tolist()),
+            "indication": sorted(facts["indication"].astype(str).unique().tolist())}
+
+
 def _json_number(column, key: str, engine: Engine):
     """The number at ``key`` of a JSON object column, in SQL (``key`` is digits only: it is
     written into the statement, which data.store.frame_reader sends without bind processing)."""
@@ -345,12 +362,16 @@ def _json_number(column, key: str, engine: Engine):
     return func.json_extract(column, literal_column(f"'$.\"{key}\"'"))
 
 
-def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str) -> pd.DataFrame:
+def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str,
+           doses: bool = True) -> pd.DataFrame:
     def num(name: str) -> np.ndarray:
         return np.array(cols[name], dtype="float64")  # None -> NaN
 
     def day(name: str) -> pd.Series:
         return pd.Series(as_dates(cols[name])).astype("datetime64[us]")
+
+    def some(columns: dict) -> dict:  # the columns read (a lean read has fewer)
+        return {name: make(name) for name, make in columns.items() if name in cols}
 
     frame = pd.DataFrame({
         "course_key": cols["course_key"].astype("int64"),
@@ -359,12 +380,12 @@ def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str) -> pd.DataFr
         "course_number": cols["course_number"].astype("int64"),
         "course_start": day("course_start"),
         "instrument": as_text(cols["instrument"]),
-        **{c: day(c) for c in course_facts.DATE_FACTS},
-        **{c: num(c) for c in ("baseline", "baseline_item9", "latest", "last_received",
-                               "first_response_received", "first_remission_received",
-                               "day_after_item9", "after_n_total", "after_n_answer",
-                               "baseline_infusion", "latest_infusion", "latest_received")},
-        "latest_timepoint": as_text(cols["latest_timepoint"]),
+        **some(dict.fromkeys(course_facts.DATE_FACTS, day)),
+        **some(dict.fromkeys(("baseline", "baseline_item9", "latest", "last_received",
+                              "first_response_received", "first_remission_received",
+                              "day_after_item9", "after_n_total", "after_n_answer",
+                              "baseline_infusion", "latest_infusion", "latest_received"), num)),
+        **some({"latest_timepoint": lambda c: as_text(cols[c])}),
         **{c: cols[c].astype(bool) for c in ("any_item9_positive", "later_item9_positive",
                                              "day_after_checked")},
     })
@@ -374,15 +395,16 @@ def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str) -> pd.DataFr
                                     for s in cols["remission_steps"]]
     if dimensions:
         from data.analytics.observations import dose_band
-        dose = pd.Series(cols["dose_mg_per_kg"], dtype=object).astype("float64")
         frame = frame.assign(
             indication=pd.Series(cols["indication"], dtype=object).fillna("unspecified")
             .astype("str"),
             clinician=pd.Series(cols["username"], dtype=object)
             .fillna(pd.Series(cols["clinician_code"], dtype=object)).fillna("unknown")
             .astype("str"),
-            route=pd.Series(cols["route"], dtype=object).fillna("unknown").astype("str"),
-            dose_mg_per_kg=dose, dose_band=dose_band(dose))
+            route=pd.Series(cols["route"], dtype=object).fillna("unknown").astype("str"))
+        if doses:
+            dose = pd.Series(cols["dose_mg_per_kg"], dtype=object).astype("float64")
+            frame = frame.assign(dose_mg_per_kg=dose, dose_band=dose_band(dose))
     return frame
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from data.clinic.protocol import load_protocol
 from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
+from data.store.frame_reader import as_dates, fetch_columns
 from models.tables import Course, Infusion, Patient
 from outcomes.engine import select_courses
 from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_block
@@ -28,10 +30,24 @@ def load_course_progress(*, course_keys: Iterable[int], clinic_ids: list[int] | 
     filters, so no long IN list); ``course_keys`` (courses of an observation frame read
     within the actor's scope) then picks the result's courses, so no course outside the
     scope is kept."""
+    progress = read_progress(clinic_ids=clinic_ids, start=start, end=end, engine=engine)
+    return progress_of(progress, course_keys)
+
+
+def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = None,
+                  end: date | None = None, patient_ids: list[int] | None = None,
+                  engine: Engine | None = None) -> pd.DataFrame:
+    """PROGRESS_COLUMNS and patient_key of every course in the clinics and start range (of
+    ``patient_ids`` only when given: a kept frame patched after a write)."""
     last = (select(Infusion.course_id.label("course_id"),
                    func.max(Infusion.number).label("last_infusion"))
-            .group_by(Infusion.course_id).subquery())
-    stmt = (select(Course.id, last.c.last_infusion, Infusion.administered_on, Course.status)
+            .group_by(Infusion.course_id))
+    if patient_ids is not None:  # group only those patients' infusions
+        last = last.where(Infusion.course_id.in_(
+            select(Course.id).where(Course.patient_id.in_(patient_ids))))
+    last = last.subquery()
+    stmt = (select(Course.id, last.c.last_infusion, Infusion.administered_on, Course.status,
+                   Course.patient_id)
             .join(Patient, Patient.id == Course.patient_id)
             .outerjoin(last, last.c.course_id == Course.id)
             .outerjoin(Infusion, (Infusion.course_id == Course.id)
@@ -43,28 +59,52 @@ def load_course_progress(*, course_keys: Iterable[int], clinic_ids: list[int] | 
         stmt = stmt.where(Course.start_date >= start)
     if end:
         stmt = stmt.where(Course.start_date <= end)
-    with (engine or get_engine()).connect() as conn:
-        rows = [tuple(row) for row in conn.execute(stmt)]
-    frame = pd.DataFrame(rows, columns=list(PROGRESS_COLUMNS))
-    frame = frame[frame["course_key"].isin(set(course_keys))].reset_index(drop=True)
-    return frame.assign(
-        course_key=frame["course_key"].astype("int64"),
-        last_infusion=pd.to_numeric(frame["last_infusion"]).astype("Int64"),
-        last_date=pd.to_datetime(frame["last_date"]))
+    if patient_ids is not None:
+        stmt = stmt.where(Course.patient_id.in_(patient_ids))
+    with (engine or get_engine()).connect() as conn:  # columns, not a Python row per course
+        cols = fetch_columns(conn, stmt)
+    return pd.DataFrame({
+        "course_key": cols["id"].astype("int64"),
+        "last_infusion": pd.array(cols["last_infusion"].tolist(), dtype="Int64"),
+        "last_date": as_dates(cols["administered_on"]).to_numpy(),
+        "status": cols["status"],
+        "patient_key": cols["patient_id"].astype("int64"),
+    })
+
+
+def patched_progress(progress: pd.DataFrame, patients: list[int], *,
+                     clinic_ids: list[int] | None = None, start: date | None = None,
+                     end: date | None = None) -> pd.DataFrame:
+    """``read_progress`` of the clinics and range, read earlier, with the rows of
+    ``patients`` read again (the patients written since): equal to a fresh read, up to the
+    order of its rows."""
+    if not patients:
+        return progress
+    fresh = read_progress(clinic_ids=clinic_ids, start=start, end=end, patient_ids=patients)
+    kept = progress[~progress["patient_key"].isin(patients)]
+    return pd.concat([kept, fresh.astype(kept.dtypes.to_dict())], ignore_index=True)
+
+
+def progress_of(progress: pd.DataFrame, course_keys: Iterable[int]) -> pd.DataFrame:
+    """The rows of ``read_progress`` of the chosen courses, PROGRESS_COLUMNS."""
+    keep = progress["course_key"].isin(np.fromiter(course_keys, dtype="int64")).to_numpy()
+    return progress.loc[keep, list(PROGRESS_COLUMNS)].reset_index(drop=True)
 
 
 def retention_summary(obs: pd.DataFrame, *, all_courses: bool, as_of: date | None,
                       clinic_ids: list[int] | None = None, start: date | None = None,
-                      end: date | None = None) -> dict:
+                      end: date | None = None, progress: pd.DataFrame | None = None) -> dict:
     """The summary's ``retention`` object (D1) for the headline's courses: those of ``obs``
-    after C3 (index courses unless ``all_courses``), as of ``as_of`` (default today)."""
+    after C3 (index courses unless ``all_courses``), as of ``as_of`` (default today);
+    ``progress``: ``read_progress`` of the same clinics and range, already read."""
     with read_session() as session:
         protocol = load_protocol(session)
     induction, lapse = protocol["induction_length"], protocol["lapse_window_days"]
     keys = select_courses(obs[["course_key", "patient_key", "course_start", "course_number"]],
                           all_courses=all_courses)["course_key"].unique()
-    progress = load_course_progress(course_keys=keys, clinic_ids=clinic_ids, start=start,
-                                    end=end)
+    if progress is None:
+        progress = read_progress(clinic_ids=clinic_ids, start=start, end=end)
+    progress = progress_of(progress, keys)
     day = as_of or today_in(default_time_zone())
     states = course_states(progress, as_of=day, induction_length=induction, lapse_days=lapse)
     return {**retention_block(states, induction_length=induction),

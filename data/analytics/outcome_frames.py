@@ -39,6 +39,34 @@ def data_version(engine: Engine | None = None) -> int:
         return int(conn.execute(stmt).scalar() or 0)
 
 
+def version_mark(version: int, engine: Engine | None = None) -> str | None:
+    """The audit hash of the event at ``version``: the chain's hash names the whole history
+    up to it, so a frame read at ``version`` belongs to this store while it is unchanged
+    (another store or a restored backup with the same version number has another hash)."""
+    stmt = select(AuditEvent.hash).where(AuditEvent.id == version)
+    with (engine or get_engine()).connect() as conn:
+        return conn.execute(stmt).scalar()
+
+
+def written_patients(since: int, until: int, *, most: int = 2000,
+                     engine: Engine | None = None) -> list[int] | None:
+    """The patients of the audited writes after data version ``since`` up to ``until``
+    (``data_version`` values): what a cached per-patient frame must read again to equal a
+    fresh read. None when one of those writes names no patient (a clinic, user or setting:
+    it can change every row) or more than ``most`` patients were written (read it all)."""
+    if until <= since:
+        return []
+    stmt = (select(AuditEvent.patient_id)
+            .where(AuditEvent.id > since, AuditEvent.id <= until,
+                   AuditEvent.action.not_in(READ_ACTIONS))
+            .group_by(AuditEvent.patient_id).limit(most + 1))
+    with (engine or get_engine()).connect() as conn:
+        patients = list(conn.execute(stmt).scalars())
+    if None in patients or len(patients) > most:
+        return None
+    return sorted(int(p) for p in patients)
+
+
 def load_infusions(*, actor: Actor, filters: OutcomeFilters,
                    engine: Engine | None = None) -> pd.DataFrame:
     """One row per infusion of the courses in the filters' clinics and date range (all

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from data.analytics.course_outcomes import load_facts
@@ -16,7 +17,7 @@ from data.clinic.protocol import load_protocol
 from data.store.db import read_session
 from models.access import Actor
 from outcomes.course_facts import table_from_facts
-from outcomes.engine import select_courses
+from outcomes.engine import DIMENSIONS, select_courses
 from outcomes.instruments import get_instrument
 from outcomes.summary import RETENTION_KEY, summarize, summarize_tables
 
@@ -62,8 +63,12 @@ def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
 
 
 def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
-                       params: dict[str, Any]) -> dict[str, Any]:
-    """The section 6 summary of stored facts already narrowed by every course filter."""
+                       params: dict[str, Any], progress: pd.DataFrame | None = None,
+                       ) -> dict[str, Any]:
+    """The section 6 summary of stored facts already narrowed by every course filter
+    (``progress``: course_progress.read_progress of the filters' clinics and range, when
+    already read)."""
+    facts = without_dimensions(facts)
     chosen = select_courses(facts, all_courses=params["all_courses"])
     by_instrument = dict(tuple(chosen.groupby("instrument", sort=False)))
     empty = chosen.iloc[:0]
@@ -76,14 +81,22 @@ def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
     summary = summarize_tables(table_of,
                                instruments=list(filters.instruments) if filters.instruments
                                else None, **params)
-    summary[RETENTION_KEY] = _retention(facts, filters, params)
+    summary[RETENTION_KEY] = _retention(facts, filters, params, progress)
     return summary
 
 
+def without_dimensions(facts: pd.DataFrame) -> pd.DataFrame:
+    """``facts`` without the clinician / indication / route columns (used only to filter):
+    every row selection after the filters would copy their text again."""
+    dropped = [c for c in DIMENSIONS if c in facts.columns]
+    return facts.drop(columns=dropped) if dropped else facts
+
+
 def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any],
-                 narrowed: bool = True) -> pd.DataFrame:
+                 narrowed: bool = True, patient_ids: list[int] | None = None) -> pd.DataFrame:
     """The stored course facts within the actor's scope, clinics and dates, narrowed by the
-    clinician and indication filters (unless not ``narrowed``: then with those columns)."""
+    clinician and indication filters (unless not ``narrowed``: then with those columns),
+    of ``patient_ids`` only when given."""
     steps = any(get_instrument(name).remission_max != limit
                 for name, limit in params["remission_max"].items())
     facts = load_facts(
@@ -91,15 +104,48 @@ def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any
         start=filters.start, end=filters.end, after_n=params["after_n"],
         timepoint_rule=params["timepoint_rule"],
         dimensions=not narrowed or bool(filters.clinicians or filters.indications),
-        steps=steps)
+        steps=steps, patient_ids=patient_ids, doses=False, lean=True)  # what they read
     return filter_courses(facts, filters) if narrowed else facts
 
 
-def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any]) -> dict:
+FACT_ORDER = ["course_key", "instrument"]
+
+
+def patched_facts(facts: pd.DataFrame, *, patients: list[int], actor: Actor,
+                  filters: OutcomeFilters, params: dict[str, Any]) -> pd.DataFrame:
+    """``facts`` (``stored_facts(..., narrowed=False)`` in FACT_ORDER, read earlier) brought
+    up to date after writes to ``patients`` (``outcome_frames.written_patients``): their
+    rows dropped and read again, in scope, clinics and dates (a patient moved out of them
+    loses its rows). Equal to a fresh ``stored_facts`` in FACT_ORDER; costs the written
+    patients' rows, not the store's (issue 13 item 2)."""
+    if not patients:
+        return facts
+    fresh = stored_facts(actor=actor, filters=filters, params=params, narrowed=False,
+                         patient_ids=patients)
+    kept = facts[~facts["patient_key"].isin(patients)]
+    if fresh.empty:
+        return kept.reset_index(drop=True)
+    fresh = in_fact_order(fresh.astype(kept.dtypes.to_dict()))  # dtypes: e.g. all missing
+    both = pd.concat([kept, fresh], ignore_index=True)
+    # A course's rows all come from one side, each in FACT_ORDER: a stable sort by course
+    # is enough (and much cheaper than sorting the instrument text again).
+    order = np.argsort(both["course_key"].to_numpy(), kind="stable")
+    return both.take(order).reset_index(drop=True)
+
+
+def in_fact_order(facts: pd.DataFrame) -> pd.DataFrame:
+    """One order for a read and a patched read, so the two compare equal."""
+    if facts.empty:
+        return facts.reset_index(drop=True)
+    return facts.sort_values(FACT_ORDER, kind="stable").reset_index(drop=True)
+
+
+def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any],
+               progress: pd.DataFrame | None = None) -> dict:
     return retention_summary(  # D1: infusions, not scores, decide it
         frame, all_courses=params["all_courses"], as_of=filters.as_of,
         clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
-        start=filters.start, end=filters.end)
+        start=filters.start, end=filters.end, progress=progress)
 
 
 def filtered_observations(*, actor: Actor, filters: OutcomeFilters) -> pd.DataFrame:
