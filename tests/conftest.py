@@ -14,7 +14,6 @@ from data.store.migrate import upgrade
 from data.store.settings import get_settings
 
 
-
 def _worker_database(url: str | None) -> str | None:
     """Under pytest-xdist (the default run uses two workers) each worker gets its own
     PostgreSQL database, ``<name>_gw0``, ``<name>_gw1``, created when missing: the tests
