@@ -141,7 +141,13 @@ def sqlite_cached(scale: Scale, seed: int) -> Path:
     key = store_key(scale, seed)
     cached = cache_dir() / f"{key}.db"
     if cached.exists():
-        return cached
+        from data.store.schema_check import sqlite_file_differences
+
+        wrong = sqlite_file_differences(cached)  # a store built by another branch's migrations
+        if not wrong:
+            return cached
+        _log(f"the cached {scale.name} store's schema differs from the migrations' "
+             f"({wrong[0]}): rebuilt")
     for stale in cache_dir().glob(f"{scale.name.lower()}-*.db"):
         stale.unlink()
     building = cached.with_suffix(".building")
