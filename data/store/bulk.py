@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, select
+from sqlalchemy import JSON, func, insert, select
 from sqlmodel import Session, SQLModel
 
 from data.store.audit import utcnow
@@ -257,6 +257,7 @@ _PATIENT = ("clinic", "patient_code")
 _COURSE = ("clinic", "patient_code", "number")
 _INFUSION = ("clinic", "patient_code", "course_number", "number")
 _SLOT = ("clinic", "patient_code", "course_number", "infusion_number", "timepoint", "instrument")
+_SCORE_KEY = ("infusion_id", "timepoint", "instrument", "administered_on")  # in the table
 
 
 @dataclass
@@ -332,22 +333,82 @@ def _bound(processor: Any, values: list) -> list:
     return list(map(processor, values))
 
 
+@dataclass(frozen=True)
+class _Statement:
+    """The SQL of one bulk insert, from ``sqlalchemy.insert(table)`` compiled for the dialect:
+    the columns in the order of its positional parameters, and (when it returns ids) the
+    text of one row's VALUES group, which a page of rows repeats."""
+
+    sql: str
+    columns: tuple[str, ...]
+    row_values: str = ""
+
+
+_STATEMENTS: dict[tuple, _Statement] = {}  # compiled once per process (about 2 ms each)
+
+
+def _statement(dialect: Any, table: Any, names: Sequence[str], key: Sequence[str]) -> _Statement:
+    """``insert(table)`` for the columns `names`, compiled for `dialect` with positional
+    parameters; with `key`, ``RETURNING id, *key`` (the natural key that matches each
+    returned id to its row: neither SQLite nor PostgreSQL promise RETURNING's row order for
+    a multi-row VALUES, so the writer does not rely on it)."""
+    cache_key = (dialect.name, dialect.paramstyle, table.name, tuple(names), tuple(key))
+    if cache_key in _STATEMENTS:
+        return _STATEMENTS[cache_key]
+    statement = insert(table)
+    if key:
+        statement = statement.returning(table.c.id, *(table.c[k] for k in key))
+    compiled = statement.compile(dialect=dialect, column_keys=list(names),
+                                 for_executemany=bool(key))
+    columns = tuple(compiled.positiontup or ())
+    if sorted(columns) != sorted(names):
+        raise RuntimeError(f"{table.name}: the compiled insert binds {columns}, not {names}")
+    row_values = ""
+    if key:
+        # the one VALUES group of the statement, as SQLAlchemy's own "insertmanyvalues"
+        # finds it to send many rows in one statement
+        row_values = f"({compiled._insertmanyvalues.single_values_expr})"
+        if compiled.string.count(row_values) != 1:
+            raise RuntimeError(f"{table.name}: no single VALUES group in {compiled.string}")
+    _STATEMENTS[cache_key] = _Statement(compiled.string, columns, row_values)
+    return _STATEMENTS[cache_key]
+
+
+def _positional(dialect: Any) -> Any:
+    """`dialect`, or the same dialect with psycopg's positional ``%s`` markers (SQLAlchemy's
+    psycopg dialect names its parameters; the driver's cursor takes either)."""
+    if dialect.positional:
+        return dialect
+    positional = type(dialect)(paramstyle="format")
+    positional.server_version_info = dialect.server_version_info
+    return positional
+
+
+# Rows per multi-row INSERT ... RETURNING on SQLite and PostgreSQL without COPY: SQLite
+# prepares one statement per page size (its statement cache keeps them); measured against
+# 10, 30, 100, 200 and 1,000 rows, docs/PERFORMANCE.md "One write path".
+RETURNING_PAGE = 50
+_MAX_PARAMETERS = 32_000  # SQLite: at most 32,766 per statement (3.32+); PostgreSQL 65,535
+
+
 class _Writer:
-    """Plain executemany INSERTs into the caller's transaction."""
+    """Rows into the caller's transaction: the SQL of ``insert(table)`` compiled for the
+    dialect, sent on the driver's cursor (executemany of plain tuples); the ids of new
+    rows from RETURNING, or on PostgreSQL with COPY from the table's sequence."""
 
     def __init__(self, session: Session, now: datetime, chunk_size: int) -> None:
         self.session, self.now, self.chunk_size = session, now, chunk_size
         self.dialect = session.get_bind().dialect
-        self.mark = _marker(self.dialect)
+        self.sql_dialect = _positional(self.dialect)
         self.copy = (USE_COPY and self.dialect.name == "postgresql"
                      and self.dialect.driver == "psycopg")
 
-    def insert(self, model: type[SQLModel], rows: _Columns, links: dict[str, list]) -> None:
-        """Insert `rows` of `model`: each column from the rows, `links`, or its default."""
-        if not len(rows):
-            return
+    def _columns(self, model: type[SQLModel], rows: _Columns,
+                 links: dict[str, list]) -> dict[str, Sequence]:
+        """Each insertable column of `model`: its values from `links`, the rows or its
+        default, through the column's bind processor (as a Core insert would)."""
         table = model.__table__  # type: ignore[attr-defined]
-        names, columns = [], []
+        columns: dict[str, Sequence] = {}
         for name, default in _defaults(model, self.now).items():
             column = table.c[name]
             processor = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
@@ -356,26 +417,105 @@ class _Writer:
                 # and PostgreSQL reads it as json
                 processor = None
             if name in links:
-                values: Any = _bound(processor, links[name])
+                columns[name] = _bound(processor, links[name])
             elif name in rows:
-                values = _bound(processor, rows.get(name, default))
+                columns[name] = _bound(processor, rows.get(name, default))
             else:  # the same value on every row: converted once
-                values = itertools.repeat(default if processor is None else processor(default),
-                                          len(rows))
-            names.append(name)
-            columns.append(values)
-        quote = self.dialect.identifier_preparer.quote
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-               f"VALUES ({', '.join([self.mark] * len(names))})")
-        connection = self.session.connection()
+                columns[name] = [default if processor is None else processor(default)] * len(rows)
+        return columns
+
+    def insert(self, model: type[SQLModel], rows: _Columns, links: dict[str, list], *,
+               key: Sequence[str] = (), wanted: Sequence[bool] | None = None,
+               ) -> list[int | None]:
+        """Insert `rows` of `model`: each column from the rows, `links`, or its default.
+
+        With `key` (the table's columns that tell its rows apart), return the id of each
+        row (of each row where `wanted`, None elsewhere), in the order of `rows`."""
+        n = len(rows)
+        if not n:
+            return []
+        table = model.__table__  # type: ignore[attr-defined]
+        columns = self._columns(model, rows, links)
+        if key and wanted is None:
+            wanted = [True] * n
+        if not key or not any(wanted or ()):
+            key, wanted = (), None
         if self.copy:
-            _copy_rows(connection, f"COPY {quote(table.name)} "
-                       f"({', '.join(quote(n) for n in names)}) FROM STDIN",
-                       zip(*columns, strict=True))
-            return
-        tuples = list(zip(*columns, strict=True))
-        for chunk in _chunks(tuples, self.chunk_size):
-            connection.exec_driver_sql(sql, chunk)
+            ids = self._reserve_ids(table, n) if key else None
+            self._copy(table, columns, ids)
+            return ids if ids is not None else [None] * n  # type: ignore[return-value]
+        plain = _statement(self.sql_dialect, table, list(columns), ())
+        tuples = list(zip(*(columns[c] for c in plain.columns), strict=True))
+        cursor = self._cursor()
+        if not key:
+            for chunk in _chunks(tuples, self.chunk_size):
+                cursor.executemany(plain.sql, chunk)
+            return [None] * n
+        assert wanted is not None
+        returning = _statement(self.sql_dialect, table, list(columns), key)
+        keys = list(zip(*(columns[k] for k in key), strict=True))
+        ids: list[int | None] = [None] * n
+        for start, stop, returns in _runs(wanted):
+            if not returns:
+                for chunk in _chunks(tuples[start:stop], self.chunk_size):
+                    cursor.executemany(plain.sql, chunk)
+                continue
+            self._insert_returning(cursor, returning, tuples, keys, start, stop, ids)
+        return ids
+
+    def _cursor(self) -> Any:
+        """The driver's cursor of the session's connection (so in its transaction)."""
+        return self.session.connection().connection.driver_connection.cursor()
+
+    def _insert_returning(self, cursor: Any, statement: _Statement, tuples: list[tuple],
+                          keys: list[tuple], start: int, stop: int, ids: list) -> None:
+        """Rows start..stop in pages of multi-row ``INSERT ... RETURNING id, *key``, each
+        returned id put at the row of its key."""
+        width = max(1, len(statement.columns))
+        page = max(1, min(RETURNING_PAGE, _MAX_PARAMETERS // width))
+        position = {keys[i]: i for i in range(start, stop)}
+        if len(position) != stop - start:
+            raise ValueError("bulk insert: two rows with the same natural key")
+        head, tail = statement.sql.split(statement.row_values)
+        texts: dict[int, str] = {}
+        for first in range(start, stop, page):
+            last = min(first + page, stop)
+            size = last - first
+            if size not in texts:
+                texts[size] = head + ", ".join([statement.row_values] * size) + tail
+            cursor.execute(texts[size], list(itertools.chain.from_iterable(tuples[first:last])))
+            for new_id, *natural in cursor.fetchall():
+                ids[position.pop(tuple(natural))] = new_id
+        if position:
+            raise RuntimeError(f"bulk insert: {len(position)} rows without a returned id")
+
+    def _reserve_ids(self, table: Any, n: int) -> list[int]:
+        """`n` new ids of `table` from its sequence (PostgreSQL, for COPY, which returns
+        nothing): nextval never hands a value out twice, to this transaction or to a
+        concurrent writer, so the rows may carry them; ascending, as the rows are."""
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        reserved = self.session.connection().execute(
+            select(func.nextval(sequence)).select_from(func.generate_series(1, n))).scalars()
+        return sorted(reserved)
+
+    def _copy(self, table: Any, columns: dict[str, Sequence], ids: list[int] | None) -> None:
+        names = list(columns)
+        values = [columns[c] for c in names]
+        if ids is not None:
+            names, values = ["id", *names], [ids, *values]
+        quote = self.dialect.identifier_preparer.quote
+        _copy_rows(self.session.connection(), f"COPY {quote(table.name)} "
+                   f"({', '.join(quote(n) for n in names)}) FROM STDIN",
+                   zip(*values, strict=True))
+
+
+def _runs(flags: Sequence[bool]) -> Iterator[tuple[int, int, bool]]:
+    """(start, stop, flag) of each run of equal `flags`."""
+    start = 0
+    for flag, group in itertools.groupby(flags):
+        stop = start + sum(1 for _ in group)
+        yield start, stop, bool(flag)
+        start = stop
 
 
 def _copy_rows(connection: Any, sql: str, rows: Iterable[tuple]) -> None:
@@ -398,14 +538,12 @@ def _new(rows: _Columns, keys: list, known: dict) -> tuple[_Columns, list]:
 
 def _write_people(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     """Clinics, users (+ clinic links) and patients."""
-    session = writer.session
     clinics, codes = _new(batch.clinics, batch.clinics.get("code"), ids.clinics)
-    writer.insert(Clinic, clinics, {})
-    ids.read_clinics(session, codes)
+    ids.clinics.update(zip(codes, writer.insert(Clinic, clinics, {}, key=("code",)),
+                           strict=True))
     users, names = _new(batch.users, batch.users.get("username"), ids.users)
-    writer.insert(User, users, {})
+    ids.users.update(zip(names, writer.insert(User, users, {}, key=("username",)), strict=True))
     if names:
-        ids.users = dict(session.execute(select(User.username, User.id)).all())
         links = [(ids.users[name], ids.clinics[code])
                  for name, clinics_of in zip(names, users.get("clinics", ()), strict=True)
                  for code in clinics_of or ()]
@@ -414,10 +552,10 @@ def _write_people(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     patients, keys = _new(batch.patients, batch.patients.keys(*_PATIENT), ids.patients)
     study_ids = patients.get("study_id")
     fresh = iter(new_study_ids(sum(not s for s in study_ids)))
-    writer.insert(Patient, patients, {
+    new_ids = writer.insert(Patient, patients, {
         "clinic_id": [ids.clinics[c] for c, _ in keys],
-        "study_id": [s or next(fresh) for s in study_ids]})
-    ids.read_patients(session, keys)
+        "study_id": [s or next(fresh) for s in study_ids]}, key=("clinic_id", "patient_code"))
+    ids.patients.update(zip(keys, new_ids, strict=True))
     return {"clinics": len(codes), "users": len(names), "patients": len(keys)}
 
 
@@ -432,17 +570,19 @@ def _user_ids(rows: _Columns, id_column: str, name_column: str, users: dict[str,
 
 def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     """Courses, infusions, assessments and safety alerts."""
-    session, users = writer.session, ids.users
+    users = ids.users
     courses, keys = _new(batch.courses, batch.courses.keys(*_COURSE), ids.courses)
-    writer.insert(Course, courses, {"patient_id": [ids.patients[k[:2]] for k in keys]})
-    ids.read_children(session, Course, ids.patients, [k[:2] for k in keys], ids.courses)
+    new_ids = writer.insert(Course, courses, {"patient_id": [ids.patients[k[:2]] for k in keys]},
+                            key=("patient_id", "number"))
+    ids.courses.update(zip(keys, new_ids, strict=True))
     created = {"courses": len(keys)}
 
     infusions, keys = _new(batch.infusions, batch.infusions.keys(*_INFUSION), ids.infusions)
     clinician = _user_ids(infusions, "clinician_id", "clinician_code", users)
-    writer.insert(Infusion, infusions, {"course_id": [ids.courses[k[:3]] for k in keys],
-                                        "clinician_id": clinician})
-    ids.read_children(session, Infusion, ids.courses, [k[:3] for k in keys], ids.infusions)
+    new_ids = writer.insert(Infusion, infusions, {"course_id": [ids.courses[k[:3]] for k in keys],
+                                                  "clinician_id": clinician},
+                            key=("course_id", "number"))
+    ids.infusions.update(zip(keys, new_ids, strict=True))
     created["infusions"] = len(keys)
 
     rows = batch.assessments
@@ -451,13 +591,21 @@ def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int
     course_ids = [course for course, _ in links]
     infusion_ids = [infusion for _, infusion in links]
     entered = _user_ids(rows, "entered_by_id", "entered_by_username", users)
-    writer.insert(Assessment, rows, {"course_id": course_ids, "infusion_id": infusion_ids,
-                                     "entered_by_id": entered})
-    created["assessments"] = len(rows)
-
     alerts = batch.alerts
     keys = [(*key[:-1], _day(key[-1])) for key in alerts.keys(*_SLOT, "observed_on")]
-    ids.read_assessments(session, keys)
+    alerted = set(keys)  # the scores whose ids the alerts need
+    slots = [(*key[:-1], _day(key[-1])) for key in rows.keys(*_SLOT, "administered_on")]
+    new_ids = writer.insert(Assessment, rows, {"course_id": course_ids, "infusion_id": infusion_ids,
+                                               "entered_by_id": entered},
+                            key=_SCORE_KEY if alerted else (),
+                            wanted=[slot in alerted for slot in slots] if alerted else None)
+    ids.assessments.update((slot, i) for slot, i in zip(slots, new_ids, strict=True)
+                           if i is not None)
+    created["assessments"] = len(rows)
+
+    missing = [k for k in alerted if k not in ids.assessments]
+    if missing:  # scores the store held before this batch
+        ids.read_assessments(writer.session, missing)
     writer.insert(SafetyAlert, alerts, {"assessment_id": [ids.assessments[k] for k in keys],
                                         "patient_id": [ids.patients[k[:2]] for k in keys],
                                         "clinic_id": [ids.clinics[k[0]] for k in keys]})
