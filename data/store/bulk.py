@@ -440,10 +440,12 @@ class _Writer:
             wanted = [True] * n
         if not key or not any(wanted or ()):
             key, wanted = (), None
-        if self.copy:
-            ids = self._reserve_ids(table, n) if key else None
-            self._copy(table, columns, ids)
-            return ids if ids is not None else [None] * n  # type: ignore[return-value]
+        if self.copy:  # COPY returns nothing: the ids are the sequence's, set on the rows
+            reserved = self._reserve_ids(table, n) if key else None
+            self._copy(table, columns, reserved)
+            if reserved is None or wanted is None:
+                return [None] * n
+            return [i if w else None for i, w in zip(reserved, wanted, strict=True)]
         plain = _statement(self.sql_dialect, table, list(columns), ())
         tuples = list(zip(*(columns[c] for c in plain.columns), strict=True))
         cursor = self._cursor()
