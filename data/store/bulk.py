@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import JSON, func, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from data.store.audit import utcnow
@@ -448,46 +449,59 @@ class _Writer:
             return [i if w else None for i, w in zip(reserved, wanted, strict=True)]
         plain = _statement(self.sql_dialect, table, list(columns), ())
         tuples = list(zip(*(columns[c] for c in plain.columns), strict=True))
-        cursor = self._cursor()
-        if not key:
-            for chunk in _chunks(tuples, self.chunk_size):
-                cursor.executemany(plain.sql, chunk)
-            return [None] * n
-        assert wanted is not None
-        returning = _statement(self.sql_dialect, table, list(columns), key)
-        keys = list(zip(*(columns[k] for k in key), strict=True))
         ids: list[int | None] = [None] * n
-        for start, stop, returns in _runs(wanted):
-            if not returns:
+        returning = _statement(self.sql_dialect, table, list(columns), key) if key else None
+        keys = [columns[k] for k in key]
+        with self._cursor(plain.sql) as cursor:
+            for start, stop, returns in _runs(wanted or [False] * n):
+                if returns and returning is not None:
+                    self._insert_returning(cursor, returning, tuples, keys, start, stop, ids)
+                    continue
                 for chunk in _chunks(tuples[start:stop], self.chunk_size):
                     cursor.executemany(plain.sql, chunk)
-                continue
-            self._insert_returning(cursor, returning, tuples, keys, start, stop, ids)
         return ids
 
-    def _cursor(self) -> Any:
-        """The driver's cursor of the session's connection (so in its transaction)."""
-        return self.session.connection().connection.driver_connection.cursor()
+    @contextmanager
+    def _cursor(self, sql: str) -> Iterator[Any]:
+        """The driver's cursor of the session's connection (so in its transaction); its
+        errors raised as SQLAlchemy's (IntegrityError, ...), as Core would, without the
+        parameters (patient data) in the message."""
+        cursor = self.session.connection().connection.driver_connection.cursor()
+        try:
+            with self._driver_errors(sql):
+                yield cursor
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _driver_errors(self, sql: str) -> Iterator[None]:
+        dbapi = self.dialect.loaded_dbapi
+        try:
+            yield
+        except dbapi.Error as error:
+            raise DBAPIError.instance(sql, None, error, dbapi.Error, hide_parameters=True,
+                                      dialect=self.dialect) from error
 
     def _insert_returning(self, cursor: Any, statement: _Statement, tuples: list[tuple],
-                          keys: list[tuple], start: int, stop: int, ids: list) -> None:
+                          keys: list[Sequence], start: int, stop: int, ids: list) -> None:
         """Rows start..stop in pages of multi-row ``INSERT ... RETURNING id, *key``, each
-        returned id put at the row of its key."""
+        returned id put at the row of its key (`keys`: the key columns)."""
         width = max(1, len(statement.columns))
         page = max(1, min(RETURNING_PAGE, _MAX_PARAMETERS // width))
-        position = {keys[i]: i for i in range(start, stop)}
+        rows = zip(*(column[start:stop] for column in keys), strict=True)
+        position = dict(zip(rows, range(start, stop), strict=True))
         if len(position) != stop - start:
             raise ValueError("bulk insert: two rows with the same natural key")
         head, tail = statement.sql.split(statement.row_values)
         texts: dict[int, str] = {}
-        for first in range(start, stop, page):
-            last = min(first + page, stop)
-            size = last - first
+        flat = list(itertools.chain.from_iterable(tuples[start:stop]))
+        for first in range(0, stop - start, page):
+            size = min(page, stop - start - first)
             if size not in texts:
                 texts[size] = head + ", ".join([statement.row_values] * size) + tail
-            cursor.execute(texts[size], list(itertools.chain.from_iterable(tuples[first:last])))
-            for new_id, *natural in cursor.fetchall():
-                ids[position.pop(tuple(natural))] = new_id
+            cursor.execute(texts[size], flat[first * width:(first + size) * width])
+            for row in cursor.fetchall():
+                ids[position.pop(row[1:])] = row[0]
         if position:
             raise RuntimeError(f"bulk insert: {len(position)} rows without a returned id")
 
@@ -506,9 +520,9 @@ class _Writer:
         if ids is not None:
             names, values = ["id", *names], [ids, *values]
         quote = self.dialect.identifier_preparer.quote
-        _copy_rows(self.session.connection(), f"COPY {quote(table.name)} "
-                   f"({', '.join(quote(n) for n in names)}) FROM STDIN",
-                   zip(*values, strict=True))
+        sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+        with self._driver_errors(sql):
+            _copy_rows(self.session.connection(), sql, zip(*values, strict=True))
 
 
 def _runs(flags: Sequence[bool]) -> Iterator[tuple[int, int, bool]]:
@@ -570,6 +584,24 @@ def _user_ids(rows: _Columns, id_column: str, name_column: str, users: dict[str,
             for i, name in zip(ids, rows.get(name_column), strict=True)]
 
 
+def _alerted_rows(rows: _Columns, infusion_keys: list[tuple], alerted: set[tuple]
+                  ) -> dict[int, tuple]:
+    """The rows of the scores that alerts refer to (their slot keys), whose ids the alerts
+    need: a few in many, found through their infusions first."""
+    infusions = {key[:4] for key in alerted}
+    candidates = [i for i, key in enumerate(infusion_keys) if key in infusions]
+    if not candidates:
+        return {}
+    timepoints, instruments, days = (rows.get(name) for name in
+                                     ("timepoint", "instrument", "administered_on"))
+    out = {}
+    for i in candidates:
+        slot = (*infusion_keys[i], timepoints[i], instruments[i], _day(days[i]))
+        if slot in alerted:
+            out[i] = slot
+    return out
+
+
 def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     """Courses, infusions, assessments and safety alerts."""
     users = ids.users
@@ -589,23 +621,22 @@ def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int
 
     rows = batch.assessments
     parents = {key: (ids.courses[key[:3]], infusion) for key, infusion in ids.infusions.items()}
-    links = [parents[key] for key in rows.keys(*_SLOT[:4])]
+    infusion_keys = rows.keys(*_SLOT[:4])
+    links = [parents[key] for key in infusion_keys]
     course_ids = [course for course, _ in links]
     infusion_ids = [infusion for _, infusion in links]
     entered = _user_ids(rows, "entered_by_id", "entered_by_username", users)
     alerts = batch.alerts
     keys = [(*key[:-1], _day(key[-1])) for key in alerts.keys(*_SLOT, "observed_on")]
-    alerted = set(keys)  # the scores whose ids the alerts need
-    slots = [(*key[:-1], _day(key[-1])) for key in rows.keys(*_SLOT, "administered_on")]
+    alerted = _alerted_rows(rows, infusion_keys, set(keys))
     new_ids = writer.insert(Assessment, rows, {"course_id": course_ids, "infusion_id": infusion_ids,
                                                "entered_by_id": entered},
                             key=_SCORE_KEY if alerted else (),
-                            wanted=[slot in alerted for slot in slots] if alerted else None)
-    ids.assessments.update((slot, i) for slot, i in zip(slots, new_ids, strict=True)
-                           if i is not None)
+                            wanted=[i in alerted for i in range(len(rows))] if alerted else None)
+    ids.assessments.update((slot, new_ids[i]) for i, slot in alerted.items())
     created["assessments"] = len(rows)
 
-    missing = [k for k in alerted if k not in ids.assessments]
+    missing = [k for k in set(keys) if k not in ids.assessments]
     if missing:  # scores the store held before this batch
         ids.read_assessments(writer.session, missing)
     writer.insert(SafetyAlert, alerts, {"assessment_id": [ids.assessments[k] for k in keys],

@@ -220,3 +220,22 @@ def test_two_writers_at_once(path, engine):
     assert not errors
     assert _stored_links("CA") == _expected("CA", range(1, 41), range(1, 4))
     assert _stored_links("CB") == _expected("CB", range(1, 41), range(1, 4))
+
+
+def test_a_refused_row_raises_sqlalchemys_error_and_nothing_is_kept(path):
+    """A row the store refuses (a second course 1 of a patient, written as if new) raises
+    SQLAlchemy's IntegrityError, as Core would, and the transaction keeps nothing."""
+    from sqlalchemy.exc import IntegrityError
+
+    from models.tables import Course
+
+    with write_session() as session:
+        bulk.write_records(session, _records("CL1", range(1, 3)))
+    with pytest.raises(IntegrityError), write_session() as session:
+        patient_id = _patient_ids("CL1")["P1"]
+        writer = bulk._Writer(session, datetime(2025, 1, 1, tzinfo=UTC), bulk.CHUNK_SIZE)
+        writer.insert(Course, bulk._Columns([{"number": 2, "start_date": DAY},
+                                             {"number": 1, "start_date": DAY}]),
+                      {"patient_id": [patient_id, patient_id]}, key=("patient_id", "number"))
+    with read_session() as session:
+        assert session.execute(text("SELECT count(*) FROM course")).scalar() == 2
