@@ -1,12 +1,23 @@
 """The one bulk writer, shared by the score import, the patient import and the demo seed.
 
 Callers hand over validated, in-memory tables and their session: the rows are inserted in
-the caller's transaction with the driver's executemany of plain tuples, in chunks of
-20,000 (on PostgreSQL with psycopg 3: `COPY ... FROM STDIN`, the rows streamed through
-`cursor.copy()` in psycopg's text format, issue 13), and foreign keys are linked through the ids of the parents, read back by natural
-key once a parent table is written (one query per 5,000 parents). Each value goes
+the caller's transaction. One write path (issue 11 item 2): the SQL is
+``sqlalchemy.insert(table)`` compiled for the connection's dialect (its column list and
+positional parameters, cached per process), sent on the driver's cursor as an
+executemany of plain tuples, in chunks of 20,000. The ids of new parents come back from
+the insert itself: ``INSERT ... RETURNING id, <natural key>`` in pages of multi-row
+VALUES (SQLite 3.35+, PostgreSQL without COPY), each id matched to its row by the key it
+returns, since neither database promises RETURNING's row order for a multi-row VALUES
+(SQLAlchemy's ``sort_by_parameter_order`` would fall back to one statement per row on
+SQLite). On PostgreSQL with psycopg 3 the rows go through ``COPY ... FROM STDIN``
+(``cursor.copy()`` in psycopg's text format, issue 13), which returns nothing: the ids
+are drawn first from the table's sequence (``nextval`` over ``generate_series``; a
+sequence never hands a value out twice, so concurrent writers cannot collide) and sent
+with the rows. Only tables whose ids the batch needs return them (clinics, users,
+patients, courses, infusions; of the scores, those the alerts refer to). Each value goes
 through its column's SQLAlchemy bind processor, as a Core insert would (once per
-distinct value for dates, datetimes and booleans), so what is stored is the same.
+distinct value for dates, datetimes and booleans), so what is stored is the same; a
+driver error is raised as SQLAlchemy's (``IntegrityError``, ...), without the parameters.
 
 A table is a list of records (dicts) or a pandas DataFrame with the same fields as
 columns (the score import builds its tables column-wise; in a DataFrame, missing values
@@ -172,33 +183,24 @@ def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
 
 # --- natural key -> id ----------------------------------------------------------------
 
-def _marker(dialect: Any) -> str:
-    """The driver's positional parameter marker (exec_driver_sql passes SQL through)."""
-    return {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
-
-
 def _select_in(session: Session, model: type[SQLModel], columns: Sequence[str], where: str,
                values: Iterable[Any]) -> list[tuple]:
-    """Plain rows of `columns` (which include `where`) of `model` whose `where` column is in
-    `values`: one range query when the values are ids close together (new parents), else one
-    query per 5,000 values; the driver's tuples, without Core's row objects."""
+    """Rows of `columns` (which include `where`) of `model` whose `where` column is in
+    `values` (rows the store held before the batch): one range query when the values are
+    ids close together, else one query per 5,000 values."""
     table = model.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect
-    quote, mark = dialect.identifier_preparer.quote, _marker(dialect)
-    head = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
-            f"WHERE {quote(where)} ")
+    query = select(*(table.c[c] for c in columns))
+    column = table.c[where]
     wanted = sorted(set(values))
     connection = session.connection()
     if wanted and isinstance(wanted[0], int) and wanted[-1] - wanted[0] < 2 * len(wanted):
         at = list(columns).index(where)
         members = set(wanted)
-        found = connection.exec_driver_sql(f"{head}BETWEEN {mark} AND {mark}",
-                                           (wanted[0], wanted[-1])).all()
-        return [row for row in found if row[at] in members]
+        found = connection.execute(query.where(column.between(wanted[0], wanted[-1])))
+        return [tuple(row) for row in found if row[at] in members]
     rows: list[tuple] = []
     for chunk in _chunks(wanted, _LOOKUP_CHUNK):
-        sql = head + f"IN ({', '.join([mark] * len(chunk))})"
-        rows += connection.exec_driver_sql(sql, tuple(chunk)).all()
+        rows += map(tuple, connection.execute(query.where(column.in_(chunk))))
     return rows
 
 
