@@ -14,7 +14,8 @@ SQLite). On PostgreSQL with psycopg 3 the rows go through ``COPY ... FROM STDIN`
 are drawn first from the table's sequence (``nextval`` over ``generate_series``; a
 sequence never hands a value out twice, so concurrent writers cannot collide) and sent
 with the rows. Only tables whose ids the batch needs return them (clinics, users,
-patients, courses, infusions; of the scores, those the alerts refer to). Each value goes
+patients, courses, infusions; of the scores, those the alerts refer to: after a COPY
+these few are looked up by natural key, which the unique indexes make exact). Each value goes
 through its column's SQLAlchemy bind processor, as a Core insert would (once per
 distinct value for dates, datetimes and booleans), so what is stored is the same; a
 driver error is raised as SQLAlchemy's (``IntegrityError``, ...), without the parameters.
@@ -55,7 +56,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, func, insert, select
+from sqlalchemy import JSON, cast, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
@@ -405,6 +407,7 @@ class _Writer:
         self.sql_dialect = _positional(self.dialect)
         self.copy = (USE_COPY and self.dialect.name == "postgresql"
                      and self.dialect.driver == "psycopg")
+        self.sequences: dict[str, str] = {}  # table -> its id sequence (PostgreSQL)
 
     def _columns(self, model: type[SQLModel], rows: _Columns,
                  links: dict[str, list]) -> dict[str, Sequence]:
@@ -443,12 +446,14 @@ class _Writer:
             wanted = [True] * n
         if not key or not any(wanted or ()):
             key, wanted = (), None
-        if self.copy:  # COPY returns nothing: the ids are the sequence's, set on the rows
-            reserved = self._reserve_ids(table, n) if key else None
+        if self.copy:
+            # COPY returns nothing: the ids of a parent table are drawn from its sequence
+            # and sent with the rows. A few wanted among many (the scores alerts refer to)
+            # are left to the caller's look-up by natural key: drawing an id for each of a
+            # hundred thousand scores would cost more than that one query.
+            reserved = self._reserve_ids(table, n) if key and all(wanted or ()) else None
             self._copy(table, columns, reserved)
-            if reserved is None or wanted is None:
-                return [None] * n
-            return [i if w else None for i, w in zip(reserved, wanted, strict=True)]
+            return [None] * n if reserved is None else list(reserved)
         plain = _statement(self.sql_dialect, table, list(columns), ())
         tuples = list(zip(*(columns[c] for c in plain.columns), strict=True))
         ids: list[int | None] = [None] * n
@@ -511,8 +516,12 @@ class _Writer:
         """`n` new ids of `table` from its sequence (PostgreSQL, for COPY, which returns
         nothing): nextval never hands a value out twice, to this transaction or to a
         concurrent writer, so the rows may carry them; ascending, as the rows are."""
-        sequence = func.pg_get_serial_sequence(table.name, "id")
-        reserved = self.session.connection().execute(
+        connection = self.session.connection()
+        if table.name not in self.sequences:  # once: per row it is a catalog look-up
+            self.sequences[table.name] = connection.execute(
+                select(func.pg_get_serial_sequence(table.name, "id"))).scalar_one()
+        sequence = cast(literal(self.sequences[table.name]), REGCLASS)
+        reserved = connection.execute(
             select(func.nextval(sequence)).select_from(func.generate_series(1, n))).scalars()
         return sorted(reserved)
 
@@ -635,7 +644,8 @@ def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int
                                                "entered_by_id": entered},
                             key=_SCORE_KEY if alerted else (),
                             wanted=[i in alerted for i in range(len(rows))] if alerted else None)
-    ids.assessments.update((slot, new_ids[i]) for i, slot in alerted.items())
+    ids.assessments.update((slot, new_ids[i]) for i, slot in alerted.items()
+                           if new_ids[i] is not None)
     created["assessments"] = len(rows)
 
     missing = [k for k in set(keys) if k not in ids.assessments]

@@ -124,7 +124,9 @@ def test_returned_ids_are_the_ids_of_the_rows_written(path):
     assert ids == sorted(ids)  # in the order of the rows, as plain inserts number them
 
 
-def test_only_the_wanted_rows_get_ids_and_every_row_is_written(path):
+def test_only_the_wanted_rows_get_ids_and_every_row_is_written(path, engine):
+    """Some rows wanted (the scores alerts refer to): RETURNING gives theirs; COPY gives
+    none (drawing ids for every row would cost more: the caller looks the few up)."""
     with write_session() as session:
         bulk.write_records(session, _records("CL1", range(1, 3)))
     codes = [f"W{n}" for n in range(10)]
@@ -137,7 +139,10 @@ def test_only_the_wanted_rows_get_ids_and_every_row_is_written(path):
                             key=("clinic_id", "patient_code"), wanted=wanted)
     stored = _patient_ids("CL1")
     assert set(stored) == {"P1", "P2", *codes}
-    assert ids == [stored[c] if w else None for c, w in zip(codes, wanted, strict=True)]
+    if engine.dialect.name == "postgresql" and path == "default":
+        assert ids == [None] * 10
+    else:
+        assert ids == [stored[c] if w else None for c, w in zip(codes, wanted, strict=True)]
     assert [stored[c] for c in codes] == sorted(stored[c] for c in codes)
 
 
@@ -191,7 +196,7 @@ def test_ids_taken_by_another_writer_in_between(path, engine, monkeypatch):
     if engine.dialect.name == "sqlite":
         assert min(ids[f"P{n}"] for n in range(3, 9)) > 500
     elif path == "default":
-        assert {name for name, _ in taken} == {"patient", "course", "infusion", "assessment"}
+        assert {name for name, _ in taken} == {"patient", "course", "infusion"}
         patients_taken = {i for name, i in taken if name == "patient"}
         assert not patients_taken & set(ids.values())
 
