@@ -389,9 +389,10 @@ def _positional(dialect: Any) -> Any:
     return positional
 
 
-# Rows per multi-row INSERT ... RETURNING on SQLite and PostgreSQL without COPY: SQLite
-# prepares one statement per page size (its statement cache keeps them); measured against
-# 10, 30, 100, 200 and 1,000 rows, docs/PERFORMANCE.md "One write path".
+# Rows per multi-row INSERT ... RETURNING on SQLite and PostgreSQL without COPY (one
+# statement text per page size, kept in the driver's statement cache). In a 100,000-row
+# import the infusions took the same CPU at 25 to 100 rows a page and more at 10; 1,000 is
+# slower (docs/PERFORMANCE.md, "One write path").
 RETURNING_PAGE = 50
 _MAX_PARAMETERS = 32_000  # SQLite: at most 32,766 per statement (3.32+); PostgreSQL 65,535
 
