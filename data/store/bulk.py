@@ -1,12 +1,24 @@
 """The one bulk writer, shared by the score import, the patient import and the demo seed.
 
 Callers hand over validated, in-memory tables and their session: the rows are inserted in
-the caller's transaction with the driver's executemany of plain tuples, in chunks of
-20,000 (on PostgreSQL with psycopg 3: `COPY ... FROM STDIN`, the rows streamed through
-`cursor.copy()` in psycopg's text format, issue 13), and foreign keys are linked through the ids of the parents, read back by natural
-key once a parent table is written (one query per 5,000 parents). Each value goes
+the caller's transaction. One write path (issue 11 item 2): the SQL is
+``sqlalchemy.insert(table)`` compiled for the connection's dialect (its column list and
+positional parameters, cached per process), sent on the driver's cursor as an
+executemany of plain tuples, in chunks of 20,000. The ids of new parents come back from
+the insert itself: ``INSERT ... RETURNING id, <natural key>`` in pages of multi-row
+VALUES (SQLite 3.35+, PostgreSQL without COPY), each id matched to its row by the key it
+returns, since neither database promises RETURNING's row order for a multi-row VALUES
+(SQLAlchemy's ``sort_by_parameter_order`` would fall back to one statement per row on
+SQLite). On PostgreSQL with psycopg 3 the rows go through ``COPY ... FROM STDIN``
+(``cursor.copy()`` in psycopg's text format, issue 13), which returns nothing: the ids
+are drawn first from the table's sequence (``nextval`` over ``generate_series``; a
+sequence never hands a value out twice, so concurrent writers cannot collide) and sent
+with the rows. Only tables whose ids the batch needs return them (clinics, users,
+patients, courses, infusions; of the scores, those the alerts refer to: after a COPY
+these few are looked up by natural key, which the unique indexes make exact). Each value goes
 through its column's SQLAlchemy bind processor, as a Core insert would (once per
-distinct value for dates, datetimes and booleans), so what is stored is the same.
+distinct value for dates, datetimes and booleans), so what is stored is the same; a
+driver error is raised as SQLAlchemy's (``IntegrityError``, ...), without the parameters.
 
 A table is a list of records (dicts) or a pandas DataFrame with the same fields as
 columns (the score import builds its tables column-wise; in a DataFrame, missing values
@@ -44,7 +56,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, select
+from sqlalchemy import JSON, cast, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import REGCLASS
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from data.store.audit import utcnow
@@ -171,33 +185,24 @@ def _chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
 
 # --- natural key -> id ----------------------------------------------------------------
 
-def _marker(dialect: Any) -> str:
-    """The driver's positional parameter marker (exec_driver_sql passes SQL through)."""
-    return {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
-
-
 def _select_in(session: Session, model: type[SQLModel], columns: Sequence[str], where: str,
                values: Iterable[Any]) -> list[tuple]:
-    """Plain rows of `columns` (which include `where`) of `model` whose `where` column is in
-    `values`: one range query when the values are ids close together (new parents), else one
-    query per 5,000 values; the driver's tuples, without Core's row objects."""
+    """Rows of `columns` (which include `where`) of `model` whose `where` column is in
+    `values` (rows the store held before the batch): one range query when the values are
+    ids close together, else one query per 5,000 values."""
     table = model.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect
-    quote, mark = dialect.identifier_preparer.quote, _marker(dialect)
-    head = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
-            f"WHERE {quote(where)} ")
+    query = select(*(table.c[c] for c in columns))
+    column = table.c[where]
     wanted = sorted(set(values))
     connection = session.connection()
     if wanted and isinstance(wanted[0], int) and wanted[-1] - wanted[0] < 2 * len(wanted):
         at = list(columns).index(where)
         members = set(wanted)
-        found = connection.exec_driver_sql(f"{head}BETWEEN {mark} AND {mark}",
-                                           (wanted[0], wanted[-1])).all()
-        return [row for row in found if row[at] in members]
+        found = connection.execute(query.where(column.between(wanted[0], wanted[-1])))
+        return [tuple(row) for row in found if row[at] in members]
     rows: list[tuple] = []
     for chunk in _chunks(wanted, _LOOKUP_CHUNK):
-        sql = head + f"IN ({', '.join([mark] * len(chunk))})"
-        rows += connection.exec_driver_sql(sql, tuple(chunk)).all()
+        rows += map(tuple, connection.execute(query.where(column.in_(chunk))))
     return rows
 
 
@@ -257,6 +262,7 @@ _PATIENT = ("clinic", "patient_code")
 _COURSE = ("clinic", "patient_code", "number")
 _INFUSION = ("clinic", "patient_code", "course_number", "number")
 _SLOT = ("clinic", "patient_code", "course_number", "infusion_number", "timepoint", "instrument")
+_SCORE_KEY = ("infusion_id", "timepoint", "instrument", "administered_on")  # in the table
 
 
 @dataclass
@@ -332,22 +338,84 @@ def _bound(processor: Any, values: list) -> list:
     return list(map(processor, values))
 
 
+@dataclass(frozen=True)
+class _Statement:
+    """The SQL of one bulk insert, from ``sqlalchemy.insert(table)`` compiled for the dialect:
+    the columns in the order of its positional parameters, and (when it returns ids) the
+    text of one row's VALUES group, which a page of rows repeats."""
+
+    sql: str
+    columns: tuple[str, ...]
+    row_values: str = ""
+
+
+_STATEMENTS: dict[tuple, _Statement] = {}  # compiled once per process (about 2 ms each)
+
+
+def _statement(dialect: Any, table: Any, names: Sequence[str], key: Sequence[str]) -> _Statement:
+    """``insert(table)`` for the columns `names`, compiled for `dialect` with positional
+    parameters; with `key`, ``RETURNING id, *key`` (the natural key that matches each
+    returned id to its row: neither SQLite nor PostgreSQL promise RETURNING's row order for
+    a multi-row VALUES, so the writer does not rely on it)."""
+    cache_key = (dialect.name, dialect.paramstyle, table.name, tuple(names), tuple(key))
+    if cache_key in _STATEMENTS:
+        return _STATEMENTS[cache_key]
+    statement = insert(table)
+    if key:
+        statement = statement.returning(table.c.id, *(table.c[k] for k in key))
+    compiled = statement.compile(dialect=dialect, column_keys=list(names),
+                                 for_executemany=bool(key))
+    columns = tuple(compiled.positiontup or ())
+    if sorted(columns) != sorted(names):
+        raise RuntimeError(f"{table.name}: the compiled insert binds {columns}, not {names}")
+    row_values = ""
+    if key:
+        # the one VALUES group of the statement, as SQLAlchemy's own "insertmanyvalues"
+        # finds it to send many rows in one statement
+        row_values = f"({compiled._insertmanyvalues.single_values_expr})"
+        if compiled.string.count(row_values) != 1:
+            raise RuntimeError(f"{table.name}: no single VALUES group in {compiled.string}")
+    _STATEMENTS[cache_key] = _Statement(compiled.string, columns, row_values)
+    return _STATEMENTS[cache_key]
+
+
+def _positional(dialect: Any) -> Any:
+    """`dialect`, or the same dialect with psycopg's positional ``%s`` markers (SQLAlchemy's
+    psycopg dialect names its parameters; the driver's cursor takes either)."""
+    if dialect.positional:
+        return dialect
+    positional = type(dialect)(paramstyle="format")
+    positional.server_version_info = dialect.server_version_info
+    return positional
+
+
+# Rows per multi-row INSERT ... RETURNING on SQLite and PostgreSQL without COPY (one
+# statement text per page size, kept in the driver's statement cache). In a 100,000-row
+# import the infusions took the same CPU at 25 to 100 rows a page and more at 10; 1,000 is
+# slower (docs/PERFORMANCE.md, "One write path").
+RETURNING_PAGE = 50
+_MAX_PARAMETERS = 32_000  # SQLite: at most 32,766 per statement (3.32+); PostgreSQL 65,535
+
+
 class _Writer:
-    """Plain executemany INSERTs into the caller's transaction."""
+    """Rows into the caller's transaction: the SQL of ``insert(table)`` compiled for the
+    dialect, sent on the driver's cursor (executemany of plain tuples); the ids of new
+    rows from RETURNING, or on PostgreSQL with COPY from the table's sequence."""
 
     def __init__(self, session: Session, now: datetime, chunk_size: int) -> None:
         self.session, self.now, self.chunk_size = session, now, chunk_size
         self.dialect = session.get_bind().dialect
-        self.mark = _marker(self.dialect)
+        self.sql_dialect = _positional(self.dialect)
         self.copy = (USE_COPY and self.dialect.name == "postgresql"
                      and self.dialect.driver == "psycopg")
+        self.sequences: dict[str, str] = {}  # table -> its id sequence (PostgreSQL)
 
-    def insert(self, model: type[SQLModel], rows: _Columns, links: dict[str, list]) -> None:
-        """Insert `rows` of `model`: each column from the rows, `links`, or its default."""
-        if not len(rows):
-            return
+    def _columns(self, model: type[SQLModel], rows: _Columns,
+                 links: dict[str, list]) -> dict[str, Sequence]:
+        """Each insertable column of `model`: its values from `links`, the rows or its
+        default, through the column's bind processor (as a Core insert would)."""
         table = model.__table__  # type: ignore[attr-defined]
-        names, columns = [], []
+        columns: dict[str, Sequence] = {}
         for name, default in _defaults(model, self.now).items():
             column = table.c[name]
             processor = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
@@ -356,26 +424,126 @@ class _Writer:
                 # and PostgreSQL reads it as json
                 processor = None
             if name in links:
-                values: Any = _bound(processor, links[name])
+                columns[name] = _bound(processor, links[name])
             elif name in rows:
-                values = _bound(processor, rows.get(name, default))
+                columns[name] = _bound(processor, rows.get(name, default))
             else:  # the same value on every row: converted once
-                values = itertools.repeat(default if processor is None else processor(default),
-                                          len(rows))
-            names.append(name)
-            columns.append(values)
-        quote = self.dialect.identifier_preparer.quote
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-               f"VALUES ({', '.join([self.mark] * len(names))})")
-        connection = self.session.connection()
+                columns[name] = [default if processor is None else processor(default)] * len(rows)
+        return columns
+
+    def insert(self, model: type[SQLModel], rows: _Columns, links: dict[str, list], *,
+               key: Sequence[str] = (), wanted: Sequence[bool] | None = None,
+               ) -> list[int | None]:
+        """Insert `rows` of `model`: each column from the rows, `links`, or its default.
+
+        With `key` (the table's columns that tell its rows apart), return the id of each
+        row (of each row where `wanted`, None elsewhere), in the order of `rows`."""
+        n = len(rows)
+        if not n:
+            return []
+        table = model.__table__  # type: ignore[attr-defined]
+        columns = self._columns(model, rows, links)
+        if key and wanted is None:
+            wanted = [True] * n
+        if not key or not any(wanted or ()):
+            key, wanted = (), None
         if self.copy:
-            _copy_rows(connection, f"COPY {quote(table.name)} "
-                       f"({', '.join(quote(n) for n in names)}) FROM STDIN",
-                       zip(*columns, strict=True))
-            return
-        tuples = list(zip(*columns, strict=True))
-        for chunk in _chunks(tuples, self.chunk_size):
-            connection.exec_driver_sql(sql, chunk)
+            # COPY returns nothing: the ids of a parent table are drawn from its sequence
+            # and sent with the rows. A few wanted among many (the scores alerts refer to)
+            # are left to the caller's look-up by natural key: drawing an id for each of a
+            # hundred thousand scores would cost more than that one query.
+            reserved = self._reserve_ids(table, n) if key and all(wanted or ()) else None
+            self._copy(table, columns, reserved)
+            return [None] * n if reserved is None else list(reserved)
+        plain = _statement(self.sql_dialect, table, list(columns), ())
+        tuples = list(zip(*(columns[c] for c in plain.columns), strict=True))
+        ids: list[int | None] = [None] * n
+        returning = _statement(self.sql_dialect, table, list(columns), key) if key else None
+        keys = [columns[k] for k in key]
+        with self._cursor(plain.sql) as cursor:
+            for start, stop, returns in _runs(wanted or [False] * n):
+                if returns and returning is not None:
+                    self._insert_returning(cursor, returning, tuples, keys, start, stop, ids)
+                    continue
+                for chunk in _chunks(tuples[start:stop], self.chunk_size):
+                    cursor.executemany(plain.sql, chunk)
+        return ids
+
+    @contextmanager
+    def _cursor(self, sql: str) -> Iterator[Any]:
+        """The driver's cursor of the session's connection (so in its transaction); its
+        errors raised as SQLAlchemy's (IntegrityError, ...), as Core would, without the
+        parameters (patient data) in the message."""
+        cursor = self.session.connection().connection.driver_connection.cursor()
+        try:
+            with self._driver_errors(sql):
+                yield cursor
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _driver_errors(self, sql: str) -> Iterator[None]:
+        dbapi = self.dialect.loaded_dbapi
+        try:
+            yield
+        except dbapi.Error as error:
+            raise DBAPIError.instance(sql, None, error, dbapi.Error, hide_parameters=True,
+                                      dialect=self.dialect) from error
+
+    def _insert_returning(self, cursor: Any, statement: _Statement, tuples: list[tuple],
+                          keys: list[Sequence], start: int, stop: int, ids: list) -> None:
+        """Rows start..stop in pages of multi-row ``INSERT ... RETURNING id, *key``, each
+        returned id put at the row of its key (`keys`: the key columns)."""
+        width = max(1, len(statement.columns))
+        page = max(1, min(RETURNING_PAGE, _MAX_PARAMETERS // width))
+        rows = zip(*(column[start:stop] for column in keys), strict=True)
+        position = dict(zip(rows, range(start, stop), strict=True))
+        if len(position) != stop - start:
+            raise ValueError("bulk insert: two rows with the same natural key")
+        head, tail = statement.sql.split(statement.row_values)
+        texts: dict[int, str] = {}
+        flat = list(itertools.chain.from_iterable(tuples[start:stop]))
+        for first in range(0, stop - start, page):
+            size = min(page, stop - start - first)
+            if size not in texts:
+                texts[size] = head + ", ".join([statement.row_values] * size) + tail
+            cursor.execute(texts[size], flat[first * width:(first + size) * width])
+            for row in cursor.fetchall():
+                ids[position.pop(row[1:])] = row[0]
+        if position:
+            raise RuntimeError(f"bulk insert: {len(position)} rows without a returned id")
+
+    def _reserve_ids(self, table: Any, n: int) -> list[int]:
+        """`n` new ids of `table` from its sequence (PostgreSQL, for COPY, which returns
+        nothing): nextval never hands a value out twice, to this transaction or to a
+        concurrent writer, so the rows may carry them; ascending, as the rows are."""
+        connection = self.session.connection()
+        if table.name not in self.sequences:  # once: per row it is a catalog look-up
+            self.sequences[table.name] = connection.execute(
+                select(func.pg_get_serial_sequence(table.name, "id"))).scalar_one()
+        sequence = cast(literal(self.sequences[table.name]), REGCLASS)
+        reserved = connection.execute(
+            select(func.nextval(sequence)).select_from(func.generate_series(1, n))).scalars()
+        return sorted(reserved)
+
+    def _copy(self, table: Any, columns: dict[str, Sequence], ids: list[int] | None) -> None:
+        names = list(columns)
+        values = [columns[c] for c in names]
+        if ids is not None:
+            names, values = ["id", *names], [ids, *values]
+        quote = self.dialect.identifier_preparer.quote
+        sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+        with self._driver_errors(sql):
+            _copy_rows(self.session.connection(), sql, zip(*values, strict=True))
+
+
+def _runs(flags: Sequence[bool]) -> Iterator[tuple[int, int, bool]]:
+    """(start, stop, flag) of each run of equal `flags`."""
+    start = 0
+    for flag, group in itertools.groupby(flags):
+        stop = start + sum(1 for _ in group)
+        yield start, stop, bool(flag)
+        start = stop
 
 
 def _copy_rows(connection: Any, sql: str, rows: Iterable[tuple]) -> None:
@@ -398,14 +566,12 @@ def _new(rows: _Columns, keys: list, known: dict) -> tuple[_Columns, list]:
 
 def _write_people(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     """Clinics, users (+ clinic links) and patients."""
-    session = writer.session
     clinics, codes = _new(batch.clinics, batch.clinics.get("code"), ids.clinics)
-    writer.insert(Clinic, clinics, {})
-    ids.read_clinics(session, codes)
+    ids.clinics.update(zip(codes, writer.insert(Clinic, clinics, {}, key=("code",)),
+                           strict=True))
     users, names = _new(batch.users, batch.users.get("username"), ids.users)
-    writer.insert(User, users, {})
+    ids.users.update(zip(names, writer.insert(User, users, {}, key=("username",)), strict=True))
     if names:
-        ids.users = dict(session.execute(select(User.username, User.id)).all())
         links = [(ids.users[name], ids.clinics[code])
                  for name, clinics_of in zip(names, users.get("clinics", ()), strict=True)
                  for code in clinics_of or ()]
@@ -414,10 +580,10 @@ def _write_people(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     patients, keys = _new(batch.patients, batch.patients.keys(*_PATIENT), ids.patients)
     study_ids = patients.get("study_id")
     fresh = iter(new_study_ids(sum(not s for s in study_ids)))
-    writer.insert(Patient, patients, {
+    new_ids = writer.insert(Patient, patients, {
         "clinic_id": [ids.clinics[c] for c, _ in keys],
-        "study_id": [s or next(fresh) for s in study_ids]})
-    ids.read_patients(session, keys)
+        "study_id": [s or next(fresh) for s in study_ids]}, key=("clinic_id", "patient_code"))
+    ids.patients.update(zip(keys, new_ids, strict=True))
     return {"clinics": len(codes), "users": len(names), "patients": len(keys)}
 
 
@@ -430,34 +596,62 @@ def _user_ids(rows: _Columns, id_column: str, name_column: str, users: dict[str,
             for i, name in zip(ids, rows.get(name_column), strict=True)]
 
 
+def _alerted_rows(rows: _Columns, infusion_keys: list[tuple], alerted: set[tuple]
+                  ) -> dict[int, tuple]:
+    """The rows of the scores that alerts refer to (their slot keys), whose ids the alerts
+    need: a few in many, found through their infusions first."""
+    infusions = {key[:4] for key in alerted}
+    candidates = [i for i, key in enumerate(infusion_keys) if key in infusions]
+    if not candidates:
+        return {}
+    timepoints, instruments, days = (rows.get(name) for name in
+                                     ("timepoint", "instrument", "administered_on"))
+    out = {}
+    for i in candidates:
+        slot = (*infusion_keys[i], timepoints[i], instruments[i], _day(days[i]))
+        if slot in alerted:
+            out[i] = slot
+    return out
+
+
 def _write_treatment(writer: _Writer, batch: _Batch, ids: _Ids) -> dict[str, int]:
     """Courses, infusions, assessments and safety alerts."""
-    session, users = writer.session, ids.users
+    users = ids.users
     courses, keys = _new(batch.courses, batch.courses.keys(*_COURSE), ids.courses)
-    writer.insert(Course, courses, {"patient_id": [ids.patients[k[:2]] for k in keys]})
-    ids.read_children(session, Course, ids.patients, [k[:2] for k in keys], ids.courses)
+    new_ids = writer.insert(Course, courses, {"patient_id": [ids.patients[k[:2]] for k in keys]},
+                            key=("patient_id", "number"))
+    ids.courses.update(zip(keys, new_ids, strict=True))
     created = {"courses": len(keys)}
 
     infusions, keys = _new(batch.infusions, batch.infusions.keys(*_INFUSION), ids.infusions)
     clinician = _user_ids(infusions, "clinician_id", "clinician_code", users)
-    writer.insert(Infusion, infusions, {"course_id": [ids.courses[k[:3]] for k in keys],
-                                        "clinician_id": clinician})
-    ids.read_children(session, Infusion, ids.courses, [k[:3] for k in keys], ids.infusions)
+    new_ids = writer.insert(Infusion, infusions, {"course_id": [ids.courses[k[:3]] for k in keys],
+                                                  "clinician_id": clinician},
+                            key=("course_id", "number"))
+    ids.infusions.update(zip(keys, new_ids, strict=True))
     created["infusions"] = len(keys)
 
     rows = batch.assessments
     parents = {key: (ids.courses[key[:3]], infusion) for key, infusion in ids.infusions.items()}
-    links = [parents[key] for key in rows.keys(*_SLOT[:4])]
+    infusion_keys = rows.keys(*_SLOT[:4])
+    links = [parents[key] for key in infusion_keys]
     course_ids = [course for course, _ in links]
     infusion_ids = [infusion for _, infusion in links]
     entered = _user_ids(rows, "entered_by_id", "entered_by_username", users)
-    writer.insert(Assessment, rows, {"course_id": course_ids, "infusion_id": infusion_ids,
-                                     "entered_by_id": entered})
-    created["assessments"] = len(rows)
-
     alerts = batch.alerts
     keys = [(*key[:-1], _day(key[-1])) for key in alerts.keys(*_SLOT, "observed_on")]
-    ids.read_assessments(session, keys)
+    alerted = _alerted_rows(rows, infusion_keys, set(keys))
+    new_ids = writer.insert(Assessment, rows, {"course_id": course_ids, "infusion_id": infusion_ids,
+                                               "entered_by_id": entered},
+                            key=_SCORE_KEY if alerted else (),
+                            wanted=[i in alerted for i in range(len(rows))] if alerted else None)
+    ids.assessments.update((slot, new_ids[i]) for i, slot in alerted.items()
+                           if new_ids[i] is not None)
+    created["assessments"] = len(rows)
+
+    missing = [k for k in set(keys) if k not in ids.assessments]
+    if missing:  # scores the store held before this batch
+        ids.read_assessments(writer.session, missing)
     writer.insert(SafetyAlert, alerts, {"assessment_id": [ids.assessments[k] for k in keys],
                                         "patient_id": [ids.patients[k[:2]] for k in keys],
                                         "clinic_id": [ids.clinics[k[0]] for k in keys]})
