@@ -121,10 +121,3 @@ def days(column: pa.ChunkedArray, unit: str = "s") -> pd.Series:
 def bools(column: pa.ChunkedArray) -> np.ndarray:
     """bool (missing as False)."""
     return pc.fill_null(column, False).to_numpy(zero_copy_only=False).astype(bool)
-
-
-def objects(column: pa.ChunkedArray) -> np.ndarray:
-    """Python values (int, float, str, date, datetime, bool; None when missing)."""
-    out = np.empty(len(column), dtype=object)
-    out[:] = column.to_pylist()
-    return out
