@@ -29,10 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import (
-    Boolean,
     Float,
-    Integer,
     String,
     and_,
     cast,
@@ -53,8 +52,8 @@ from data.analytics.observations import (
     _scores,
     _with_first_infusion,
 )
+from data.store.arrow_read import Kind, bools, days, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session, write_session
-from data.store.frame_reader import as_dates, as_text, fetch_columns
 from models.access import Actor, require
 from models.tables import (
     Assessment,
@@ -270,56 +269,31 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     if instruments is not None:
         stmt = stmt.where(t.instrument.in_([get_instrument(n).name for n in instruments]))
     if steps:
-        stmt = stmt.add_columns(t.remission_steps)
+        stmt = stmt.add_columns(cast(t.remission_steps, String).label("remission_steps"))
     if dimensions:
         stmt = _with_first_infusion(stmt)
     with engine.connect() as conn:
-        cols = None if steps else _fetch_joined(conn, stmt)  # steps: JSON lists, per row
-        if cols is None:
-            cols = fetch_columns(conn, stmt)
+        table = read_table(conn, stmt, _FACT_SCHEMA)
+        dose = None
         if dimensions and doses:  # the course's dose: its median mg/kg, as the observation frame
             medians = _median_doses(conn, chosen)
-            cols["dose_mg_per_kg"] = (pd.Series(cols["course_key"]).astype("int64")
-                                      .map(medians).astype("float64").to_numpy())
-    return _typed(cols, dimensions, steps, engine.dialect.name, doses)
+            dose = (pd.Series(ints(table["course_key"])).map(medians).astype("float64")
+                    .to_numpy())
+    return _typed(table, dose, steps, dimensions)
 
 
-_TEXT = {"clinic", "instrument", "latest_timepoint", "indication", "username",
-         "clinician_code", "route", "course_start", *course_facts.DATE_FACTS}
-_SEPARATOR, _NULL = "\x1f", "\x1e"  # ASCII unit / record separators
-
-
-def _fetch_joined(conn: Connection, stmt) -> dict[str, np.ndarray] | None:
-    """``fetch_columns`` of ``stmt`` with each column sent as ONE delimited string (as
-    data.analytics.observations reads the scores: no Python object per value until numpy has parsed
-    the numbers). Numbers travel with NULL as -1 (every stored number is >= 0), text and
-    dates with NULL as a marker. None when a text value holds the separator."""
-    sub = stmt.subquery()
-    aggregates = []
-    for column in sub.c:
-        if column.name in _TEXT:
-            value = func.coalesce(cast(column, String), _NULL)
-            aggregates.append(func.aggregate_strings(value, _SEPARATOR).label(column.name))
-        else:
-            number = cast(cast(column, Integer), Float) if isinstance(column.type, Boolean) \
-                else cast(column, Float)
-            value = cast(func.coalesce(number, -1.0), String)
-            aggregates.append(func.aggregate_strings(value, ",").label(column.name))
-    joined = conn.execute(select(*aggregates)).one()._mapping
-    n_rows = None
-    cols: dict[str, np.ndarray] = {}
-    for name, text in joined.items():
-        if name in _TEXT:
-            values = np.array(text.split(_SEPARATOR) if text else [], dtype=object)
-            values[values == _NULL] = None
-        else:
-            values = np.fromstring(text, dtype="float64", sep=",") if text else np.array([])
-            values[values == -1] = np.nan
-        if n_rows is not None and len(values) != n_rows:
-            return None
-        n_rows = len(values)
-        cols[name] = values
-    return cols
+_FACT_SCHEMA: dict[str, Kind] = {
+    "course_key": "int", "patient_key": "int", "course_number": "int", "course_start": "date",
+    **dict.fromkeys(("clinic", "instrument", "latest_timepoint", "remission_steps",
+                     "indication", "username", "clinician_code", "route"), "text"),
+    **dict.fromkeys(course_facts.DATE_FACTS, "date"),
+    **dict.fromkeys(("baseline", "baseline_item9", "latest", "last_received",
+                     "first_response_received", "first_remission_received", "day_after_item9",
+                     "after_n_total", "after_n_answer", "baseline_infusion", "latest_infusion",
+                     "latest_received"), "float"),
+    **dict.fromkeys(("any_item9_positive", "later_item9_positive", "day_after_checked"),
+                    "bool"),
+}
 
 
 def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
@@ -337,10 +311,9 @@ def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
         select(Course.id).join(Patient, Patient.id == Course.patient_id)
         .where(Course.id.in_(scored), *_chosen_courses(actor, clinic_ids, start, end)))
     with engine.connect() as conn:
-        cols = fetch_columns(conn, stmt)
-    clinician = pd.Series(cols["username"], dtype=object).fillna(
-        pd.Series(cols["clinician_code"], dtype=object)).fillna("unknown")
-    indication = pd.Series(cols["indication"], dtype=object).fillna("unspecified")
+        table = read_table(conn, stmt, {"id": "int", **_FACT_SCHEMA})
+    clinician = texts(table["username"]).fillna(texts(table["clinician_code"])).fillna("unknown")
+    indication = texts(table["indication"]).fillna("unspecified")
     return {"clinician": sorted(clinician.astype(str).unique().tolist()),
             "indication": sorted(indication.astype(str).unique().tolist())}
 
@@ -354,7 +327,7 @@ def options_from_facts(facts: pd.DataFrame) -> dict[str, list[str]]:
 
 def _json_number(column, key: str, engine: Engine):
     """The number at ``key`` of a JSON object column, in SQL (``key`` is digits only: it is
-    written into the statement, which data.store.frame_reader sends without bind processing)."""
+    written into the statement)."""
     if not key.isdigit():
         raise ValueError(f"after_n: not a whole number ({key!r})")
     if engine.dialect.name == "postgresql":
@@ -362,49 +335,44 @@ def _json_number(column, key: str, engine: Engine):
     return func.json_extract(column, literal_column(f"'$.\"{key}\"'"))
 
 
-def _typed(cols: dict, dimensions: bool, steps: bool, dialect: str,
-           doses: bool = True) -> pd.DataFrame:
-    def num(name: str) -> np.ndarray:
-        return np.array(cols[name], dtype="float64")  # None -> NaN
+def _typed(table: pa.Table, dose: np.ndarray | None, steps: bool,
+           dimensions: bool) -> pd.DataFrame:
+    read = set(table.column_names)  # a lean read has fewer columns
 
-    def day(name: str) -> pd.Series:
-        return pd.Series(as_dates(cols[name])).astype("datetime64[us]")
-
-    def some(columns: dict) -> dict:  # the columns read (a lean read has fewer)
-        return {name: make(name) for name, make in columns.items() if name in cols}
+    def some(columns: dict) -> dict:
+        return {name: make(table[name]) for name, make in columns.items() if name in read}
 
     frame = pd.DataFrame({
-        "course_key": cols["course_key"].astype("int64"),
-        "patient_key": cols["patient_key"].astype("int64"),
-        "clinic": as_text(cols["clinic"]),
-        "course_number": cols["course_number"].astype("int64"),
-        "course_start": day("course_start"),
-        "instrument": as_text(cols["instrument"]),
-        **some(dict.fromkeys(course_facts.DATE_FACTS, day)),
+        "course_key": ints(table["course_key"]),
+        "patient_key": ints(table["patient_key"]),
+        "clinic": texts(table["clinic"]),
+        "course_number": ints(table["course_number"]),
+        "course_start": days(table["course_start"], "us"),
+        "instrument": texts(table["instrument"]),
+        **some(dict.fromkeys(course_facts.DATE_FACTS, lambda c: days(c, "us"))),
         **some(dict.fromkeys(("baseline", "baseline_item9", "latest", "last_received",
                               "first_response_received", "first_remission_received",
                               "day_after_item9", "after_n_total", "after_n_answer",
-                              "baseline_infusion", "latest_infusion", "latest_received"), num)),
-        **some({"latest_timepoint": lambda c: as_text(cols[c])}),
-        **{c: cols[c].astype(bool) for c in ("any_item9_positive", "later_item9_positive",
-                                             "day_after_checked")},
+                              "baseline_infusion", "latest_infusion", "latest_received"),
+                             floats)),
+        **some({"latest_timepoint": texts}),
+        **{c: bools(table[c]) for c in ("any_item9_positive", "later_item9_positive",
+                                        "day_after_checked")},
     })
     if steps:
         import json
         frame["remission_steps"] = [json.loads(s) if isinstance(s, str) else s
-                                    for s in cols["remission_steps"]]
+                                    for s in table["remission_steps"].to_pylist()]
     if dimensions:
         from data.analytics.observations import dose_band
         frame = frame.assign(
-            indication=pd.Series(cols["indication"], dtype=object).fillna("unspecified")
-            .astype("str"),
-            clinician=pd.Series(cols["username"], dtype=object)
-            .fillna(pd.Series(cols["clinician_code"], dtype=object)).fillna("unknown")
-            .astype("str"),
-            route=pd.Series(cols["route"], dtype=object).fillna("unknown").astype("str"))
-        if doses:
-            dose = pd.Series(cols["dose_mg_per_kg"], dtype=object).astype("float64")
-            frame = frame.assign(dose_mg_per_kg=dose, dose_band=dose_band(dose))
+            indication=texts(table["indication"]).fillna("unspecified"),
+            clinician=texts(table["username"]).fillna(texts(table["clinician_code"]))
+            .fillna("unknown"),
+            route=texts(table["route"]).fillna("unknown"))
+        if dose is not None:
+            dose_series = pd.Series(dose, dtype="float64")
+            frame = frame.assign(dose_mg_per_kg=dose_series, dose_band=dose_band(dose_series))
     return frame
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from data.clinic.protocol import load_protocol
+from data.store.arrow_read import days, floats, ints, read_table, texts
 from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
-from data.store.frame_reader import as_dates, fetch_columns
 from models.tables import Course, Infusion, Patient
 from outcomes.engine import select_courses
 from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_block
@@ -62,14 +62,18 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
     if patient_ids is not None:
         stmt = stmt.where(Course.patient_id.in_(patient_ids))
     with (engine or get_engine()).connect() as conn:  # columns, not a Python row per course
-        cols = fetch_columns(conn, stmt)
+        table = read_table(conn, stmt, _PROGRESS_SCHEMA)
     return pd.DataFrame({
-        "course_key": cols["id"].astype("int64"),
-        "last_infusion": pd.array(cols["last_infusion"].tolist(), dtype="Int64"),
-        "last_date": as_dates(cols["administered_on"]).to_numpy(),
-        "status": cols["status"],
-        "patient_key": cols["patient_id"].astype("int64"),
+        "course_key": ints(table["id"]),
+        "last_infusion": pd.array(floats(table["last_infusion"]), dtype="Int64"),
+        "last_date": days(table["administered_on"]).to_numpy(),
+        "status": texts(table["status"]).to_numpy(dtype=object),
+        "patient_key": ints(table["patient_id"]),
     })
+
+
+_PROGRESS_SCHEMA = {"id": "int", "last_infusion": "float", "administered_on": "date",
+                    "status": "text", "patient_id": "int"}
 
 
 def patched_progress(progress: pd.DataFrame, patients: list[int], *,

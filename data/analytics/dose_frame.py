@@ -11,18 +11,23 @@ adverse-event note of an older record, as on the Outcomes page's safety section.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import exists, select
+from sqlalchemy import String, cast, exists, select
 from sqlalchemy.engine import Engine
 
 from data.analytics.observations import DOSE_BANDS
 from data.analytics.outcome_frames import _effects
 from data.analytics.outcome_report import OutcomeFilters
+from data.store.arrow_read import Kind, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session
-from data.store.frame_reader import as_float, as_int, as_text, fetch_columns
 from models.access import Actor, require, scope_filter
 from models.tables import AdverseEvent, Course, Infusion, Patient
 
 BANDS = DOSE_BANDS
+_SCHEMA: dict[str, Kind] = {
+    "course_key": "int", "infusion_number": "int", "dose_mg_per_kg": "float",
+    "side_effects": "text", "side_effect_other": "text", "adverse_event": "text",
+    "bp_sys_before": "float", "bp_sys_peak": "float", "sedation_moaas": "float",
+    "dissociation": "text", "has_event": "bool"}
 COLUMNS = ("course_key", "infusion_number", "dose_mg_per_kg", "side_effects", "adverse_event",
            "bp_sys_before", "bp_sys_peak", "sedation_moaas", "dissociation")
 
@@ -37,7 +42,8 @@ def load_dose_frame(*, actor: Actor, filters: OutcomeFilters,
                 message="This role does not see clinical outcomes.")
     stmt = (
         select(Infusion.course_id.label("course_key"), Infusion.number.label("infusion_number"),
-               Infusion.dose_mg_per_kg, Infusion.side_effects, Infusion.side_effect_other,
+               Infusion.dose_mg_per_kg, cast(Infusion.side_effects, String).label("side_effects"),
+               Infusion.side_effect_other,
                Infusion.adverse_event, Infusion.bp_sys_before, Infusion.bp_sys_peak,
                Infusion.sedation_moaas, Infusion.dissociation,
                exists().where(AdverseEvent.infusion_id == Infusion.id).label("has_event"))
@@ -51,20 +57,21 @@ def load_dose_frame(*, actor: Actor, filters: OutcomeFilters,
     if filters.end:
         stmt = stmt.where(Course.start_date <= filters.end)
     with (engine or get_engine()).connect() as conn:
-        cols = fetch_columns(conn, stmt)
+        table = read_table(conn, stmt, _SCHEMA)
     frame = pd.DataFrame({
-        "course_key": as_int(cols["course_key"]),
-        "infusion_number": as_int(cols["infusion_number"]),
-        "dose_mg_per_kg": as_float(cols["dose_mg_per_kg"]),
+        "course_key": ints(table["course_key"]),
+        "infusion_number": ints(table["infusion_number"]),
+        "dose_mg_per_kg": floats(table["dose_mg_per_kg"]),
         "side_effects": [_effects(listed, other) for listed, other in
-                         zip(cols["side_effects"], cols["side_effect_other"], strict=True)],
+                         zip(table["side_effects"].to_pylist(),
+                             table["side_effect_other"].to_pylist(), strict=True)],
         "adverse_event": [bool(event) or bool(a and str(a).strip())
-                          for a, event in zip(cols["adverse_event"], cols["has_event"],
-                                              strict=True)],
-        "bp_sys_before": as_float(cols["bp_sys_before"]),
-        "bp_sys_peak": as_float(cols["bp_sys_peak"]),
-        "sedation_moaas": as_float(cols["sedation_moaas"]),
-        "dissociation": as_text(cols["dissociation"]),
+                          for a, event in zip(table["adverse_event"].to_pylist(),
+                                              table["has_event"].to_pylist(), strict=True)],
+        "bp_sys_before": floats(table["bp_sys_before"]),
+        "bp_sys_peak": floats(table["bp_sys_peak"]),
+        "sedation_moaas": floats(table["sedation_moaas"]),
+        "dissociation": texts(table["dissociation"]),
     }, columns=list(COLUMNS))
     return frame.sort_values(["course_key", "infusion_number"], kind="stable").reset_index(
         drop=True)

@@ -8,9 +8,8 @@ queries (docs/PERFORMANCE.md has the figures):
   patient, clinic, number, start, the patient's indication and the breakdown dimensions
   of the course's first infusion, found by an index lookup of its lowest number rather
   than by reading every infusion;
-- scores: only the per-score columns, each sent by the database as one delimited string
-  (no Python object per score until numpy has parsed the numbers), dates parsed once
-  per distinct day.
+- scores: only the per-score columns, one row per score in the order of their ids, read
+  by data.store.arrow_read (typed Arrow columns).
 
 The course columns are then joined onto the scores by array position.
 """
@@ -22,12 +21,12 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
+from data.store.arrow_read import Kind, days, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session
-from data.store.frame_reader import as_float, as_int, fetch_columns
 from models.access import Actor, require, scope_filter
 from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
 from outcomes.dose import course_dose_bands
@@ -38,8 +37,6 @@ CORE_COLUMNS = ("course_key", "patient_key", "clinic", "course_number", "course_
                 "instrument", "infusion_number", "timepoint", "date", "total", "item9",
                 "infusion_date")
 DIMENSION_COLUMNS = ("indication", "clinician", "route", "dose_mg_per_kg", "dose_band")
-_SCORE_COLUMNS = ("course_key", "infusion_number", "instrument", "timepoint", "date", "total",
-                  "item9", "infusion_date")
 
 
 
@@ -84,22 +81,19 @@ def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFra
             .join(Clinic, Clinic.id == Patient.clinic_id).where(*chosen))
     if dimensions:
         stmt = _with_first_infusion(stmt)
-    rows = [tuple(row) for row in conn.execute(stmt)]  # plain tuples: DataFrame() is quicker
-    frame = pd.DataFrame(rows, columns=list(stmt.selected_columns.keys()))
+    table = read_table(conn, stmt, _COURSE_SCHEMA)
     courses = pd.DataFrame({
-        "course_key": frame["course_key"].astype("int64"),
-        "patient_key": frame["patient_key"].astype("int64"),
-        "clinic": frame["clinic"].astype("str"),
-        "course_number": frame["course_number"].astype("int64"),
-        "course_start": pd.to_datetime(frame["course_start"]),
+        "course_key": ints(table["course_key"]), "patient_key": ints(table["patient_key"]),
+        "clinic": texts(table["clinic"]), "course_number": ints(table["course_number"]),
+        "course_start": days(table["course_start"]),
     })
     if dimensions:
         dose = courses["course_key"].map(_median_doses(conn, chosen)).astype("float64")
         courses = courses.assign(
-            indication=frame["indication"].fillna("unspecified").astype("str"),
-            clinician=frame["username"].fillna(frame["clinician_code"]).fillna("unknown")
-            .astype("str"),
-            route=frame["route"].fillna("unknown").astype("str"),
+            indication=texts(table["indication"]).fillna("unspecified"),
+            clinician=texts(table["username"]).fillna(texts(table["clinician_code"]))
+            .fillna("unknown"),
+            route=texts(table["route"]).fillna("unknown"),
             dose_mg_per_kg=dose, dose_band=dose_band(dose))
     return courses
 
@@ -112,9 +106,9 @@ def _median_doses(conn: Connection, chosen: Sequence) -> pd.Series:
             .join(Course, Course.id == Infusion.course_id)
             .join(Patient, Patient.id == Course.patient_id)
             .where(*chosen, Infusion.dose_mg_per_kg.is_not(None)))
-    cols = fetch_columns(conn, stmt)
-    frame = pd.DataFrame({"course_key": as_int(cols["course_key"]),
-                          "dose_mg_per_kg": as_float(cols["dose_mg_per_kg"])})
+    table = read_table(conn, stmt, {"course_key": "int", "dose_mg_per_kg": "float"})
+    frame = pd.DataFrame({"course_key": ints(table["course_key"]),
+                          "dose_mg_per_kg": floats(table["dose_mg_per_kg"])})
     return course_dose_bands(frame, DOSE_BANDS).set_index("course_key")["median_dose"]
 
 
@@ -132,75 +126,37 @@ def _with_first_infusion(stmt):
 
 
 def _scores(conn: Connection, chosen: Sequence, instruments: list[str] | None) -> dict:
-    """The per-score columns as arrays, each transferred as ONE delimited string.
-
-    A row per score would make ~7 Python objects per score in the driver (most of the
-    read's time at a million scores); the database joins each column into one string
-    (group_concat on SQLite, string_agg on PostgreSQL: ``aggregate_strings``), which
-    numpy parses in C. All the aggregates of one query see the rows in the same order,
-    so the columns line up. NULL totals and item 9 travel as -1 (answers are >= 0).
-    """
-    stmt = (select(_joined_numbers(Assessment.course_id), _joined_numbers(Infusion.number),
-                   _joined_text(Assessment.instrument), _joined_text(Assessment.timepoint),
-                   _joined_text(Assessment.administered_on), _joined_numbers(Assessment.total),
-                   _joined_numbers(Assessment.item9), _joined_text(Infusion.administered_on))
-            .select_from(Assessment).join(Infusion, Infusion.id == Assessment.infusion_id))
+    """The per-score columns (typed by data.store.arrow_read), in the order of the
+    scores' ids."""
+    stmt = (select(Assessment.course_id.label("course_key"),
+                   Infusion.number.label("infusion_number"), Assessment.instrument,
+                   Assessment.timepoint, Assessment.administered_on.label("date"),
+                   Assessment.total, Assessment.item9,
+                   Infusion.administered_on.label("infusion_date"))
+            .select_from(Assessment).join(Infusion, Infusion.id == Assessment.infusion_id)
+            .order_by(Assessment.id))
     if chosen:
         stmt = stmt.where(Assessment.course_id.in_(
             select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
     if instruments:
         stmt = stmt.where(Assessment.instrument.in_(instruments))
-    course, number, instrument, timepoint, day, total, item9, given_on = conn.execute(stmt).one()
-    columns = {
-        "course_key": _numbers(course), "infusion_number": _numbers(number),
-        "instrument": _text(instrument), "timepoint": _text(timepoint), "date": _dates(day),
-        "total": _scores_or_nan(total), "item9": _scores_or_nan(item9),
-        "infusion_date": _dates(given_on),
+    table = read_table(conn, stmt, _SCORE_SCHEMA)
+    return {
+        "course_key": ints(table["course_key"]),
+        "infusion_number": ints(table["infusion_number"]),
+        "instrument": texts(table["instrument"]), "timepoint": texts(table["timepoint"]),
+        "date": days(table["date"]), "total": floats(table["total"]),
+        "item9": floats(table["item9"]), "infusion_date": days(table["infusion_date"]),
     }
-    if len({len(values) for values in columns.values()}) > 1:
-        raise RuntimeError("observation columns of different lengths")
-    return columns
 
 
-_SEPARATOR = "\x1f"  # ASCII unit separator: in no instrument name, timepoint or date
-
-
-def _joined_numbers(column):
-    return func.aggregate_strings(cast(func.coalesce(column, -1), String), ",")
-
-
-def _joined_text(column):
-    return func.aggregate_strings(cast(column, String), _SEPARATOR)
-
-
-def _numbers(joined: str | None) -> np.ndarray:
-    if not joined:
-        return np.array([], dtype="int64")
-    return np.fromstring(joined, dtype="int64", sep=",")
-
-
-def _scores_or_nan(joined: str | None) -> np.ndarray:
-    """float64 with NaN where the store holds NULL (sent as -1)."""
-    values = _numbers(joined).astype("float64")
-    values[values < 0] = np.nan
-    return values
-
-
-def _split(joined: str | None) -> np.ndarray:
-    return np.array(joined.split(_SEPARATOR) if joined else [], dtype=object)
-
-
-def _text(joined: str | None) -> pd.Series:
-    """A str column of a few distinct values repeated many times (hashed once)."""
-    codes, uniques = pd.factorize(_split(joined))
-    return pd.Series(uniques, dtype="str").take(codes).reset_index(drop=True)
-
-
-def _dates(joined: str | None) -> pd.Series:
-    """ISO dates, parsed once per distinct day."""
-    codes, uniques = pd.factorize(_split(joined))
-    days = pd.to_datetime(pd.Series([date.fromisoformat(d) for d in uniques], dtype=object))
-    return days.take(codes).reset_index(drop=True)
+_COURSE_SCHEMA: dict[str, Kind] = {
+    "course_key": "int", "patient_key": "int", "clinic": "text", "course_number": "int",
+    "course_start": "date", "indication": "text", "username": "text",
+    "clinician_code": "text", "route": "text"}
+_SCORE_SCHEMA: dict[str, Kind] = {
+    "course_key": "int", "infusion_number": "int", "instrument": "text", "timepoint": "text",
+    "date": "date", "total": "float", "item9": "float", "infusion_date": "date"}
 
 
 def _joined(scores: dict, courses: pd.DataFrame) -> pd.DataFrame:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from sqlalchemy import select
+import pyarrow as pa
+from sqlalchemy import String, cast, select
 from sqlalchemy.engine import Engine
 
 from data.analytics.observations import dose_band
 from data.analytics.outcome_report import OutcomeFilters
+from data.store.arrow_read import Kind, days, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session
-from data.store.frame_reader import as_dates, as_float, as_int, as_text, fetch_columns
 from models.access import Actor, require, scope_filter
 from models.tables import (
     AdverseEvent,
@@ -87,7 +88,8 @@ def load_infusions(*, actor: Actor, filters: OutcomeFilters,
             Course.start_date.label("course_start"), Course.status.label("course_status"),
             Infusion.number.label("infusion_number"), Infusion.administered_on.label("date"),
             Infusion.infusion_type, Infusion.route.label("infusion_route"),
-            Infusion.dose_mg_per_kg.label("infusion_dose"), Infusion.side_effects,
+            Infusion.dose_mg_per_kg.label("infusion_dose"),
+            cast(Infusion.side_effects, String).label("side_effects"),
             Infusion.side_effect_other, Infusion.adverse_event,
             User.username, Infusion.clinician_code, Patient.indication,
             Infusion.bp_decision, Infusion.sedation_moaas, Infusion.dissociation,
@@ -105,10 +107,22 @@ def load_infusions(*, actor: Actor, filters: OutcomeFilters,
     if filters.end:
         stmt = stmt.where(Course.start_date <= filters.end)
     with (engine or get_engine()).connect() as conn:
-        cols = fetch_columns(conn, stmt)
+        table = read_table(conn, stmt, _INFUSION_SCHEMA)
         severities = _severities(conn, stmt)
-    cols["ae_severities"] = ["|".join(severities.get(i, [])) for i in cols["infusion_id"]]
-    return _typed_infusions(cols)
+    ae_severities = ["|".join(severities.get(i, [])) for i in table["infusion_id"].to_pylist()]
+    return _typed_infusions(table, ae_severities)
+
+
+_INFUSION_SCHEMA: dict[str, Kind] = {
+    **dict.fromkeys(("course_key", "patient_key", "course_number", "infusion_number",
+                     "infusion_id"), "int"),
+    **dict.fromkeys(("clinic", "course_status", "infusion_type", "infusion_route",
+                     "username", "clinician_code", "indication", "side_effects",
+                     "side_effect_other", "adverse_event", "bp_decision", "dissociation"),
+                    "text"),
+    "course_start": "date", "date": "date",
+    **dict.fromkeys(("infusion_dose", "sedation_moaas", "discharge_ready_minutes"), "float"),
+}
 
 
 def _severities(conn, infusions) -> dict[int, list[str]]:
@@ -141,25 +155,26 @@ def load_held_visits(*, actor: Actor, filters: OutcomeFilters,
     return pd.DataFrame([(int(c), d) for c, d in rows], columns=["course_key", "decision"])
 
 
-def _typed_infusions(cols: dict) -> pd.DataFrame:
+def _typed_infusions(table: pa.Table, ae_severities: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame({
-        **{k: as_int(cols[k]) for k in ("course_key", "patient_key", "course_number",
-                                         "infusion_number")},
-        **{k: as_text(cols[k]) for k in ("clinic", "course_status", "infusion_type",
+        **{k: ints(table[k]) for k in ("course_key", "patient_key", "course_number",
+                                        "infusion_number")},
+        **{k: texts(table[k]) for k in ("clinic", "course_status", "infusion_type",
                                          "infusion_route", "username", "clinician_code",
                                          "indication")},
-        "course_start": as_dates(cols["course_start"]), "date": as_dates(cols["date"]),
-        "infusion_dose": as_float(cols["infusion_dose"]),
+        "course_start": days(table["course_start"]), "date": days(table["date"]),
+        "infusion_dose": floats(table["infusion_dose"]),
         # an adverse event: a recorded event (AdverseEvent) or the note of an older record
-        "adverse_note": [bool(a and str(a).strip()) for a in cols["adverse_event"]],
-        "ae_severities": pd.array(cols["ae_severities"], dtype="str"),
-        "bp_decision": as_text(cols["bp_decision"]),
-        "sedation_moaas": as_float(cols["sedation_moaas"]),
-        "dissociation": as_text(cols["dissociation"]),
-        "discharge_ready_minutes": as_float(cols["discharge_ready_minutes"]),
+        "adverse_note": [bool(a and str(a).strip()) for a in table["adverse_event"].to_pylist()],
+        "ae_severities": pd.array(ae_severities, dtype="str"),
+        "bp_decision": texts(table["bp_decision"]),
+        "sedation_moaas": floats(table["sedation_moaas"]),
+        "dissociation": texts(table["dissociation"]),
+        "discharge_ready_minutes": floats(table["discharge_ready_minutes"]),
         "side_effects": pd.array([_effects(listed, other) for listed, other in
-                                  zip(cols["side_effects"], cols["side_effect_other"],
-                                      strict=True)], dtype="str"),
+                                  zip(table["side_effects"].to_pylist(),
+                                      table["side_effect_other"].to_pylist(), strict=True)],
+                                 dtype="str"),
     })
     frame = frame.assign(
         adverse_event=frame["adverse_note"] | (frame["ae_severities"].str.len() > 0),

@@ -13,15 +13,17 @@ Date range: patients, infusions and scores are selected by their course's start 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, String, cast, func, tuple_, type_coerce
-from sqlalchemy.engine import Connection, Dialect
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import String, cast, func, tuple_
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, or_, select
 
 from data.clinic.monitoring import adverse_event_text, adverse_events_by_infusion
@@ -33,6 +35,7 @@ from data.files.columns import (
     score_columns,
 )
 from data.files.frame import Coded, ColumnTable, objects
+from data.store.arrow_read import Kind, ints, read_table
 from models.access import Actor, scope_filter
 from models.tables import Assessment, AuditEvent, Clinic, Course, Infusion, Patient, User
 from outcomes.instruments import get_instrument
@@ -295,9 +298,10 @@ def _course_page(conn: Connection, actor: Actor, filters: RowFilters, after: tup
             .order_by(*key).limit(limit))
     if after is not None:
         stmt = stmt.where(tuple_(*key) > tuple_(*after))
-    rows = conn.execute(stmt).all()
-    ids, columns = _course_columns(rows)
-    last = (rows[-1][6], rows[-1][4], rows[-1][1]) if len(rows) == limit else None
+    table = read_table(conn, stmt, _COURSE_SCHEMA)
+    ids, columns = _course_columns(table)
+    last = (table["code"][-1].as_py(), table["study_id"][-1].as_py(),
+            table["number"][-1].as_py()) if table.num_rows == limit else None
     return ids, columns, last
 
 
@@ -323,8 +327,9 @@ def _course_scores(conn: Connection, actor: Actor, filters: RowFilters,
     items = raw.pop("items").map(_item_list).reorder(order)
     for name, column in (("infusion_number", number), ("timepoint", timepoint),
                          ("instrument", instrument), *raw.items()):
-        convert = users.get if name == "entered_by" else _converter(name, conn.dialect)
-        data[name] = column.convert(convert).reorder(order)
+        if name == "entered_by":
+            column = column.map(lambda i: None if i is None else users.get(i))
+        data[name] = column.reorder(order)
     if widest is None:
         widest = max([get_instrument(i).n_items for i in instrument.used_values() if i] +
                      [len(answers) for answers in items.used_values()], default=0) or 9
@@ -347,41 +352,40 @@ def _score_courses(conn: Connection, actor: Actor,
             .join(first, first.c.course_id == Course.id)
             .where(*_course_rows(actor, filters))
             .order_by(Clinic.code, Patient.study_id, Course.number))
-    return _course_columns(conn.execute(stmt).all())
+    return _course_columns(read_table(conn, stmt, _COURSE_SCHEMA))
 
 
-def _course_columns(rows: list) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+_COURSE_SCHEMA: dict[str, Kind] = {
+    "id": "int", "number": "int", "start_date": "date", "first_on": "date", "study_id": "text",
+    "patient_code": "text", "code": "text"}
+
+
+def _course_columns(table: pa.Table) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Course rows (id, number, start, first infusion day, study ID, code, clinic) as
-    their ids and the columns the scores table takes from its course."""
-    anchors = [start or _as_date(first_on) for _, _, start, first_on, *_ in rows]
-    columns = {"study_id": [r[4] for r in rows], "patient_code": [r[5] for r in rows],
-               "clinic": [r[6] for r in rows], "course_number": [r[1] for r in rows],
+    their ids and the columns the scores table takes from its course (Python values)."""
+    anchors = objects(pc.coalesce(table["start_date"], table["first_on"]).to_pylist())
+    columns = {"study_id": objects(table["study_id"].to_pylist()),
+               "patient_code": objects(table["patient_code"].to_pylist()),
+               "clinic": objects(table["code"].to_pylist()),
+               "course_number": objects(table["number"].to_pylist()),
                "course_start": anchors, "_anchor": anchors}
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    return ids, {name: objects(values) for name, values in columns.items()}
-
-
-# The score columns, read raw: the driver's own values (dates and booleans as SQLite keeps
-# them, the items as JSON text), converted once per distinct value in load_scores.
-_RAW_TYPES = {"administered_on": String, "complete": Integer, "entered_at": String,
-              "completed_at": String}
-FETCH_ROWS = 65_536  # rows fetched and dictionary-encoded at a time
+    return ints(table["id"]), columns
 
 
 def _score_columns(conn: Connection, actor: Actor, filters: RowFilters,
                    instruments: tuple[str, ...] | None, timestamps: bool,
                    course_ids: np.ndarray | None = None) -> dict[str, Coded]:
-    """The chosen courses' scores, one raw column each, in the database's row order:
-    fetched in chunks, each chunk's columns factorized at once (the chunk's tuples are then
-    freed), so the million rows never exist as Python tuples all at once."""
+    """The chosen courses' scores, one dictionary-encoded column each (typed by
+    data.store.arrow_read; each distinct value a Python value once), in the database's
+    order (``_course_scores`` sorts them: course, infusion, timepoint, date, instrument
+    identify a score)."""
     names = ["administered_on", "functional_difficulty", "total", "severity", "complete",
              "source", *(["entered_at", "completed_at"] if timestamps else [])]
     stmt = (select(Assessment.course_id, Infusion.number.label("infusion_number"),
                    Assessment.timepoint, Assessment.instrument,
                    cast(Assessment.items, String).label("items"),
                    Assessment.entered_by_id.label("entered_by"),
-                   *(type_coerce(getattr(Assessment, n), _RAW_TYPES[n]).label(n)
-                     if n in _RAW_TYPES else getattr(Assessment, n) for n in names))
+                   *(getattr(Assessment, n) for n in names))
             .join(Infusion, Infusion.id == Assessment.infusion_id))
     if course_ids is not None:  # one page of the chosen courses
         stmt = stmt.where(Assessment.course_id.in_([int(i) for i in course_ids]))
@@ -391,28 +395,19 @@ def _score_columns(conn: Connection, actor: Actor, filters: RowFilters,
             .where(*_course_rows(actor, filters))))
     if instruments:
         stmt = stmt.where(Assessment.instrument.in_(instruments))
-    result = conn.execute(stmt)  # no type converts a value: the raw DBAPI rows suffice
-    keys, cursor = list(result.keys()), result.cursor
-    chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {key: [] for key in keys}
-    try:
-        while batch := cursor.fetchmany(FETCH_ROWS):
-            block = np.empty((len(batch), len(keys)), dtype=object)
-            block[:] = batch
-            for j, key in enumerate(keys):
-                chunks[key].append(pd.factorize(block[:, j]))
-    finally:
-        result.close()
-    return {key: Coded.from_chunks(parts) for key, parts in chunks.items()}
+    table = read_table(conn, stmt, _SCORE_SCHEMA)
+    return {name: Coded.from_arrow(table[name]) for name in table.column_names}
+
+
+_SCORE_SCHEMA: dict[str, Kind] = {
+    "course_id": "int", "infusion_number": "int", "timepoint": "text", "instrument": "text",
+    "items": "text", "entered_by": "int", "administered_on": "date",
+    "functional_difficulty": "int", "total": "int", "severity": "text", "complete": "bool",
+    "source": "text", "entered_at": "datetime", "completed_at": "datetime"}
 
 
 def _ints(values: np.ndarray) -> np.ndarray:
     return np.array([-1 if v is None else v for v in values], dtype=np.int64)
-
-
-def _converter(name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
-    """The conversion a typed read applies to a raw value of the column (None: none)."""
-    column_type = (Infusion.number if name == "infusion_number" else getattr(Assessment, name)).type
-    return column_type.dialect_impl(dialect).result_processor(dialect, None)
 
 
 def _usernames(conn: Connection) -> dict[int, str]:

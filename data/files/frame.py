@@ -18,6 +18,8 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data.files.columns import ColumnSpec
 
@@ -43,24 +45,15 @@ class Coded:
         return cls(np.arange(len(values), dtype=np.int64), objects(values))
 
     @classmethod
-    def from_chunks(cls, chunks: Sequence[tuple[np.ndarray, np.ndarray]]) -> Coded:
-        """One column from `pandas.factorize` results of consecutive chunks of its rows
-        (raw values of one Python type; code -1 = missing, which becomes None)."""
-        uniques = np.concatenate([objects([]), *(u for _, u in chunks)])
-        merged, values = pd.factorize(uniques)
-        lookup = np.append(merged, len(values))  # the last slot: missing -> None
-        offsets = np.cumsum([0, *(len(u) for _, u in chunks)])
-        codes = [lookup.take(np.where(c < 0, len(uniques), c + offset))
-                 for (c, _), offset in zip(chunks, offsets, strict=False)]
-        return cls(_small(np.concatenate([np.zeros(0, np.int64), *codes]), len(values) + 1),
-                   objects([*values, None]))
-
-    def convert(self, fn: Callable[[Any], Any] | None) -> Coded:
-        """Each value but None converted by `fn` (a result processor; None: as is)."""
-        if fn is None:
-            return self
-        return Coded(self.codes,
-                     objects([None if v is None else fn(v) for v in self.values]))
+    def from_arrow(cls, column: pa.ChunkedArray | pa.Array) -> Coded:
+        """A typed Arrow column, dictionary-encoded: each distinct value one Python value
+        (int, float, str, date, datetime, bool), missing as None (the last value)."""
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        encoded = pc.dictionary_encode(column)
+        values = [*encoded.dictionary.to_pylist(), None]
+        codes = pc.fill_null(encoded.indices, len(values) - 1).to_numpy(zero_copy_only=False)
+        return cls(_small(codes, len(values)), objects(values))
 
     def __len__(self) -> int:
         return len(self.codes)

@@ -8,6 +8,7 @@ import io
 from datetime import UTC, date, datetime
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from data.files import frame
@@ -111,11 +112,11 @@ def test_write_csv_columns_matches_the_row_writer():
     assert write_csv_columns(["a"], [_coded([], [])], 0) == b"a\n"
 
 
-def test_coded_from_chunks():
-    """Chunks factorized apart are merged into one code per distinct value; missing
-    (code -1, also a chunk with no value at all) becomes None."""
-    chunks = [(np.array([0, -1, 1]), objects(["b", "a"])), (np.array([-1]), objects([])),
-              (np.array([0, 1]), objects(["a", "c"]))]
-    column = Coded.from_chunks(chunks)
+def test_coded_from_arrow():
+    """An Arrow column (chunked, nulls included) becomes one code per distinct value;
+    missing becomes None, the last value."""
+    chunks = pa.chunked_array([pa.array(["b", None, "a"]), pa.array([None], pa.string()),
+                               pa.array(["a", "c"])])
+    column = Coded.from_arrow(chunks)
     assert list(column.take()) == ["b", None, "a", None, "a", "c"]
-    assert len(column.values) == 4  # b, a, c, None
+    assert list(column.values) == ["b", "a", "c", None]

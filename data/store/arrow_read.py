@@ -1,0 +1,125 @@
+"""The one read path for large results: a SQLAlchemy Core select, run on the caller's
+connection (its transaction, its snapshot: a streamed export's pages see one state of the
+store), returned as a pyarrow Table whose column types are the ones the caller declares
+(``int``, ``float``, ``text``, ``date``, ``datetime``, ``bool``), whatever the driver gives
+and whatever the first rows hold (a NULL-first column, an empty result).
+
+The statement is compiled and its parameters bound by SQLAlchemy for the connection's
+dialect (the same code on SQLite and PostgreSQL); the rows are then taken raw from the
+DB-API cursor, a batch at a time, without SQLAlchemy's per-row result processing, and each
+batch's columns become Arrow arrays in C (``pyarrow.array`` with the declared type). Values
+the driver gives in another form are cast once per batch: SQLite's ISO text dates and
+timestamps (stored UTC), its 0/1 booleans.
+
+Not ADBC (docs/PERFORMANCE.md, "One read path", has the figures): its SQLite driver links
+its own copy of SQLite, and two copies in one process break each other's file locks (a
+read through it missed a commit made through the sqlite3 module); its PostgreSQL driver
+reads 1.6x faster at scale L but on a connection of its own, outside the caller's
+transaction and the engine's settings.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
+
+Kind = Literal["int", "float", "text", "date", "datetime", "bool"]
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "int": pa.int64(), "float": pa.float64(), "text": pa.string(), "date": pa.date32(),
+    "datetime": pa.timestamp("us", tz="UTC"), "bool": pa.bool_(),
+}
+BATCH_ROWS = 65_536  # rows fetched and turned into Arrow arrays at a time
+
+
+def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind]) -> pa.Table:
+    """The rows of ``stmt`` as a Table of the columns of ``schema`` (by label, in the
+    statement's order; every selected column must be declared), typed as declared."""
+    names = list(stmt.selected_columns.keys())
+    missing = [name for name in names if name not in schema]
+    if missing:
+        raise ValueError(f"read_table: no declared type for column(s) {missing}")
+    kinds = [schema[name] for name in names]
+    arrow_schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in
+                              zip(names, kinds, strict=True)])
+    batches = []
+    result = conn.execute(stmt)  # SQLAlchemy binds the parameters for the dialect
+    cursor = result.cursor  # the raw rows: no per-row result processing
+    try:
+        with paused_gc():
+            while rows := cursor.fetchmany(BATCH_ROWS):
+                columns = zip(*rows, strict=True)
+                batches.append(pa.record_batch(
+                    [typed_array(values, kind) for values, kind in
+                     zip(columns, kinds, strict=True)], schema=arrow_schema))
+                del rows, columns
+    finally:
+        result.close()
+    return pa.Table.from_batches(batches, schema=arrow_schema)
+
+
+def typed_array(values: Any, kind: Kind) -> pa.Array:
+    """Driver values (a sequence, None = missing) as an Arrow array of ``kind``."""
+    target = ARROW_TYPES[kind]
+    if kind in ("date", "datetime"):
+        first = next((v for v in values if v is not None), None)
+        if isinstance(first, str):  # SQLite keeps dates and UTC timestamps as ISO text
+            text = pa.array(values, pa.string())
+            if kind == "date":
+                return pc.cast(pc.utf8_slice_codeunits(text, 0, 10), target)
+            return pc.assume_timezone(pc.cast(text, pa.timestamp("us")), "UTC")
+    try:
+        return pa.array(values, target)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ints as booleans, bools as ints ...
+        return pc.cast(pa.array(values), target)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off while a batch of rows exists (plain tuples hold no
+    cycles; each collection would scan them all)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# --- Arrow columns as the pandas columns the frames hold ------------------------------------
+
+def ints(column: pa.ChunkedArray) -> np.ndarray:
+    """int64 (the column must have no missing value)."""
+    if column.null_count:
+        raise ValueError("ints: the column has missing values (declare it as float)")
+    return column.to_numpy().astype("int64", copy=False)
+
+
+def floats(column: pa.ChunkedArray) -> np.ndarray:
+    """float64, missing as NaN."""
+    return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def texts(column: pa.ChunkedArray) -> pd.Series:
+    """The pandas string dtype ("str"), missing as NaN."""
+    return pd.Series(column.to_pandas(), dtype="str")
+
+
+def days(column: pa.ChunkedArray, unit: str = "s") -> pd.Series:
+    """datetime64[unit] from a date column (NaT when missing)."""
+    return pd.Series(pc.cast(column, pa.timestamp(unit)).to_pandas(),
+                     dtype=f"datetime64[{unit}]")
+
+
+def bools(column: pa.ChunkedArray) -> np.ndarray:
+    """bool (missing as False)."""
+    return pc.fill_null(column, False).to_numpy(zero_copy_only=False).astype(bool)

@@ -1,0 +1,114 @@
+"""data.store.arrow_read: the declared types and the statement's order, whatever the driver
+gives (SQLite: ISO text dates and timestamps, 0/1 booleans; psycopg: date, datetime, bool)
+and whatever the first rows hold. Runs on SQLite and, with TEST_DATABASE_URL, PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    false,
+    insert,
+    select,
+)
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from data.store import arrow_read
+from data.store.arrow_read import days, floats, ints, read_table, texts
+
+SCHEMA = {"id": "int", "n": "int", "x": "float", "s": "text", "d": "date", "ts": "datetime",
+          "b": "bool"}
+EXPECTED_TYPES = [pa.int64(), pa.int64(), pa.float64(), pa.string(), pa.date32(),
+                  pa.timestamp("us", tz="UTC"), pa.bool_()]
+T1 = datetime(2026, 3, 1, 8, 30, 15, 250000, tzinfo=UTC)
+
+
+@pytest.fixture
+def probe(engine):
+    """A table of 5 rows whose first three hold only NULLs (beside the id)."""
+    metadata = MetaData()
+    table = Table("arrow_probe", metadata, Column("id", Integer, primary_key=True),
+                  Column("n", Integer), Column("x", Float), Column("s", String(20)),
+                  Column("d", Date), Column("ts", UTCDateTime()), Column("b", Boolean))
+    metadata.create_all(engine)
+    rows = [{"id": i, "n": None, "x": None, "s": None, "d": None, "ts": None, "b": None}
+            for i in (1, 2, 3)]
+    rows += [{"id": 4, "n": 7, "x": 2.5, "s": "PHQ-9", "d": date(2026, 2, 28), "ts": T1,
+              "b": True},
+             {"id": 5, "n": 0, "x": 3.0, "s": "é", "d": date(2024, 2, 29), "ts": T1,
+              "b": False}]
+    with engine.begin() as conn:
+        conn.execute(insert(table), rows)
+    yield table
+    metadata.drop_all(engine)
+
+
+def test_null_first_columns_keep_their_declared_types_across_batches(engine, probe,
+                                                                     monkeypatch):
+    """Batches of 2 rows: the first batch holds only NULLs, the later ones the values."""
+    monkeypatch.setattr(arrow_read, "BATCH_ROWS", 2)
+    with engine.connect() as conn:
+        table = read_table(conn, select(probe).order_by(probe.c.id), SCHEMA)
+    assert table.schema.types == EXPECTED_TYPES
+    assert table.column_names == list(SCHEMA)
+    assert table.to_pydict() == {
+        "id": [1, 2, 3, 4, 5], "n": [None, None, None, 7, 0],
+        "x": [None, None, None, 2.5, 3.0], "s": [None, None, None, "PHQ-9", "é"],
+        "d": [None, None, None, date(2026, 2, 28), date(2024, 2, 29)],
+        "ts": [None, None, None, T1, T1], "b": [None, None, None, True, False]}
+
+
+def test_rows_come_in_the_statements_order(engine, probe):
+    with engine.connect() as conn:
+        table = read_table(conn, select(probe.c.id, probe.c.d).order_by(probe.c.id.desc()),
+                           SCHEMA)
+    assert table["id"].to_pylist() == [5, 4, 3, 2, 1]
+    assert table["d"].to_pylist() == [date(2024, 2, 29), date(2026, 2, 28), None, None, None]
+
+
+def test_an_empty_result_has_the_declared_types(engine, probe):
+    with engine.connect() as conn:
+        table = read_table(conn, select(probe).where(false()), SCHEMA)
+    assert table.num_rows == 0
+    assert table.schema.types == EXPECTED_TYPES
+
+
+def test_bound_parameters_and_expressions(engine, probe):
+    """A date bound as a parameter (SQLite compares ISO text), a boolean expression (0/1
+    on SQLite), a whole number read as float."""
+    stmt = (select(probe.c.id, (probe.c.n > 3).label("big"), probe.c.n.label("n_float"))
+            .where(probe.c.d >= date(2025, 1, 1)))
+    with engine.connect() as conn:
+        table = read_table(conn, stmt, {"id": "int", "big": "bool", "n_float": "float"})
+    assert table.to_pydict() == {"id": [4], "big": [True], "n_float": [7.0]}
+
+
+def test_pandas_columns(engine, probe):
+    with engine.connect() as conn:
+        table = read_table(conn, select(probe).order_by(probe.c.id), SCHEMA)
+    assert ints(table["id"]).tolist() == [1, 2, 3, 4, 5]
+    assert str(floats(table["n"]).dtype) == "float64"
+    assert floats(table["n"]).tolist()[3:] == [7.0, 0.0]
+    assert texts(table["s"]).isna().tolist() == [True, True, True, False, False]
+    assert texts(table["s"]).dtype == "str"
+    stamps = days(table["d"])
+    assert str(stamps.dtype) == "datetime64[s]"
+    assert stamps.isna().sum() == 3
+    assert stamps.iloc[4].date() == date(2024, 2, 29)
+    with pytest.raises(ValueError, match="missing values"):
+        ints(table["n"])
+
+
+def test_every_column_needs_a_declared_type(engine, probe):
+    with engine.connect() as conn, pytest.raises(ValueError, match=r"\['s'\]"):
+        read_table(conn, select(probe.c.id, probe.c.s), {"id": "int"})
