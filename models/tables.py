@@ -266,6 +266,8 @@ class Assessment(ScoreFields, table=True):
               unique=True, sqlite_where=text("timepoint = 'followup'"),
               postgresql_where=text("timepoint = 'followup'")),
         Index("ix_assessment_course_instrument", "course_id", "instrument"),
+        # Lookups by infusion alone (the partial index above cannot serve them; 0009).
+        Index("ix_assessment_infusion_id", "infusion_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

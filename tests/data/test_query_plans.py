@@ -1,0 +1,111 @@
+"""A save and the reads around it use indexes, not a scan of a table that grows with the
+store (issue 13: the cost of a save follows the change, not the store).
+
+Found: 0004 made uq_assessment_slot partial (WHERE timepoint <> 'followup'), after 0003
+had dropped the plain infusion index as its duplicate; a lookup by infusion alone could no
+longer use it, so every save scanned every score (~100 ms of a ~130 ms save at 1.2 million
+scores). Migration 0009 indexes assessment(infusion_id) again.
+
+Each statement the code runs is captured and explained with SQLite's EXPLAIN QUERY PLAN;
+a "SCAN" of a growing table is a failure. SQLite only (PostgreSQL's planner would scan
+tables this small anyway)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+from data.analytics.today import patient_status
+from data.clinic.records import patient_record
+from data.store import db
+from data.store.db import read_session, write_session
+from tests.clinical_factories import (
+    PHQ9_POST,
+    PHQ9_PRE,
+    TODAY,
+    log,
+    make_course,
+    make_patient,
+    score,
+)
+from tests.factories import make_user
+
+pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
+                                reason="EXPLAIN QUERY PLAN is SQLite's")
+
+GROWING = ("assessment", "infusion", "course", "patient", "safetyalert", "course_outcome",
+           "course_outcome_stale", "adverseevent", "heldvisit", "audit_event", "draft",
+           "user_session", "invitation")
+# The audit chain's head: the last row by primary key (a step back along the rowid).
+CHAIN_HEAD = re.compile(r"ORDER BY audit_event\.id DESC\s+LIMIT", re.I)
+
+
+@contextmanager
+def captured() -> Iterator[list[tuple[str, object]]]:
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters[0] if executemany else parameters))
+
+    engine = db.get_engine()
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+def full_scans(store: str, statements: list[tuple[str, object]]) -> list[str]:
+    """'<plan line> | <statement>' for each scan of a growing table."""
+    found = []
+    with sqlite3.connect(store) as conn:
+        for statement, parameters in statements:
+            if not re.match(r"\s*(SELECT|UPDATE|DELETE|WITH)\b", statement, re.I):
+                continue
+            if CHAIN_HEAD.search(statement):
+                continue
+            for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters or ()):
+                scanned = re.match(r"SCAN (\w+)", row[3])
+                if scanned and scanned.group(1) in GROWING:
+                    found.append(f"{row[3]} | {' '.join(statement.split())[:160]}")
+    conn.close()
+    return found
+
+
+def save_and_read(patient_code: str) -> list[tuple[str, object]]:
+    """A new patient's first infusion with PHQ-9 pre and post (an item-9 alert), then the
+    record and the patient list's status of that patient: the statements they ran."""
+    director = make_user(f"director.{patient_code.lower()}", "director")
+    patient_id = make_patient(director, code=patient_code, clinic="CL1")
+    course_id = make_course(director, patient_id)
+    with captured() as seen:
+        log(director, course_id, 1, scores=[score("PHQ-9", "pre", PHQ9_PRE),
+                                            score("PHQ-9", "post", PHQ9_POST)])
+        with read_session() as session:
+            patient_record(session, actor=director, patient_id=patient_id, today=TODAY)
+            patient_status(session, actor=director, patient_ids=[patient_id])
+    return seen
+
+
+@pytest.fixture
+def store(store_url) -> str:
+    return store_url.removeprefix("sqlite:///")
+
+
+def test_a_save_and_the_record_read_scan_no_growing_table(store):
+    seen = save_and_read("PLAN-1")
+    assert any("assessment" in s for s, _ in seen)  # the save's slot check was captured
+    assert full_scans(store, seen) == []
+
+
+def test_the_check_catches_a_lookup_that_lost_its_index(store):
+    with write_session() as session:  # as the store was between 0004 and 0009
+        session.execute(text("DROP INDEX ix_assessment_infusion_id"))
+    scans = full_scans(store, save_and_read("PLAN-2"))
+    assert any(s.startswith("SCAN assessment") for s in scans), scans
