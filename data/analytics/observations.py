@@ -21,15 +21,17 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+import pyarrow as pa
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
-from data.store.arrow_read import Kind, days, floats, ints, read_table, texts
+from data.store.arrow_read import Kind, day_number, days, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session
 from models.access import Actor, require, scope_filter
-from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
+from models.tables import TIMEPOINTS, Assessment, Clinic, Course, Infusion, Patient, User
 from outcomes.dose import course_dose_bands
+from outcomes.instruments import INSTRUMENTS
 
 DOSE_BANDS = ((0.0, 0.5, "< 0.5 mg/kg"), (0.5, 0.75, "0.5-0.74 mg/kg"),
               (0.75, 1.0, "0.75-0.99 mg/kg"), (1.0, 99.0, ">= 1.0 mg/kg"))
@@ -76,7 +78,7 @@ def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFra
     """One row per chosen course: identity columns, then (optionally) the dimensions."""
     columns = [Course.id.label("course_key"), Course.patient_id.label("patient_key"),
                Clinic.code.label("clinic"), Course.number.label("course_number"),
-               Course.start_date.label("course_start")]
+               day_number(Course.start_date).label("course_start")]
     stmt = (select(*columns).join(Patient, Patient.id == Course.patient_id)
             .join(Clinic, Clinic.id == Patient.clinic_id).where(*chosen))
     if dimensions:
@@ -127,36 +129,94 @@ def _with_first_infusion(stmt):
 
 def _scores(conn: Connection, chosen: Sequence, instruments: list[str] | None) -> dict:
     """The per-score columns (typed by data.store.arrow_read), in the order of the
-    scores' ids."""
-    stmt = (select(Assessment.course_id.label("course_key"),
-                   Infusion.number.label("infusion_number"), Assessment.instrument,
-                   Assessment.timepoint, Assessment.administered_on.label("date"),
-                   Assessment.total, Assessment.item9,
-                   Infusion.administered_on.label("infusion_date"))
-            .select_from(Assessment).join(Infusion, Infusion.id == Assessment.infusion_id)
+    scores' ids. The scores are read alone (no join: a join costs an infusion lookup per
+    score), with dates as day numbers and the instrument and timepoint as small integer
+    codes (a string per value is the driver's dearest object); a value outside the codes
+    (-1) makes the read start again with those columns as text. Each score's infusion
+    number and date come from one read of the chosen courses' infusions, by infusion id."""
+    table = read_table(conn, _score_stmt(chosen, instruments, coded=True), _SCORE_SCHEMA)
+    codes = {name: ints(table[name]) for name in _CODED}
+    if all((code >= 0).all() for code in codes.values()):
+        text = {name: texts(pa.DictionaryArray.from_arrays(
+            pa.array(code, pa.int32()), pa.array(_CODED[name], pa.string()))
+            .dictionary_decode()) for name, code in codes.items()}
+    else:  # a value the codes do not know (never written by this application)
+        table = read_table(conn, _score_stmt(chosen, instruments, coded=False),
+                           {**_SCORE_SCHEMA, **dict.fromkeys(_CODED, "text")})
+        text = {name: texts(table[name]) for name in _CODED}
+    infusions = read_table(conn, _infusions(chosen), _INFUSION_SCHEMA)
+    infusion_ids = ints(infusions["id"])
+    score_infusions = ints(table["infusion_id"])
+    position = np.minimum(np.searchsorted(infusion_ids, score_infusions),
+                          max(len(infusion_ids) - 1, 0))
+    found = (infusion_ids[position] == score_infusions) if len(infusion_ids) \
+        else np.zeros(len(position), dtype=bool)
+    if not len(infusion_ids):
+        position = np.zeros(0, dtype="int64")
+    scores = {
+        "course_key": ints(table["course_key"]),
+        "infusion_number": ints(infusions["number"])[position],
+        "instrument": text["instrument"], "timepoint": text["timepoint"],
+        "date": days(table["date"]), "total": floats(table["total"]),
+        "item9": floats(table["item9"]),
+        "infusion_date": days(infusions["infusion_date"].take(position)),
+    }
+    if not found.all():  # an infusion deleted between the two reads (PostgreSQL)
+        scores = _kept(scores, found)
+    return scores
+
+
+def _score_stmt(chosen: Sequence, instruments: list[str] | None, *, coded: bool):
+    """The scores' own columns in the order of their ids; instrument and timepoint as
+    their index in `_CODED` (-1 for another value) when `coded`."""
+    def code(column, values):
+        return case({value: i for i, value in enumerate(values)}, value=column, else_=-1)
+    stmt = (select(Assessment.course_id.label("course_key"), Assessment.infusion_id,
+                   code(Assessment.instrument, _CODED["instrument"]).label("instrument")
+                   if coded else Assessment.instrument,
+                   code(Assessment.timepoint, _CODED["timepoint"]).label("timepoint")
+                   if coded else Assessment.timepoint,
+                   day_number(Assessment.administered_on).label("date"),
+                   Assessment.total, Assessment.item9)
             .order_by(Assessment.id))
     if chosen:
-        stmt = stmt.where(Assessment.course_id.in_(
-            select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
+        stmt = stmt.where(Assessment.course_id.in_(_chosen_ids(chosen)))
     if instruments:
         stmt = stmt.where(Assessment.instrument.in_(instruments))
-    table = read_table(conn, stmt, _SCORE_SCHEMA)
-    return {
-        "course_key": ints(table["course_key"]),
-        "infusion_number": ints(table["infusion_number"]),
-        "instrument": texts(table["instrument"]), "timepoint": texts(table["timepoint"]),
-        "date": days(table["date"]), "total": floats(table["total"]),
-        "item9": floats(table["item9"]), "infusion_date": days(table["infusion_date"]),
-    }
+    return stmt
+
+
+def _chosen_ids(chosen: Sequence):
+    """The ids of the chosen courses (a subquery)."""
+    return select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)
+
+
+def _infusions(chosen: Sequence):
+    """The chosen courses' infusions (all of them when every course is chosen): id,
+    number and date (a day number), in the order of their ids."""
+    stmt = select(Infusion.id, Infusion.number,
+                  day_number(Infusion.administered_on).label("infusion_date"))
+    if chosen:
+        stmt = stmt.where(Infusion.course_id.in_(_chosen_ids(chosen)))
+    return stmt.order_by(Infusion.id)
+
+
+def _kept(columns: dict, keep: np.ndarray) -> dict:
+    """The rows of `columns` (arrays or Series) where `keep` is true."""
+    return {k: v[keep] if isinstance(v, np.ndarray) else v[keep].reset_index(drop=True)
+            for k, v in columns.items()}
 
 
 _COURSE_SCHEMA: dict[str, Kind] = {
     "course_key": "int", "patient_key": "int", "clinic": "text", "course_number": "int",
     "course_start": "date", "indication": "text", "username": "text",
     "clinician_code": "text", "route": "text"}
+_CODED: dict[str, tuple[str, ...]] = {"instrument": tuple(INSTRUMENTS),
+                                       "timepoint": TIMEPOINTS}
 _SCORE_SCHEMA: dict[str, Kind] = {
-    "course_key": "int", "infusion_number": "int", "instrument": "text", "timepoint": "text",
-    "date": "date", "total": "float", "item9": "float", "infusion_date": "date"}
+    "course_key": "int", "infusion_id": "int", "instrument": "int", "timepoint": "int",
+    "date": "date", "total": "float", "item9": "float"}
+_INFUSION_SCHEMA: dict[str, Kind] = {"id": "int", "number": "int", "infusion_date": "date"}
 
 
 def _joined(scores: dict, courses: pd.DataFrame) -> pd.DataFrame:
@@ -164,14 +224,12 @@ def _joined(scores: dict, courses: pd.DataFrame) -> pd.DataFrame:
     position = pd.Index(courses["course_key"]).get_indexer(scores["course_key"])
     if (position < 0).any():  # a course created between the two queries (PostgreSQL)
         keep = position >= 0
-        scores = {k: v[keep] if isinstance(v, np.ndarray) else v[keep].reset_index(drop=True)
-                  for k, v in scores.items()}
+        scores = _kept(scores, keep)
         position = position[keep]
-    course_columns = {name: courses[name].take(position).reset_index(drop=True)
-                      for name in courses.columns if name != "course_key"}
-    frame = pd.DataFrame({**course_columns, **scores})
+    columns = {**{name: courses[name].take(position).reset_index(drop=True)
+                  for name in courses.columns if name != "course_key"}, **scores}
     order = [*CORE_COLUMNS, *(c for c in DIMENSION_COLUMNS if c in courses.columns)]
-    return frame[order]
+    return pd.DataFrame({name: columns[name] for name in order})  # built in order
 
 
 def dose_band(dose: pd.Series) -> pd.Series:
