@@ -54,9 +54,15 @@ def load_observations(
         require(actor, "view_outcomes", entity="outcomes",
                 message="This role does not see clinical outcomes.")
     chosen = _chosen_courses(actor, clinic_ids, start, end)
-    with (engine or get_engine()).connect() as conn:  # one read transaction for both
+    with (engine or get_engine()).connect() as conn:  # one read transaction for all
         courses = _courses(conn, chosen, dimensions)
-        scores = _scores(conn, chosen, instruments)
+        scores = _score_columns(conn, chosen, instruments)
+        infusions = read_table(conn, _infusions(chosen, dimensions),
+                               _INFUSION_SCHEMA)  # after the scores: each score's is there
+    scores = _with_infusions(scores, infusions)
+    if dimensions:
+        dose = courses["course_key"].map(_course_medians(infusions)).astype("float64")
+        courses = courses.assign(dose_mg_per_kg=dose, dose_band=dose_band(dose))
     return _joined(scores, courses)
 
 
@@ -89,28 +95,34 @@ def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFra
         "clinic": texts(table["clinic"]), "course_number": ints(table["course_number"]),
         "course_start": days(table["course_start"]),
     })
-    if dimensions:
-        dose = courses["course_key"].map(_median_doses(conn, chosen)).astype("float64")
+    if dimensions:  # the dose: `_median_doses`, from the infusions read with the scores
         courses = courses.assign(
             indication=texts(table["indication"]).fillna("unspecified"),
             clinician=texts(table["username"]).fillna(texts(table["clinician_code"]))
             .fillna("unknown"),
-            route=texts(table["route"]).fillna("unknown"),
-            dose_mg_per_kg=dose, dose_band=dose_band(dose))
+            route=texts(table["route"]).fillna("unknown"))
     return courses
 
 
 def _median_doses(conn: Connection, chosen: Sequence) -> pd.Series:
-    """Each chosen course's median dose in mg/kg over its infusions with a recorded dose
-    (the course's dose band, OUTCOMES.md/DASHBOARDS.md; outcomes.dose.course_dose_bands)
-    indexed by course_key. Two numeric columns per infusion: SQL has no portable median."""
+    """Each chosen course's median dose (`_course_medians`), read on its own."""
     stmt = (select(Infusion.course_id.label("course_key"), Infusion.dose_mg_per_kg)
             .join(Course, Course.id == Infusion.course_id)
             .join(Patient, Patient.id == Course.patient_id)
             .where(*chosen, Infusion.dose_mg_per_kg.is_not(None)))
-    table = read_table(conn, stmt, {"course_key": "int", "dose_mg_per_kg": "float"})
-    frame = pd.DataFrame({"course_key": ints(table["course_key"]),
-                          "dose_mg_per_kg": floats(table["dose_mg_per_kg"])})
+    return _course_medians(read_table(conn, stmt, {"course_key": "int",
+                                                   "dose_mg_per_kg": "float"}))
+
+
+def _course_medians(infusions: pa.Table) -> pd.Series:
+    """Each course's median dose in mg/kg over its infusions with a recorded dose (the
+    course's dose band, OUTCOMES.md/DASHBOARDS.md; outcomes.dose.course_dose_bands)
+    indexed by course_key, from infusion rows (course_key, dose_mg_per_kg): SQL has no
+    portable median."""
+    dose = floats(infusions["dose_mg_per_kg"])
+    recorded = ~np.isnan(dose)
+    frame = pd.DataFrame({"course_key": ints(infusions["course_key"])[recorded],
+                          "dose_mg_per_kg": dose[recorded]})
     return course_dose_bands(frame, DOSE_BANDS).set_index("course_key")["median_dose"]
 
 
@@ -128,12 +140,20 @@ def _with_first_infusion(stmt):
 
 
 def _scores(conn: Connection, chosen: Sequence, instruments: list[str] | None) -> dict:
+    """The per-score columns with each score's infusion number and date."""
+    scores = _score_columns(conn, chosen, instruments)
+    return _with_infusions(scores, read_table(conn, _infusions(chosen, dimensions=False),
+                                              _INFUSION_SCHEMA))
+
+
+def _score_columns(conn: Connection, chosen: Sequence,
+                   instruments: list[str] | None) -> dict:
     """The per-score columns (typed by data.store.arrow_read), in the order of the
     scores' ids. The scores are read alone (no join: a join costs an infusion lookup per
     score), with dates as day numbers and the instrument and timepoint as small integer
     codes (a string per value is the driver's dearest object); a value outside the codes
     (-1) makes the read start again with those columns as text. Each score's infusion
-    number and date come from one read of the chosen courses' infusions, by infusion id."""
+    number and date come later from one read of the infusions (`_with_infusions`)."""
     table = read_table(conn, _score_stmt(chosen, instruments, coded=True), _SCORE_SCHEMA)
     codes = {name: ints(table[name]) for name in _CODED}
     if all((code >= 0).all() for code in codes.values()):
@@ -144,26 +164,31 @@ def _scores(conn: Connection, chosen: Sequence, instruments: list[str] | None) -
         table = read_table(conn, _score_stmt(chosen, instruments, coded=False),
                            {**_SCORE_SCHEMA, **dict.fromkeys(_CODED, "text")})
         text = {name: texts(table[name]) for name in _CODED}
-    infusions = read_table(conn, _infusions(chosen), _INFUSION_SCHEMA)
-    infusion_ids = ints(infusions["id"])
-    score_infusions = ints(table["infusion_id"])
-    position = np.minimum(np.searchsorted(infusion_ids, score_infusions),
-                          max(len(infusion_ids) - 1, 0))
-    found = (infusion_ids[position] == score_infusions) if len(infusion_ids) \
-        else np.zeros(len(position), dtype=bool)
-    if not len(infusion_ids):
-        position = np.zeros(0, dtype="int64")
-    scores = {
-        "course_key": ints(table["course_key"]),
-        "infusion_number": ints(infusions["number"])[position],
+    return {
+        "course_key": ints(table["course_key"]), "infusion_id": ints(table["infusion_id"]),
         "instrument": text["instrument"], "timepoint": text["timepoint"],
         "date": days(table["date"]), "total": floats(table["total"]),
         "item9": floats(table["item9"]),
-        "infusion_date": days(infusions["infusion_date"].take(position)),
     }
-    if not found.all():  # an infusion deleted between the two reads (PostgreSQL)
-        scores = _kept(scores, found)
-    return scores
+
+
+def _with_infusions(scores: dict, infusions: pa.Table) -> dict:
+    """Each score's infusion number and date in place of its infusion id, matched by id
+    (a score whose infusion was deleted after the scores were read, on PostgreSQL, is
+    left out)."""
+    infusion_ids = ints(infusions["id"])
+    score_infusions = scores.pop("infusion_id")
+    if len(infusion_ids):
+        position = np.minimum(np.searchsorted(infusion_ids, score_infusions),
+                              len(infusion_ids) - 1)
+        found = infusion_ids[position] == score_infusions
+    else:
+        position = np.zeros(len(score_infusions), dtype="int64")
+        found = np.zeros(len(score_infusions), dtype=bool)
+    if not found.all():
+        scores, position = _kept(scores, found), position[found]
+    return {**scores, "infusion_number": ints(infusions["number"])[position],
+            "infusion_date": days(infusions["infusion_date"].take(position))}
 
 
 def _score_stmt(chosen: Sequence, instruments: list[str] | None, *, coded: bool):
@@ -191,11 +216,15 @@ def _chosen_ids(chosen: Sequence):
     return select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)
 
 
-def _infusions(chosen: Sequence):
-    """The chosen courses' infusions (all of them when every course is chosen): id,
-    number and date (a day number), in the order of their ids."""
-    stmt = select(Infusion.id, Infusion.number,
-                  day_number(Infusion.administered_on).label("infusion_date"))
+def _infusions(chosen: Sequence, dimensions: bool):
+    """The chosen courses' infusions (all of them when every course is chosen), in the
+    order of their ids: id, number and date (a day number), with the dimensions their
+    course and dose (the course's median dose)."""
+    columns = [Infusion.id, Infusion.number,
+               day_number(Infusion.administered_on).label("infusion_date")]
+    if dimensions:
+        columns += [Infusion.course_id.label("course_key"), Infusion.dose_mg_per_kg]
+    stmt = select(*columns)
     if chosen:
         stmt = stmt.where(Infusion.course_id.in_(_chosen_ids(chosen)))
     return stmt.order_by(Infusion.id)
@@ -216,7 +245,8 @@ _CODED: dict[str, tuple[str, ...]] = {"instrument": tuple(INSTRUMENTS),
 _SCORE_SCHEMA: dict[str, Kind] = {
     "course_key": "int", "infusion_id": "int", "instrument": "int", "timepoint": "int",
     "date": "date", "total": "float", "item9": "float"}
-_INFUSION_SCHEMA: dict[str, Kind] = {"id": "int", "number": "int", "infusion_date": "date"}
+_INFUSION_SCHEMA: dict[str, Kind] = {"id": "int", "number": "int", "infusion_date": "date",
+                                     "course_key": "int", "dose_mg_per_kg": "float"}
 
 
 def _joined(scores: dict, courses: pd.DataFrame) -> pd.DataFrame:
