@@ -21,15 +21,17 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+import pyarrow as pa
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
-from data.store.arrow_read import Kind, days, floats, ints, read_table, texts
+from data.store.arrow_read import Kind, day_number, days, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session
 from models.access import Actor, require, scope_filter
-from models.tables import Assessment, Clinic, Course, Infusion, Patient, User
+from models.tables import TIMEPOINTS, Assessment, Clinic, Course, Infusion, Patient, User
 from outcomes.dose import course_dose_bands
+from outcomes.instruments import INSTRUMENTS
 
 DOSE_BANDS = ((0.0, 0.5, "< 0.5 mg/kg"), (0.5, 0.75, "0.5-0.74 mg/kg"),
               (0.75, 1.0, "0.75-0.99 mg/kg"), (1.0, 99.0, ">= 1.0 mg/kg"))
@@ -52,9 +54,15 @@ def load_observations(
         require(actor, "view_outcomes", entity="outcomes",
                 message="This role does not see clinical outcomes.")
     chosen = _chosen_courses(actor, clinic_ids, start, end)
-    with (engine or get_engine()).connect() as conn:  # one read transaction for both
+    with (engine or get_engine()).connect() as conn:  # one read transaction for all
         courses = _courses(conn, chosen, dimensions)
-        scores = _scores(conn, chosen, instruments)
+        scores = _score_columns(conn, chosen, instruments)
+        infusions = read_table(conn, _infusions(chosen, dimensions),
+                               _INFUSION_SCHEMA)  # after the scores: each score's is there
+    scores = _with_infusions(scores, infusions)
+    if dimensions:
+        dose = courses["course_key"].map(_course_medians(infusions)).astype("float64")
+        courses = courses.assign(dose_mg_per_kg=dose, dose_band=dose_band(dose))
     return _joined(scores, courses)
 
 
@@ -76,7 +84,7 @@ def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFra
     """One row per chosen course: identity columns, then (optionally) the dimensions."""
     columns = [Course.id.label("course_key"), Course.patient_id.label("patient_key"),
                Clinic.code.label("clinic"), Course.number.label("course_number"),
-               Course.start_date.label("course_start")]
+               day_number(Course.start_date).label("course_start")]
     stmt = (select(*columns).join(Patient, Patient.id == Course.patient_id)
             .join(Clinic, Clinic.id == Patient.clinic_id).where(*chosen))
     if dimensions:
@@ -87,28 +95,34 @@ def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFra
         "clinic": texts(table["clinic"]), "course_number": ints(table["course_number"]),
         "course_start": days(table["course_start"]),
     })
-    if dimensions:
-        dose = courses["course_key"].map(_median_doses(conn, chosen)).astype("float64")
+    if dimensions:  # the dose: `_median_doses`, from the infusions read with the scores
         courses = courses.assign(
             indication=texts(table["indication"]).fillna("unspecified"),
             clinician=texts(table["username"]).fillna(texts(table["clinician_code"]))
             .fillna("unknown"),
-            route=texts(table["route"]).fillna("unknown"),
-            dose_mg_per_kg=dose, dose_band=dose_band(dose))
+            route=texts(table["route"]).fillna("unknown"))
     return courses
 
 
 def _median_doses(conn: Connection, chosen: Sequence) -> pd.Series:
-    """Each chosen course's median dose in mg/kg over its infusions with a recorded dose
-    (the course's dose band, OUTCOMES.md/DASHBOARDS.md; outcomes.dose.course_dose_bands)
-    indexed by course_key. Two numeric columns per infusion: SQL has no portable median."""
+    """Each chosen course's median dose (`_course_medians`), read on its own."""
     stmt = (select(Infusion.course_id.label("course_key"), Infusion.dose_mg_per_kg)
             .join(Course, Course.id == Infusion.course_id)
             .join(Patient, Patient.id == Course.patient_id)
             .where(*chosen, Infusion.dose_mg_per_kg.is_not(None)))
-    table = read_table(conn, stmt, {"course_key": "int", "dose_mg_per_kg": "float"})
-    frame = pd.DataFrame({"course_key": ints(table["course_key"]),
-                          "dose_mg_per_kg": floats(table["dose_mg_per_kg"])})
+    return _course_medians(read_table(conn, stmt, {"course_key": "int",
+                                                   "dose_mg_per_kg": "float"}))
+
+
+def _course_medians(infusions: pa.Table) -> pd.Series:
+    """Each course's median dose in mg/kg over its infusions with a recorded dose (the
+    course's dose band, OUTCOMES.md/DASHBOARDS.md; outcomes.dose.course_dose_bands)
+    indexed by course_key, from infusion rows (course_key, dose_mg_per_kg): SQL has no
+    portable median."""
+    dose = floats(infusions["dose_mg_per_kg"])
+    recorded = ~np.isnan(dose)
+    frame = pd.DataFrame({"course_key": ints(infusions["course_key"])[recorded],
+                          "dose_mg_per_kg": dose[recorded]})
     return course_dose_bands(frame, DOSE_BANDS).set_index("course_key")["median_dose"]
 
 
@@ -126,37 +140,113 @@ def _with_first_infusion(stmt):
 
 
 def _scores(conn: Connection, chosen: Sequence, instruments: list[str] | None) -> dict:
+    """The per-score columns with each score's infusion number and date."""
+    scores = _score_columns(conn, chosen, instruments)
+    return _with_infusions(scores, read_table(conn, _infusions(chosen, dimensions=False),
+                                              _INFUSION_SCHEMA))
+
+
+def _score_columns(conn: Connection, chosen: Sequence,
+                   instruments: list[str] | None) -> dict:
     """The per-score columns (typed by data.store.arrow_read), in the order of the
-    scores' ids."""
-    stmt = (select(Assessment.course_id.label("course_key"),
-                   Infusion.number.label("infusion_number"), Assessment.instrument,
-                   Assessment.timepoint, Assessment.administered_on.label("date"),
-                   Assessment.total, Assessment.item9,
-                   Infusion.administered_on.label("infusion_date"))
-            .select_from(Assessment).join(Infusion, Infusion.id == Assessment.infusion_id)
+    scores' ids. The scores are read alone (no join: a join costs an infusion lookup per
+    score), with dates as day numbers and the instrument and timepoint as small integer
+    codes (a string per value is the driver's dearest object); a value outside the codes
+    (-1) makes the read start again with those columns as text. Each score's infusion
+    number and date come later from one read of the infusions (`_with_infusions`)."""
+    table = read_table(conn, _score_stmt(chosen, instruments, coded=True), _SCORE_SCHEMA)
+    codes = {name: ints(table[name]) for name in _CODED}
+    if all((code >= 0).all() for code in codes.values()):
+        text = {name: texts(pa.DictionaryArray.from_arrays(
+            pa.array(code, pa.int32()), pa.array(_CODED[name], pa.string()))
+            .dictionary_decode()) for name, code in codes.items()}
+    else:  # a value the codes do not know (never written by this application)
+        table = read_table(conn, _score_stmt(chosen, instruments, coded=False),
+                           {**_SCORE_SCHEMA, **dict.fromkeys(_CODED, "text")})
+        text = {name: texts(table[name]) for name in _CODED}
+    return {
+        "course_key": ints(table["course_key"]), "infusion_id": ints(table["infusion_id"]),
+        "instrument": text["instrument"], "timepoint": text["timepoint"],
+        "date": days(table["date"]), "total": floats(table["total"]),
+        "item9": floats(table["item9"]),
+    }
+
+
+def _with_infusions(scores: dict, infusions: pa.Table) -> dict:
+    """Each score's infusion number and date in place of its infusion id, matched by id
+    (a score whose infusion was deleted after the scores were read, on PostgreSQL, is
+    left out)."""
+    infusion_ids = ints(infusions["id"])
+    score_infusions = scores.pop("infusion_id")
+    if len(infusion_ids):
+        position = np.minimum(np.searchsorted(infusion_ids, score_infusions),
+                              len(infusion_ids) - 1)
+        found = infusion_ids[position] == score_infusions
+    else:
+        position = np.zeros(len(score_infusions), dtype="int64")
+        found = np.zeros(len(score_infusions), dtype=bool)
+    if not found.all():
+        scores, position = _kept(scores, found), position[found]
+    return {**scores, "infusion_number": ints(infusions["number"])[position],
+            "infusion_date": days(infusions["infusion_date"].take(position))}
+
+
+def _score_stmt(chosen: Sequence, instruments: list[str] | None, *, coded: bool):
+    """The scores' own columns in the order of their ids; instrument and timepoint as
+    their index in `_CODED` (-1 for another value) when `coded`."""
+    def code(column, values):
+        return case({value: i for i, value in enumerate(values)}, value=column, else_=-1)
+    stmt = (select(Assessment.course_id.label("course_key"), Assessment.infusion_id,
+                   code(Assessment.instrument, _CODED["instrument"]).label("instrument")
+                   if coded else Assessment.instrument,
+                   code(Assessment.timepoint, _CODED["timepoint"]).label("timepoint")
+                   if coded else Assessment.timepoint,
+                   day_number(Assessment.administered_on).label("date"),
+                   Assessment.total, Assessment.item9)
             .order_by(Assessment.id))
     if chosen:
-        stmt = stmt.where(Assessment.course_id.in_(
-            select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
+        stmt = stmt.where(Assessment.course_id.in_(_chosen_ids(chosen)))
     if instruments:
         stmt = stmt.where(Assessment.instrument.in_(instruments))
-    table = read_table(conn, stmt, _SCORE_SCHEMA)
-    return {
-        "course_key": ints(table["course_key"]),
-        "infusion_number": ints(table["infusion_number"]),
-        "instrument": texts(table["instrument"]), "timepoint": texts(table["timepoint"]),
-        "date": days(table["date"]), "total": floats(table["total"]),
-        "item9": floats(table["item9"]), "infusion_date": days(table["infusion_date"]),
-    }
+    return stmt
+
+
+def _chosen_ids(chosen: Sequence):
+    """The ids of the chosen courses (a subquery)."""
+    return select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)
+
+
+def _infusions(chosen: Sequence, dimensions: bool):
+    """The chosen courses' infusions (all of them when every course is chosen), in the
+    order of their ids: id, number and date (a day number), with the dimensions their
+    course and dose (the course's median dose)."""
+    columns = [Infusion.id, Infusion.number,
+               day_number(Infusion.administered_on).label("infusion_date")]
+    if dimensions:
+        columns += [Infusion.course_id.label("course_key"), Infusion.dose_mg_per_kg]
+    stmt = select(*columns)
+    if chosen:
+        stmt = stmt.where(Infusion.course_id.in_(_chosen_ids(chosen)))
+    return stmt.order_by(Infusion.id)
+
+
+def _kept(columns: dict, keep: np.ndarray) -> dict:
+    """The rows of `columns` (arrays or Series) where `keep` is true."""
+    return {k: v[keep] if isinstance(v, np.ndarray) else v[keep].reset_index(drop=True)
+            for k, v in columns.items()}
 
 
 _COURSE_SCHEMA: dict[str, Kind] = {
     "course_key": "int", "patient_key": "int", "clinic": "text", "course_number": "int",
     "course_start": "date", "indication": "text", "username": "text",
     "clinician_code": "text", "route": "text"}
+_CODED: dict[str, tuple[str, ...]] = {"instrument": tuple(INSTRUMENTS),
+                                       "timepoint": TIMEPOINTS}
 _SCORE_SCHEMA: dict[str, Kind] = {
-    "course_key": "int", "infusion_number": "int", "instrument": "text", "timepoint": "text",
-    "date": "date", "total": "float", "item9": "float", "infusion_date": "date"}
+    "course_key": "int", "infusion_id": "int", "instrument": "int", "timepoint": "int",
+    "date": "date", "total": "float", "item9": "float"}
+_INFUSION_SCHEMA: dict[str, Kind] = {"id": "int", "number": "int", "infusion_date": "date",
+                                     "course_key": "int", "dose_mg_per_kg": "float"}
 
 
 def _joined(scores: dict, courses: pd.DataFrame) -> pd.DataFrame:
@@ -164,14 +254,12 @@ def _joined(scores: dict, courses: pd.DataFrame) -> pd.DataFrame:
     position = pd.Index(courses["course_key"]).get_indexer(scores["course_key"])
     if (position < 0).any():  # a course created between the two queries (PostgreSQL)
         keep = position >= 0
-        scores = {k: v[keep] if isinstance(v, np.ndarray) else v[keep].reset_index(drop=True)
-                  for k, v in scores.items()}
+        scores = _kept(scores, keep)
         position = position[keep]
-    course_columns = {name: courses[name].take(position).reset_index(drop=True)
-                      for name in courses.columns if name != "course_key"}
-    frame = pd.DataFrame({**course_columns, **scores})
+    columns = {**{name: courses[name].take(position).reset_index(drop=True)
+                  for name in courses.columns if name != "course_key"}, **scores}
     order = [*CORE_COLUMNS, *(c for c in DIMENSION_COLUMNS if c in courses.columns)]
-    return frame[order]
+    return pd.DataFrame({name: columns[name] for name in order})  # built in order
 
 
 def dose_band(dose: pd.Series) -> pd.Series:

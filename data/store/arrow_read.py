@@ -29,8 +29,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import Integer
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 Kind = Literal["int", "float", "text", "date", "datetime", "bool"]
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -67,7 +71,8 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind]) -> pa
 
 
 def typed_array(values: Any, kind: Kind) -> pa.Array:
-    """Driver values (a sequence, None = missing) as an Arrow array of ``kind``."""
+    """Driver values (a sequence, None = missing) as an Arrow array of ``kind``; a date
+    column may hold day numbers (``day_number``)."""
     target = ARROW_TYPES[kind]
     if kind in ("date", "datetime"):
         first = next((v for v in values if v is not None), None)
@@ -80,6 +85,28 @@ def typed_array(values: Any, kind: Kind) -> pa.Array:
         return pa.array(values, target)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # ints as booleans, bools as ints ...
         return pc.cast(pa.array(values), target)
+
+
+class day_number(FunctionElement[int]):  # a SQL function: lower case
+    """A date column as its day number (days since 1970-01-01, NULL when missing): an
+    integer travels from the driver as one small object, where SQLite's ISO text is a
+    string to build and parse per value. Declare it ``date`` in the schema; ``read_table``
+    takes day numbers for a date column."""
+
+    type = Integer()
+    name = "day_number"
+    inherit_cache = True
+
+
+@compiles(day_number, "sqlite")
+def _day_number_sqlite(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps a date as 'YYYY-MM-DD'; julianday() of a day is its midnight (n + .5)
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
+
+
+@compiles(day_number, "postgresql")
+def _day_number_postgresql(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(({compiler.process(element.clauses, **kw)}) - DATE '1970-01-01')"
 
 
 @contextmanager

@@ -112,3 +112,16 @@ def test_pandas_columns(engine, probe):
 def test_every_column_needs_a_declared_type(engine, probe):
     with engine.connect() as conn, pytest.raises(ValueError, match=r"\['s'\]"):
         read_table(conn, select(probe.c.id, probe.c.s), {"id": "int"})
+
+
+def test_day_numbers(engine, probe):
+    """day_number: days since 1970-01-01 (NULL stays NULL), read back as the same dates
+    when declared ``date`` (SQLite: julianday of ISO text; PostgreSQL: date subtraction)."""
+    stmt = (select(probe.c.id, arrow_read.day_number(probe.c.d).label("n"),
+                   arrow_read.day_number(probe.c.d).label("d"))
+            .where(probe.c.id >= 3).order_by(probe.c.id))
+    with engine.connect() as conn:
+        table = read_table(conn, stmt, {"id": "int", "n": "int", "d": "date"})
+    # 2024-02-29: 54 years of 365 days + 13 leap days (1972..2020) + 31 + 28 = 19,782
+    assert table.to_pydict() == {"id": [3, 4, 5], "n": [None, 20512, 19782],
+                                 "d": [None, date(2026, 2, 28), date(2024, 2, 29)]}
