@@ -23,17 +23,23 @@ MAY_IMPORT = {
 }
 
 
-def project_imports(path: Path) -> list[tuple[int, str]]:
-    """(line, top package) of every import of a project package in the file."""
+def imported(path: Path) -> list[tuple[int, str]]:
+    """(line, dotted module) of every absolute import in the file, functions included;
+    `from data import x` counts as module data.x (x is a room or a module)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = []
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        found += [(node.lineno, n.split(".")[0]) for n in names if n.split(".")[0] in PROJECT]
+            found += [(node.lineno, f"data.{alias.name}") for alias in node.names] \
+                if node.module == "data" else [(node.lineno, node.module)]
     return found
+
+
+def project_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, top package) of every import of a project package in the file."""
+    return [(line, name.split(".")[0]) for line, name in imported(path)
+            if name.split(".")[0] in PROJECT]
 
 
 MODULES = sorted(p for package in PROJECT for p in (ROOT / package).rglob("*.py")
@@ -79,17 +85,8 @@ DATA_MODULES = [p for p in MODULES if p.relative_to(ROOT).parts[0] == "data"]
 def data_room_imports(path: Path) -> list[tuple[int, str]]:
     """(line, room) of every import of a room of data/ in the file (`from data import x`
     counts as room x)."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module] if node.module != "data" else [
-                f"data.{alias.name}" for alias in node.names]
-        found += [(node.lineno, n.split(".")[1]) for n in names
-                  if n.startswith("data.") and n.split(".")[1] in ROOMS_MAY_IMPORT]
-    return found
+    return [(line, name.split(".")[1]) for line, name in imported(path)
+            if name.startswith("data.") and name.split(".")[1] in ROOMS_MAY_IMPORT]
 
 
 def test_every_room_is_in_the_contract():

@@ -46,11 +46,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from data.analytics.observations import (
-    _chosen_courses,
     _joined,
     _median_doses,
     _scores,
     _with_first_infusion,
+    chosen_courses,
 )
 from data.store.arrow_read import Kind, bools, days, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session, write_session
@@ -249,7 +249,7 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     engine = engine or get_engine()
     refresh_stale(engine)
     timepoint, key = course_facts.target_key(after_n, timepoint_rule)
-    chosen = _chosen_courses(actor, clinic_ids, start, end)
+    chosen = chosen_courses(actor, clinic_ids, start, end)
     if patient_ids is not None:
         chosen = [*chosen, Course.patient_id.in_(sorted({int(p) for p in patient_ids}))]
     t = _TABLE.c
@@ -309,7 +309,7 @@ def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
     scored = select(_TABLE.c.course_id).distinct()
     stmt = _with_first_infusion(
         select(Course.id).join(Patient, Patient.id == Course.patient_id)
-        .where(Course.id.in_(scored), *_chosen_courses(actor, clinic_ids, start, end)))
+        .where(Course.id.in_(scored), *chosen_courses(actor, clinic_ids, start, end)))
     with engine.connect() as conn:
         table = read_table(conn, stmt, {"id": "int", **_FACT_SCHEMA})
     clinician = texts(table["username"]).fillna(texts(table["clinician_code"])).fillna("unknown")

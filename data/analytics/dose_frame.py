@@ -14,12 +14,12 @@ import pandas as pd
 from sqlalchemy import String, cast, exists, select
 from sqlalchemy.engine import Engine
 
-from data.analytics.observations import DOSE_BANDS
+from data.analytics.observations import DOSE_BANDS, chosen_courses
 from data.analytics.outcome_frames import _effects
 from data.analytics.outcome_report import OutcomeFilters
 from data.store.arrow_read import Kind, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session
-from models.access import Actor, require, scope_filter
+from models.access import Actor, require
 from models.tables import AdverseEvent, Course, Infusion, Patient
 
 BANDS = DOSE_BANDS
@@ -49,13 +49,9 @@ def load_dose_frame(*, actor: Actor, filters: OutcomeFilters,
                exists().where(AdverseEvent.infusion_id == Infusion.id).label("has_event"))
         .join(Course, Course.id == Infusion.course_id)
         .join(Patient, Patient.id == Course.patient_id)
-        .where(scope_filter(actor, Patient.clinic_id,
-                            list(filters.clinic_ids) if filters.clinic_ids else None))
+        .where(*chosen_courses(actor, list(filters.clinic_ids) if filters.clinic_ids else None,
+                               filters.start, filters.end))
     )
-    if filters.start:
-        stmt = stmt.where(Course.start_date >= filters.start)
-    if filters.end:
-        stmt = stmt.where(Course.start_date <= filters.end)
     with (engine or get_engine()).connect() as conn:
         table = read_table(conn, stmt, _SCHEMA)
     frame = pd.DataFrame({

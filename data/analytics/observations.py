@@ -53,7 +53,7 @@ def load_observations(
     with read_session():  # a refusal is audited at the unit-of-work boundary
         require(actor, "view_outcomes", entity="outcomes",
                 message="This role does not see clinical outcomes.")
-    chosen = _chosen_courses(actor, clinic_ids, start, end)
+    chosen = chosen_courses(actor, clinic_ids, start, end)
     with (engine or get_engine()).connect() as conn:  # one read transaction for all
         courses = _courses(conn, chosen, dimensions)
         scores = _score_columns(conn, chosen, instruments)
@@ -66,7 +66,7 @@ def load_observations(
     return _joined(scores, courses)
 
 
-def _chosen_courses(actor: Actor, clinic_ids: list[int] | None, start: date | None,
+def chosen_courses(actor: Actor, clinic_ids: list[int] | None, start: date | None,
                     end: date | None) -> list:
     """WHERE parts (on Course and Patient) choosing the courses in scope and date range;
     none when every course is chosen (an all-clinic user without filters)."""

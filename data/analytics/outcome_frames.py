@@ -11,7 +11,7 @@ import pyarrow as pa
 from sqlalchemy import String, cast, select
 from sqlalchemy.engine import Engine
 
-from data.analytics.observations import dose_band
+from data.analytics.observations import chosen_courses, dose_band
 from data.analytics.outcome_report import OutcomeFilters
 from data.store.arrow_read import Kind, days, floats, ints, read_table, texts
 from data.store.db import get_engine, read_session
@@ -99,13 +99,9 @@ def load_infusions(*, actor: Actor, filters: OutcomeFilters,
         .join(Patient, Patient.id == Course.patient_id)
         .join(Clinic, Clinic.id == Patient.clinic_id)
         .outerjoin(User, User.id == Infusion.clinician_id)
-        .where(scope_filter(actor, Patient.clinic_id,
-                            list(filters.clinic_ids) if filters.clinic_ids else None))
+        .where(*chosen_courses(actor, list(filters.clinic_ids) if filters.clinic_ids else None,
+                               filters.start, filters.end))
     )
-    if filters.start:
-        stmt = stmt.where(Course.start_date >= filters.start)
-    if filters.end:
-        stmt = stmt.where(Course.start_date <= filters.end)
     with (engine or get_engine()).connect() as conn:
         table = read_table(conn, stmt, _INFUSION_SCHEMA)
         severities = _severities(conn, stmt)
@@ -144,12 +140,8 @@ def load_held_visits(*, actor: Actor, filters: OutcomeFilters,
     stmt = (select(HeldVisit.course_id, HeldVisit.decision)
             .join(Course, Course.id == HeldVisit.course_id)
             .join(Patient, Patient.id == Course.patient_id)
-            .where(scope_filter(actor, Patient.clinic_id,
-                                list(filters.clinic_ids) if filters.clinic_ids else None)))
-    if filters.start:
-        stmt = stmt.where(Course.start_date >= filters.start)
-    if filters.end:
-        stmt = stmt.where(Course.start_date <= filters.end)
+            .where(*chosen_courses(actor, list(filters.clinic_ids) if filters.clinic_ids
+                                   else None, filters.start, filters.end)))
     with (engine or get_engine()).connect() as conn:
         rows = conn.execute(stmt).all()
     return pd.DataFrame([(int(c), d) for c, d in rows], columns=["course_key", "decision"])
