@@ -72,9 +72,9 @@ def bp_hold_warning(systolic: int | None, diastolic: int | None,
         return None
     sys_limit, dia_limit = hold_limits(protocol)
     shown = f"{'—' if systolic is None else systolic}/{'—' if diastolic is None else diastolic}"
-    return (f"bp_before: {shown} mmHg is above the protocol's hold rule (systolic > "
-            f"{sys_limit} or diastolic > {dia_limit} mmHg before the infusion). Record the "
-            "decision (proceeded, held or rescheduled) and the reason.")
+    return (f"Blood pressure before the infusion: {shown} mmHg is above the protocol's hold "
+            f"rule (systolic > {sys_limit} or diastolic > {dia_limit} mmHg before the "
+            "infusion). Record the decision (proceeded, held or rescheduled) and the reason.")
 
 
 class AdverseEventIn(AdverseEventFields):

@@ -33,7 +33,8 @@ def test_the_warning_shows_at_the_vitals_above_the_rule_only(app, patient_id):
     assert "hold rule" not in joined(app.warning)
     assert not [r for r in app.radio if r.key == "infusion_bp_decision"]
     set_pre_bp(app, 161, 100)
-    assert "161/100 mmHg is above the protocol's hold rule" in joined(app.warning)
+    assert ("Blood pressure before the infusion: 161/100 mmHg is above the protocol's hold "
+            "rule") in joined(app.warning)  # clinic words, not the field's code (bp_before)
     assert app.radio(key="infusion_bp_decision").value is None
 
 
