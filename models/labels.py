@@ -44,6 +44,7 @@ FIELD_LABELS: dict[str, str] = {
     "infusion": "Infusion",
     "course_type": "Course type",
     "start_date": "Course start date",
+    "birth_date": "Date of birth",
 }
 TIMEPOINT_WORDS = {"pre": "before the infusion", "post": "after the infusion",
                    "followup": "follow-up"}

@@ -12,6 +12,7 @@ import streamlit as st
 from data.clinic.patients import register_patient, update_patient
 from data.store.db import write_session
 from models.access import Actor, PermissionDenied
+from models.labels import clinic_message
 from models.schemas import (
     EARLIEST_BIRTH_DATE,
     INDICATIONS,
@@ -60,7 +61,7 @@ def patient_fields(prefix: str, current: dict[str, Any]) -> dict[str, Any]:
     notes = st.text_area("Notes", value=current.get("notes", ""), key=f"{prefix}notes",
                          help=f"Up to {NOTES_MAX} characters, shown as plain text.")
     if warning := age_warning(birth):
-        st.warning(warning)
+        st.warning(clinic_message(warning))
     return {"patient_code": code, "name": name, "birth_date": birth, "sex": sex or None,
             "indication": indication, "failed_trials": trials, "notes": notes}
 
@@ -88,7 +89,7 @@ def register_patient_form(actor: Actor, clinics: list[Clinic]) -> None:
         return
     flash("success", f"Patient {code_span(patient.patient_code)} registered.")
     if warning := age_warning(patient.birth_date):
-        flash("warning", warning)
+        flash("warning", clinic_message(warning))
     clear_keys(NEW_PREFIX)
     st.session_state["patient_id"] = patient.id
     st.switch_page("pages/patient.py")

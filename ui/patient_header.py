@@ -8,6 +8,7 @@ import streamlit as st
 
 from data.store.clinic_time import format_date, patient_today
 from data.store.db import read_session
+from models.labels import clinic_message
 from models.schemas import age_on, age_warning
 from models.tables import Patient
 from ui.text import labelled
@@ -32,7 +33,7 @@ def patient_header(patient: Patient, clinic: str, today: date | None = None) -> 
         else:
             labelled("Age", "birth date not recorded")
     if warning := age_warning(patient.birth_date, today):
-        st.warning(warning)
+        st.warning(clinic_message(warning))
 
 
 def no_patient_chosen() -> None:

@@ -52,7 +52,8 @@ def test_under_18_is_warned_live_and_future_birth_dates_refused(app, clin):
     go(sign_in(app, "clin"), "pages/patients.py")
     teen = date.today().replace(year=date.today().year - 16) - timedelta(days=1)
     fill(app, "P-1", birth=teen).run()
-    assert "16 years old (under 18)" in joined(app.warning)
+    assert "Date of birth: the patient is 16 years old (under 18)" in joined(app.warning)
+    assert "birth_date" not in joined(app.warning)  # clinic words, not the field's code
     fill(app, "P-1", birth=date.today() + timedelta(days=1))
     app.button(key="register_patient").click().run()
     assert "birth_date" in joined(app.error) and "in the future" in joined(app.error)
