@@ -311,15 +311,18 @@ def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500) -> go.Figure
                for resp, rem, pct in zip(waterfall["response"], waterfall["remission"],
                                          waterfall["pct_change"], strict=True)]
     # Scores as a float array (sent as one typed array) and the clinic as hover text: a
-    # mixed object array would be serialised value by value on every render.
-    fig = go.Figure(go.Bar(
-        x=waterfall["rank"], y=waterfall["pct_change"].round(1), marker_color=colours,
-        marker_line_width=0, name="percent change", showlegend=False,
+    # mixed object array would be serialised value by value on every render. The bars go
+    # in as a dict of numpy arrays: plotly validates them once (a go.Bar passed to
+    # go.Figure is validated again, colour by colour).
+    fig = go.Figure([dict(
+        type="bar", x=waterfall["rank"].to_numpy(),
+        y=waterfall["pct_change"].round(1).to_numpy(dtype="float64"),
+        marker=dict(color=colours, line_width=0), name="percent change", showlegend=False,
         customdata=waterfall[["baseline", "latest"]].to_numpy(dtype="float64"),
         hovertext=waterfall["clinic"].astype(str).tolist(),
         hovertemplate=("%{hovertext}: %{customdata[0]:.0f} → %{customdata[1]:.0f} "
                        "(%{y:+.1f} %)<extra></extra>"),
-    ))
+    )])
     fig.add_hline(y=-50, line=dict(color=RESPONSE, dash="dot"),
                   annotation_text="response: −50 %", annotation_position="top left",
                   annotation_font=dict(size=11, color=RESPONSE), annotation_bgcolor="white")
