@@ -36,6 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Generic, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -53,14 +54,17 @@ from data.analytics.course_progress import patched_progress, read_progress
 from data.analytics.outcome_frames import data_version, version_mark, written_patients
 from data.analytics.outcome_report import (
     OutcomeFilters,
+    course_tables,
     filter_courses,
     in_fact_order,
     patched_facts,
+    patched_tables,
     resolved_parameters,
     stored_facts,
     summary_from_facts,
 )
 from models.access import Actor
+from outcomes.instruments import get_instrument
 
 TTL_SECONDS = 300
 # The ClinicAnalysis fields each section of the Outcomes page reads (besides instrument and
@@ -95,20 +99,26 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     course outcomes kept in the store (no score is read; after a save only the saved
     course is recomputed, data.analytics.course_outcomes)."""
     facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+    tables = cached_tables(scope_key, filters, version, _actor=_actor)
     progress = cached_progress(scope_key, _loading_filters(filters), version)
     return summary_from_facts(filter_courses(facts, filters), filters,
-                              resolved_parameters(filters), progress=progress)
+                              resolved_parameters(filters), progress=progress, tables=tables)
+
+
+Kept = TypeVar("Kept", pd.DataFrame, dict[str, pd.DataFrame])
 
 
 @dataclass(frozen=True)
-class _Held:
+class _Held(Generic[Kept]):
     version: int
     mark: str | None  # outcome_frames.version_mark(version): the history it was read at
-    frame: pd.DataFrame
+    frame: Kept
     read_at: float  # time.monotonic() of the last full read
 
 
-HELD_ENTRIES = 8  # facts and progress of 4 scopes x filters (facts ~30 MB at 100,000 rows)
+# facts, progress and course tables of 4 scopes x filters (facts ~30 MB at 100,000 rows,
+# the tables of 40,000 patients ~15 MB)
+HELD_ENTRIES = 12
 HELD_SECONDS = 1800  # a full read at least this often: bounds a write that bypasses the audit
 _held: OrderedDict[tuple, _Held] = OrderedDict()
 _held_lock = threading.Lock()
@@ -135,6 +145,26 @@ def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
                                               filters=filters, params=params))
 
 
+def cached_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
+                  _actor: Actor) -> dict[str, pd.DataFrame]:
+    """The course tables of the summary and the response section
+    (``outcome_report.course_tables``: C3, then ``table_from_facts`` per instrument) of the
+    kept facts, kept and patched like them: after a save only the written patients'
+    courses are computed again (``patched_tables``). Keyed by the actor's ``scope_key``, the
+    facts' filters, the clinicians and indications and the resolved parameters."""
+    params = resolved_parameters(filters)
+    facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+    return _kept(
+        ("tables", scope_key, filters.clinic_ids, filters.start, filters.end,
+         filters.clinicians, filters.indications, params["after_n"],
+         params["timepoint_rule"], params["all_courses"],
+         tuple(sorted(params["remission_max"].items()))),
+        version,
+        lambda: course_tables(facts, filters, params),
+        lambda tables, patients: patched_tables(tables, facts, patients=patients,
+                                                filters=filters, params=params))
+
+
 def cached_progress(scope_key: str, filters: OutcomeFilters, version: int) -> pd.DataFrame:
     """The courses' progress (D1 retention: last infusion, its date, status) of the
     filters' clinics and range, kept and patched like ``cached_store_facts`` (the summary
@@ -149,8 +179,8 @@ def cached_progress(scope_key: str, filters: OutcomeFilters, version: int) -> pd
                      end=filters.end))
 
 
-def _kept(key: tuple, version: int, read_all: Callable[[], pd.DataFrame],
-          patch: Callable[[pd.DataFrame, list[int]], pd.DataFrame]) -> pd.DataFrame:
+def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
+          patch: Callable[[Kept, list[int]], Kept]) -> Kept:
     """The frame kept under ``key`` at ``version``: kept as is, patched for the patients
     written since the kept version, or read whole (nothing kept, another store, a write
     naming no patient, HELD_SECONDS since the last whole read)."""
@@ -159,7 +189,7 @@ def _kept(key: tuple, version: int, read_all: Callable[[], pd.DataFrame],
     if held is not None and (held.version > version or version_mark(held.version) != held.mark):
         held = None  # another store, a restored one, or an older version asked
     if held is not None and held.version == version:
-        return held.frame.copy(deep=False)
+        return _shallow(held.frame)
     frame, read_at = None, time.monotonic()
     if held is not None and read_at - held.read_at < HELD_SECONDS:
         patients = written_patients(held.version, version)
@@ -174,7 +204,14 @@ def _kept(key: tuple, version: int, read_all: Callable[[], pd.DataFrame],
             _held.move_to_end(key)
             while len(_held) > HELD_ENTRIES:
                 _held.popitem(last=False)
-    return frame.copy(deep=False)
+    return _shallow(frame)
+
+
+def _shallow(kept: Kept) -> Kept:
+    """A shallow copy of a kept frame (or dict of frames): callers cannot change it."""
+    if isinstance(kept, dict):
+        return {name: frame.copy(deep=False) for name, frame in kept.items()}
+    return kept.copy(deep=False)
 
 
 def forget_store_facts() -> None:
@@ -204,9 +241,9 @@ def cached_section(scope_key: str, filters: OutcomeFilters, instrument: str, tod
     """The analysis reduced to what one section of the page shows (the first section, the
     response over time, from the stored course outcomes: no observation frame is read)."""
     if section == "response":
-        facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+        tables = cached_tables(scope_key, filters, version, _actor=_actor)
         return response_analysis(actor=_actor, filters=filters, instrument=instrument,
-                                 facts=filter_courses(facts, filters))
+                                 table=tables[get_instrument(instrument).name])
     analysis = cached_analysis(scope_key, filters, instrument, today, version, _actor=_actor)
     return section_of(analysis, section)
 

@@ -18,7 +18,7 @@ from data.store.db import read_session
 from models.access import Actor
 from outcomes.course_facts import table_from_facts
 from outcomes.engine import DIMENSIONS, select_courses
-from outcomes.instruments import get_instrument
+from outcomes.instruments import INSTRUMENTS, get_instrument
 from outcomes.summary import RETENTION_KEY, summarize, summarize_tables
 
 
@@ -64,25 +64,79 @@ def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
 
 def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
                        params: dict[str, Any], progress: pd.DataFrame | None = None,
-                       ) -> dict[str, Any]:
+                       tables: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
     """The section 6 summary of stored facts already narrowed by every course filter
     (``progress``: course_progress.read_progress of the filters' clinics and range, when
-    already read)."""
+    already read; ``tables``: ``course_tables`` of the same facts, when already computed)."""
+    if tables is None:
+        tables = course_tables(facts, filters, params)
     facts = without_dimensions(facts)
-    chosen = select_courses(facts, all_courses=params["all_courses"])
-    by_instrument = dict(tuple(chosen.groupby("instrument", sort=False)))
-    empty = chosen.iloc[:0]
 
     def table_of(name: str, override: int | None) -> pd.DataFrame:
-        return table_from_facts(by_instrument.get(name, empty), name,
-                                after_n=params["after_n"],
-                                timepoint_rule=params["timepoint_rule"], remission_max=override)
+        if override != _overrides(params).get(name):  # not what course_tables used
+            raise ValueError(f"remission_max: {name} tables made for another maximum")
+        return tables[name]
 
     summary = summarize_tables(table_of,
                                instruments=list(filters.instruments) if filters.instruments
                                else None, **params)
     summary[RETENTION_KEY] = _retention(facts, filters, params, progress)
     return summary
+
+
+def course_tables(facts: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any], *,
+                  present: bool = False) -> dict[str, pd.DataFrame]:
+    """Per catalogue instrument (only those with a chosen course when ``present``),
+    ``table_from_facts`` of the C3-chosen courses of ``facts`` (stored facts) narrowed by
+    the filters' clinicians and indications: the course tables the summary and the page's
+    response section read (``course_table`` of the scores)."""
+    chosen = select_courses(without_dimensions(filter_courses(facts, filters)),
+                            all_courses=params["all_courses"])
+    by_instrument = dict(tuple(chosen.groupby("instrument", sort=False)))
+    empty = chosen.iloc[:0]
+    overrides = _overrides(params)
+    return {name: table_from_facts(by_instrument.get(name, empty), name,
+                                   after_n=params["after_n"],
+                                   timepoint_rule=params["timepoint_rule"],
+                                   remission_max=overrides.get(name))
+            for name in INSTRUMENTS if not present or name in by_instrument}
+
+
+def patched_tables(tables: dict[str, pd.DataFrame], facts: pd.DataFrame, *,
+                   patients: list[int], filters: OutcomeFilters, params: dict[str, Any],
+                   ) -> dict[str, pd.DataFrame]:
+    """``tables`` (``course_tables`` read earlier) brought up to date for ``facts``, the
+    same stored facts after writes to ``patients`` (``patched_facts``): their rows dropped
+    and computed again from their facts. C3 chooses among one patient's courses and every
+    column of a course table is the course's own, so the result equals a fresh
+    ``course_tables(facts, ...)`` and costs the written patients' courses."""
+    if not patients:
+        return tables
+    fresh = course_tables(facts[facts["patient_key"].isin(patients)], filters, params,
+                          present=True)  # a table of a few rows costs ~15 ms of pandas
+    out = {}
+    for name, table in tables.items():
+        written = table["patient_key"].isin(patients).to_numpy()
+        new = fresh.get(name)
+        if new is None or new.empty:
+            out[name] = table.loc[~written].reset_index(drop=True) if written.any() else table
+            continue
+        kept = table.loc[~written]
+        if kept.empty:
+            out[name] = new
+            continue
+        differ = {c: t for c, t in kept.dtypes.items() if new[c].dtype != t}  # e.g. all NA
+        both = pd.concat([kept, new.astype(differ) if differ else new], ignore_index=True)
+        order = np.argsort(both["course_key"].to_numpy(), kind="stable")  # course order
+        out[name] = both.take(order).reset_index(drop=True)
+    return out
+
+
+def _overrides(params: dict[str, Any]) -> dict[str, int]:
+    """The remission maxima of ``params`` by canonical instrument name (as summarize_tables
+    names them)."""
+    return {get_instrument(name).name: int(limit)
+            for name, limit in (params.get("remission_max") or {}).items()}
 
 
 def without_dimensions(facts: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,181 @@
+"""The Outcomes page's course tables kept across data versions (ui/outcome_cache.py,
+cached_tables; issue 13): after a write only the written patients' courses are computed
+again and patched in, and the patched tables equal a fresh computation of the whole scope.
+
+Expected values from OUTCOMES.md: O1 baseline = the pre score of infusion 1, O2 latest = the
+last scored observation after it, O3 percent change, O4 response = latest <= baseline / 2,
+O7 after infusion N (post rule: the post score of infusion N)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlmodel import select
+
+import data.analytics.outcome_report as report
+import ui.outcome_cache as cache
+from data.analytics.outcome_frames import data_version
+from data.analytics.outcome_report import (
+    OutcomeFilters,
+    course_tables,
+    in_fact_order,
+    outcome_summary,
+    resolved_parameters,
+)
+from data.clinic.corrections import correct_score
+from data.clinic.patients import update_patient
+from data.store.db import read_session, write_session
+from models.tables import Assessment
+from outcomes.instruments import INSTRUMENTS
+from tests.clinical_factories import log, make_course, make_patient, score
+from tests.factories import make_user
+
+PHQ_18, PHQ_9 = [2] * 9, [1] * 9  # PHQ-9 totals 18 and 9 (9 <= 18 / 2: a response)
+GAD_14, GAD_7 = [2] * 7, [1] * 7  # GAD-7 totals 14 and 7 (a response)
+FILTERS = OutcomeFilters(after_n=2, timepoint_rule="post")
+PTSD = OutcomeFilters(after_n=2, timepoint_rule="post", indications=("PTSD",))
+
+
+@pytest.fixture
+def world(engine):
+    """Two CL1 patients (A-2 with another indication) and one CL2 patient, each with one
+    course: infusion 1 with PHQ-9 pre 18, GAD-7 pre 14 and PHQ-9 post 18."""
+    clin = make_user("nurse", "clinician", clinics=("CL1", "CL2"))
+    courses = {}
+    for code, clinic, indication in (("A-1", "CL1", "depression"), ("A-2", "CL1", "PTSD"),
+                                     ("B-1", "CL2", "depression")):
+        patient = make_patient(clin, code, clinic=clinic, indication=indication)
+        course = make_course(clin, patient)
+        log(clin, course, 1, [score("PHQ-9", "pre", PHQ_18), score("GAD-7", "pre", GAD_14),
+                              score("PHQ-9", "post", PHQ_18)])
+        courses[code] = (patient, course)
+    director = make_user("boss", "director", clinics=("CL1", "CL2"), all_clinics=True)
+    cl1 = make_user("one", "clinician", clinics=("CL1",))
+    cache.forget_store_facts()
+    yield clin, director, cl1, courses
+    cache.forget_store_facts()
+
+
+@pytest.fixture
+def patches(monkeypatch):
+    """The patients of every table patch and the row counts of every whole computation."""
+    seen: dict[str, list] = {"patched": [], "whole": []}
+    real_patch, real_whole = cache.patched_tables, cache.course_tables
+
+    def patch(tables, facts, **kwargs):
+        seen["patched"].append(kwargs["patients"])
+        return real_patch(tables, facts, **kwargs)
+
+    def whole(facts, filters, params, **kwargs):
+        seen["whole"].append(len(facts))
+        return real_whole(facts, filters, params, **kwargs)
+
+    monkeypatch.setattr(cache, "patched_tables", patch)
+    monkeypatch.setattr(cache, "course_tables", whole)
+    return seen
+
+
+def _kept(actor, filters: OutcomeFilters = FILTERS) -> dict[str, pd.DataFrame]:
+    return cache.cached_tables(actor.scope_key, filters, data_version(), _actor=actor)
+
+
+def _assert_fresh(actor, kept: dict[str, pd.DataFrame],
+                  filters: OutcomeFilters = FILTERS) -> None:
+    """``kept`` equals the tables computed from a fresh read of the whole scope."""
+    params = resolved_parameters(filters)
+    facts = in_fact_order(report.stored_facts(actor=actor, filters=filters, params=params,
+                                              narrowed=False))
+    fresh = course_tables(facts, filters, params)
+    assert set(kept) == set(fresh) == set(INSTRUMENTS)
+    for name in INSTRUMENTS:
+        pd.testing.assert_frame_equal(kept[name], fresh[name], obj=name)
+
+
+def _row(table: pd.DataFrame, course: int) -> pd.Series:
+    rows = table[table["course_key"] == course]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_a_save_patches_its_patients_courses_and_equals_a_fresh_computation(world, patches):
+    clin, director, _, courses = world
+    patient, course = courses["A-1"]
+    before = _kept(director)
+    assert len(patches["whole"]) == 1 and patches["patched"] == []
+    assert len(before["PHQ-9"]) == 3 and len(before["GAD-7"]) == 3
+    assert before["MADRS"].empty
+    row = _row(before["PHQ-9"], course)
+    assert (row["baseline"], row["latest"]) == (18, 18) and not row["response"]
+    assert pd.isna(row["after_n_score"])  # no infusion 2 yet
+    assert pd.isna(_row(before["GAD-7"], course)["latest"])  # no GAD-7 after the baseline
+
+    log(clin, course, 2, [score("PHQ-9", "pre", PHQ_18), score("PHQ-9", "post", PHQ_9),
+                          score("GAD-7", "post", GAD_7)])
+    after = _kept(director)
+
+    assert patches["patched"] == [[patient]] and len(patches["whole"]) == 1  # no whole run
+    phq = _row(after["PHQ-9"], course)
+    assert (phq["baseline"], phq["latest"], phq["pct_change"]) == (18, 9, -50.0)
+    assert phq["response"] and phq["after_n_score"] == 9 and phq["after_n_response"]
+    gad = _row(after["GAD-7"], course)
+    assert (gad["baseline"], gad["latest"], gad["pct_change"]) == (14, 7, -50.0)
+    assert gad["response"]
+    for other in ("A-2", "B-1"):  # untouched courses keep their rows
+        assert _row(after["PHQ-9"], courses[other][1])["latest"] == 18
+    _assert_fresh(director, after)
+    # the summary read from the patched tables: one responder of three after infusion 2
+    summary = cache.summary_for(director, FILTERS, data_version())
+    block = summary["PHQ-9"]["after_infusion_2"]
+    assert (block["n_courses"], block["n_evaluable"], block["responders"]) == (3, 1, 1)
+    assert summary["PHQ-9"] == outcome_summary(actor=director, filters=FILTERS)["PHQ-9"]
+
+
+def test_a_corrected_baseline_is_patched_in(world, patches):
+    clin, director, _, courses = world
+    patient, course = courses["A-2"]
+    _kept(director)
+    with read_session() as session:
+        baseline_id = session.exec(select(Assessment.id).where(
+            Assessment.course_id == course, Assessment.instrument == "PHQ-9",
+            Assessment.timepoint == "pre")).one()
+    with write_session() as session:
+        correct_score(session, actor=clin, assessment_id=baseline_id, items=PHQ_9,
+                      reason="transcription error")
+    after = _kept(director)
+    assert patches["patched"] == [[patient]]
+    row = _row(after["PHQ-9"], course)  # baseline 9, latest 18: doubled, no response
+    assert (row["baseline"], row["latest"], row["pct_change"]) == (9, 18, 100.0)
+    assert not row["response"] and row["evaluable"]
+    _assert_fresh(director, after)
+
+
+def test_a_patient_edited_out_of_the_filters_leaves_the_tables_and_the_options(world,
+                                                                              patches):
+    """No service moves a patient to another clinic: an indication edit takes A-2 out of a
+    PTSD-filtered view (and A-2 was the clinic's only PTSD patient)."""
+    clin, _, cl1, courses = world
+    patient, course = courses["A-2"]
+    before = _kept(cl1, PTSD)
+    assert before["PHQ-9"]["course_key"].tolist() == [course]
+    assert _kept(cl1)["PHQ-9"]["course_key"].tolist() == [courses["A-1"][1], course]
+    assert cache.options_for(cl1, FILTERS, data_version())["indication"] == ["PTSD",
+                                                                             "depression"]
+    with write_session() as session:
+        update_patient(session, actor=clin, patient_id=patient,
+                       changes={"indication": "depression"}, reason="referral letter")
+    after = _kept(cl1, PTSD)
+    assert patches["patched"] == [[patient]]
+    assert all(after[name].empty for name in INSTRUMENTS)  # no PTSD course left
+    _assert_fresh(cl1, after, PTSD)
+    unfiltered = _kept(cl1)  # A-2's course stays in the unfiltered view, patched too
+    assert patches["patched"] == [[patient], [patient]]
+    assert unfiltered["PHQ-9"]["course_key"].tolist() == [courses["A-1"][1], course]
+    _assert_fresh(cl1, unfiltered)
+    assert cache.options_for(cl1, FILTERS, data_version())["indication"] == ["depression"]
+
+
+def test_the_tables_of_an_indication_filter_are_kept_apart(world, patches):
+    _, director, _, courses = world
+    narrowed = _kept(director, PTSD)
+    assert narrowed["PHQ-9"]["course_key"].tolist() == [courses["A-2"][1]]
+    assert len(_kept(director)["PHQ-9"]) == 3  # its own entry: all three courses
