@@ -179,3 +179,58 @@ def test_the_tables_of_an_indication_filter_are_kept_apart(world, patches):
     narrowed = _kept(director, PTSD)
     assert narrowed["PHQ-9"]["course_key"].tolist() == [courses["A-2"][1]]
     assert len(_kept(director)["PHQ-9"]) == 3  # its own entry: all three courses
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    """course_key, instrument (str), total (float), infusion (Int64), flag (boolean),
+    day (datetime), steps (object lists)."""
+    columns = ["course_key", "instrument", "total", "infusion", "flag", "day", "steps"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"course_key": "int64", "instrument": "str", "total": "float64",
+                         "infusion": "Int64", "flag": "boolean", "day": "datetime64[us]"})
+
+
+def test_replaced_rows_writes_only_the_written_rows_in_every_dtype():
+    before = _frame([(1, "GAD-7", 14.0, 1, True, "2026-01-05", [[1, 14.0]]),
+                     (1, "PHQ-9", 18.0, 1, False, "2026-01-05", []),
+                     (2, "PHQ-9", None, None, None, None, []),
+                     (3, "PHQ-9", 9.0, 2, True, "2026-02-01", [[2, 9.0]])])
+    written = before["course_key"].eq(2).to_numpy()
+    fresh = _frame([(2, "PHQ-9", 7.0, 3, True, "2026-03-02", [[3, 7.0]])])
+    after = report.replaced_rows(before, written, fresh, ["course_key", "instrument"])
+    expected = _frame([(1, "GAD-7", 14.0, 1, True, "2026-01-05", [[1, 14.0]]),
+                       (1, "PHQ-9", 18.0, 1, False, "2026-01-05", []),
+                       (2, "PHQ-9", 7.0, 3, True, "2026-03-02", [[3, 7.0]]),
+                       (3, "PHQ-9", 9.0, 2, True, "2026-02-01", [[2, 9.0]])])
+    pd.testing.assert_frame_equal(after, expected)
+    assert before["total"].isna().tolist() == [False, False, True, False]  # not changed
+    assert before["steps"].tolist()[2] == []
+    # back to missing values: the row is written with NA again
+    again = report.replaced_rows(after, written, before.iloc[[2]], ["course_key", "instrument"])
+    pd.testing.assert_frame_equal(again, before)
+
+
+def test_replaced_rows_declines_when_rows_come_or_go():
+    before = _frame([(1, "PHQ-9", 18.0, 1, False, "2026-01-05", []),
+                     (2, "PHQ-9", 9.0, 2, True, "2026-02-01", [])])
+    written = before["course_key"].eq(2).to_numpy()
+    another_instrument = _frame([(2, "GAD-7", 9.0, 2, True, "2026-02-01", [])])
+    two_rows = _frame([(2, "GAD-7", 9.0, 2, True, "2026-02-01", []),
+                       (2, "PHQ-9", 9.0, 2, True, "2026-02-01", [])])
+    keys = ["course_key", "instrument"]
+    assert report.replaced_rows(before, written, another_instrument, keys) is None
+    assert report.replaced_rows(before, written, two_rows, keys) is None
+    assert report.replaced_rows(before, written, two_rows.iloc[:0], keys) is None
+
+
+def test_a_save_adding_an_instrument_merges_its_new_rows(world, patches):
+    clin, director, _, courses = world
+    patient, course = courses["B-1"]
+    assert _kept(director)["MADRS"].empty
+    log(clin, course, 2, [score("MADRS", "pre", [3] * 10), score("PHQ-9", "post", PHQ_9)])
+    after = _kept(director)
+    assert patches["patched"] == [[patient]]
+    madrs = _row(after["MADRS"], course)  # MADRS total 30 before infusion 2: a baseline only
+    assert madrs["baseline"] == 30 and pd.isna(madrs["latest"]) and not madrs["evaluable"]
+    assert _row(after["PHQ-9"], course)["latest"] == 9
+    _assert_fresh(director, after)

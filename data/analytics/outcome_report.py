@@ -121,6 +121,10 @@ def patched_tables(tables: dict[str, pd.DataFrame], facts: pd.DataFrame, *,
         if new is None or new.empty:
             out[name] = table.loc[~written].reset_index(drop=True) if written.any() else table
             continue
+        same = replaced_rows(table, written, new, ["course_key"])
+        if same is not None:  # the usual save: the same courses, new values
+            out[name] = same
+            continue
         kept = table.loc[~written]
         if kept.empty:
             out[name] = new
@@ -129,6 +133,36 @@ def patched_tables(tables: dict[str, pd.DataFrame], facts: pd.DataFrame, *,
         both = pd.concat([kept, new.astype(differ) if differ else new], ignore_index=True)
         order = np.argsort(both["course_key"].to_numpy(), kind="stable")  # course order
         out[name] = both.take(order).reset_index(drop=True)
+    return out
+
+
+def replaced_rows(frame: pd.DataFrame, written: np.ndarray, fresh: pd.DataFrame,
+                  keys: list[str]) -> pd.DataFrame | None:
+    """``frame`` with its ``written`` rows (a boolean mask) replaced by ``fresh`` when
+    ``fresh`` holds the same rows: the same ``keys`` values in the same order (a save that
+    changes values, not which courses there are). A new frame sharing every column whose
+    values did not change, with ``frame``'s dtypes; None when rows come or go (then the
+    caller drops and merges). Costs the written rows, not copies of the whole frame."""
+    at = np.flatnonzero(written)
+    if len(at) != len(fresh) or list(fresh.columns) != list(frame.columns):
+        return None
+    old = frame.take(at).reset_index(drop=True)
+    new = fresh.reset_index(drop=True)
+    for key in keys:
+        if not old[key].equals(new[key].astype(old[key].dtype)):
+            return None
+    out = frame.copy(deep=False)
+    for column in frame.columns:
+        values = new[column].astype(old[column].dtype)
+        if values.equals(old[column]):
+            continue
+        array = frame[column].array.copy()
+        if array.dtype == object:  # lists or dicts: one element at a time
+            for i, value in zip(at.tolist(), values.tolist(), strict=True):
+                array[i] = value
+        else:
+            array[at] = values.array
+        out[column] = array
     return out
 
 
@@ -176,10 +210,16 @@ def patched_facts(facts: pd.DataFrame, *, patients: list[int], actor: Actor,
         return facts
     fresh = stored_facts(actor=actor, filters=filters, params=params, narrowed=False,
                          patient_ids=patients)
-    kept = facts[~facts["patient_key"].isin(patients)]
+    written = facts["patient_key"].isin(patients).to_numpy()
+    if not fresh.empty:
+        fresh = in_fact_order(fresh)
+        same = replaced_rows(facts, written, fresh, FACT_ORDER)
+        if same is not None:  # the usual save: the same courses and instruments
+            return same
+    kept = facts[~written]
     if fresh.empty:
         return kept.reset_index(drop=True)
-    fresh = in_fact_order(fresh.astype(kept.dtypes.to_dict()))  # dtypes: e.g. all missing
+    fresh = fresh.astype(kept.dtypes.to_dict())  # dtypes: e.g. all missing
     both = pd.concat([kept, fresh], ignore_index=True)
     # A course's rows all come from one side, each in FACT_ORDER: a stable sort by course
     # is enough (and much cheaper than sorting the instrument text again).
