@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import streamlit as st
 from sqlmodel import select
 
 import data.analytics.outcome_report as report
@@ -52,8 +53,10 @@ def world(engine):
     director = make_user("boss", "director", clinics=("CL1", "CL2"), all_clinics=True)
     cl1 = make_user("one", "clinician", clinics=("CL1",))
     cache.forget_store_facts()
-    yield clin, director, cl1, courses
+    st.cache_data.clear()  # the summary's cache is keyed by data version: each test's store
+    yield clin, director, cl1, courses  # starts again from version 1
     cache.forget_store_facts()
+    st.cache_data.clear()
 
 
 @pytest.fixture
@@ -234,3 +237,37 @@ def test_a_save_adding_an_instrument_merges_its_new_rows(world, patches):
     assert madrs["baseline"] == 30 and pd.isna(madrs["latest"]) and not madrs["evaluable"]
     assert _row(after["PHQ-9"], course)["latest"] == 9
     _assert_fresh(director, after)
+
+
+def test_the_summary_after_a_save_recomputes_only_the_changed_instruments(world,
+                                                                          monkeypatch):
+    import outcomes.summary
+
+    clin, director, _, courses = world
+    computed: list[str] = []
+    real = outcomes.summary.instrument_summary
+
+    def spy(table, spec, *args):
+        computed.append(spec.name)
+        return real(table, spec, *args)
+
+    monkeypatch.setattr(outcomes.summary, "instrument_summary", spy)
+    first = cache.summary_for(director, FILTERS, data_version())
+    assert computed == list(INSTRUMENTS)
+    assert first["PHQ-9"]["after_infusion_2"]["responders"] == 0
+
+    log(clin, courses["A-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])  # PHQ-9 only
+    computed.clear()
+    after = cache.summary_for(director, FILTERS, data_version())
+    assert computed == ["PHQ-9"]  # GAD-7's rows came back unchanged; the others are empty
+    block = after["PHQ-9"]["after_infusion_2"]
+    assert (block["n_evaluable"], block["responders"]) == (1, 1)  # 9 <= 18 / 2
+    assert after["GAD-7"] == first["GAD-7"]
+    whole = outcome_summary(actor=director, filters=FILTERS)
+    assert after == whole and list(after) == list(whole)  # same objects, same order
+    after["GAD-7"]["overall_latest"]["n_courses"] = -1  # a caller's change stays its own
+    log(clin, courses["A-2"][1], 2, [score("PHQ-9", "post", PHQ_9)])
+    computed.clear()
+    again = cache.summary_for(director, FILTERS, data_version())
+    assert computed == ["PHQ-9"] and again["GAD-7"] == first["GAD-7"]
+    assert again["PHQ-9"]["after_infusion_2"]["responders"] == 2

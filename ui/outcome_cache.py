@@ -30,6 +30,8 @@ it (with ``st.cache_data.clear()``: what a cold process has).
 
 from __future__ import annotations
 
+import copy
+import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -99,13 +101,41 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     course outcomes kept in the store (no score is read; after a save only the saved
     course is recomputed, data.analytics.course_outcomes)."""
     facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
-    tables = cached_tables(scope_key, filters, version, _actor=_actor)
+    tables = _kept_tables(scope_key, filters, version, _actor=_actor)
     progress = cached_progress(scope_key, _loading_filters(filters), version)
-    return summary_from_facts(filter_courses(facts, filters), filters,
-                              resolved_parameters(filters), progress=progress, tables=tables)
+    params = resolved_parameters(filters)
+    keys = {name: ("instrument", scope_key, serial, params["after_n"],
+                   params["timepoint_rule"], params["small_cell"],
+                   tuple(sorted(params["remission_max"].items())))
+            for name, serial in tables.serials.items()}
+    with _held_lock:
+        known = {name: _summaries[key] for name, key in keys.items() if key in _summaries}
+    summary = summary_from_facts(filter_courses(facts, filters), filters, params,
+                                 progress=progress, tables=tables.frames,
+                                 known=copy.deepcopy(known))
+    with _held_lock:
+        for name, key in keys.items():
+            if name in summary and name not in known:
+                _summaries[key] = copy.deepcopy(summary[name])
+            if key in _summaries:
+                _summaries.move_to_end(key)
+        while len(_summaries) > SUMMARY_ENTRIES:
+            _summaries.popitem(last=False)
+    return summary
 
 
-Kept = TypeVar("Kept", pd.DataFrame, dict[str, pd.DataFrame])
+@dataclass(frozen=True)
+class _Tables:
+    """Course tables by instrument, each with a serial number that a patch keeps when it
+    leaves the table as it was (the instrument objects of the summary computed from a
+    table are kept under its serial: a save touching PHQ-9 and GAD-7 recomputes those two)."""
+
+    frames: dict[str, pd.DataFrame]
+    serials: dict[str, int]
+
+
+_serial = itertools.count(1)
+Kept = TypeVar("Kept", pd.DataFrame, _Tables)
 
 
 @dataclass(frozen=True)
@@ -122,6 +152,10 @@ HELD_ENTRIES = 12
 HELD_SECONDS = 1800  # a full read at least this often: bounds a write that bypasses the audit
 _held: OrderedDict[tuple, _Held] = OrderedDict()
 _held_lock = threading.Lock()
+# The summary's instrument objects by table serial (a few kB each), for every user, each
+# key holding the actor's scope_key.
+SUMMARY_ENTRIES = 64
+_summaries: OrderedDict[tuple, dict] = OrderedDict()
 
 
 def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
@@ -152,17 +186,30 @@ def cached_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
     kept facts, kept and patched like them: after a save only the written patients'
     courses are computed again (``patched_tables``). Keyed by the actor's ``scope_key``, the
     facts' filters, the clinicians and indications and the resolved parameters."""
+    return _kept_tables(scope_key, filters, version, _actor=_actor).frames
+
+
+def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
+                 _actor: Actor) -> _Tables:
     params = resolved_parameters(filters)
     facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+
+    def whole() -> _Tables:
+        frames = course_tables(facts, filters, params)
+        return _Tables(frames, {name: next(_serial) for name in frames})
+
+    def patch(held: _Tables, patients: list[int]) -> _Tables:
+        frames = patched_tables(held.frames, facts, patients=patients, filters=filters,
+                                params=params)
+        return _Tables(frames, {name: held.serials[name] if frame is held.frames[name]
+                                else next(_serial) for name, frame in frames.items()})
+
     return _kept(
         ("tables", scope_key, filters.clinic_ids, filters.start, filters.end,
          filters.clinicians, filters.indications, params["after_n"],
          params["timepoint_rule"], params["all_courses"],
          tuple(sorted(params["remission_max"].items()))),
-        version,
-        lambda: course_tables(facts, filters, params),
-        lambda tables, patients: patched_tables(tables, facts, patients=patients,
-                                                filters=filters, params=params))
+        version, whole, patch)
 
 
 def cached_progress(scope_key: str, filters: OutcomeFilters, version: int) -> pd.DataFrame:
@@ -208,9 +255,10 @@ def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
 
 
 def _shallow(kept: Kept) -> Kept:
-    """A shallow copy of a kept frame (or dict of frames): callers cannot change it."""
-    if isinstance(kept, dict):
-        return {name: frame.copy(deep=False) for name, frame in kept.items()}
+    """A shallow copy of a kept frame (or tables): callers cannot change it."""
+    if isinstance(kept, _Tables):
+        return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
+                       dict(kept.serials))
     return kept.copy(deep=False)
 
 
@@ -218,6 +266,7 @@ def forget_store_facts() -> None:
     """Drop the kept facts (with ``st.cache_data.clear()``: a cold process)."""
     with _held_lock:
         _held.clear()
+        _summaries.clear()
 
 
 def _facts_filters(filters: OutcomeFilters) -> OutcomeFilters:

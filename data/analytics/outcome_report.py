@@ -64,10 +64,13 @@ def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
 
 def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
                        params: dict[str, Any], progress: pd.DataFrame | None = None,
-                       tables: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
+                       tables: dict[str, pd.DataFrame] | None = None,
+                       known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The section 6 summary of stored facts already narrowed by every course filter
     (``progress``: course_progress.read_progress of the filters' clinics and range, when
-    already read; ``tables``: ``course_tables`` of the same facts, when already computed)."""
+    already read; ``tables``: ``course_tables`` of the same facts, when already computed;
+    ``known``: instrument objects the caller computed earlier from tables equal to these,
+    used as they are)."""
     if tables is None:
         tables = course_tables(facts, filters, params)
     facts = without_dimensions(facts)
@@ -77,9 +80,12 @@ def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
             raise ValueError(f"remission_max: {name} tables made for another maximum")
         return tables[name]
 
-    summary = summarize_tables(table_of,
-                               instruments=list(filters.instruments) if filters.instruments
-                               else None, **params)
+    names = [get_instrument(name).name for name in (filters.instruments or INSTRUMENTS)]
+    known = {name: block for name, block in (known or {}).items() if name in names}
+    computed = summarize_tables(table_of, instruments=[n for n in names if n not in known],
+                                **params)
+    summary = {name: known[name] if name in known else computed[name] for name in names}
+    summary.update((key, value) for key, value in computed.items() if key not in summary)
     summary[RETENTION_KEY] = _retention(facts, filters, params, progress)
     return summary
 
@@ -142,7 +148,8 @@ def replaced_rows(frame: pd.DataFrame, written: np.ndarray, fresh: pd.DataFrame,
     ``fresh`` holds the same rows: the same ``keys`` values in the same order (a save that
     changes values, not which courses there are). A new frame sharing every column whose
     values did not change, with ``frame``'s dtypes; None when rows come or go (then the
-    caller drops and merges). Costs the written rows, not copies of the whole frame."""
+    caller drops and merges); ``frame`` itself when no value changed. Costs the written
+    rows, not copies of the whole frame."""
     at = np.flatnonzero(written)
     if len(at) != len(fresh) or list(fresh.columns) != list(frame.columns):
         return None
@@ -151,11 +158,12 @@ def replaced_rows(frame: pd.DataFrame, written: np.ndarray, fresh: pd.DataFrame,
     for key in keys:
         if not old[key].equals(new[key].astype(old[key].dtype)):
             return None
-    out = frame.copy(deep=False)
+    out = None
     for column in frame.columns:
         values = new[column].astype(old[column].dtype)
         if values.equals(old[column]):
             continue
+        out = frame.copy(deep=False) if out is None else out
         array = frame[column].array.copy()
         if array.dtype == object:  # lists or dicts: one element at a time
             for i, value in zip(at.tolist(), values.tolist(), strict=True):
@@ -163,7 +171,7 @@ def replaced_rows(frame: pd.DataFrame, written: np.ndarray, fresh: pd.DataFrame,
         else:
             array[at] = values.array
         out[column] = array
-    return out
+    return frame if out is None else out  # nothing changed: the very frame
 
 
 def _overrides(params: dict[str, Any]) -> dict[str, int]:
