@@ -26,6 +26,15 @@ arithmetic, not a read of the store. Kept per ``scope_key`` and filters, for the
 server; read whole again after a write naming no patient, in another store (the audit
 hash at the kept version differs), or every HELD_SECONDS. ``forget_store_facts`` empties
 it (with ``st.cache_data.clear()``: what a cold process has).
+
+On the kept facts, the course tables (C3, then ``table_from_facts`` per instrument: what
+the summary and the response section read) are kept and patched the same way
+(``cached_tables``): C3 chooses among one patient's courses, so only the written patients'
+courses are computed again, and a save that changes values rewrites only their rows
+(``outcome_report.replaced_rows``). A table a patch leaves as it was keeps its serial, and
+the summary's instrument objects computed from it are reused (``_summaries``, keyed by the
+scope_key, the serial and the parameters): after a PHQ-9 and GAD-7 save, those two are
+counted again, not every instrument.
 """
 
 from __future__ import annotations
