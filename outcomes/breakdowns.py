@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from outcomes.instruments import get_instrument
@@ -80,18 +81,23 @@ def waterfall(table: pd.DataFrame) -> pd.DataFrame:
     columns = ["course_key", "clinic", "baseline", "latest", "pct_change", "response",
                "remission"]  # fmt: skip
     rows = table.loc[table["evaluable"].astype(bool), columns]
-    rows = rows.sort_values(["pct_change", "course_key"], ascending=[False, True], kind="stable")
-    return rows.reset_index(drop=True).assign(rank=lambda f: range(1, len(f) + 1))
+    # largest change first, then by course (one lexsort: the last key is the primary one)
+    change = rows["pct_change"].to_numpy(dtype="float64", na_value=math.nan)
+    order = np.lexsort((rows["course_key"].to_numpy(), -change))
+    return rows.take(order).reset_index(drop=True).assign(rank=lambda f: range(1, len(f) + 1))
 
 
 def severity_distribution(table: pd.DataFrame, instrument: str) -> pd.DataFrame:
     """Courses per severity band at baseline and at the latest score (paired courses only)."""
     spec = get_instrument(instrument)
-    paired = table[table["baseline"].notna() & table["latest"].notna()]
+    paired = (table["baseline"].notna() & table["latest"].notna()).to_numpy(dtype=bool)
+    # the two scores only, as numbers (selecting rows of the whole table copies every column)
+    baseline = table["baseline"].to_numpy(dtype="float64", na_value=math.nan)[paired]
+    latest = table["latest"].to_numpy(dtype="float64", na_value=math.nan)[paired]
     rows = []
-    for band in spec.bands:
-        at_baseline = paired["baseline"].between(band.low, band.high)
-        at_latest = paired["latest"].between(band.low, band.high)
+    for band in spec.bands:  # between low and high, both included
+        at_baseline = (baseline >= band.low) & (baseline <= band.high)
+        at_latest = (latest >= band.low) & (latest <= band.high)
         rows.append({"band": band.label, "low": band.low, "high": band.high,
                      "baseline": int(at_baseline.sum()), "latest": int(at_latest.sum())})
     return pd.DataFrame(rows, columns=["band", "low", "high", "baseline", "latest"])
