@@ -271,3 +271,39 @@ def test_the_summary_after_a_save_recomputes_only_the_changed_instruments(world,
     again = cache.summary_for(director, FILTERS, data_version())
     assert computed == ["PHQ-9"] and again["GAD-7"] == first["GAD-7"]
     assert again["PHQ-9"]["after_infusion_2"]["responders"] == 2
+
+
+def test_a_write_that_changes_no_outcome_keeps_every_table_and_instrument_object(
+        world, patches, monkeypatch):
+    import outcomes.summary
+
+    clin, director, _, courses = world
+    patient, _ = courses["A-1"]
+    computed: list[str] = []
+    real = outcomes.summary.instrument_summary
+
+    def spy(table, spec, *args):
+        computed.append(spec.name)
+        return real(table, spec, *args)
+
+    monkeypatch.setattr(outcomes.summary, "instrument_summary", spy)
+    before = cache._kept_tables(director.scope_key, FILTERS, data_version(), _actor=director)
+    first = cache.summary_for(director, FILTERS, data_version())
+    with write_session() as session:  # a note: the patient is written, no outcome moves
+        update_patient(session, actor=clin, patient_id=patient,
+                       changes={"notes": "prefers morning visits"}, reason="phone call")
+    computed.clear()
+    recomputed: list[int] = []
+    real_tables = report.course_tables
+
+    def tables_spy(facts, *args, **kwargs):
+        recomputed.append(len(facts))
+        return real_tables(facts, *args, **kwargs)
+
+    monkeypatch.setattr(report, "course_tables", tables_spy)
+    after = cache._kept_tables(director.scope_key, FILTERS, data_version(), _actor=director)
+    assert patches["patched"] == [[patient]] and recomputed == []  # its rows were equal
+    assert after.serials == before.serials
+    _assert_fresh(director, after.frames)
+    assert cache.summary_for(director, FILTERS, data_version()) == first
+    assert computed == []  # every instrument object reused

@@ -141,6 +141,7 @@ class _Tables:
 
     frames: dict[str, pd.DataFrame]
     serials: dict[str, int]
+    facts: pd.DataFrame  # the kept facts they were computed from
 
 
 _serial = itertools.count(1)
@@ -205,13 +206,13 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
 
     def whole() -> _Tables:
         frames = course_tables(facts, filters, params)
-        return _Tables(frames, {name: next(_serial) for name in frames})
+        return _Tables(frames, {name: next(_serial) for name in frames}, facts)
 
     def patch(held: _Tables, patients: list[int]) -> _Tables:
         frames = patched_tables(held.frames, facts, patients=patients, filters=filters,
-                                params=params)
+                                params=params, before=held.facts)
         return _Tables(frames, {name: held.serials[name] if frame is held.frames[name]
-                                else next(_serial) for name, frame in frames.items()})
+                                else next(_serial) for name, frame in frames.items()}, facts)
 
     return _kept(
         ("tables", scope_key, filters.clinic_ids, filters.start, filters.end,
@@ -267,7 +268,7 @@ def _shallow(kept: Kept) -> Kept:
     """A shallow copy of a kept frame (or tables): callers cannot change it."""
     if isinstance(kept, _Tables):
         return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
-                       dict(kept.serials))
+                       dict(kept.serials), kept.facts)
     return kept.copy(deep=False)
 
 

@@ -110,15 +110,21 @@ def course_tables(facts: pd.DataFrame, filters: OutcomeFilters, params: dict[str
 
 def patched_tables(tables: dict[str, pd.DataFrame], facts: pd.DataFrame, *,
                    patients: list[int], filters: OutcomeFilters, params: dict[str, Any],
-                   ) -> dict[str, pd.DataFrame]:
+                   before: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """``tables`` (``course_tables`` read earlier) brought up to date for ``facts``, the
     same stored facts after writes to ``patients`` (``patched_facts``): their rows dropped
     and computed again from their facts. C3 chooses among one patient's courses and every
     column of a course table is the course's own, so the result equals a fresh
-    ``course_tables(facts, ...)`` and costs the written patients' courses."""
+    ``course_tables(facts, ...)`` and costs the written patients' courses. ``before``: the
+    facts ``tables`` were computed from; when the patients' rows there equal theirs in
+    ``facts`` (a write that changed no outcome: a note, an alert closed), ``tables``."""
     if not patients:
         return tables
-    fresh = course_tables(facts[facts["patient_key"].isin(patients)], filters, params,
+    mine = facts[facts["patient_key"].isin(patients)].reset_index(drop=True)
+    if before is not None and mine.equals(
+            before[before["patient_key"].isin(patients)].reset_index(drop=True)):
+        return tables
+    fresh = course_tables(mine, filters, params,
                           present=True)  # a table of a few rows costs ~15 ms of pandas
     out = {}
     for name, table in tables.items():
