@@ -183,6 +183,7 @@ def export_scores_xlsx(scale: Scale) -> Figure:
     from pathlib import Path
 
     from data.exports.service import ExportRequest, run_export
+    from data.exports.xlsx import MAX_SHEET_ROWS
 
     actor = director()
     content = run_export(actor=actor, request=ExportRequest(kind="scores", fmt="csv")).content
@@ -197,12 +198,15 @@ def export_scores_xlsx(scale: Scale) -> Figure:
             run_export(actor=actor, request=ExportRequest(kind="scores", fmt="xlsx"),
                        path=target)
 
-        def floor() -> None:
-            frame.to_excel(floor_file, index=False, engine="openpyxl")
+        def floor() -> None:  # the same sheets: a sheet holds at most MAX_SHEET_ROWS rows
+            with pd.ExcelWriter(floor_file, engine="openpyxl") as writer:
+                for k, first in enumerate(range(0, max(rows, 1), MAX_SHEET_ROWS)):
+                    frame.iloc[first:first + MAX_SHEET_ROWS].to_excel(
+                        writer, sheet_name=f"scores ({k + 1})", index=False)
 
         samples, floors = alternate(figure, floor, max(1, scale.repeat - 2))
     return Figure("export_xlsx", f"export of all scores to XLSX ({rows:,} rows)", "s",
-                  median(samples), median(floors), "pandas to_excel (openpyxl) of the same rows",
+                  median(samples), median(floors), "pandas to_excel (openpyxl) of the same rows, in sheets of the same size",
                   Target("ratio_max", 2, "at most 2x the floor"), samples, floors)
 
 
