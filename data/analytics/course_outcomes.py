@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import (
     Float,
+    Integer,
     String,
     and_,
     case,
@@ -273,16 +274,20 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
         rows = read_table(conn, _rows_stmt(chosen, names, plain, dates, timepoint, key,
                                            steps, engine, coded=True),
                           {**_FACT_SCHEMA, "instrument": "int"})
-        coded = ints(rows["instrument"])
-        if len(coded) and int(coded.min()) < 0:  # a name the codes do not know
+        packed = ints(rows["instrument"])
+        if len(packed) and bool(((packed & _CODE_MASK) == _UNKNOWN).any()):
+            # a name the codes do not know (never written by this application)
             rows = read_table(conn, _rows_stmt(chosen, names, plain, dates, timepoint, key,
                                                steps, engine, coded=False), _FACT_SCHEMA)
         else:
             rows = rows.set_column(
                 rows.column_names.index("instrument"), "instrument",
-                pa.DictionaryArray.from_arrays(pa.array(coded, pa.int32()),
+                pa.DictionaryArray.from_arrays(pa.array(packed & _CODE_MASK, pa.int32()),
                                                pa.array(_INSTRUMENT_CODES, pa.string()))
                 .dictionary_decode())
+            for bit, flag in enumerate(_PACKED_FLAGS):
+                rows = rows.append_column(
+                    flag, pa.array((packed & (_CODE_MASK + 1) << bit) != 0, pa.bool_()))
         course_stmt = (select(Course.id.label("course_key"),
                               Course.patient_id.label("patient_key"),
                               Patient.clinic_id, Course.number.label("course_number"),
@@ -303,19 +308,32 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
 
 
 # Instrument names read as their index here (a small integer per row, where a name is a
-# string object per row: the driver's dearest value); -1 for a name not listed.
+# string object per row: the driver's dearest value), _UNKNOWN for a name not listed; the
+# three flags ride in the same small integer, a bit each above the code (three values per
+# row fewer for the driver to build and the read to transpose).
 _INSTRUMENT_CODES = tuple(INSTRUMENTS)
+_CODE_MASK = 15  # the low 4 bits: the instrument's index
+_UNKNOWN = _CODE_MASK
+_PACKED_FLAGS = ("any_item9_positive", "later_item9_positive", "day_after_checked")
+assert len(_INSTRUMENT_CODES) < _UNKNOWN
 
 
 def _rows_stmt(chosen: list, names: list[str] | None, plain: list[str], dates: list[str],
                timepoint: str, key: str, steps: bool, engine: Engine, *, coded: bool):
     """The course_outcome rows of the chosen courses, their own columns only (the course
-    columns come from one read of the courses, ``_with_courses``): dates as day numbers,
-    the instrument as its index in _INSTRUMENT_CODES when ``coded``."""
+    columns come from one read of the courses, ``_with_courses``): dates as day numbers;
+    when ``coded``, the instrument's index in _INSTRUMENT_CODES plus the _PACKED_FLAGS as
+    bits 4, 5 and 6, in one integer labelled instrument."""
     t = _TABLE.c
-    instrument = (case({n: i for i, n in enumerate(_INSTRUMENT_CODES)}, value=t.instrument,
-                       else_=-1) if coded else t.instrument).label("instrument")
-    stmt = select(t.course_id.label("course_key"), instrument,
+    if coded:
+        instrument = case({n: i for i, n in enumerate(_INSTRUMENT_CODES)}, value=t.instrument,
+                          else_=_UNKNOWN)
+        for bit, flag in enumerate(_PACKED_FLAGS):
+            instrument = instrument + cast(t[flag], Integer) * ((_CODE_MASK + 1) << bit)
+        plain = [c for c in plain if c not in _PACKED_FLAGS]
+    else:
+        instrument = t.instrument
+    stmt = select(t.course_id.label("course_key"), instrument.label("instrument"),
                   *(day_number(t[c]).label(c) for c in dates), *(t[c] for c in plain),
                   _json_number(t[f"{timepoint}_totals"], key, engine).label("after_n_total"),
                   _json_number(t[f"{timepoint}_item9"], key, engine).label("after_n_answer"))
