@@ -155,6 +155,17 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
         values = facts[name].array
         return pd.Series(values if order is None else values.take(order), copy=order is None)
 
+    def date(name: str) -> pd.Series:  # pd.to_datetime(col(name)), an omitted one built missing
+        if name not in facts.columns and name in LEAN_OMITTED:
+            return pd.Series(np.full(len(keys), np.datetime64("NaT", "s")))
+        return pd.to_datetime(col(name))
+
+    def text(name: str) -> pd.Series:  # col(name).astype("str"), an omitted one built missing
+        if name not in facts.columns and name in LEAN_OMITTED:
+            return pd.Series(pd.Series([np.nan], dtype="str").array.take(
+                np.zeros(len(keys), dtype="intp")))
+        return col(name).astype("str")
+
     # Columns in course_table's order (tests/data/test_course_outcomes.py compares them).
     table = pd.DataFrame({
         "course_key": col("course_key"),
@@ -166,13 +177,13 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
     table["first_infusion_date"] = pd.to_datetime(col("first_infusion_date"))
     table["baseline"] = col("baseline").astype("float64")
     table["baseline_infusion"] = col("baseline_infusion").astype("Int64")
-    table["baseline_date"] = pd.to_datetime(col("baseline_date"))
+    table["baseline_date"] = date("baseline_date")
     table["has_baseline"] = table["baseline"].notna()
     table["latest"] = col("latest").astype("float64")
     table["latest_infusion"] = col("latest_infusion").astype("Int64")
-    table["latest_timepoint"] = col("latest_timepoint").astype("str")
+    table["latest_timepoint"] = text("latest_timepoint")
     table["latest_received"] = col("latest_received").astype("Int64")
-    table["latest_date"] = pd.to_datetime(col("latest_date"))
+    table["latest_date"] = date("latest_date")
     table["last_received"] = col("last_received").astype("float64")
     after_n_score = col("after_n_total").astype("float64")
     engine._add_outcomes(table, after_n_score.where(table["baseline"].notna()), limit, spec.rci,
