@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from data.clinic.protocol import load_protocol
@@ -39,16 +39,15 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
                   engine: Engine | None = None) -> pd.DataFrame:
     """PROGRESS_COLUMNS and patient_key of every course in the clinics and start range (of
     ``patient_ids`` only when given: a kept frame patched after a write)."""
-    # The last infusion through uq_infusion_number (course_id, number): its highest number
-    # per course is one index seek (a correlated max), then that infusion's row; cheaper
-    # than grouping every infusion first (tests/data/test_query_plans.py).
-    highest = (select(func.max(Infusion.number)).where(Infusion.course_id == Course.id)
-               .correlate(Course).scalar_subquery())
+    # The last infusion through uq_infusion_number (course_id, number): one seek per course
+    # for the id of its highest number (the index holds the id), then that infusion's row;
+    # cheaper than grouping every infusion first and joining back on (course, number).
+    last = (select(Infusion.id).where(Infusion.course_id == Course.id)
+            .order_by(Infusion.number.desc()).limit(1).correlate(Course).scalar_subquery())
     stmt = (select(Course.id, Infusion.number.label("last_infusion"),
                    day_number(Infusion.administered_on).label("administered_on"),
                    Course.status, Course.patient_id)
-            .outerjoin(Infusion, (Infusion.course_id == Course.id)
-                       & (Infusion.number == highest)))
+            .outerjoin(Infusion, Infusion.id == last))
     if clinic_ids:
         stmt = stmt.join(Patient, Patient.id == Course.patient_id).where(
             Patient.clinic_id.in_(clinic_ids))
