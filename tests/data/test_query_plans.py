@@ -109,3 +109,21 @@ def test_the_check_catches_a_lookup_that_lost_its_index(store):
         session.execute(text("DROP INDEX ix_assessment_infusion_id"))
     scans = full_scans(store, save_and_read("PLAN-2"))
     assert any(s.startswith("SCAN assessment") for s in scans), scans
+
+
+def test_the_progress_of_written_patients_scans_no_growing_table(store):
+    """The Outcomes page's kept retention frame is patched after a save with
+    ``read_progress(patient_ids=...)``: the last infusion of each of their courses is
+    found through uq_infusion_number, not by grouping every infusion."""
+    from data.analytics.course_progress import read_progress
+
+    director = make_user("director.plan3", "director")
+    patient_id = make_patient(director, code="PLAN-3", clinic="CL1")
+    course_id = make_course(director, patient_id)
+    log(director, course_id, 1, scores=[score("PHQ-9", "pre", PHQ9_PRE)])
+    log(director, course_id, 2, scores=[score("PHQ-9", "post", PHQ9_POST)])
+    with captured() as seen:
+        progress = read_progress(patient_ids=[patient_id])
+    assert progress["last_infusion"].tolist() == [2]  # two infusions logged
+    assert any("infusion" in s for s, _ in seen)
+    assert full_scans(store, seen) == []
