@@ -166,14 +166,16 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
                 np.zeros(len(keys), dtype="intp")))
         return col(name).astype("str")
 
-    # Columns in course_table's order (tests/data/test_course_outcomes.py compares them).
-    table = pd.DataFrame({
+    # Columns in course_table's order (tests/data/test_course_outcomes.py compares them),
+    # gathered first and made a frame once (a frame's column inserts cost more than the
+    # arithmetic here).
+    table: dict[str, pd.Series] = {
         "course_key": col("course_key"),
         **{c: col(c) for c in engine.COURSE_COLUMNS if c != "course_key"},
         "instrument": (col("instrument") if len(keys) and "instrument" in facts.columns
                        and bool((facts["instrument"] == spec.name).all())
                        else pd.Series([spec.name] * len(keys), dtype="str")),
-    })
+    }
     table["first_infusion_date"] = pd.to_datetime(col("first_infusion_date"))
     table["baseline"] = col("baseline").astype("float64")
     table["baseline_infusion"] = col("baseline_infusion").astype("Int64")
@@ -190,13 +192,12 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
                          spec.case_min)
     table["first_response_received"] = col("first_response_received").astype("float64")
     if limit is None:
-        table["first_remission_received"] = np.nan
+        table["first_remission_received"] = pd.Series(np.full(len(keys), np.nan))
     elif limit == spec.remission_max:
         table["first_remission_received"] = col("first_remission_received").astype("float64")
     else:
         table["first_remission_received"] = pd.Series(
-            [first_at_or_below(s, limit) for s in col("remission_steps")], index=table.index,
-            dtype="float64")
+            [first_at_or_below(s, limit) for s in col("remission_steps")], dtype="float64")
     if spec.name == engine.PHQ9:
         table["any_item9_positive"] = col("any_item9_positive").astype(bool)
         table["later_item9_positive"] = col("later_item9_positive").astype(bool)
@@ -205,7 +206,7 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
         table["baseline_item9"] = col("baseline_item9").astype("float64")
         table["day_after_checked"] = col("day_after_checked").astype(bool)
         table["day_after_item9"] = col("day_after_item9").astype("float64")
-    return table
+    return pd.DataFrame(table)
 
 
 # --- one course at a time (the refresh after a save) ------------------------------------------
