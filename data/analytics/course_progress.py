@@ -17,7 +17,7 @@ from data.store.arrow_read import day_number, days, floats, ints, read_table, te
 from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
 from models.tables import Course, Infusion, Patient
-from outcomes.engine import select_courses
+from outcomes.engine import index_course_keys
 from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_block
 
 
@@ -100,8 +100,9 @@ def retention_summary(obs: pd.DataFrame, *, all_courses: bool, as_of: date | Non
     with read_session() as session:
         protocol = load_protocol(session)
     induction, lapse = protocol["induction_length"], protocol["lapse_window_days"]
-    keys = select_courses(obs[["course_key", "patient_key", "course_start", "course_number"]],
-                          all_courses=all_courses)["course_key"].unique()
+    keys = (obs["course_key"].unique() if all_courses  # C3: each patient's index course
+            else index_course_keys(obs[["course_key", "patient_key", "course_start",
+                                        "course_number"]]).to_numpy())
     if progress is None:
         progress = read_progress(clinic_ids=clinic_ids, start=start, end=end)
     progress = progress_of(progress, keys)
