@@ -183,6 +183,7 @@ def export_scores_xlsx(scale: Scale) -> Figure:
     from pathlib import Path
 
     from data.exports.service import ExportRequest, run_export
+    from data.exports.xlsx import MAX_SHEET_ROWS
 
     actor = director()
     content = run_export(actor=actor, request=ExportRequest(kind="scores", fmt="csv")).content
@@ -197,12 +198,15 @@ def export_scores_xlsx(scale: Scale) -> Figure:
             run_export(actor=actor, request=ExportRequest(kind="scores", fmt="xlsx"),
                        path=target)
 
-        def floor() -> None:
-            frame.to_excel(floor_file, index=False, engine="openpyxl")
+        def floor() -> None:  # the same sheets: a sheet holds at most MAX_SHEET_ROWS rows
+            with pd.ExcelWriter(floor_file, engine="openpyxl") as writer:
+                for k, first in enumerate(range(0, max(rows, 1), MAX_SHEET_ROWS)):
+                    frame.iloc[first:first + MAX_SHEET_ROWS].to_excel(
+                        writer, sheet_name=f"scores ({k + 1})", index=False)
 
         samples, floors = alternate(figure, floor, max(1, scale.repeat - 2))
     return Figure("export_xlsx", f"export of all scores to XLSX ({rows:,} rows)", "s",
-                  median(samples), median(floors), "pandas to_excel (openpyxl) of the same rows",
+                  median(samples), median(floors), "pandas to_excel (openpyxl) of the same rows, in sheets of the same size",
                   Target("ratio_max", 2, "at most 2x the floor"), samples, floors)
 
 
@@ -210,9 +214,10 @@ MEMORY_PROBES = (("scores", "csv"), ("scores", "json"), ("scores", "xlsx"), ("fh
                  ("fhir", "ndjson"))
 
 
-def export_memory(url: str) -> list[Figure]:
+def export_memory(url: str, target: Target | None = None) -> list[Figure]:
     """Peak memory (max RSS of a fresh process running one de-identified export to a
-    file) of each streamed export; FHIR and XLSX have a target (under 600 MB)."""
+    file) of each streamed export, each with ``target`` (issue 13: under 600 MB at L,
+    1 GB at XL: every export of the app process)."""
     import json
     import os
     import subprocess
@@ -231,12 +236,11 @@ def export_memory(url: str) -> list[Figure]:
         if done.returncode != 0:
             raise RuntimeError(f"export probe failed:\n{done.stderr[-4000:]}")
         probe = json.loads(done.stdout.strip().splitlines()[-1])
-        target = (Target("max", 600 / 1.048576, "under 600 MB")
-                  if kind == "fhir" or fmt == "xlsx" else None)
         figures.append(Figure(
             f"memory_{kind}_{fmt}", f"peak memory, {kind} {fmt.upper()} export "
             f"({probe['rows']:,} rows, {probe['bytes'] / 1e6:,.0f} MB)", "MiB",
-            probe["peak_rss_bytes"] / 2**20, target=target,
+            probe["peak_rss_bytes"] / 2**20,
+            target=target or Target("max", 600 / 1.048576, "under 600 MB"),
             note=f"{probe['seconds']:.1f} s; max RSS of the probe subprocess"))
     return figures
 

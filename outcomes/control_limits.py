@@ -73,19 +73,32 @@ def _small(n: int, small_cell: int | None) -> bool:
 
 def period_labels(starts: pd.Series, period: str = "month") -> pd.Series:
     """'YYYY-MM' (or 'YYYY-Qn') of each course start; null when unknown."""
+    position, names = period_codes(starts, period)
+    labels = np.full(len(position), None, dtype=object)
+    known = position >= 0
+    labels[known] = names[position[known]]
+    return pd.Series(labels, index=starts.index, dtype="object")
+
+
+def period_codes(starts: pd.Series, period: str = "month") -> tuple[np.ndarray, np.ndarray]:
+    """``period_labels`` as positions in its sorted distinct labels (-1 when unknown) and
+    those labels: each distinct period is formatted once, not each course."""
     if period not in PERIODS:
         raise ValueError(f"period: must be one of {', '.join(PERIODS)}")
     start = pd.to_datetime(starts)
-    if period == "month":  # each distinct month formatted once, not each course
+    known = start.notna().to_numpy()
+    position = np.full(len(start), -1, dtype="int64")
+    if period == "month":  # distinct months by a hash of their numbers, then formatted
         months = start.to_numpy().astype("datetime64[M]")
-        distinct, position = np.unique(months, return_inverse=True)
-        names = np.array([str(m) for m in distinct], dtype=object)
-        return pd.Series(names[position] if len(months) else names, index=start.index,
-                         dtype="object").where(start.notna(), None)
-    labels = (start.dt.strftime("%Y-%m") if period == "month"
-              else start.dt.year.astype("Int64").astype(str) + "-Q"
-              + start.dt.quarter.astype("Int64").astype(str))
-    return labels.astype("object").where(start.notna(), None)
+        codes, distinct = pd.factorize(months.view("int64")[known], sort=True)
+        names = np.array([str(m) for m in distinct.astype("datetime64[M]")], dtype=object)
+    else:
+        labels = (start.dt.year.astype("Int64").astype(str) + "-Q"
+                  + start.dt.quarter.astype("Int64").astype(str))
+        codes, quarters = pd.factorize(labels[known].astype("object"), sort=True)
+        names = np.asarray(quarters, dtype=object)
+    position[known] = codes
+    return position, names
 
 
 def course_months(table: pd.DataFrame) -> pd.Series:
@@ -99,14 +112,21 @@ def course_months(table: pd.DataFrame) -> pd.Series:
 def p_chart(table: pd.DataFrame, *, small_cell: int | None,
             period: str = "month") -> dict[str, dict[str, Any]]:
     """D2: one block per period (sorted), keyed by the period label."""
-    counts = _counts(table).assign(period=period_labels(course_months(table), period))
-    counts = counts[counts["period"].notna()]
-    grouped = counts.groupby("period", sort=True)[["evaluable", "responder"]].sum()
-    total_n, total_k = int(grouped["evaluable"].sum()), int(grouped["responder"].sum())
+    counts = _counts(table)
+    position, periods = period_codes(course_months(table), period)  # periods sorted
+    known = position >= 0
+    codes = position[known]
+
+    def total(flags: pd.Series) -> np.ndarray:
+        return np.bincount(codes, weights=flags.to_numpy(dtype="float64")[known],
+                           minlength=len(periods)).astype("int64")
+
+    evaluable, responders = total(counts["evaluable"]), total(counts["responder"])
+    total_n, total_k = int(evaluable.sum()), int(responders.sum())
     centre = total_k / total_n if total_n else None
     blocks: dict[str, dict[str, Any]] = {}
-    for label, row in grouped.iterrows():
-        n, k = int(row["evaluable"]), int(row["responder"])
+    for label, n_of, k_of in zip(periods, evaluable, responders, strict=True):
+        n, k = int(n_of), int(k_of)
         block: dict[str, Any] = {
             "n_evaluable": n, "responders": k, "rate": None, "centre": _round(centre),
             "lower": None, "upper": None, "signal": None}
@@ -153,11 +173,20 @@ def funnel_from_counts(counts: pd.DataFrame, *, target: float | None,
 def group_counts(table: pd.DataFrame, column: str) -> pd.DataFrame:
     """Evaluable courses and responders after N per value of ``column`` (null -> 'unknown')."""
     counts = _counts(table)
-    groups = table[column].astype("object").where(table[column].notna(), "unknown")
-    grouped = counts.groupby(groups.astype(str), sort=True)[["evaluable", "responder"]].sum()
-    return pd.DataFrame({"group": grouped.index.astype(str),
-                         "n_evaluable": grouped["evaluable"].to_numpy(),
-                         "responders": grouped["responder"].to_numpy()})
+    values = table[column]
+    if isinstance(values.dtype, pd.StringDtype):  # text already: only the missing named
+        groups = values.fillna("unknown")
+    else:
+        groups = values.astype("object").where(values.notna(), "unknown").astype(str)
+    codes, names = pd.factorize(groups, sort=True)  # the groupby's groups, in its order
+
+    def total(flags: pd.Series) -> np.ndarray:
+        return np.bincount(codes, weights=flags.to_numpy(dtype="float64"),
+                           minlength=len(names)).astype("int64")
+
+    return pd.DataFrame({"group": pd.Index(names).astype(str),
+                         "n_evaluable": total(counts["evaluable"]),
+                         "responders": total(counts["responder"])})
 
 
 def overall_target(table: pd.DataFrame) -> float | None:

@@ -155,37 +155,49 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
         values = facts[name].array
         return pd.Series(values if order is None else values.take(order), copy=order is None)
 
-    # Columns in course_table's order (tests/data/test_course_outcomes.py compares them).
-    table = pd.DataFrame({
+    def date(name: str) -> pd.Series:  # pd.to_datetime(col(name)), an omitted one built missing
+        if name not in facts.columns and name in LEAN_OMITTED:
+            return pd.Series(np.full(len(keys), np.datetime64("NaT", "s")))
+        return pd.to_datetime(col(name))
+
+    def text(name: str) -> pd.Series:  # col(name).astype("str"), an omitted one built missing
+        if name not in facts.columns and name in LEAN_OMITTED:
+            return pd.Series(pd.Series([np.nan], dtype="str").array.take(
+                np.zeros(len(keys), dtype="intp")))
+        return col(name).astype("str")
+
+    # Columns in course_table's order (tests/data/test_course_outcomes.py compares them),
+    # gathered first and made a frame once (a frame's column inserts cost more than the
+    # arithmetic here).
+    table: dict[str, pd.Series] = {
         "course_key": col("course_key"),
         **{c: col(c) for c in engine.COURSE_COLUMNS if c != "course_key"},
         "instrument": (col("instrument") if len(keys) and "instrument" in facts.columns
                        and bool((facts["instrument"] == spec.name).all())
                        else pd.Series([spec.name] * len(keys), dtype="str")),
-    })
+    }
     table["first_infusion_date"] = pd.to_datetime(col("first_infusion_date"))
     table["baseline"] = col("baseline").astype("float64")
     table["baseline_infusion"] = col("baseline_infusion").astype("Int64")
-    table["baseline_date"] = pd.to_datetime(col("baseline_date"))
+    table["baseline_date"] = date("baseline_date")
     table["has_baseline"] = table["baseline"].notna()
     table["latest"] = col("latest").astype("float64")
     table["latest_infusion"] = col("latest_infusion").astype("Int64")
-    table["latest_timepoint"] = col("latest_timepoint").astype("str")
+    table["latest_timepoint"] = text("latest_timepoint")
     table["latest_received"] = col("latest_received").astype("Int64")
-    table["latest_date"] = pd.to_datetime(col("latest_date"))
+    table["latest_date"] = date("latest_date")
     table["last_received"] = col("last_received").astype("float64")
     after_n_score = col("after_n_total").astype("float64")
     engine._add_outcomes(table, after_n_score.where(table["baseline"].notna()), limit, spec.rci,
                          spec.case_min)
     table["first_response_received"] = col("first_response_received").astype("float64")
     if limit is None:
-        table["first_remission_received"] = np.nan
+        table["first_remission_received"] = pd.Series(np.full(len(keys), np.nan))
     elif limit == spec.remission_max:
         table["first_remission_received"] = col("first_remission_received").astype("float64")
     else:
         table["first_remission_received"] = pd.Series(
-            [first_at_or_below(s, limit) for s in col("remission_steps")], index=table.index,
-            dtype="float64")
+            [first_at_or_below(s, limit) for s in col("remission_steps")], dtype="float64")
     if spec.name == engine.PHQ9:
         table["any_item9_positive"] = col("any_item9_positive").astype(bool)
         table["later_item9_positive"] = col("later_item9_positive").astype(bool)
@@ -194,7 +206,7 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
         table["baseline_item9"] = col("baseline_item9").astype("float64")
         table["day_after_checked"] = col("day_after_checked").astype(bool)
         table["day_after_item9"] = col("day_after_item9").astype("float64")
-    return table
+    return pd.DataFrame(table)
 
 
 # --- one course at a time (the refresh after a save) ------------------------------------------

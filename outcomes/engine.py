@@ -252,7 +252,7 @@ def _flag(condition: pd.Series, defined: pd.Series | bool) -> pd.Series:
 
 
 def _add_outcomes(
-    table: pd.DataFrame,
+    table: pd.DataFrame | dict[str, pd.Series],
     after_n_score: pd.Series,
     limit: int | None,
     rci: int | None,
@@ -276,7 +276,7 @@ def _add_outcomes(
 
 
 def _add_score_flags(
-    table: pd.DataFrame,
+    table: pd.DataFrame | dict[str, pd.Series],
     prefix: str,
     score: pd.Series,
     evaluable: pd.Series,

@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 PROGRESS_COLUMNS = ("course_key", "last_infusion", "last_date", "status")
@@ -68,21 +69,23 @@ def course_states(progress: pd.DataFrame, *, as_of: date, induction_length: int,
 
 def retention_block(states: pd.DataFrame, *, induction_length: int) -> dict[str, Any]:
     """The ``retention`` object of the summary from ``course_states`` rows."""
-    last, state = states["last"], states["state"]
-    completed = int((state == "completed").sum())
-    stopped = state == "stopped"
-    n_stopped = int(stopped.sum())
+    last = states["last"].to_numpy(dtype="int64")
+    state = states["state"].to_numpy(dtype=object)
+    completed_rows = state == "completed"
+    completed = int(np.count_nonzero(completed_rows))
+    stopped_last = last[state == "stopped"]
+    n_stopped = len(stopped_last)
     return {
         "n_courses": len(states),
-        "n_in_progress": int((state == "in_progress").sum()),
+        "n_in_progress": int(np.count_nonzero(state == "in_progress")),
         "n_completed_induction": completed,
         "n_stopped": n_stopped,
         "stopped_after_infusion": {
-            str(k): int((stopped & (last == k)).sum()) for k in range(1, induction_length)},
+            str(k): int(np.count_nonzero(stopped_last == k)) for k in range(1, induction_length)},
         "reached_infusion": {
-            str(k): int((last >= k).sum()) for k in range(1, induction_length + 1)},
+            str(k): int(np.count_nonzero(last >= k)) for k in range(1, induction_length + 1)},
         "completion_rate": _rate(completed, completed + n_stopped),
-        "n_with_booster": int(((state == "completed") & (last > induction_length)).sum()),
+        "n_with_booster": int(np.count_nonzero(completed_rows & (last > induction_length))),
         "induction_length": int(induction_length),
     }
 

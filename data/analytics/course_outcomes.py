@@ -32,8 +32,10 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import (
     Float,
+    Integer,
     String,
     and_,
+    case,
     cast,
     delete,
     func,
@@ -52,7 +54,16 @@ from data.analytics.observations import (
     _with_first_infusion,
     chosen_courses,
 )
-from data.store.arrow_read import Kind, bools, days, floats, ints, read_table, texts
+from data.store.arrow_read import (
+    Kind,
+    bools,
+    day_number,
+    days,
+    floats,
+    ints,
+    read_table,
+    texts,
+)
 from data.store.db import get_engine, read_session, write_session
 from models.access import Actor, require
 from models.tables import (
@@ -252,28 +263,42 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     chosen = chosen_courses(actor, clinic_ids, start, end)
     if patient_ids is not None:
         chosen = [*chosen, Course.patient_id.in_(sorted({int(p) for p in patient_ids}))]
-    t = _TABLE.c
     plain = [c for c in course_facts.FACT_COLUMNS
              if c not in course_facts.MAP_COLUMNS and c != "remission_steps"
+             and c not in course_facts.DATE_FACTS
              and not (lean and c in course_facts.LEAN_OMITTED)]
-    stmt = (select(t.course_id.label("course_key"), Course.patient_id.label("patient_key"),
-                   Clinic.code.label("clinic"), Course.number.label("course_number"),
-                   Course.start_date.label("course_start"), t.instrument,
-                   *(t[c] for c in plain),
-                   _json_number(t[f"{timepoint}_totals"], key, engine).label("after_n_total"),
-                   _json_number(t[f"{timepoint}_item9"], key, engine).label("after_n_answer"))
-            .join(Course, Course.id == t.course_id)
-            .join(Patient, Patient.id == Course.patient_id)
-            .join(Clinic, Clinic.id == Patient.clinic_id)
-            .where(*chosen))
-    if instruments is not None:
-        stmt = stmt.where(t.instrument.in_([get_instrument(n).name for n in instruments]))
-    if steps:
-        stmt = stmt.add_columns(cast(t.remission_steps, String).label("remission_steps"))
-    if dimensions:
-        stmt = _with_first_infusion(stmt)
-    with engine.connect() as conn:
-        table = read_table(conn, stmt, _FACT_SCHEMA)
+    dates = [c for c in course_facts.DATE_FACTS
+             if not (lean and c in course_facts.LEAN_OMITTED)]
+    names = [get_instrument(n).name for n in instruments] if instruments is not None else None
+    with engine.connect() as conn:  # one transaction: both reads see one state (SQLite)
+        rows = read_table(conn, _rows_stmt(chosen, names, plain, dates, timepoint, key,
+                                           steps, engine, coded=True),
+                          {**_FACT_SCHEMA, "instrument": "int"})
+        packed = ints(rows["instrument"])
+        if len(packed) and bool(((packed & _CODE_MASK) == _UNKNOWN).any()):
+            # a name the codes do not know (never written by this application)
+            rows = read_table(conn, _rows_stmt(chosen, names, plain, dates, timepoint, key,
+                                               steps, engine, coded=False), _FACT_SCHEMA)
+        else:
+            rows = rows.set_column(
+                rows.column_names.index("instrument"), "instrument",
+                pa.DictionaryArray.from_arrays(pa.array(packed & _CODE_MASK, pa.int32()),
+                                               pa.array(_INSTRUMENT_CODES, pa.string()))
+                .dictionary_decode())
+            for bit, flag in enumerate(_PACKED_FLAGS):
+                rows = rows.append_column(
+                    flag, pa.array((packed & (_CODE_MASK + 1) << bit) != 0, pa.bool_()))
+        course_stmt = (select(Course.id.label("course_key"),
+                              Course.patient_id.label("patient_key"),
+                              Patient.clinic_id, Course.number.label("course_number"),
+                              day_number(Course.start_date).label("course_start"))
+                       .join(Patient, Patient.id == Course.patient_id).where(*chosen))
+        if dimensions:
+            course_stmt = _with_first_infusion(course_stmt)
+        courses = read_table(conn, course_stmt, _FACT_SCHEMA)
+        clinics = read_table(conn, select(Clinic.id.label("clinic_id"),
+                                          Clinic.code.label("clinic")), _FACT_SCHEMA)
+        table = _with_courses(rows, courses, clinics)
         dose = None
         if dimensions and doses:  # the course's dose: its median mg/kg, as the observation frame
             medians = _median_doses(conn, chosen)
@@ -282,8 +307,77 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     return _typed(table, dose, steps, dimensions)
 
 
+# Instrument names read as their index here (a small integer per row, where a name is a
+# string object per row: the driver's dearest value), _UNKNOWN for a name not listed; the
+# three flags ride in the same small integer, a bit each above the code (three values per
+# row fewer for the driver to build and the read to transpose).
+_INSTRUMENT_CODES = tuple(INSTRUMENTS)
+_CODE_MASK = 15  # the low 4 bits: the instrument's index
+_UNKNOWN = _CODE_MASK
+_PACKED_FLAGS = ("any_item9_positive", "later_item9_positive", "day_after_checked")
+assert len(_INSTRUMENT_CODES) < _UNKNOWN
+
+
+def _rows_stmt(chosen: list, names: list[str] | None, plain: list[str], dates: list[str],
+               timepoint: str, key: str, steps: bool, engine: Engine, *, coded: bool):
+    """The course_outcome rows of the chosen courses, their own columns only (the course
+    columns come from one read of the courses, ``_with_courses``): dates as day numbers;
+    when ``coded``, the instrument's index in _INSTRUMENT_CODES plus the _PACKED_FLAGS as
+    bits 4, 5 and 6, in one integer labelled instrument."""
+    t = _TABLE.c
+    if coded:
+        instrument = case({n: i for i, n in enumerate(_INSTRUMENT_CODES)}, value=t.instrument,
+                          else_=_UNKNOWN)
+        for bit, flag in enumerate(_PACKED_FLAGS):
+            instrument = instrument + cast(t[flag], Integer) * ((_CODE_MASK + 1) << bit)
+        plain = [c for c in plain if c not in _PACKED_FLAGS]
+    else:
+        instrument = t.instrument
+    stmt = select(t.course_id.label("course_key"), instrument.label("instrument"),
+                  *(day_number(t[c]).label(c) for c in dates), *(t[c] for c in plain),
+                  _json_number(t[f"{timepoint}_totals"], key, engine).label("after_n_total"),
+                  _json_number(t[f"{timepoint}_item9"], key, engine).label("after_n_answer"))
+    if chosen:
+        stmt = stmt.where(t.course_id.in_(
+            select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
+    if names is not None:
+        stmt = stmt.where(t.instrument.in_(names))
+    if steps:
+        stmt = stmt.add_columns(cast(t.remission_steps, String).label("remission_steps"))
+    return stmt
+
+
+def _with_courses(rows: pa.Table, courses: pa.Table, clinics: pa.Table) -> pa.Table:
+    """``rows`` with their course's columns (patient, clinic code, number, start and the
+    dimensions read), matched by course id; a row whose course is not among ``courses``
+    (written between the two reads, on PostgreSQL) is left out, as the join would."""
+    course_ids = ints(courses["course_key"])
+    order = np.argsort(course_ids, kind="stable")
+    sorted_ids = course_ids[order]
+    keys = ints(rows["course_key"])
+    if len(sorted_ids):
+        at = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
+        found = sorted_ids[at] == keys
+    else:
+        at, found = np.zeros(len(keys), dtype="int64"), np.zeros(len(keys), dtype=bool)
+    if not found.all():
+        rows, at = rows.filter(pa.array(found)), at[found]
+    taken = courses.take(pa.array(order[at]))
+    clinic_ids = ints(clinics["clinic_id"])
+    clinic_order = np.argsort(clinic_ids, kind="stable")
+    own = ints(taken["clinic_id"])
+    clinic_at = clinic_order[np.searchsorted(clinic_ids[clinic_order], own)] if len(own) \
+        else np.zeros(0, dtype="int64")
+    table = rows
+    for name in taken.column_names:
+        if name not in ("course_key", "clinic_id"):
+            table = table.append_column(name, taken[name])
+    return table.append_column("clinic", clinics["clinic"].take(pa.array(clinic_at)))
+
+
 _FACT_SCHEMA: dict[str, Kind] = {
     "course_key": "int", "patient_key": "int", "course_number": "int", "course_start": "date",
+    "clinic_id": "int",
     **dict.fromkeys(("clinic", "instrument", "latest_timepoint", "remission_steps",
                      "indication", "username", "clinician_code", "route"), "text"),
     **dict.fromkeys(course_facts.DATE_FACTS, "date"),

@@ -9,15 +9,15 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from data.clinic.protocol import load_protocol
-from data.store.arrow_read import days, floats, ints, read_table, texts
+from data.store.arrow_read import day_number, days, floats, ints, read_table, texts
 from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
 from models.tables import Course, Infusion, Patient
-from outcomes.engine import select_courses
+from outcomes.engine import index_course_keys
 from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_block
 
 
@@ -39,22 +39,18 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
                   engine: Engine | None = None) -> pd.DataFrame:
     """PROGRESS_COLUMNS and patient_key of every course in the clinics and start range (of
     ``patient_ids`` only when given: a kept frame patched after a write)."""
-    last = (select(Infusion.course_id.label("course_id"),
-                   func.max(Infusion.number).label("last_infusion"))
-            .group_by(Infusion.course_id))
-    if patient_ids is not None:  # group only those patients' infusions
-        last = last.where(Infusion.course_id.in_(
-            select(Course.id).where(Course.patient_id.in_(patient_ids))))
-    last = last.subquery()
-    stmt = (select(Course.id, last.c.last_infusion, Infusion.administered_on, Course.status,
-                   Course.patient_id)
-            .join(Patient, Patient.id == Course.patient_id)
-            .outerjoin(last, last.c.course_id == Course.id)
-            .outerjoin(Infusion, (Infusion.course_id == Course.id)
-                       & (Infusion.number == last.c.last_infusion))
-            )
+    # The last infusion through uq_infusion_number (course_id, number): one seek per course
+    # for the id of its highest number (the index holds the id), then that infusion's row;
+    # cheaper than grouping every infusion first and joining back on (course, number).
+    last = (select(Infusion.id).where(Infusion.course_id == Course.id)
+            .order_by(Infusion.number.desc()).limit(1).correlate(Course).scalar_subquery())
+    stmt = (select(Course.id, Infusion.number.label("last_infusion"),
+                   day_number(Infusion.administered_on).label("administered_on"),
+                   Course.status, Course.patient_id)
+            .outerjoin(Infusion, Infusion.id == last))
     if clinic_ids:
-        stmt = stmt.where(Patient.clinic_id.in_(clinic_ids))
+        stmt = stmt.join(Patient, Patient.id == Course.patient_id).where(
+            Patient.clinic_id.in_(clinic_ids))
     if start:
         stmt = stmt.where(Course.start_date >= start)
     if end:
@@ -104,8 +100,9 @@ def retention_summary(obs: pd.DataFrame, *, all_courses: bool, as_of: date | Non
     with read_session() as session:
         protocol = load_protocol(session)
     induction, lapse = protocol["induction_length"], protocol["lapse_window_days"]
-    keys = select_courses(obs[["course_key", "patient_key", "course_start", "course_number"]],
-                          all_courses=all_courses)["course_key"].unique()
+    keys = (obs["course_key"].unique() if all_courses  # C3: each patient's index course
+            else index_course_keys(obs[["course_key", "patient_key", "course_start",
+                                        "course_number"]]).to_numpy())
     if progress is None:
         progress = read_progress(clinic_ids=clinic_ids, start=start, end=end)
     progress = progress_of(progress, keys)

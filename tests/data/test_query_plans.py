@@ -109,3 +109,46 @@ def test_the_check_catches_a_lookup_that_lost_its_index(store):
         session.execute(text("DROP INDEX ix_assessment_infusion_id"))
     scans = full_scans(store, save_and_read("PLAN-2"))
     assert any(s.startswith("SCAN assessment") for s in scans), scans
+
+
+def test_the_progress_of_written_patients_scans_no_growing_table(store):
+    """The Outcomes page's kept retention frame is patched after a save with
+    ``read_progress(patient_ids=...)``: the last infusion of each of their courses is
+    found through uq_infusion_number, not by grouping every infusion."""
+    from data.analytics.course_progress import read_progress
+
+    director = make_user("director.plan3", "director")
+    patient_id = make_patient(director, code="PLAN-3", clinic="CL1")
+    course_id = make_course(director, patient_id)
+    log(director, course_id, 1, scores=[score("PHQ-9", "pre", PHQ9_PRE)])
+    log(director, course_id, 2, scores=[score("PHQ-9", "post", PHQ9_POST)])
+    with captured() as seen:
+        progress = read_progress(patient_ids=[patient_id])
+    assert progress["last_infusion"].tolist() == [2]  # two infusions logged
+    assert any("infusion" in s for s, _ in seen)
+    assert full_scans(store, seen) == []
+
+
+def test_the_facts_of_written_patients_scan_no_growing_table(store):
+    """The kept outcome facts are patched after a save with ``load_facts(patient_ids=...)``:
+    their course_outcome rows and their courses are found by index (the queue's count of
+    stale courses, a scan of a table kept near empty, is left aside)."""
+    from data.analytics.course_outcomes import load_facts
+
+    director = make_user("director.plan4", "director")
+    patient_id = make_patient(director, code="PLAN-4", clinic="CL1")
+    course_id = make_course(director, patient_id)
+    log(director, course_id, 1, scores=[score("PHQ-9", "pre", PHQ9_PRE),
+                                        score("PHQ-9", "post", PHQ9_POST)])
+
+    def read():
+        return load_facts(actor=director, after_n=6, timepoint_rule="post",
+                          patient_ids=[patient_id], dimensions=True, doses=False, lean=True)
+
+    read()  # the save's course is recomputed here (its queue entry removed)
+    with captured() as seen:
+        facts = read()
+    assert facts["course_key"].tolist() == [course_id]  # one PHQ-9 row
+    reads = [(s, p) for s, p in seen if "course_outcome_stale" not in s]
+    assert any("FROM course_outcome" in s for s, _ in reads)
+    assert full_scans(store, reads) == []
