@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -80,6 +81,7 @@ def store_url(tmp_path, monkeypatch, request) -> str:
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
     db.dispose_engines()
+    _forget_kept_outcomes()
     if TEST_DATABASE_URL:
         upgrade(db.get_engine(url))
     else:
@@ -87,6 +89,16 @@ def store_url(tmp_path, monkeypatch, request) -> str:
     yield url
     db.dispose_engines()
     get_settings.cache_clear()
+    _forget_kept_outcomes()
+
+
+def _forget_kept_outcomes() -> None:
+    """The Outcomes page keeps course facts per process across data versions
+    (ui.outcome_cache); two tests' demo stores can have the same audit history, so a
+    kept entry would be taken for this store's: each store starts with none."""
+    cache = sys.modules.get("ui.outcome_cache")
+    if cache is not None:
+        cache.forget_store_facts()
 
 
 @pytest.fixture
