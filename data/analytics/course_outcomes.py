@@ -294,7 +294,7 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
                               day_number(Course.start_date).label("course_start"))
                        .join(Patient, Patient.id == Course.patient_id).where(*chosen))
         if dimensions:
-            course_stmt = _with_first_infusion(course_stmt)
+            course_stmt = _with_first_infusion(course_stmt, conn.dialect.name)
         courses = read_table(conn, course_stmt, _FACT_SCHEMA)
         clinics = read_table(conn, select(Clinic.id.label("clinic_id"),
                                           Clinic.code.label("clinic")), _FACT_SCHEMA)
@@ -403,7 +403,8 @@ def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
     scored = select(_TABLE.c.course_id).distinct()
     stmt = _with_first_infusion(
         select(Course.id).join(Patient, Patient.id == Course.patient_id)
-        .where(Course.id.in_(scored), *chosen_courses(actor, clinic_ids, start, end)))
+        .where(Course.id.in_(scored), *chosen_courses(actor, clinic_ids, start, end)),
+        engine.dialect.name)
     with engine.connect() as conn:
         table = read_table(conn, stmt, {"id": "int", **_FACT_SCHEMA})
     clinician = texts(table["username"]).fillna(texts(table["clinician_code"])).fillna("unknown")

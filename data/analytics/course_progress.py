@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select, true
 from sqlalchemy.engine import Engine
 
 from data.clinic.protocol import load_protocol
@@ -39,15 +39,8 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
                   engine: Engine | None = None) -> pd.DataFrame:
     """PROGRESS_COLUMNS and patient_key of every course in the clinics and start range (of
     ``patient_ids`` only when given: a kept frame patched after a write)."""
-    # The last infusion through uq_infusion_number (course_id, number): one seek per course
-    # for the id of its highest number (the index holds the id), then that infusion's row;
-    # cheaper than grouping every infusion first and joining back on (course, number).
-    last = (select(Infusion.id).where(Infusion.course_id == Course.id)
-            .order_by(Infusion.number.desc()).limit(1).correlate(Course).scalar_subquery())
-    stmt = (select(Course.id, Infusion.number.label("last_infusion"),
-                   day_number(Infusion.administered_on).label("administered_on"),
-                   Course.status, Course.patient_id)
-            .outerjoin(Infusion, Infusion.id == last))
+    engine = engine or get_engine()
+    stmt = _last_infusions(engine.dialect.name)
     if clinic_ids:
         stmt = stmt.join(Patient, Patient.id == Course.patient_id).where(
             Patient.clinic_id.in_(clinic_ids))
@@ -57,7 +50,7 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
         stmt = stmt.where(Course.start_date <= end)
     if patient_ids is not None:
         stmt = stmt.where(Course.patient_id.in_(patient_ids))
-    with (engine or get_engine()).connect() as conn:  # columns, not a Python row per course
+    with engine.connect() as conn:  # columns, not a Python row per course
         table = read_table(conn, stmt, _PROGRESS_SCHEMA)
     return pd.DataFrame({
         "course_key": ints(table["id"]),
@@ -66,6 +59,31 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
         "status": texts(table["status"]).to_numpy(dtype=object),
         "patient_key": ints(table["patient_id"]),
     })
+
+
+def _last_infusions(dialect: str) -> Select:
+    """Each course with its last infusion's number and date, found through
+    uq_infusion_number (course_id, number) by one backward seek per course.
+
+    PostgreSQL: a LATERAL subquery (1.1 s at XL, 380,000 courses; its planner turns the
+    SQLite form below into a hash of every infusion plus two seeks per course, 4.1 s, and
+    grouping every infusion first takes 2.1 s). SQLite (no LATERAL): the id of the
+    highest number from the index, then that infusion's row, cheaper than grouping every
+    infusion first and joining back on (course, number)."""
+    if dialect == "postgresql":
+        last = (select(Infusion.number, Infusion.administered_on)
+                .where(Infusion.course_id == Course.id)
+                .order_by(Infusion.number.desc()).limit(1).lateral("last_infusion"))
+        return (select(Course.id, last.c.number.label("last_infusion"),
+                       day_number(last.c.administered_on).label("administered_on"),
+                       Course.status, Course.patient_id)
+                .outerjoin(last, true()))
+    last_id = (select(Infusion.id).where(Infusion.course_id == Course.id)
+               .order_by(Infusion.number.desc()).limit(1).correlate(Course).scalar_subquery())
+    return (select(Course.id, Infusion.number.label("last_infusion"),
+                   day_number(Infusion.administered_on).label("administered_on"),
+                   Course.status, Course.patient_id)
+            .outerjoin(Infusion, Infusion.id == last_id))
 
 
 _PROGRESS_SCHEMA = {"id": "int", "last_infusion": "float", "administered_on": "date",

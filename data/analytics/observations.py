@@ -22,7 +22,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
@@ -88,7 +88,7 @@ def _courses(conn: Connection, chosen: Sequence, dimensions: bool) -> pd.DataFra
     stmt = (select(*columns).join(Patient, Patient.id == Course.patient_id)
             .join(Clinic, Clinic.id == Patient.clinic_id).where(*chosen))
     if dimensions:
-        stmt = _with_first_infusion(stmt)
+        stmt = _with_first_infusion(stmt, conn.dialect.name)
     table = read_table(conn, stmt, _COURSE_SCHEMA)
     courses = pd.DataFrame({
         "course_key": ints(table["course_key"]), "patient_key": ints(table["patient_key"]),
@@ -126,10 +126,23 @@ def _course_medians(infusions: pa.Table) -> pd.Series:
     return course_dose_bands(frame, DOSE_BANDS).set_index("course_key")["median_dose"]
 
 
-def _with_first_infusion(stmt):
+def _with_first_infusion(stmt, dialect: str):
     """Add the patient's indication and the course's first infusion's clinician and route
     (the breakdown dimensions; uq_infusion_number finds the lowest number). The dose
-    dimension is the course's median dose (`_median_doses`)."""
+    dimension is the course's median dose (`_median_doses`).
+
+    PostgreSQL: a LATERAL subquery, one index seek per course (2.0 s at XL, 380,000
+    courses; its planner turns the correlated form below into a hash of every infusion
+    plus two seeks per course, 4.0 s). SQLite (no LATERAL): the lowest number by a
+    correlated seek of the index, then that infusion."""
+    if dialect == "postgresql":
+        lateral = (select(Infusion.clinician_id, Infusion.clinician_code, Infusion.route)
+                   .where(Infusion.course_id == Course.id).order_by(Infusion.number)
+                   .limit(1).lateral("first_infusion"))
+        return (stmt.add_columns(Patient.indication, User.username,
+                                 lateral.c.clinician_code, lateral.c.route)
+                .outerjoin(lateral, true())
+                .outerjoin(User, User.id == lateral.c.clinician_id))
     first = aliased(Infusion)
     lowest = (select(func.min(Infusion.number)).where(Infusion.course_id == Course.id)
               .correlate(Course).scalar_subquery())
