@@ -9,14 +9,15 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, select, true
+from sqlalchemy import Select, select
 from sqlalchemy.engine import Engine
 
+from data.analytics.observations import course_infusion
 from data.clinic.protocol import load_protocol
 from data.store.arrow_read import day_number, days, floats, ints, read_table, texts
 from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
-from models.tables import Course, Infusion, Patient
+from models.tables import Course, Patient
 from outcomes.engine import index_course_keys
 from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_block
 
@@ -62,28 +63,12 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
 
 
 def _last_infusions(dialect: str) -> Select:
-    """Each course with its last infusion's number and date, found through
-    uq_infusion_number (course_id, number) by one backward seek per course.
-
-    PostgreSQL: a LATERAL subquery (1.1 s at XL, 380,000 courses; its planner turns the
-    SQLite form below into a hash of every infusion plus two seeks per course, 4.1 s, and
-    grouping every infusion first takes 2.1 s). SQLite (no LATERAL): the id of the
-    highest number from the index, then that infusion's row, cheaper than grouping every
-    infusion first and joining back on (course, number)."""
-    if dialect == "postgresql":
-        last = (select(Infusion.number, Infusion.administered_on)
-                .where(Infusion.course_id == Course.id)
-                .order_by(Infusion.number.desc()).limit(1).lateral("last_infusion"))
-        return (select(Course.id, last.c.number.label("last_infusion"),
-                       day_number(last.c.administered_on).label("administered_on"),
-                       Course.status, Course.patient_id)
-                .outerjoin(last, true()))
-    last_id = (select(Infusion.id).where(Infusion.course_id == Course.id)
-               .order_by(Infusion.number.desc()).limit(1).correlate(Course).scalar_subquery())
-    return (select(Course.id, Infusion.number.label("last_infusion"),
-                   day_number(Infusion.administered_on).label("administered_on"),
+    """Each course with its last infusion's number and date (``course_infusion``)."""
+    target, onclause, last = course_infusion(dialect, last=True)
+    return (select(Course.id, last.number.label("last_infusion"),
+                   day_number(last.administered_on).label("administered_on"),
                    Course.status, Course.patient_id)
-            .outerjoin(Infusion, Infusion.id == last_id))
+            .outerjoin(target, onclause))
 
 
 _PROGRESS_SCHEMA = {"id": "int", "last_infusion": "float", "administered_on": "date",
