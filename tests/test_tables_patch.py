@@ -239,19 +239,25 @@ def test_a_save_adding_an_instrument_merges_its_new_rows(world, patches):
     _assert_fresh(director, after)
 
 
-def test_the_summary_after_a_save_recomputes_only_the_changed_instruments(world,
-                                                                          monkeypatch):
+@pytest.fixture
+def computed(monkeypatch) -> list[str]:
+    """The instruments whose summary block is computed (outcomes.summary.instrument_summary
+    called), in order."""
     import outcomes.summary
 
-    clin, director, _, courses = world
-    computed: list[str] = []
+    names: list[str] = []
     real = outcomes.summary.instrument_summary
 
     def spy(table, spec, *args):
-        computed.append(spec.name)
+        names.append(spec.name)
         return real(table, spec, *args)
 
     monkeypatch.setattr(outcomes.summary, "instrument_summary", spy)
+    return names
+
+
+def test_the_summary_after_a_save_recomputes_only_the_changed_instruments(world, computed):
+    clin, director, _, courses = world
     first = cache.summary_for(director, FILTERS, data_version())
     assert computed == list(INSTRUMENTS)
     assert first["PHQ-9"]["after_infusion_2"]["responders"] == 0
@@ -274,19 +280,9 @@ def test_the_summary_after_a_save_recomputes_only_the_changed_instruments(world,
 
 
 def test_a_write_that_changes_no_outcome_keeps_every_table_and_instrument_object(
-        world, patches, monkeypatch):
-    import outcomes.summary
-
+        world, patches, computed, monkeypatch):
     clin, director, _, courses = world
     patient, _ = courses["A-1"]
-    computed: list[str] = []
-    real = outcomes.summary.instrument_summary
-
-    def spy(table, spec, *args):
-        computed.append(spec.name)
-        return real(table, spec, *args)
-
-    monkeypatch.setattr(outcomes.summary, "instrument_summary", spy)
     before = cache._kept_tables(director.scope_key, FILTERS, data_version(), _actor=director)
     first = cache.summary_for(director, FILTERS, data_version())
     with write_session() as session:  # a note: the patient is written, no outcome moves
