@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON as SA_JSON
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import AutoString, Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
@@ -500,6 +500,10 @@ class CourseOutcome(SQLModel, table=True):
     later_item9_positive: bool = False
     day_after_checked: bool = False  # O12
     day_after_item9: float | None = None
+    # The lean facts above and the four maps in one binary value (migration 0010,
+    # data/analytics/fact_pack.py): the summary reads this column alone. NULL when a row
+    # does not fit the format; the reader then takes the columns.
+    packed: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
 class CourseOutcomeStale(SQLModel, table=True):

@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from data.analytics import fact_pack
 from data.analytics.observations import (
     _joined,
     _median_doses,
@@ -185,7 +186,13 @@ def _db_row(instrument: str, record: dict) -> dict[str, Any]:
         elif isinstance(value, float | np.floating):
             value = None if math.isnan(value) else float(value)
         row[column] = value
+    first = row["first_infusion_date"]
+    row["packed"] = fact_pack.encode(row["course_id"], instrument, row,
+                                     None if first is None else (first - _EPOCH).days)
     return row
+
+
+_EPOCH = date(1970, 1, 1)
 
 
 # --- check --------------------------------------------------------------------------------
@@ -224,7 +231,13 @@ def check_outcomes(engine: Engine | None = None) -> Difference | None:
         for column in course_facts.FACT_COLUMNS:
             if not _same(old[column], new[column]):
                 return Difference(*key, column, old[column], new[column])
+        if old["packed"] != new["packed"]:  # the same facts, packed (data/analytics/fact_pack.py)
+            return Difference(*key, "packed", _shown(old["packed"]), _shown(new["packed"]))
     return None
+
+
+def _shown(packed: bytes | None) -> str:
+    return "NULL" if packed is None else f"{len(bytes(packed))} bytes {bytes(packed)[:16].hex()}..."
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -271,23 +284,11 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
              if not (lean and c in course_facts.LEAN_OMITTED)]
     names = [get_instrument(n).name for n in instruments] if instruments is not None else None
     with engine.connect() as conn:  # one transaction: both reads see one state (SQLite)
-        rows = read_table(conn, _rows_stmt(chosen, names, plain, dates, timepoint, key,
-                                           steps, engine, coded=True),
-                          {**_FACT_SCHEMA, "instrument": "int"})
-        packed = ints(rows["instrument"])
-        if len(packed) and bool(((packed & _CODE_MASK) == _UNKNOWN).any()):
-            # a name the codes do not know (never written by this application)
-            rows = read_table(conn, _rows_stmt(chosen, names, plain, dates, timepoint, key,
-                                               steps, engine, coded=False), _FACT_SCHEMA)
-        else:
-            rows = rows.set_column(
-                rows.column_names.index("instrument"), "instrument",
-                pa.DictionaryArray.from_arrays(pa.array(packed & _CODE_MASK, pa.int32()),
-                                               pa.array(_INSTRUMENT_CODES, pa.string()))
-                .dictionary_decode())
-            for bit, flag in enumerate(_PACKED_FLAGS):
-                rows = rows.append_column(
-                    flag, pa.array((packed & (_CODE_MASK + 1) << bit) != 0, pa.bool_()))
+        rows = _packed_rows(conn, chosen, names, timepoint, key) if lean and not steps \
+            else None
+        if rows is None:  # a full read, the remission steps, or a row without its pack
+            rows = _column_rows(conn, chosen, names, plain, dates, timepoint, key, steps,
+                                engine)
         course_stmt = (select(Course.id.label("course_key"),
                               Course.patient_id.label("patient_key"),
                               Patient.clinic_id, Course.number.label("course_number"),
@@ -307,14 +308,73 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     return _typed(table, dose, steps, dimensions)
 
 
+def _column_rows(conn: Connection, chosen: list, names: list[str] | None, plain: list[str],
+                 dates: list[str], timepoint: str, key: str, steps: bool,
+                 engine: Engine) -> pa.Table:
+    """The rows' facts read column by column (``_rows_stmt``)."""
+    rows = read_table(conn, _rows_stmt(chosen, names, plain, dates, timepoint, key,
+                                       steps, engine, coded=True),
+                      {**_FACT_SCHEMA, "instrument": "int"})
+    packed = ints(rows["instrument"])
+    if len(packed) and bool(((packed & _CODE_MASK) == _UNKNOWN).any()):
+        # a name the codes do not know (never written by this application)
+        rows = read_table(conn, _rows_stmt(chosen, names, plain, dates, timepoint, key,
+                                           steps, engine, coded=False), _FACT_SCHEMA)
+    else:
+        rows = rows.set_column(
+            rows.column_names.index("instrument"), "instrument",
+            pa.DictionaryArray.from_arrays(pa.array(packed & _CODE_MASK, pa.int32()),
+                                           pa.array(_INSTRUMENT_CODES, pa.string()))
+            .dictionary_decode())
+        for bit, flag in enumerate(_PACKED_FLAGS):
+            rows = rows.append_column(
+                flag, pa.array((packed & (_CODE_MASK + 1) << bit) != 0, pa.bool_()))
+    return rows
+
+
+def _packed_rows(conn: Connection, chosen: list, names: list[str] | None, timepoint: str,
+                 key: str) -> pa.Table | None:
+    """The lean rows' facts from their packs alone (data/analytics/fact_pack.py): the
+    columns ``_column_rows(..., lean)`` gives, or None when a chosen row has no pack."""
+    stmt = _in_scope(select(_TABLE.c.packed), chosen, names)
+    packs = read_table(conn, stmt, {"packed": "binary"})["packed"]
+    if packs.null_count:
+        return None
+    facts = fact_pack.decode(packs, timepoint, int(key))
+    day = facts["first_day"]
+    columns = {
+        "course_key": pa.array(facts["course_key"], pa.int64()),
+        "instrument": pa.DictionaryArray.from_arrays(
+            pa.array(facts["code"], pa.int32()),
+            pa.array(fact_pack.CODES, pa.string())).dictionary_decode(),
+        "first_infusion_date": pa.array(day.astype("int32"), pa.int32(),
+                                        mask=day == fact_pack.NO_DAY).cast(pa.date32()),
+        **{name: pa.array(facts[name], pa.float64(), from_pandas=True)
+           for name in (*fact_pack.FLOATS, "after_n_total", "after_n_answer")},
+        **{flag: pa.array(facts[flag], pa.bool_()) for flag in fact_pack.FLAGS},
+    }
+    return pa.table(columns)
+
+
+def _in_scope(stmt, chosen: list, names: list[str] | None):
+    """``stmt`` (of course_outcome) narrowed to the chosen courses and instruments."""
+    t = _TABLE.c
+    if chosen:
+        stmt = stmt.where(t.course_id.in_(
+            select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
+    if names is not None:
+        stmt = stmt.where(t.instrument.in_(names))
+    return stmt
+
+
 # Instrument names read as their index here (a small integer per row, where a name is a
 # string object per row: the driver's dearest value), _UNKNOWN for a name not listed; the
 # three flags ride in the same small integer, a bit each above the code (three values per
 # row fewer for the driver to build and the read to transpose).
-_INSTRUMENT_CODES = tuple(INSTRUMENTS)
+_INSTRUMENT_CODES = fact_pack.CODES
 _CODE_MASK = 15  # the low 4 bits: the instrument's index
 _UNKNOWN = _CODE_MASK
-_PACKED_FLAGS = ("any_item9_positive", "later_item9_positive", "day_after_checked")
+_PACKED_FLAGS = fact_pack.FLAGS
 assert len(_INSTRUMENT_CODES) < _UNKNOWN
 
 
@@ -337,11 +397,7 @@ def _rows_stmt(chosen: list, names: list[str] | None, plain: list[str], dates: l
                   *(day_number(t[c]).label(c) for c in dates), *(t[c] for c in plain),
                   _json_number(t[f"{timepoint}_totals"], key, engine).label("after_n_total"),
                   _json_number(t[f"{timepoint}_item9"], key, engine).label("after_n_answer"))
-    if chosen:
-        stmt = stmt.where(t.course_id.in_(
-            select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
-    if names is not None:
-        stmt = stmt.where(t.instrument.in_(names))
+    stmt = _in_scope(stmt, chosen, names)
     if steps:
         stmt = stmt.add_columns(cast(t.remission_steps, String).label("remission_steps"))
     return stmt

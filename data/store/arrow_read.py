@@ -1,7 +1,7 @@
 """The one read path for large results: a SQLAlchemy Core select, run on the caller's
 connection (its transaction, its snapshot: a streamed export's pages see one state of the
 store), returned as a pyarrow Table whose column types are the ones the caller declares
-(``int``, ``float``, ``text``, ``date``, ``datetime``, ``bool``), whatever the driver gives
+(``int``, ``float``, ``text``, ``date``, ``datetime``, ``bool``, ``binary``), whatever the driver gives
 and whatever the first rows hold (a NULL-first column, an empty result).
 
 The statement is compiled and its parameters bound by SQLAlchemy for the connection's
@@ -36,10 +36,10 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-Kind = Literal["int", "float", "text", "date", "datetime", "bool"]
+Kind = Literal["int", "float", "text", "date", "datetime", "bool", "binary"]
 ARROW_TYPES: dict[str, pa.DataType] = {
     "int": pa.int64(), "float": pa.float64(), "text": pa.string(), "date": pa.date32(),
-    "datetime": pa.timestamp("us", tz="UTC"), "bool": pa.bool_(),
+    "datetime": pa.timestamp("us", tz="UTC"), "bool": pa.bool_(), "binary": pa.binary(),
 }
 BATCH_ROWS = 65_536  # rows fetched and turned into Arrow arrays at a time
 

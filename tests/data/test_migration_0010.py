@@ -1,0 +1,78 @@
+"""Migration 0010 on a store holding course outcomes (SQLite, and PostgreSQL with
+TEST_DATABASE_URL): every kept row is packed from its own columns (the pack a write
+would give), a row that does not fit keeps a NULL pack, and the downgrade drops the column."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import inspect, text
+
+from data.analytics import fact_pack
+from data.store import db
+from data.store.migrate import upgrade
+from data.store.settings import get_settings
+from tests.conftest import TEST_DATABASE_URL, _reset_postgres
+from tests.data.test_fact_pack import FACTS
+
+COLUMNS = ("course_id, instrument, first_infusion_date, baseline, baseline_item9, latest, "
+           "last_received, first_response_received, first_remission_received, "
+           "day_after_item9, any_item9_positive, later_item9_positive, day_after_checked, "
+           "post_totals, pre_totals, post_item9, pre_item9")
+
+
+def _row(course: int, instrument: str, facts: dict, first: str | None) -> dict:
+    return {"course_id": course, "instrument": instrument, "first_infusion_date": first,
+            **{k: v for k, v in facts.items() if k not in
+               ("post_totals", "pre_totals", "post_item9", "pre_item9")},
+            **{k: None if facts[k] is None else json.dumps(facts[k])
+               for k in ("post_totals", "pre_totals", "post_item9", "pre_item9")}}
+
+
+@pytest.fixture
+def engine_at_0009(tmp_path, monkeypatch):
+    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'old.db'}"
+    if TEST_DATABASE_URL:
+        _reset_postgres(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    db.dispose_engines()
+    engine = db.get_engine(url)
+    upgrade(engine, "0009")
+    yield engine
+    db.dispose_engines()
+    get_settings.cache_clear()
+
+
+def test_kept_rows_are_packed_from_their_columns(engine_at_0009):
+    unfit = {**FACTS, "post_totals": {"1": 13.5}}
+    rows = [_row(3, "PHQ-9", FACTS, "2024-10-04"),  # day 20,000 after 1970-01-01
+            _row(3, "GAD-7", {**FACTS, "baseline": None}, None),
+            _row(8, "PHQ-9", unfit, "2024-10-04")]
+    placeholders = ", ".join(f":{name.strip()}" for name in COLUMNS.split(","))
+    with engine_at_0009.begin() as conn:
+        conn.execute(text(f"INSERT INTO course_outcome ({COLUMNS}) VALUES ({placeholders})"),
+                     rows)
+    upgrade(engine_at_0009, "0010")
+    with engine_at_0009.connect() as conn:
+        packed = {(course, name): value for course, name, value in conn.execute(text(
+            "SELECT course_id, instrument, packed FROM course_outcome"))}
+    assert bytes(packed[(3, "PHQ-9")]) == fact_pack.encode(3, "PHQ-9", FACTS, 20_000)
+    assert bytes(packed[(3, "GAD-7")]) == fact_pack.encode(
+        3, "GAD-7", {**FACTS, "baseline": None}, None)
+    assert packed[(8, "PHQ-9")] is None
+    upgrade_down(engine_at_0009)
+    assert "packed" not in {c["name"] for c in inspect(engine_at_0009).get_columns(
+        "course_outcome")}
+
+
+def upgrade_down(engine) -> None:
+    from alembic import command
+
+    from data.store.migrate import alembic_config
+
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
