@@ -500,10 +500,19 @@ class CourseOutcome(SQLModel, table=True):
     later_item9_positive: bool = False
     day_after_checked: bool = False  # O12
     day_after_item9: float | None = None
-    # The lean facts above and the four maps in one binary value (migration 0010,
-    # data/analytics/fact_pack.py): the summary reads this column alone. NULL when a row
-    # does not fit the format; the reader then takes the columns.
-    packed: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
+class CourseOutcomePack(SQLModel, table=True):
+    """Per course with ``course_outcome`` rows: their lean facts and after-N maps packed
+    (migration 0010, data/analytics/fact_pack.py), written with the rows by the same
+    refresh; the summary reads them with the course instead of the rows. NULL when a row
+    does not fit the format (the reader then takes the rows' columns)."""
+
+    __tablename__ = "course_outcome_pack"
+
+    course_id: int = Field(primary_key=True)
+    headers: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    maps: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
 class CourseOutcomeStale(SQLModel, table=True):

@@ -44,6 +44,7 @@ counts are Python ints, so ``json.dumps`` works on the result.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -110,7 +111,10 @@ def summarize_tables(
     for name in names:
         spec = get_instrument(name)
         limit = overrides.get(name, spec.remission_max)
-        summary[name] = instrument_summary(tables[name], spec, after_n, limit, small_cell)
+        if tables[name].empty:  # no course: the object depends on the parameters alone
+            summary[name] = _empty_summary(tables[name], spec, after_n, limit, small_cell)
+        else:
+            summary[name] = instrument_summary(tables[name], spec, after_n, limit, small_cell)
     summary[NHS_KEY] = nhs_paired(tables["PHQ-9"], tables["GAD-7"])
     summary["parameters"] = {
         "after_n": int(after_n),
@@ -120,6 +124,20 @@ def summarize_tables(
         "small_cell": small_cell,
     }
     return summary
+
+
+_EMPTY: dict[tuple[str, int, int | None, int | None], dict[str, Any]] = {}
+
+
+def _empty_summary(table: pd.DataFrame, spec: Instrument, after_n: int, limit: int | None,
+                   small_cell: int | None) -> dict[str, Any]:
+    """``instrument_summary`` of a table without rows, computed once per parameters (a
+    catalogue instrument no clinic uses would otherwise cost its full pandas path at every
+    summary); a copy, so a caller's change never reaches the next summary."""
+    key = (spec.name, int(after_n), limit, small_cell)
+    if key not in _EMPTY:
+        _EMPTY[key] = instrument_summary(table, spec, after_n, limit, small_cell)
+    return copy.deepcopy(_EMPTY[key])
 
 
 def _remission_overrides(remission_max: Mapping[str, int] | None) -> dict[str, int]:

@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from data.analytics import fact_pack
+from data.analytics.course_progress import PROGRESS_SCHEMA, progress_frame, with_last_infusion
 from data.analytics.observations import (
     _joined,
     _median_doses,
@@ -72,6 +73,7 @@ from models.tables import (
     Clinic,
     Course,
     CourseOutcome,
+    CourseOutcomePack,
     CourseOutcomeStale,
     Infusion,
     Patient,
@@ -83,6 +85,7 @@ CHUNK = 2000  # courses recomputed per query
 FEW = 200  # up to this many courses, recomputed one by one in plain Python (a save's refresh)
 _TABLE = CourseOutcome.__table__
 _STALE = CourseOutcomeStale.__table__
+_PACK = CourseOutcomePack.__table__
 
 
 # --- writes -------------------------------------------------------------------------------
@@ -110,6 +113,7 @@ def rebuild_outcomes(session: Session) -> int:
     """Recompute every course's rows from the scores; return the number of rows."""
     session.execute(delete(_STALE))
     session.execute(delete(_TABLE))
+    session.execute(delete(_PACK))
     ids = list(session.execute(select(Assessment.course_id).distinct()).scalars())
     return _replace_rows(session, sorted(ids), deleted=True)
 
@@ -120,10 +124,12 @@ def _replace_rows(session: Session, course_ids: Sequence[int], deleted: bool = F
         chunk = list(course_ids[start:start + CHUNK])
         if not deleted:
             session.execute(delete(_TABLE).where(_TABLE.c.course_id.in_(chunk)))
+            session.execute(delete(_PACK).where(_PACK.c.course_id.in_(chunk)))
         few = len(chunk) <= FEW
         rows = (few_fact_rows if few else fact_rows)(session.connection(), chunk)
         if rows:
             session.execute(insert(_TABLE), rows)
+            session.execute(insert(_PACK), pack_rows(rows))
         written += len(rows)
     return written
 
@@ -186,10 +192,23 @@ def _db_row(instrument: str, record: dict) -> dict[str, Any]:
         elif isinstance(value, float | np.floating):
             value = None if math.isnan(value) else float(value)
         row[column] = value
-    first = row["first_infusion_date"]
-    row["packed"] = fact_pack.encode(row["course_id"], instrument, row,
-                                     None if first is None else (first - _EPOCH).days)
     return row
+
+
+def pack_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``course_outcome_pack`` rows of the courses of ``rows`` (``_db_row`` dicts): a
+    course's rows packed (data/analytics/fact_pack.py), or NULL packs when one does not fit."""
+    by_course: dict[int, list] = {}
+    for row in rows:
+        first = row["first_infusion_date"]
+        by_course.setdefault(row["course_id"], []).append(
+            (row["instrument"], row, None if first is None else (first - _EPOCH).days))
+    packs = []
+    for course in sorted(by_course):
+        packed = fact_pack.encode(by_course[course])
+        headers, maps = packed if packed is not None else (None, None)
+        packs.append({"course_id": course, "headers": headers, "maps": maps})
+    return packs
 
 
 _EPOCH = date(1970, 1, 1)
@@ -218,11 +237,15 @@ def check_outcomes(engine: Engine | None = None) -> Difference | None:
     with engine.connect() as conn:
         stored = {(r["course_id"], r["instrument"]): r for r in
                   (dict(m) for m in conn.execute(select(_TABLE)).mappings())}
+        stored_packs = {r["course_id"]: r for r in
+                        (dict(m) for m in conn.execute(select(_PACK)).mappings())}
         ids = sorted(set(conn.execute(select(Assessment.course_id).distinct()).scalars()))
         fresh: dict[tuple, dict] = {}
+        fresh_packs: dict[int, dict] = {}
         for start in range(0, len(ids), CHUNK):
-            for row in fact_rows(conn, ids[start:start + CHUNK]):
-                fresh[(row["course_id"], row["instrument"])] = row
+            rows = fact_rows(conn, ids[start:start + CHUNK])
+            fresh.update(((row["course_id"], row["instrument"]), row) for row in rows)
+            fresh_packs.update((pack["course_id"], pack) for pack in pack_rows(rows))
     for key in sorted(set(stored) | set(fresh)):
         old, new = stored.get(key), fresh.get(key)
         if old is None or new is None:
@@ -231,13 +254,24 @@ def check_outcomes(engine: Engine | None = None) -> Difference | None:
         for column in course_facts.FACT_COLUMNS:
             if not _same(old[column], new[column]):
                 return Difference(*key, column, old[column], new[column])
-        if old["packed"] != new["packed"]:  # the same facts, packed (data/analytics/fact_pack.py)
-            return Difference(*key, "packed", _shown(old["packed"]), _shown(new["packed"]))
+    for course in sorted(set(stored_packs) | set(fresh_packs)):  # the same facts, packed
+        old, new = stored_packs.get(course), fresh_packs.get(course)
+        if old is None or new is None:
+            return Difference(course, "*", "pack", "present" if old else "missing",
+                              "present" if new else "missing")
+        for column in ("headers", "maps"):
+            if _bytes(old[column]) != _bytes(new[column]):
+                return Difference(course, "*", f"pack {column}", _shown(old[column]),
+                                  _shown(new[column]))
     return None
 
 
-def _shown(packed: bytes | None) -> str:
-    return "NULL" if packed is None else f"{len(bytes(packed))} bytes {bytes(packed)[:16].hex()}..."
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _shown(packed: Any) -> str:
+    return "NULL" if packed is None else f"{len(bytes(packed))} bytes"
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -253,12 +287,18 @@ def _same(a: Any, b: Any) -> bool:
 
 # --- reads --------------------------------------------------------------------------------
 
-def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date | None = None,
-               end: date | None = None, after_n: int, timepoint_rule: str,
-               instruments: Iterable[str] | None = None, dimensions: bool = False,
-               steps: bool = False, patient_ids: Iterable[int] | None = None,
-               doses: bool = True, lean: bool = False,
-               engine: Engine | None = None) -> pd.DataFrame:
+def load_facts(**kwargs: Any) -> pd.DataFrame:
+    """The stored rows of the courses in scope (``facts_and_progress`` without progress)."""
+    return facts_and_progress(**kwargs)[0]
+
+
+def facts_and_progress(*, actor: Actor, clinic_ids: list[int] | None = None,
+                       start: date | None = None, end: date | None = None, after_n: int,
+                       timepoint_rule: str, instruments: Iterable[str] | None = None,
+                       dimensions: bool = False, steps: bool = False,
+                       patient_ids: Iterable[int] | None = None, doses: bool = True,
+                       lean: bool = False, progress: bool = False,
+                       engine: Engine | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The stored rows (stale courses refreshed first) of the courses in scope, clinics and
     start range: engine.COURSE_COLUMNS, instrument, the parameter-free facts and RESOLVED
     for ``after_n`` / ``timepoint_rule``; with ``dimensions`` the first infusion's clinician
@@ -266,7 +306,9 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     band: a read of every infusion's dose); with ``steps`` the remission steps; with
     ``patient_ids`` only those patients' courses (a cached frame patched after a save);
     ``lean`` leaves out ``course_facts.LEAN_OMITTED`` (what no summary, filter or the
-    response section reads: a quarter of the columns)."""
+    response section reads: a quarter of the columns). With ``progress``, second: D1's
+    ``course_progress.read_progress`` columns of the same courses, from the same read of
+    the courses (retention needs no read of its own); else None."""
     with read_session():  # a refusal is audited at the unit-of-work boundary
         require(actor, "view_outcomes", entity="outcomes",
                 message="This role does not see clinical outcomes.")
@@ -283,12 +325,8 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
     dates = [c for c in course_facts.DATE_FACTS
              if not (lean and c in course_facts.LEAN_OMITTED)]
     names = [get_instrument(n).name for n in instruments] if instruments is not None else None
+    packed = lean and not steps  # the packs hold the lean facts, not the remission steps
     with engine.connect() as conn:  # one transaction: both reads see one state (SQLite)
-        rows = _packed_rows(conn, chosen, names, timepoint, key) if lean and not steps \
-            else None
-        if rows is None:  # a full read, the remission steps, or a row without its pack
-            rows = _column_rows(conn, chosen, names, plain, dates, timepoint, key, steps,
-                                engine)
         course_stmt = (select(Course.id.label("course_key"),
                               Course.patient_id.label("patient_key"),
                               Patient.clinic_id, Course.number.label("course_number"),
@@ -296,7 +334,18 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
                        .join(Patient, Patient.id == Course.patient_id).where(*chosen))
         if dimensions:
             course_stmt = _with_first_infusion(course_stmt, conn.dialect.name)
-        courses = read_table(conn, course_stmt, _FACT_SCHEMA)
+        if progress:
+            course_stmt = with_last_infusion(course_stmt, conn.dialect.name)
+        if packed:  # the courses with rows, each with its pack
+            course_stmt = (course_stmt.join(_PACK, _PACK.c.course_id == Course.id)
+                           .add_columns(_PACK.c.headers, _PACK.c.maps))
+        courses = read_table(conn, course_stmt, {**_FACT_SCHEMA, **PROGRESS_SCHEMA,
+                                                 "headers": "binary", "maps": "binary"})
+        if packed and not courses["headers"].null_count:
+            rows = _packed_rows(courses, names, timepoint, key)
+        else:  # a full read, the remission steps, or a course that does not fit its pack
+            rows = _column_rows(conn, chosen, names, plain, dates, timepoint, key, steps,
+                                engine)
         clinics = read_table(conn, select(Clinic.id.label("clinic_id"),
                                           Clinic.code.label("clinic")), _FACT_SCHEMA)
         table = _with_courses(rows, courses, clinics)
@@ -305,7 +354,8 @@ def load_facts(*, actor: Actor, clinic_ids: list[int] | None = None, start: date
             medians = _median_doses(conn, chosen)
             dose = (pd.Series(ints(table["course_key"])).map(medians).astype("float64")
                     .to_numpy())
-    return _typed(table, dose, steps, dimensions)
+    return (_typed(table, dose, steps, dimensions),
+            progress_frame(courses["course_key"], courses) if progress else None)
 
 
 def _column_rows(conn: Connection, chosen: list, names: list[str] | None, plain: list[str],
@@ -332,26 +382,24 @@ def _column_rows(conn: Connection, chosen: list, names: list[str] | None, plain:
     return rows
 
 
-def _packed_rows(conn: Connection, chosen: list, names: list[str] | None, timepoint: str,
-                 key: str) -> pa.Table | None:
-    """The lean rows' facts from their packs alone (data/analytics/fact_pack.py): the
-    columns ``_column_rows(..., lean)`` gives, or None when a chosen row has no pack."""
-    stmt = _in_scope(select(_TABLE.c.packed), chosen, names)
-    packs = read_table(conn, stmt, {"packed": "binary"})["packed"]
-    if packs.null_count:
-        return None
-    facts = fact_pack.decode(packs, timepoint, int(key))
-    day = facts["first_day"]
+def _packed_rows(courses: pa.Table, names: list[str] | None, timepoint: str,
+                 key: str) -> pa.Table:
+    """The lean rows' facts from their courses' packs (data/analytics/fact_pack.py): the
+    columns ``_column_rows(..., lean)`` gives, of the instruments ``names`` (all: None)."""
+    facts = fact_pack.decode(courses["headers"], courses["maps"], timepoint, int(key))
+    keep = np.isin(facts["code"], [fact_pack.CODES.index(n) for n in names]) \
+        if names is not None else slice(None)
+    day = facts["first_day"][keep]
     columns = {
-        "course_key": pa.array(facts["course_key"], pa.int64()),
+        "course_key": pa.array(ints(courses["course_key"])[facts["course"][keep]], pa.int64()),
         "instrument": pa.DictionaryArray.from_arrays(
-            pa.array(facts["code"], pa.int32()),
+            pa.array(facts["code"][keep], pa.int32()),
             pa.array(fact_pack.CODES, pa.string())).dictionary_decode(),
         "first_infusion_date": pa.array(day.astype("int32"), pa.int32(),
                                         mask=day == fact_pack.NO_DAY).cast(pa.date32()),
-        **{name: pa.array(facts[name], pa.float64(), from_pandas=True)
+        **{name: pa.array(facts[name][keep], pa.float64(), from_pandas=True)
            for name in (*fact_pack.FLOATS, "after_n_total", "after_n_answer")},
-        **{flag: pa.array(facts[flag], pa.bool_()) for flag in fact_pack.FLAGS},
+        **{flag: pa.array(facts[flag][keep], pa.bool_()) for flag in fact_pack.FLAGS},
     }
     return pa.table(columns)
 
@@ -418,6 +466,8 @@ def _with_courses(rows: pa.Table, courses: pa.Table, clinics: pa.Table) -> pa.Ta
         at, found = np.zeros(len(keys), dtype="int64"), np.zeros(len(keys), dtype=bool)
     if not found.all():
         rows, at = rows.filter(pa.array(found)), at[found]
+    courses = courses.drop_columns([c for c in (*PROGRESS_SCHEMA, "headers", "maps")
+                                    if c in courses.column_names])
     taken = courses.take(pa.array(order[at]))
     clinic_ids = ints(clinics["clinic_id"])
     clinic_order = np.argsort(clinic_ids, kind="stable")

@@ -9,12 +9,13 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Engine
 
 from data.analytics.observations import course_infusion
 from data.clinic.protocol import load_protocol
-from data.store.arrow_read import day_number, days, floats, ints, read_table, texts
+from data.store.arrow_read import Kind, day_number, days, floats, ints, read_table, texts
 from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
 from models.tables import Course, Patient
@@ -52,27 +53,40 @@ def read_progress(*, clinic_ids: list[int] | None = None, start: date | None = N
     if patient_ids is not None:
         stmt = stmt.where(Course.patient_id.in_(patient_ids))
     with engine.connect() as conn:  # columns, not a Python row per course
-        table = read_table(conn, stmt, _PROGRESS_SCHEMA)
-    return pd.DataFrame({
-        "course_key": ints(table["id"]),
-        "last_infusion": pd.array(floats(table["last_infusion"]), dtype="Int64"),
-        "last_date": days(table["administered_on"]).to_numpy(),
-        "status": texts(table["status"]).to_numpy(dtype=object),
-        "patient_key": ints(table["patient_id"]),
-    })
+        table = read_table(conn, stmt, {"id": "int", "patient_id": "int", **PROGRESS_SCHEMA})
+    return progress_frame(table["id"], table)
 
 
 def _last_infusions(dialect: str) -> Select:
     """Each course with its last infusion's number and date (``course_infusion``)."""
-    target, onclause, last = course_infusion(dialect, last=True)
-    return (select(Course.id, last.number.label("last_infusion"),
-                   day_number(last.administered_on).label("administered_on"),
-                   Course.status, Course.patient_id)
+    return with_last_infusion(select(Course.id), dialect).add_columns(Course.patient_id)
+
+
+def with_last_infusion(stmt: Select, dialect: str) -> Select:
+    """``stmt`` (a select of courses) with each course's last infusion number and date and
+    its status: the columns of PROGRESS_SCHEMA."""
+    target, onclause, last = course_infusion(dialect, last=True, name="last_infusion")
+    return (stmt.add_columns(last.number.label("last_infusion"),
+                             day_number(last.administered_on).label("last_administered_on"),
+                             Course.status.label("course_status"))
             .outerjoin(target, onclause))
 
 
-_PROGRESS_SCHEMA = {"id": "int", "last_infusion": "float", "administered_on": "date",
-                    "status": "text", "patient_id": "int"}
+PROGRESS_SCHEMA: dict[str, Kind] = {"last_infusion": "float", "last_administered_on": "date",
+                                    "course_status": "text"}
+
+
+def progress_frame(course_keys: pa.ChunkedArray, table: pa.Table) -> pd.DataFrame:
+    """PROGRESS_COLUMNS and patient_key from a read of ``with_last_infusion``
+    (``table`` holds its columns and the patient, as patient_id or patient_key)."""
+    patients = table["patient_id" if "patient_id" in table.column_names else "patient_key"]
+    return pd.DataFrame({
+        "course_key": ints(course_keys),
+        "last_infusion": pd.array(floats(table["last_infusion"]), dtype="Int64"),
+        "last_date": days(table["last_administered_on"]).to_numpy(),
+        "status": texts(table["course_status"]).to_numpy(dtype=object),
+        "patient_key": ints(patients),
+    })
 
 
 def patched_progress(progress: pd.DataFrame, patients: list[int], *,

@@ -1,29 +1,34 @@
-"""The lean course facts of one ``course_outcome`` row packed into one binary value
-(``course_outcome.packed``, migration 0010), so the summary's read asks the driver for two
-values per row (course id, pack) instead of twelve: the driver builds a Python object per
-value, and that was most of the summary's cost at scale L (docs/PERFORMANCE.md).
+"""A course's lean outcome facts packed into two binary values (``course_outcome_pack``,
+migration 0010), so the summary reads one row per course, the pack riding on the read of
+the courses it needs anyway, instead of a row per (course, instrument) with twelve values:
+the driver builds a Python object per value, and that was most of the summary's cost at
+scale L (docs/PERFORMANCE.md).
 
-A pack holds what ``load_facts(lean=True)`` returns per row, for every after-N and timepoint
-rule (the four after-N maps travel whole and are resolved here, in numpy):
+For each ``course_outcome`` row of the course (by catalogue order, ``CODES``) the pack holds
+what ``load_facts(lean=True)`` returns, for every after-N and timepoint rule:
 
-- ``HEADER`` (78 bytes, little-endian): the format version (``VERSION``); the course id;
-  the instrument's
-  index in ``CODES`` with the flags of ``FLAGS`` as bits 4, 5, 6; the first infusion's day
-  number (days since 1970-01-01, ``NO_DAY`` when missing); the ``FLOATS`` as float64 (NaN when
-  missing); the number of entries of each of ``course_facts.MAP_COLUMNS``;
-- then each map's entries in that order, by infusion number: (number uint16, value int16).
+- ``headers``: one ``HEADER``-byte record per row, little-endian: the format version
+  (``VERSION``); the instrument's index in ``CODES`` with the flags of ``FLAGS`` as bits 4,
+  5, 6; the first infusion's day number (days since 1970-01-01, ``NO_DAY`` when missing);
+  the ``FLOATS`` as float64 (NaN when missing); the length of each of
+  ``course_facts.MAP_COLUMNS`` below;
+- ``maps``: per row, each of the four after-N maps as a dense int16 array indexed by the
+  infusion number (``MISSING`` where the map has no entry), in MAP_COLUMNS order.
 
-``encode`` returns None when a row does not fit (an instrument outside the catalogue, a
-value that is not a whole number in int16, an infusion number above 65,535): such a row
-keeps a NULL pack and the reader takes the columns instead (``decode`` is never asked to
-guess). ``decode`` reads many packs at once from an Arrow binary array's buffers.
+The headers of many courses, read one after another, are one array of records (no copy
+to find a field) and the maps one array of int16: ``decode`` answers every course's
+after-N by one index per row.
+
+``encode`` returns None when a course does not fit (an instrument outside the catalogue, a
+value that is not a whole number in int16, an infusion number above ``MAX_INFUSION``):
+such a course keeps NULL packs and the reader takes the columns instead.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,89 +44,116 @@ FLAGS = ("any_item9_positive", "later_item9_positive", "day_after_checked")
 FLOATS = ("baseline", "baseline_item9", "latest", "last_received", "first_response_received",
           "first_remission_received", "day_after_item9")
 NO_DAY = -(2 ** 31)
-_HEADER = struct.Struct("<BqBi7d4H")
+MISSING = -(2 ** 15)
+MAX_INFUSION = 4095
+_HEADER = struct.Struct("<BBi7d4H")
 HEADER = _HEADER.size
-_ENTRY = struct.Struct("<Hh")
-_HEADER_DTYPE = np.dtype([("version", "u1"), ("course", "<i8"), ("code", "u1"),
-                          ("day", "<i4"),
+_HEADER_DTYPE = np.dtype([("version", "u1"), ("code", "u1"), ("day", "<i4"),
                           *((name, "<f8") for name in FLOATS),
                           *((f"n_{name}", "<u2") for name in MAP_COLUMNS)])
-assert _HEADER_DTYPE.itemsize == HEADER == 78
+assert _HEADER_DTYPE.itemsize == HEADER == 70
 assert len(CODES) < 16
 
 
-def encode(course_id: int, instrument: str, facts: Mapping[str, Any],
-           first_day: int | None) -> bytes | None:
-    """The pack of one row: ``facts`` holds FLAGS, FLOATS and the MAP_COLUMNS ({"k": value}
-    or None); ``first_day`` the first infusion's day number. None when it does not fit."""
-    if instrument not in CODES:
+def encode(rows: Sequence[tuple[str, Mapping[str, Any], int | None]]) -> tuple[bytes, bytes] | None:
+    """The (headers, maps) of one course from its rows: (instrument, facts, first infusion's
+    day number), ``facts`` holding FLAGS, FLOATS and the MAP_COLUMNS ({"k": value} or None).
+    None when a row does not fit."""
+    if any(instrument not in CODES for instrument, _, _ in rows):
         return None
-    code = CODES.index(instrument)
-    for bit, flag in enumerate(FLAGS):
-        code |= bool(facts[flag]) << (4 + bit)
-    floats = [math.nan if facts[name] is None else float(facts[name]) for name in FLOATS]
-    entries: list[bytes] = []
-    counts = []
-    for name in MAP_COLUMNS:
-        mapping = facts[name] or {}
-        counts.append(len(mapping))
-        for key, value in sorted((int(k), float(v)) for k, v in mapping.items()):
-            if not (0 <= key <= 65_535 and value.is_integer() and -32_768 <= value <= 32_767):
+    headers, maps = [], []
+    for instrument, facts, first_day in sorted(rows, key=lambda row: CODES.index(row[0])):
+        code = CODES.index(instrument)
+        for bit, flag in enumerate(FLAGS):
+            code |= bool(facts[flag]) << (4 + bit)
+        floats = [math.nan if facts[name] is None else float(facts[name]) for name in FLOATS]
+        lengths = []
+        for name in MAP_COLUMNS:
+            dense = _dense(facts[name] or {})
+            if dense is None:
                 return None
-            entries.append(_ENTRY.pack(key, int(value)))
-    if max(counts) > 65_535:
+            lengths.append(len(dense))
+            maps.append(struct.pack(f"<{len(dense)}h", *dense))
+        day = NO_DAY if first_day is None else int(first_day)
+        headers.append(_HEADER.pack(VERSION, code, day, *floats, *lengths))
+    return b"".join(headers), b"".join(maps)
+
+
+def _dense(mapping: Mapping[str, Any]) -> list[int] | None:
+    """{"k": value} as a list indexed by k (MISSING elsewhere); None when it does not fit."""
+    pairs = [(int(k), float(v)) for k, v in mapping.items()]
+    if not pairs:
+        return []
+    if any(not (0 <= k <= MAX_INFUSION and v.is_integer() and MISSING < v <= 32_767)
+           for k, v in pairs):
         return None
-    day = NO_DAY if first_day is None else int(first_day)
-    return _HEADER.pack(VERSION, int(course_id), code, day, *floats, *counts) + b"".join(entries)
+    dense = [MISSING] * (max(k for k, _ in pairs) + 1)
+    for k, v in pairs:
+        dense[k] = int(v)
+    return dense
 
 
-def decode(packs: pa.Array | pa.ChunkedArray, timepoint: str, key: int) -> dict[str, np.ndarray]:
-    """The columns of many packs (binary, no nulls): ``course_key``, ``code`` (the
-    instrument's index in CODES), each of FLAGS (bool), ``first_day`` (int64, NO_DAY when
-    missing), each of FLOATS, and ``after_n_total`` / ``after_n_answer``: the value at
-    infusion ``key`` of the ``{timepoint}_totals`` / ``{timepoint}_item9`` maps (NaN when
-    absent)."""
-    if isinstance(packs, pa.ChunkedArray):
-        packs = packs.combine_chunks() if packs.num_chunks else pa.array([], pa.binary())
-    n = len(packs)
-    if packs.null_count:
+def decode(headers: pa.Array | pa.ChunkedArray, maps: pa.Array | pa.ChunkedArray,
+           timepoint: str, key: int) -> dict[str, np.ndarray]:
+    """The rows of many courses' packs (binary, no nulls, one pair per course): ``course``
+    (the index of each row's course among the packs), ``code`` (the instrument's index in
+    CODES), each of FLAGS (bool), ``first_day`` (int64, NO_DAY when missing), each of FLOATS,
+    and ``after_n_total`` / ``after_n_answer``: the value at infusion ``key`` of the
+    ``{timepoint}_totals`` / ``{timepoint}_item9`` maps (NaN when absent)."""
+    headers, maps = _chunks(headers), _chunks(maps)
+    if any(chunk.null_count for chunk in (*headers, *maps)):
         raise ValueError("decode: a NULL pack (read the columns instead)")
-    lengths = pc.binary_length(packs).to_numpy(zero_copy_only=False).astype("int64")
-    if n and bool((lengths < HEADER).any()):
-        raise ValueError("decode: a pack shorter than its header")
-    fields = np.frombuffer(_data(pc.binary_slice(packs, 0, HEADER)), dtype=_HEADER_DTYPE,
-                           count=n)
-    if n and bool((fields["version"] != VERSION).any()):
+    header_bytes = _lengths(headers)
+    if bool((header_bytes % HEADER).any()) or bool((header_bytes == 0).any()):
+        raise ValueError("decode: a course's headers are not whole records")
+    records = _values(headers, _HEADER_DTYPE)
+    if bool((records["version"] != VERSION).any()):
         raise ValueError("decode: a pack of another format version")
-    code = fields["code"].astype("int64")
-    out: dict[str, np.ndarray] = {"course_key": fields["course"].astype("int64"),
-                                  "code": code & 15, "first_day": fields["day"].astype("int64")}
+    counts = np.stack([records[f"n_{name}"].astype("int64") for name in MAP_COLUMNS], axis=1) \
+        if len(records) else np.zeros((0, len(MAP_COLUMNS)), dtype="int64")
+    course = np.repeat(np.arange(len(header_bytes)), header_bytes // HEADER)
+    sizes = counts.sum(axis=1)
+    map_bytes = _lengths(maps)
+    if not np.array_equal(np.bincount(course, weights=sizes, minlength=len(map_bytes)) * 2,
+                          map_bytes):
+        raise ValueError("decode: a course's maps do not match its headers")
+    values = _values(maps, np.dtype("<i2"))
+    first = np.cumsum(sizes) - sizes  # each row's first map value
+    code = records["code"].astype("int64")
+    out: dict[str, np.ndarray] = {"course": course, "code": code & 15,
+                                  "first_day": records["day"].astype("int64")}
     for bit, flag in enumerate(FLAGS):
         out[flag] = (code >> (4 + bit)) & 1 == 1
     for name in FLOATS:
-        out[name] = fields[name].astype("float64")
-    counts = [fields[f"n_{name}"].astype("int64") for name in MAP_COLUMNS]
-    if n and bool((sum(counts) * 4 != lengths - HEADER).any()):
-        raise ValueError("decode: a pack whose entries do not match its counts")
-    # (binary_slice without a stop fails in Arrow 26: "Negative buffer resize")
-    entries = np.frombuffer(_data(pc.binary_slice(packs, HEADER, 1 << 30)), dtype=_ENTRY_DTYPE)
-    row = np.repeat(np.arange(n), (lengths - HEADER) // 4)
-    within = np.arange(len(entries)) - np.repeat(np.cumsum(sum(counts)) - sum(counts),
-                                                 sum(counts))
+        out[name] = records[name].astype("float64")
     for column, source in (("after_n_total", f"{timepoint}_totals"),
                            ("after_n_answer", f"{timepoint}_item9")):
         which = MAP_COLUMNS.index(source)
-        low = sum(counts[:which]) if which else np.zeros(n, dtype="int64")
-        result = np.full(n, np.nan)
-        hit = np.flatnonzero(entries["k"] == key) if 0 <= key <= 65_535 else np.zeros(0, int)
-        mine = row[hit]
-        inside = (within[hit] >= low[mine]) & (within[hit] < low[mine] + counts[which][mine])
-        result[mine[inside]] = entries["v"][hit[inside]]
+        result = np.full(len(records), np.nan)
+        has = key < counts[:, which] if key >= 0 else np.zeros(len(records), dtype=bool)
+        at = first[has] + counts[has, :which].sum(axis=1) + key
+        found = values[at].astype("float64")
+        found[found == MISSING] = np.nan
+        result[has] = found
         out[column] = result
     return out
 
 
-_ENTRY_DTYPE = np.dtype([("k", "<u2"), ("v", "<i2")])
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def _lengths(chunks: list[pa.Array]) -> np.ndarray:
+    return np.concatenate([np.zeros(0, dtype="int64"), *(
+        pc.binary_length(chunk).to_numpy(zero_copy_only=False).astype("int64")
+        for chunk in chunks if len(chunk))])
+
+
+def _values(chunks: list[pa.Array], dtype: np.dtype) -> np.ndarray:
+    """The values of every chunk, one after another, as an array of ``dtype`` (a chunk is
+    viewed in place; only the concatenation copies)."""
+    return np.concatenate([np.zeros(0, dtype=dtype),
+                           *(np.frombuffer(_data(chunk), dtype=dtype) for chunk in chunks)])
 
 
 def _data(array: pa.Array) -> memoryview | bytes:

@@ -127,7 +127,8 @@ def _course_medians(infusions: pa.Table) -> pd.Series:
     return course_dose_bands(frame, DOSE_BANDS).set_index("course_key")["median_dose"]
 
 
-def course_infusion(dialect: str, *, last: bool = False) -> tuple[Any, Any, Any]:
+def course_infusion(dialect: str, *, last: bool = False,
+                    name: str = "course_infusion") -> tuple[Any, Any, Any]:
     """Each course's first infusion (its last with ``last``), to outer-join to a select of
     courses: ``(target, onclause, columns)``, ``columns`` giving the infusion's columns as
     attributes. One index seek of uq_infusion_number (course_id, number) per course.
@@ -136,13 +137,14 @@ def course_infusion(dialect: str, *, last: bool = False) -> tuple[Any, Any, Any]
     2.0 s for the first with its clinician; its planner turns the correlated form below
     into a hash of all 2.45 million infusions plus two seeks per course, 4.1 and 4.0 s).
     SQLite (no LATERAL): the id of the lowest (highest) number by a correlated seek of the
-    index, which holds the id, then that infusion's row."""
+    index, which holds the id, then that infusion's row. ``name``: the alias (another to
+    join both the first and the last infusion to one select)."""
     order = Infusion.number.desc() if last else Infusion.number
     if dialect == "postgresql":
         lateral = (select(Infusion).where(Infusion.course_id == Course.id).order_by(order)
-                   .limit(1).lateral("course_infusion"))
+                   .limit(1).lateral(name))
         return lateral, true(), lateral.c
-    row = aliased(Infusion, name="course_infusion")
+    row = aliased(Infusion, name=name)
     edge = (select(Infusion.id).where(Infusion.course_id == Course.id).order_by(order)
             .limit(1).correlate(Course).scalar_subquery())
     return row, (row.course_id == Course.id) & (row.id == edge), row

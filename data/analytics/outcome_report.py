@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data.analytics.course_outcomes import load_facts
+from data.analytics.course_outcomes import facts_and_progress
 from data.analytics.course_progress import retention_summary
 from data.analytics.observations import CORE_COLUMNS, load_observations
 from data.clinic.protocol import load_protocol
@@ -58,8 +58,8 @@ def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
     course outcomes kept in the store (data.analytics.course_outcomes); equal to ``summary_of`` the
     filtered observation frame (tests/data/test_course_outcomes.py)."""
     params = resolved_parameters(filters)
-    return summary_from_facts(stored_facts(actor=actor, filters=filters, params=params),
-                              filters, params)
+    facts, progress = stored_facts_and_progress(actor=actor, filters=filters, params=params)
+    return summary_from_facts(facts, filters, params, progress=progress)
 
 
 def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
@@ -199,15 +199,26 @@ def stored_facts(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any
     """The stored course facts within the actor's scope, clinics and dates, narrowed by the
     clinician and indication filters (unless not ``narrowed``: then with those columns),
     of ``patient_ids`` only when given."""
+    return stored_facts_and_progress(actor=actor, filters=filters, params=params,
+                                     narrowed=narrowed, patient_ids=patient_ids,
+                                     progress=False)[0]
+
+
+def stored_facts_and_progress(*, actor: Actor, filters: OutcomeFilters, params: dict[str, Any],
+                              narrowed: bool = True, patient_ids: list[int] | None = None,
+                              progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``stored_facts`` and, with ``progress``, the D1 progress of the same clinics and
+    range (``course_progress.read_progress``'s columns) from the same read of the courses."""
     steps = any(get_instrument(name).remission_max != limit
                 for name, limit in params["remission_max"].items())
-    facts = load_facts(
+    facts, course_progress = facts_and_progress(
         actor=actor, clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
         start=filters.start, end=filters.end, after_n=params["after_n"],
         timepoint_rule=params["timepoint_rule"],
         dimensions=not narrowed or bool(filters.clinicians or filters.indications),
-        steps=steps, patient_ids=patient_ids, doses=False, lean=True)  # what they read
-    return filter_courses(facts, filters) if narrowed else facts
+        steps=steps, patient_ids=patient_ids, doses=False, lean=True,  # what they read
+        progress=progress)
+    return (filter_courses(facts, filters) if narrowed else facts), course_progress
 
 
 FACT_ORDER = ["course_key", "instrument"]

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from data.analytics import fact_pack
 from data.analytics.course_outcomes import check_outcomes, load_facts
 from models.access import SYSTEM
-from models.tables import CourseOutcome
+from models.tables import CourseOutcomePack
 
 FACTS = {
     "any_item9_positive": True, "later_item9_positive": False, "day_after_checked": True,
@@ -29,54 +29,70 @@ FACTS = {
 
 
 def test_a_pack_is_its_format_byte_for_byte():
-    packed = fact_pack.encode(7, "GAD-7", FACTS, 20_000)
-    # version 1; course 7; GAD-7 is catalogue index 1, with any_item9_positive (bit 4) and
-    # day_after_checked (bit 6): 1 + 16 + 64 = 81; day 20000
-    header = bytes([1]) + (7).to_bytes(8, "little") + bytes([81]) \
-        + (20_000).to_bytes(4, "little", signed=True)
-    floats = b"".join(struct.pack("<d", v)
-                      for v in (18.0, 1.0, 7.0, 12.0, 9.0, math.nan, 0.0))
-    counts = bytes([2, 0, 1, 0, 1, 0, 0, 0])  # post totals 2, pre totals 1, post item 9 1
-    entries = bytes([1, 0, 14, 0, 2, 0, 11, 0,  # post totals by infusion: 1 -> 14, 2 -> 11
-                     2, 0, 13, 0,  # pre totals: 2 -> 13
-                     1, 0, 1, 0])  # post item 9: 1 -> 1
-    assert packed == header + floats + counts + entries
-    assert len(packed) == fact_pack.HEADER + 4 * 4 == 94
+    other = {**FACTS, "any_item9_positive": False, "day_after_checked": False,
+             "post_totals": None, "pre_totals": None, "post_item9": None}
+    # rows in catalogue order whatever the order given: PHQ-9 (index 0) before GAD-7 (1)
+    headers, maps = fact_pack.encode([("GAD-7", FACTS, 20_000), ("PHQ-9", other, None)])
+
+    def header(code: int, day: int, floats: tuple, lengths: tuple) -> bytes:
+        return (bytes([1, code]) + day.to_bytes(4, "little", signed=True)
+                + b"".join(struct.pack("<d", v) for v in floats)
+                + b"".join(n.to_bytes(2, "little") for n in lengths))
+
+    floats = (18.0, 1.0, 7.0, 12.0, 9.0, math.nan, 0.0)
+    # PHQ-9: no flag, no first infusion (-2**31), maps: none but pre item 9 (None too)
+    # GAD-7: index 1 + any_item9_positive (bit 4) + day_after_checked (bit 6) = 81
+    assert headers == (header(0, -2 ** 31, floats, (0, 0, 0, 0))
+                       + header(81, 20_000, floats, (3, 3, 2, 0)))
+    missing = (-2 ** 15).to_bytes(2, "little", signed=True)
+
+    def v(n: int) -> bytes:
+        return n.to_bytes(2, "little", signed=True)
+
+    # GAD-7 maps indexed by infusion number: post totals [-, 14, 11], pre totals
+    # [-, -, 13], post item 9 [-, 1]
+    assert maps == (missing + v(14) + v(11) + missing + missing + v(13) + missing + v(1))
+    assert fact_pack.HEADER == 70
 
 
-def _decoded(packs: list[bytes], timepoint: str, key: int) -> dict[str, np.ndarray]:
-    return fact_pack.decode(pa.array(packs, pa.binary()), timepoint, key)
+def _decoded(courses: list, timepoint: str, key: int) -> dict[str, np.ndarray]:
+    packs = [fact_pack.encode(rows) for rows in courses]
+    return fact_pack.decode(pa.array([p[0] for p in packs], pa.binary()),
+                            pa.array([p[1] for p in packs], pa.binary()), timepoint, key)
+
+
+OTHER = {**FACTS, "any_item9_positive": False, "day_after_checked": False, "baseline": None,
+         "post_totals": {"6": 5.0}, "pre_totals": {"7": 4.0}, "post_item9": {"6": 0.0},
+         "pre_item9": {"7": 2.0}}
+COURSES = [[("GAD-7", FACTS, 20_000)], [("PCL-5", OTHER, None), ("PHQ-9", FACTS, 3)]]
 
 
 def test_decode_gives_back_every_field_and_looks_up_after_n():
-    other = {**FACTS, "any_item9_positive": False, "day_after_checked": False,
-             "baseline": None, "post_totals": {"6": 5.0}, "pre_totals": {"7": 4.0},
-             "post_item9": {"6": 0.0}, "pre_item9": {"7": 2.0}}
-    packs = [fact_pack.encode(7, "GAD-7", FACTS, 20_000),
-             fact_pack.encode(9, "PCL-5", other, None)]
-    post2 = _decoded(packs, "post", 2)
-    assert post2["course_key"].tolist() == [7, 9]
-    assert post2["code"].tolist() == [1, 4]
-    assert post2["first_day"].tolist() == [20_000, fact_pack.NO_DAY]
-    assert post2["any_item9_positive"].tolist() == [True, False]
-    assert post2["later_item9_positive"].tolist() == [False, False]
-    assert post2["day_after_checked"].tolist() == [True, False]
-    assert post2["baseline"][0] == 18.0 and math.isnan(post2["baseline"][1])
+    post2 = _decoded(COURSES, "post", 2)
+    assert post2["course"].tolist() == [0, 1, 1]  # PHQ-9 before PCL-5 in course 1
+    assert post2["code"].tolist() == [1, 0, 4]
+    assert post2["first_day"].tolist() == [20_000, 3, fact_pack.NO_DAY]
+    assert post2["any_item9_positive"].tolist() == [True, True, False]
+    assert post2["later_item9_positive"].tolist() == [False, False, False]
+    assert post2["day_after_checked"].tolist() == [True, True, False]
+    assert post2["baseline"][0] == 18.0 and math.isnan(post2["baseline"][2])
     assert math.isnan(post2["first_remission_received"][0])
-    assert post2["day_after_item9"].tolist() == [0.0, 0.0]
-    # after 2 (post rule): course 7's post total at infusion 2 is 11, no item 9 there
-    assert post2["after_n_total"][0] == 11.0 and math.isnan(post2["after_n_answer"][0])
-    assert math.isnan(post2["after_n_total"][1])
-    post1 = _decoded(packs, "post", 1)
+    assert post2["day_after_item9"].tolist() == [0.0, 0.0, 0.0]
+    # after 2 (post rule): the post total at infusion 2 is 11, no item 9 there
+    assert post2["after_n_total"][:2].tolist() == [11.0, 11.0]
+    assert np.isnan(post2["after_n_answer"]).all() and math.isnan(post2["after_n_total"][2])
+    post1 = _decoded(COURSES, "post", 1)
     assert post1["after_n_total"][0] == 14.0 and post1["after_n_answer"][0] == 1.0
-    pre2 = _decoded(packs, "pre", 2)  # after 1 under next_pre: infusion 2's pre score
+    pre2 = _decoded(COURSES, "pre", 2)  # after 1 under next_pre: infusion 2's pre score
     assert pre2["after_n_total"][0] == 13.0 and math.isnan(pre2["after_n_answer"][0])
-    # course 9: post 6 -> 5 (item 9 0); pre 7 -> 4 (item 9 2); a key in one map only
-    # never leaks into another map of the same pack
-    post6, pre7 = _decoded(packs, "post", 6), _decoded(packs, "pre", 7)
-    assert (post6["after_n_total"][1], post6["after_n_answer"][1]) == (5.0, 0.0)
-    assert (pre7["after_n_total"][1], pre7["after_n_answer"][1]) == (4.0, 2.0)
-    assert math.isnan(_decoded(packs, "pre", 6)["after_n_total"][1])
+    # PCL-5: post 6 -> 5 (item 9 0); pre 7 -> 4 (item 9 2); a number in one map only
+    # never leaks into another map, nor into the next row's maps
+    post6, pre7 = _decoded(COURSES, "post", 6), _decoded(COURSES, "pre", 7)
+    assert (post6["after_n_total"][2], post6["after_n_answer"][2]) == (5.0, 0.0)
+    assert (pre7["after_n_total"][2], pre7["after_n_answer"][2]) == (4.0, 2.0)
+    assert np.isnan(post6["after_n_total"][:2]).all()
+    assert math.isnan(_decoded(COURSES, "pre", 6)["after_n_total"][2])
+    assert np.isnan(_decoded(COURSES, "post", 4096)["after_n_total"]).all()
 
 
 def test_no_packs_decode_to_empty_columns():
@@ -86,31 +102,35 @@ def test_no_packs_decode_to_empty_columns():
 
 @pytest.mark.parametrize("change", [
     {"post_totals": {"1": 13.5}},  # not a whole number
-    {"pre_item9": {"70000": 1.0}},  # an infusion number above 65,535
+    {"pre_item9": {"4096": 1.0}},  # an infusion number above 4,095
     {"post_totals": {"1": 40_000.0}},  # beyond int16
 ])
-def test_a_row_that_does_not_fit_has_no_pack(change):
-    assert fact_pack.encode(1, "PHQ-9", {**FACTS, **change}, 1) is None
-    assert fact_pack.encode(1, "HAM-D", FACTS, 1) is None  # not in the catalogue
+def test_a_course_that_does_not_fit_has_no_pack(change):
+    assert fact_pack.encode([("PHQ-9", FACTS, 1), ("GAD-7", {**FACTS, **change}, 1)]) is None
+    assert fact_pack.encode([("HAM-D", FACTS, 1)]) is None  # not in the catalogue
 
 
 def test_decode_refuses_what_it_cannot_read():
-    good = fact_pack.encode(7, "GAD-7", FACTS, 1)
+    headers, maps = fact_pack.encode([("GAD-7", FACTS, 1)])
+
+    def decode(h, m):
+        return fact_pack.decode(pa.array(h, pa.binary()), pa.array(m, pa.binary()), "post", 1)
+
     with pytest.raises(ValueError, match="NULL pack"):
-        fact_pack.decode(pa.array([good, None], pa.binary()), "post", 1)
+        decode([headers, None], [maps, None])
     with pytest.raises(ValueError, match="format version"):
-        _decoded([bytes([2]) + good[1:]], "post", 1)
-    with pytest.raises(ValueError, match="shorter than its header"):
-        _decoded([good[:10]], "post", 1)
-    with pytest.raises(ValueError, match="do not match its counts"):
-        _decoded([good[:-4]], "post", 1)
+        decode([bytes([2]) + headers[1:]], [maps])
+    with pytest.raises(ValueError, match="not whole records"):
+        decode([headers[:10]], [maps])
+    with pytest.raises(ValueError, match="do not match its headers"):
+        decode([headers], [maps[:-2]])
 
 
 # --- the store ----------------------------------------------------------------------------
 
-def _facts(after_n: int, rule: str) -> pd.DataFrame:
+def _facts(after_n: int, rule: str, **kwargs) -> pd.DataFrame:
     frame = load_facts(actor=SYSTEM, after_n=after_n, timepoint_rule=rule, lean=True,
-                       doses=False)
+                       doses=False, **kwargs)
     return frame.sort_values(["course_key", "instrument"]).reset_index(drop=True)
 
 
@@ -119,25 +139,37 @@ def test_the_packed_read_equals_the_column_read_on_the_demo_store(demo, engine, 
                                                                   rule):
     packed = _facts(after_n, rule)
     assert len(packed) > 150 and packed["after_n_total"].notna().sum() > 20
-    table = CourseOutcome.__table__
-    with engine.begin() as conn:  # one row without its pack: the read takes the columns
+    two = _facts(after_n, rule, instruments=["GAD-7", "MADRS"])
+    assert set(two["instrument"]) == {"GAD-7", "MADRS"}
+    table = CourseOutcomePack.__table__
+    with engine.begin() as conn:  # one course without its pack: the read takes the columns
         first = conn.execute(select(table.c.course_id).limit(1)).scalar()
-        conn.execute(update(table).where(table.c.course_id == first).values(packed=None))
-    columns = _facts(after_n, rule)
-    pd.testing.assert_frame_equal(packed, columns)
+        conn.execute(update(table).where(table.c.course_id == first)
+                     .values(headers=None, maps=None))
+    pd.testing.assert_frame_equal(packed, _facts(after_n, rule))
+    pd.testing.assert_frame_equal(two, _facts(after_n, rule, instruments=["GAD-7", "MADRS"]))
 
 
 def test_check_outcomes_names_a_pack_that_differs_from_its_facts(demo, engine):
     assert check_outcomes() is None
-    table = CourseOutcome.__table__
+    table = CourseOutcomePack.__table__
     with engine.begin() as conn:
-        course, instrument, packed = conn.execute(
-            select(table.c.course_id, table.c.instrument, table.c.packed)
-            .order_by(table.c.course_id, table.c.instrument).limit(1)).one()
-        wrong = bytes(packed)[:-1] + bytes([bytes(packed)[-1] ^ 1])
-        conn.execute(update(table).where(table.c.course_id == course,
-                                         table.c.instrument == instrument)
-                     .values(packed=wrong))
+        course, maps = conn.execute(select(table.c.course_id, table.c.maps)
+                                    .order_by(table.c.course_id).limit(1)).one()
+        wrong = bytes(maps)[:-1] + bytes([bytes(maps)[-1] ^ 1])
+        conn.execute(update(table).where(table.c.course_id == course).values(maps=wrong))
     difference = check_outcomes()
-    assert (difference.course_id, difference.instrument, difference.column) == \
-        (course, instrument, "packed")
+    assert (difference.course_id, difference.column) == (course, "pack maps")
+
+
+def test_chunked_packs_decode_as_one_array():
+    packs = [fact_pack.encode(rows) for rows in COURSES]
+    headers = pa.chunked_array([pa.array([packs[0][0]], pa.binary()),
+                                pa.array([packs[1][0]], pa.binary())])
+    maps = pa.chunked_array([pa.array([packs[0][1]], pa.binary()),
+                             pa.array([packs[1][1]], pa.binary())])
+    chunked = fact_pack.decode(headers, maps, "pre", 7)
+    whole = _decoded(COURSES, "pre", 7)
+    assert chunked.keys() == whole.keys()
+    for name, column in whole.items():
+        np.testing.assert_array_equal(chunked[name], column)

@@ -1,6 +1,7 @@
 """Migration 0010 on a store holding course outcomes (SQLite, and PostgreSQL with
-TEST_DATABASE_URL): every kept row is packed from its own columns (the pack a write
-would give), a row that does not fit keeps a NULL pack, and the downgrade drops the column."""
+TEST_DATABASE_URL): every course with kept rows is packed from their columns (the pack a
+refresh would write), a course with a row that does not fit keeps NULL packs, and the
+downgrade drops the table."""
 
 from __future__ import annotations
 
@@ -56,15 +57,14 @@ def test_kept_rows_are_packed_from_their_columns(engine_at_0009):
                      rows)
     upgrade(engine_at_0009, "0010")
     with engine_at_0009.connect() as conn:
-        packed = {(course, name): value for course, name, value in conn.execute(text(
-            "SELECT course_id, instrument, packed FROM course_outcome"))}
-    assert bytes(packed[(3, "PHQ-9")]) == fact_pack.encode(3, "PHQ-9", FACTS, 20_000)
-    assert bytes(packed[(3, "GAD-7")]) == fact_pack.encode(
-        3, "GAD-7", {**FACTS, "baseline": None}, None)
-    assert packed[(8, "PHQ-9")] is None
+        packs = {course: (headers, maps) for course, headers, maps in conn.execute(text(
+            "SELECT course_id, headers, maps FROM course_outcome_pack"))}
+    assert set(packs) == {3, 8}
+    assert tuple(bytes(v) for v in packs[3]) == fact_pack.encode(
+        [("PHQ-9", FACTS, 20_000), ("GAD-7", {**FACTS, "baseline": None}, None)])
+    assert packs[8] == (None, None)
     upgrade_down(engine_at_0009)
-    assert "packed" not in {c["name"] for c in inspect(engine_at_0009).get_columns(
-        "course_outcome")}
+    assert "course_outcome_pack" not in inspect(engine_at_0009).get_table_names()
 
 
 def upgrade_down(engine) -> None:

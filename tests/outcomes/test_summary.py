@@ -226,6 +226,18 @@ def test_instruments_without_observations_have_zero_counts():
     assert "item9" not in gad7
 
 
+def test_an_empty_instruments_object_is_kept_per_parameters_and_never_shared():
+    first = summarize(phq9_obs(), after_n=2)
+    first["MADRS"]["overall_latest"]["n_courses"] = 99  # a caller changes its copy
+    first["GAD-7"]["by_clinic_after_infusion_2"]["X"] = {}
+    again = summarize(phq9_obs(), after_n=2)
+    assert again["MADRS"]["overall_latest"]["n_courses"] == 0
+    assert again["GAD-7"]["by_clinic_after_infusion_2"] == {}
+    # other parameters, another object: the after-N key names infusion 3
+    assert "after_infusion_3" in summarize(phq9_obs(), after_n=3)["GAD-7"]
+    assert "after_infusion_3" not in again["GAD-7"]
+
+
 def test_madrs_remission_override():
     # baselines 30 30 30 11; latest 11 12 13 and 3
     obs = obs_frame(pre_post(1, 30, 11) + pre_post(2, 30, 12) + pre_post(3, 30, 13)

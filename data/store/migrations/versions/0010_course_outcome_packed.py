@@ -1,9 +1,10 @@
-"""course_outcome.packed: the lean facts of a row in one binary value
+"""course_outcome_pack: each course's lean outcome facts in two binary values
 
-The summary's read asks the driver for the course id and this one value per row instead of
-twelve values (data/analytics/fact_pack.py, docs/PERFORMANCE.md). The rows already kept are
-packed here from their own columns, in batches (the encoder is the application's, format
-version 1; a later format would come with its own migration).
+The summary reads a course's pack with the course (one row per course) instead of its
+course_outcome rows, twelve values each (data/analytics/fact_pack.py, docs/PERFORMANCE.md).
+The packs of the rows already kept are made here from their own columns, a batch of
+courses at a time (the encoder is the application's, format version 1; a later format
+would come with its own migration).
 
 Revision ID: 0010
 Revises: 0009
@@ -21,30 +22,33 @@ down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BATCH = 5000
+COURSES = 2000  # courses packed per batch
 
 
 def upgrade() -> None:
     from data.analytics import fact_pack
     from outcomes.course_facts import MAP_COLUMNS
 
-    op.add_column("course_outcome", sa.Column("packed", sa.LargeBinary(), nullable=True))
-    table = sa.table("course_outcome", *(sa.column(name) for name in (
+    op.create_table(
+        "course_outcome_pack",
+        sa.Column("course_id", sa.Integer(), nullable=False),
+        sa.Column("headers", sa.LargeBinary(), nullable=True),
+        sa.Column("maps", sa.LargeBinary(), nullable=True),
+        sa.PrimaryKeyConstraint("course_id"),
+    )
+    rows_table = sa.table("course_outcome", *(sa.column(name) for name in (
         "course_id", "instrument", "first_infusion_date", *fact_pack.FLAGS, *fact_pack.FLOATS,
-        *MAP_COLUMNS)), sa.column("packed", sa.LargeBinary()))
+        *MAP_COLUMNS)))
+    packs = sa.table("course_outcome_pack", sa.column("course_id"),
+                     sa.column("headers", sa.LargeBinary()), sa.column("maps", sa.LargeBinary()))
     bind = op.get_bind()
-    last = -1
-    while True:  # by course id: a batch's update does not disturb the next read
-        rows = bind.execute(sa.select(table).where(table.c.course_id > last)
-                            .order_by(table.c.course_id).limit(BATCH)).mappings().all()
-        if not rows:
-            break
-        last = rows[-1]["course_id"]
-        more = bind.execute(sa.select(table).where(table.c.course_id == last)).mappings().all()
-        seen = {(r["course_id"], r["instrument"]) for r in rows}
-        rows = [*rows, *(r for r in more if (r["course_id"], r["instrument"]) not in seen)]
-        updates = []
-        for row in rows:
+    ids = list(bind.execute(sa.select(rows_table.c.course_id).distinct()
+                            .order_by(rows_table.c.course_id)).scalars())
+    for start in range(0, len(ids), COURSES):
+        low, high = ids[start], ids[min(start + COURSES, len(ids)) - 1]
+        by_course: dict[int, list] = {}
+        for row in bind.execute(sa.select(rows_table).where(
+                rows_table.c.course_id.between(low, high))).mappings():
             facts = dict(row)
             for name in MAP_COLUMNS:
                 value = facts[name]
@@ -53,14 +57,15 @@ def upgrade() -> None:
             if isinstance(first, str):
                 first = date.fromisoformat(first[:10])
             day = None if first is None else (first - date(1970, 1, 1)).days
-            packed = fact_pack.encode(row["course_id"], row["instrument"], facts, day)
-            updates.append({"c": row["course_id"], "i": row["instrument"], "p": packed})
-        bind.execute(table.update()
-                     .where(table.c.course_id == sa.bindparam("c"),
-                            table.c.instrument == sa.bindparam("i"))
-                     .values(packed=sa.bindparam("p")), updates)
+            by_course.setdefault(row["course_id"], []).append((row["instrument"], facts, day))
+        values = []
+        for course, rows in by_course.items():
+            packed = fact_pack.encode(rows)
+            headers, maps = packed if packed is not None else (None, None)
+            values.append({"course_id": course, "headers": headers, "maps": maps})
+        if values:
+            bind.execute(sa.insert(packs), values)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("course_outcome") as batch:
-        batch.drop_column("packed")
+    op.drop_table("course_outcome_pack")
