@@ -10,7 +10,7 @@ import pytest
 import data.analytics.outcome_report as report
 import ui.outcome_cache as cache
 from data.analytics.course_outcomes import options_from_facts
-from data.analytics.course_progress import read_progress
+from data.analytics.course_progress import progress_of, read_progress
 from data.analytics.outcome_frames import data_version, written_patients
 from data.analytics.outcome_report import OutcomeFilters, in_fact_order, resolved_parameters
 from data.clinic.patients import update_patient
@@ -22,7 +22,7 @@ from tests.factories import make_user
 PRE, POST = [2] * 9, [1] * 9  # PHQ-9 totals 18 and 9 (a response: 9 <= 18 / 2)
 GAD_PRE = [2] * 7  # GAD-7 total 14
 FILTERS = OutcomeFilters(after_n=2, timepoint_rule="post")
-STORED_FACTS = report.stored_facts  # the real read, for the fresh frames compared with
+STORED_FACTS = report.stored_facts_and_progress  # the real read, for the fresh frames
 
 
 @pytest.fixture
@@ -45,16 +45,17 @@ def world(engine):
 
 @pytest.fixture
 def reads(monkeypatch):
-    """The patient_ids of every stored_facts read the cache makes (None: the whole scope)."""
+    """The patient_ids of every read of stored facts the cache makes (None: the whole
+    scope)."""
     seen: list = []
-    real = report.stored_facts
+    real = report.stored_facts_and_progress
 
     def spy(**kwargs):
         seen.append(kwargs.get("patient_ids"))
         return real(**kwargs)
 
-    monkeypatch.setattr(cache, "stored_facts", spy)
-    monkeypatch.setattr(report, "stored_facts", spy)
+    monkeypatch.setattr(cache, "stored_facts_and_progress", spy)
+    monkeypatch.setattr(report, "stored_facts_and_progress", spy)
     return seen
 
 
@@ -64,8 +65,8 @@ def _kept(actor) -> pd.DataFrame:
 
 def _fresh(actor) -> pd.DataFrame:
     return in_fact_order(STORED_FACTS(actor=actor, filters=FILTERS,
-                                             params=resolved_parameters(FILTERS),
-                                             narrowed=False))
+                                      params=resolved_parameters(FILTERS), narrowed=False,
+                                      progress=False)[0])
 
 
 def _row(frame: pd.DataFrame, course: int, instrument: str) -> pd.Series:
@@ -97,13 +98,16 @@ def test_the_kept_course_progress_is_patched_after_a_save(world):
     _, course = courses["A-1"]
 
     def progress() -> pd.DataFrame:
-        return cache.cached_progress(director.scope_key, FILTERS, data_version())
+        return cache.cached_progress(director.scope_key, FILTERS, data_version(),
+                                     _actor=director)
 
     assert progress().set_index("course_key").loc[course, "last_infusion"] == 1
     log(clin, course, 2, [score("PHQ-9", "post", POST)])
-    after = progress().sort_values("course_key").reset_index(drop=True)
+    # what retention reads of it: the rows of the facts' courses (progress_of)
+    keys = _kept(director)["course_key"].unique()
+    after = progress_of(progress(), keys).sort_values("course_key").reset_index(drop=True)
     assert after.set_index("course_key").loc[course, "last_infusion"] == 2
-    fresh = read_progress().sort_values("course_key").reset_index(drop=True)
+    fresh = progress_of(read_progress(), keys).sort_values("course_key").reset_index(drop=True)
     pd.testing.assert_frame_equal(after, fresh)
 
 

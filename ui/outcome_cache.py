@@ -19,7 +19,8 @@ keys). A short ttl bounds what a write outside the app could leave stale. The ac
 itself is passed as ``_actor`` (not hashed): users with the same scope see the same data.
 
 Below them, the stored course facts and the courses' progress (D1) are kept across data
-versions (``cached_store_facts``, ``cached_progress``; issue 13 item 2): at a new version
+versions (``cached_store_facts``, ``cached_progress``: one read of the courses gives
+both; issue 13 item 2): at a new version
 only the patients named by the audited writes since the kept version are read again and
 patched in, so the page after a save costs the save's patient plus the summary's
 arithmetic, not a read of the store. Kept per ``scope_key`` and filters, for the whole
@@ -61,7 +62,7 @@ from data.analytics.clinic_outcomes import (
     response_analysis,
 )
 from data.analytics.course_outcomes import options_from_facts
-from data.analytics.course_progress import patched_progress, read_progress
+from data.analytics.course_progress import patched_progress
 from data.analytics.outcome_frames import data_version, version_mark, written_patients
 from data.analytics.outcome_report import (
     OutcomeFilters,
@@ -71,7 +72,7 @@ from data.analytics.outcome_report import (
     patched_facts,
     patched_tables,
     resolved_parameters,
-    stored_facts,
+    stored_facts_and_progress,
     summary_from_facts,
 )
 from models.access import Actor
@@ -111,7 +112,7 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     course is recomputed, data.analytics.course_outcomes)."""
     facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
     tables = _kept_tables(scope_key, filters, version, _actor=_actor)
-    progress = cached_progress(scope_key, _loading_filters(filters), version)
+    progress = cached_progress(scope_key, filters, version, _actor=_actor)
     params = resolved_parameters(filters)
     keys = {name: ("instrument", scope_key, serial, params["after_n"],
                    params["timepoint_rule"], params["small_cell"],
@@ -144,8 +145,17 @@ class _Tables:
     facts: pd.DataFrame  # the kept facts they were computed from
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """The stored facts of a scope, clinics, dates, N and rule, with D1's progress of their
+    courses from the same read of the courses (``stored_facts_and_progress``)."""
+
+    facts: pd.DataFrame
+    progress: pd.DataFrame
+
+
 _serial = itertools.count(1)
-Kept = TypeVar("Kept", pd.DataFrame, _Tables)
+Kept = TypeVar("Kept", pd.DataFrame, _Tables, _Facts)
 
 
 @dataclass(frozen=True)
@@ -178,15 +188,37 @@ def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
     of the patients written since the kept version are read again and patched in
     (``outcome_report.patched_facts``), so the cost of the page after a save follows the
     save, not the store. Keyed by the actor's ``scope_key``: no row crosses scopes."""
+    return _kept_facts(scope_key, filters, version, _actor=_actor).facts
+
+
+def cached_progress(scope_key: str, filters: OutcomeFilters, version: int, *,
+                    _actor: Actor) -> pd.DataFrame:
+    """D1's progress (last infusion, its date, status) of the courses of
+    ``cached_store_facts`` (read with them, patched with them: ``patched_progress``)."""
+    return _kept_facts(scope_key, filters, version, _actor=_actor).progress
+
+
+def _kept_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
+                _actor: Actor) -> _Facts:
+    filters = _facts_filters(filters)
     params = resolved_parameters(filters)
+    clinic_ids = list(filters.clinic_ids) if filters.clinic_ids else None
+
+    def whole() -> _Facts:
+        facts, progress = stored_facts_and_progress(actor=_actor, filters=filters,
+                                                    params=params, narrowed=False)
+        return _Facts(in_fact_order(facts), progress)
+
+    def patch(held: _Facts, patients: list[int]) -> _Facts:
+        return _Facts(patched_facts(held.facts, patients=patients, actor=_actor,
+                                    filters=filters, params=params),
+                      patched_progress(held.progress, patients, clinic_ids=clinic_ids,
+                                       start=filters.start, end=filters.end))
+
     return _kept(
         ("facts", scope_key, filters.clinic_ids, filters.start, filters.end, filters.after_n,
          filters.timepoint_rule),  # what the facts depend on (_facts_filters)
-        version,
-        lambda: in_fact_order(stored_facts(actor=_actor, filters=filters, params=params,
-                                           narrowed=False)),
-        lambda frame, patients: patched_facts(frame, patients=patients, actor=_actor,
-                                              filters=filters, params=params))
+        version, whole, patch)
 
 
 def cached_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
@@ -222,20 +254,6 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
         version, whole, patch)
 
 
-def cached_progress(scope_key: str, filters: OutcomeFilters, version: int) -> pd.DataFrame:
-    """The courses' progress (D1 retention: last infusion, its date, status) of the
-    filters' clinics and range, kept and patched like ``cached_store_facts`` (the summary
-    keeps only the courses of the scope's facts)."""
-    clinic_ids = list(filters.clinic_ids) if filters.clinic_ids else None
-    return _kept(("progress", scope_key, filters.clinic_ids, filters.start, filters.end),
-                 version,
-                 lambda: read_progress(clinic_ids=clinic_ids, start=filters.start,
-                                       end=filters.end),
-                 lambda frame, patients: patched_progress(
-                     frame, patients, clinic_ids=clinic_ids, start=filters.start,
-                     end=filters.end))
-
-
 def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
           patch: Callable[[Kept, list[int]], Kept]) -> Kept:
     """The frame kept under ``key`` at ``version``: kept as is, patched for the patients
@@ -266,6 +284,8 @@ def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
 
 def _shallow(kept: Kept) -> Kept:
     """A shallow copy of a kept frame (or tables): callers cannot change it."""
+    if isinstance(kept, _Facts):
+        return _Facts(kept.facts.copy(deep=False), kept.progress.copy(deep=False))
     if isinstance(kept, _Tables):
         return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
                        dict(kept.serials), kept.facts)
