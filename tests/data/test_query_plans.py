@@ -131,8 +131,9 @@ def test_the_progress_of_written_patients_scans_no_growing_table(store):
 
 def test_the_facts_of_written_patients_scan_no_growing_table(store):
     """The kept outcome facts are patched after a save with ``load_facts(patient_ids=...)``:
-    their course_outcome rows and their courses are found by index (the queue's count of
-    stale courses, a scan of a table kept near empty, is left aside)."""
+    their courses and the courses' packs (course_outcome_pack, read with the courses) are
+    found by index (the queue's count of stale courses, a scan of a table kept near empty,
+    is left aside)."""
     from data.analytics.course_outcomes import load_facts
 
     director = make_user("director.plan4", "director")
@@ -150,5 +151,5 @@ def test_the_facts_of_written_patients_scan_no_growing_table(store):
         facts = read()
     assert facts["course_key"].tolist() == [course_id]  # one PHQ-9 row
     reads = [(s, p) for s, p in seen if "course_outcome_stale" not in s]
-    assert any("FROM course_outcome" in s for s, _ in reads)
+    assert any("JOIN course_outcome_pack" in s for s, _ in reads)
     assert full_scans(store, reads) == []
