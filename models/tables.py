@@ -233,7 +233,12 @@ class InfusionFields(SQLModel):
 
 
 class Infusion(InfusionFields, table=True):
-    __table_args__ = (UniqueConstraint("course_id", "number", name="uq_infusion_number"),)
+    __table_args__ = (
+        UniqueConstraint("course_id", "number", name="uq_infusion_number"),
+        # each course's last infusion and its date from the index alone (D1 retention on
+        # SQLite: data/analytics/course_progress.with_last_infusion; migration 0010)
+        Index("ix_infusion_course_number_date", "course_id", "number", "administered_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id")  # uq_infusion_number indexes it first

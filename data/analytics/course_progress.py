@@ -10,6 +10,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Engine
 
@@ -18,7 +19,7 @@ from data.clinic.protocol import load_protocol
 from data.store.arrow_read import Kind, day_number, days, floats, ints, read_table, texts
 from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
-from models.tables import Course, Patient
+from models.tables import Course, Infusion, Patient
 from outcomes.engine import index_course_keys
 from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_block
 
@@ -64,26 +65,45 @@ def _last_infusions(dialect: str) -> Select:
 
 def with_last_infusion(stmt: Select, dialect: str) -> Select:
     """``stmt`` (a select of courses) with each course's last infusion number and date and
-    its status: the columns of PROGRESS_SCHEMA."""
-    target, onclause, last = course_infusion(dialect, last=True, name="last_infusion")
-    return (stmt.add_columns(last.number.label("last_infusion"),
-                             day_number(last.administered_on).label("last_administered_on"),
+    its status: the columns of PROGRESS_SCHEMA (``progress_frame`` reads them).
+
+    SQLite: the number and the date's day number in one integer (number * 2**32 + day +
+    2**31) from one backward seek of ix_infusion_course_number_date, which holds both (a
+    seek of uq_infusion_number, then of the infusion's row for its date, cost twice that).
+    PostgreSQL: ``course_infusion``'s LATERAL seek."""
+    if dialect != "postgresql":
+        last = (select(Infusion.number * _NUMBER + day_number(Infusion.administered_on) + _DAY)
+                .where(Infusion.course_id == Course.id).order_by(Infusion.number.desc())
+                .limit(1).correlate(Course).scalar_subquery())
+        return stmt.add_columns(last.label("last_infusion_day"),
+                                Course.status.label("course_status"))
+    target, onclause, row = course_infusion(dialect, last=True, name="last_infusion")
+    return (stmt.add_columns(row.number.label("last_infusion"),
+                             day_number(row.administered_on).label("last_administered_on"),
                              Course.status.label("course_status"))
             .outerjoin(target, onclause))
 
 
+_NUMBER, _DAY = 2 ** 32, 2 ** 31
 PROGRESS_SCHEMA: dict[str, Kind] = {"last_infusion": "float", "last_administered_on": "date",
-                                    "course_status": "text"}
+                                    "last_infusion_day": "int", "course_status": "text"}
 
 
 def progress_frame(course_keys: pa.ChunkedArray, table: pa.Table) -> pd.DataFrame:
     """PROGRESS_COLUMNS and patient_key from a read of ``with_last_infusion``
     (``table`` holds its columns and the patient, as patient_id or patient_key)."""
     patients = table["patient_id" if "patient_id" in table.column_names else "patient_key"]
+    if "last_infusion_day" in table.column_names:  # SQLite: both in one integer
+        both = table["last_infusion_day"]
+        number = pc.shift_right(both, _NUMBER.bit_length() - 1)
+        day = pc.cast(pc.subtract(pc.bit_wise_and(both, _NUMBER - 1), _DAY), pa.int32())
+        last_infusion, last_date = number, pc.cast(day, pa.date32())
+    else:
+        last_infusion, last_date = table["last_infusion"], table["last_administered_on"]
     return pd.DataFrame({
         "course_key": ints(course_keys),
-        "last_infusion": pd.array(floats(table["last_infusion"]), dtype="Int64"),
-        "last_date": days(table["last_administered_on"]).to_numpy(),
+        "last_infusion": pd.array(floats(last_infusion), dtype="Int64"),
+        "last_date": days(last_date).to_numpy(),
         "status": texts(table["course_status"]).to_numpy(dtype=object),
         "patient_key": ints(patients),
     })
@@ -110,16 +130,19 @@ def progress_of(progress: pd.DataFrame, course_keys: Iterable[int]) -> pd.DataFr
 
 def retention_summary(obs: pd.DataFrame, *, all_courses: bool, as_of: date | None,
                       clinic_ids: list[int] | None = None, start: date | None = None,
-                      end: date | None = None, progress: pd.DataFrame | None = None) -> dict:
+                      end: date | None = None, progress: pd.DataFrame | None = None,
+                      keys: Iterable[int] | None = None) -> dict:
     """The summary's ``retention`` object (D1) for the headline's courses: those of ``obs``
     after C3 (index courses unless ``all_courses``), as of ``as_of`` (default today);
-    ``progress``: ``read_progress`` of the same clinics and range, already read."""
+    ``progress``: ``read_progress`` of the same clinics and range, already read; ``keys``:
+    those courses, when the caller has chosen them already."""
     with read_session() as session:
         protocol = load_protocol(session)
     induction, lapse = protocol["induction_length"], protocol["lapse_window_days"]
-    keys = (obs["course_key"].unique() if all_courses  # C3: each patient's index course
-            else index_course_keys(obs[["course_key", "patient_key", "course_start",
-                                        "course_number"]]).to_numpy())
+    if keys is None:
+        keys = (obs["course_key"].unique() if all_courses  # C3: each patient's index course
+                else index_course_keys(obs[["course_key", "patient_key", "course_start",
+                                            "course_number"]]).to_numpy())
     if progress is None:
         progress = read_progress(clinic_ids=clinic_ids, start=start, end=end)
     progress = progress_of(progress, keys)

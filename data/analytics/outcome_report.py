@@ -86,7 +86,11 @@ def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
                                 **params)
     summary = {name: known[name] if name in known else computed[name] for name in names}
     summary.update((key, value) for key, value in computed.items() if key not in summary)
-    summary[RETENTION_KEY] = _retention(facts, filters, params, progress)
+    # D1's courses are the headline's: those C3 chose, which the tables hold (one row per
+    # chosen course in each instrument's table it has rows for)
+    chosen = np.unique(np.concatenate([np.zeros(0, dtype="int64"), *(
+        table["course_key"].to_numpy(dtype="int64") for table in tables.values())]))
+    summary[RETENTION_KEY] = _retention(facts, filters, params, progress, keys=chosen)
     return summary
 
 
@@ -260,11 +264,11 @@ def in_fact_order(facts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _retention(frame: pd.DataFrame, filters: OutcomeFilters, params: dict[str, Any],
-               progress: pd.DataFrame | None = None) -> dict:
+               progress: pd.DataFrame | None = None, keys: np.ndarray | None = None) -> dict:
     return retention_summary(  # D1: infusions, not scores, decide it
         frame, all_courses=params["all_courses"], as_of=filters.as_of,
         clinic_ids=list(filters.clinic_ids) if filters.clinic_ids else None,
-        start=filters.start, end=filters.end, progress=progress)
+        start=filters.start, end=filters.end, progress=progress, keys=keys)
 
 
 def filtered_observations(*, actor: Actor, filters: OutcomeFilters) -> pd.DataFrame:

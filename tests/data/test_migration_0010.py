@@ -63,8 +63,11 @@ def test_kept_rows_are_packed_from_their_columns(engine_at_0009):
     assert tuple(bytes(v) for v in packs[3]) == fact_pack.encode(
         [("PHQ-9", FACTS, 20_000), ("GAD-7", {**FACTS, "baseline": None}, None)])
     assert packs[8] == (None, None)
+    index = "ix_infusion_course_number_date"
+    assert index in {i["name"] for i in inspect(engine_at_0009).get_indexes("infusion")}
     upgrade_down(engine_at_0009)
     assert "course_outcome_pack" not in inspect(engine_at_0009).get_table_names()
+    assert index not in {i["name"] for i in inspect(engine_at_0009).get_indexes("infusion")}
 
 
 def upgrade_down(engine) -> None:

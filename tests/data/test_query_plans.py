@@ -18,13 +18,16 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pandas as pd
 import pytest
 from sqlalchemy import event, text
+from sqlmodel import select
 
 from data.analytics.today import patient_status
 from data.clinic.records import patient_record
 from data.store import db
 from data.store.db import read_session, write_session
+from models.tables import Infusion
 from tests.clinical_factories import (
     PHQ9_POST,
     PHQ9_PRE,
@@ -113,8 +116,9 @@ def test_the_check_catches_a_lookup_that_lost_its_index(store):
 
 def test_the_progress_of_written_patients_scans_no_growing_table(store):
     """The Outcomes page's kept retention frame is patched after a save with
-    ``read_progress(patient_ids=...)``: the last infusion of each of their courses is
-    found through uq_infusion_number, not by grouping every infusion."""
+    ``read_progress(patient_ids=...)``: the last infusion of each of their courses and its
+    date are found by one seek of ix_infusion_course_number_date (migration 0010, which
+    holds both), not by grouping every infusion nor by a second seek into the table."""
     from data.analytics.course_progress import read_progress
 
     director = make_user("director.plan3", "director")
@@ -125,8 +129,17 @@ def test_the_progress_of_written_patients_scans_no_growing_table(store):
     with captured() as seen:
         progress = read_progress(patient_ids=[patient_id])
     assert progress["last_infusion"].tolist() == [2]  # two infusions logged
+    with read_session() as session:
+        second = session.exec(select(Infusion.administered_on).where(
+            Infusion.course_id == course_id, Infusion.number == 2)).one()
+    assert progress["last_date"].tolist() == [pd.Timestamp(second)]
     assert any("infusion" in s for s, _ in seen)
     assert full_scans(store, seen) == []
+    with sqlite3.connect(store) as conn:
+        plans = [row[3] for statement, parameters in seen if "infusion" in statement
+                 for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters or ())]
+    conn.close()
+    assert any("COVERING INDEX ix_infusion_course_number_date" in p for p in plans), plans
 
 
 def test_the_facts_of_written_patients_scan_no_growing_table(store):

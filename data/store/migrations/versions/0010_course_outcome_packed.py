@@ -1,7 +1,11 @@
-"""course_outcome_pack: each course's lean outcome facts in two binary values
+"""course_outcome_pack: each course's lean outcome facts in two binary values; infusions
+indexed by (course, number, date)
 
 The summary reads a course's pack with the course (one row per course) instead of its
 course_outcome rows, twelve values each (data/analytics/fact_pack.py, docs/PERFORMANCE.md).
+ix_infusion_course_number_date gives each course's last infusion and its date (D1
+retention) from one seek of an index, where uq_infusion_number needed a second seek into
+the table for the date.
 The packs of the rows already kept are made here from their own columns, a batch of
 courses at a time (the encoder is the application's, format version 1; a later format
 would come with its own migration).
@@ -29,6 +33,8 @@ def upgrade() -> None:
     from data.analytics import fact_pack
     from outcomes.course_facts import MAP_COLUMNS
 
+    op.create_index("ix_infusion_course_number_date", "infusion",
+                    ["course_id", "number", "administered_on"])
     op.create_table(
         "course_outcome_pack",
         sa.Column("course_id", sa.Integer(), nullable=False),
@@ -69,3 +75,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("course_outcome_pack")
+    op.drop_index("ix_infusion_course_number_date", table_name="infusion")
