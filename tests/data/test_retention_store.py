@@ -8,7 +8,10 @@ import json
 import os
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
+from sqlalchemy import func
+from sqlmodel import select
 
 from data.analytics.outcome_report import OutcomeFilters, outcome_summary
 from data.clinic.infusions import set_course_status
@@ -95,3 +98,25 @@ def test_retention_keeps_to_the_actors_clinics(store):
     assert (retention["n_courses"], retention["n_completed_induction"]) == (3, 1)
     everyone = outcome_summary(actor=SYSTEM, filters=OutcomeFilters(as_of=TODAY))["retention"]
     assert (everyone["n_courses"], everyone["n_completed_induction"]) == (4, 2)
+
+
+def test_each_courses_last_infusion_and_its_date_are_read_exactly(store):
+    """read_progress (and the summary's read of the courses, which shares with_last_infusion):
+    the highest infusion number and that infusion's own date, nothing for a course without
+    an infusion (SQLite reads both from one integer: number * 2**32 + day + 2**31)."""
+    from data.analytics.course_progress import read_progress
+    from data.store.db import read_session
+    from models.tables import Course
+
+    clin = make_user("clin2", "clinician", ("CL1",))
+    patient = make_patient(clin, "P-9")
+    empty = make_course(clin, patient)  # no infusion yet
+    nine = course_with(clin, patient, date(2024, 2, 29), 9)
+    progress = read_progress().set_index("course_key")
+    assert progress.loc[nine, "last_infusion"] == 9
+    assert progress.loc[nine, "last_date"] == pd.Timestamp(2024, 2, 29)
+    assert progress.loc[empty, "last_infusion"] is pd.NA
+    assert pd.isna(progress.loc[empty, "last_date"])
+    with read_session() as session:
+        courses = session.exec(select(func.count()).select_from(Course)).one()
+    assert len(progress) == courses  # every course, with or without infusions
