@@ -300,6 +300,9 @@ COURSES = {
     # patient 3: same start, course_number decides
     30: {"patient_key": 3, "course_number": 2, "course_start": pd.Timestamp("2024-02-01")},
     31: {"patient_key": 3, "course_number": 1, "course_start": pd.Timestamp("2024-02-01")},
+    # patient 5: same start and number (an import's duplicate): the lower key
+    51: {"patient_key": 5, "course_number": 1, "course_start": pd.Timestamp("2024-02-01")},
+    50: {"patient_key": 5, "course_number": 1, "course_start": pd.Timestamp("2024-02-01")},
 }
 
 
@@ -309,11 +312,12 @@ def courses_obs():
 
 
 def test_select_courses_keeps_the_index_course():
-    assert set(select_courses(courses_obs())["course_key"]) == {11, 21, 31}
+    assert set(select_courses(courses_obs())["course_key"]) == {11, 21, 31, 50}
     assert set(select_courses(courses_obs(), all_courses=True)["course_key"]) == set(COURSES)
 
 
-@pytest.mark.parametrize(("all_courses", "keys"), [(False, [11, 21, 31]), (True, sorted(COURSES))])
+@pytest.mark.parametrize(("all_courses", "keys"),
+                         [(False, [11, 21, 31, 50]), (True, sorted(COURSES))])
 def test_course_table_index_vs_all_courses(all_courses, keys):
     result = course_table(courses_obs(), "PHQ-9", all_courses=all_courses)
     assert sorted(result["course_key"]) == keys
