@@ -340,7 +340,8 @@ def facts_and_progress(*, actor: Actor, clinic_ids: list[int] | None = None,
             course_stmt = (course_stmt.join(_PACK, _PACK.c.course_id == Course.id)
                            .add_columns(_PACK.c.headers, _PACK.c.maps))
         courses = read_table(conn, course_stmt, {**_FACT_SCHEMA, **PROGRESS_SCHEMA,
-                                                 "headers": "binary", "maps": "binary"})
+                                                 "headers": "binary", "maps": "binary"},
+                             stream=packed)  # PostgreSQL: a batch of packs at a time
         if packed and not courses["headers"].null_count:
             rows = _packed_rows(courses, names, timepoint, key)
         else:  # a full read, the remission steps, or a course that does not fit its pack

@@ -21,6 +21,7 @@ transaction and the engine's settings.
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -44,9 +45,15 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 BATCH_ROWS = 65_536  # rows fetched and turned into Arrow arrays at a time
 
 
-def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind]) -> pa.Table:
+def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind], *,
+               stream: bool = False) -> pa.Table:
     """The rows of ``stmt`` as a Table of the columns of ``schema`` (by label, in the
-    statement's order; every selected column must be declared), typed as declared."""
+    statement's order; every selected column must be declared), typed as declared.
+
+    ``stream`` (PostgreSQL; SQLite always streams): the rows through a server-side cursor
+    in binary format (``_postgres_rows``), so the client holds one batch at a time instead
+    of libpq's copy of the whole result, and binary values travel as bytes, not hex text
+    (the XL store's course packs: 300 MB of hex in libpq before; docs/PERFORMANCE.md)."""
     names = list(stmt.selected_columns.keys())
     missing = [name for name in names if name not in schema]
     if missing:
@@ -55,8 +62,12 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind]) -> pa
     arrow_schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in
                               zip(names, kinds, strict=True)])
     batches = []
-    result = conn.execute(stmt)  # SQLAlchemy binds the parameters for the dialect
-    cursor = result.cursor  # the raw rows: no per-row result processing
+    if stream and conn.dialect.name == "postgresql":
+        result = _postgres_rows(conn, stmt)
+        cursor = result
+    else:
+        result = conn.execute(stmt)  # SQLAlchemy binds the parameters for the dialect
+        cursor = result.cursor  # the raw rows: no per-row result processing
     try:
         with paused_gc():
             while rows := cursor.fetchmany(BATCH_ROWS):
@@ -68,6 +79,21 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind]) -> pa
     finally:
         result.close()
     return pa.Table.from_batches(batches, schema=arrow_schema)
+
+
+def _postgres_rows(conn: Connection, stmt: Select) -> Any:
+    """A server-side (named) psycopg cursor in binary format over ``stmt``, on the caller's
+    connection and transaction. SQLAlchemy compiles the statement (IN lists expanded); the
+    parameters go to the driver as they are, so the statement must bind plain values
+    (numbers, dates, text), not values of a type with its own bind processing."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    driver = conn.connection.driver_connection
+    cursor = driver.cursor(name=f"read_table_{next(_cursor_names)}", binary=True)
+    cursor.execute(compiled.string, compiled.params)
+    return cursor
+
+
+_cursor_names = itertools.count(1)
 
 
 def typed_array(values: Any, kind: Kind) -> pa.Array:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -125,3 +126,21 @@ def test_day_numbers(engine, probe):
     # 2024-02-29: 54 years of 365 days + 13 leap days (1972..2020) + 31 + 28 = 19,782
     assert table.to_pydict() == {"id": [3, 4, 5], "n": [None, 20512, 19782],
                                  "d": [None, date(2026, 2, 28), date(2024, 2, 29)]}
+
+
+def test_a_streamed_read_gives_the_same_table_batch_by_batch(engine, probe, monkeypatch):
+    """``stream`` (PostgreSQL: a named binary cursor on the caller's transaction): the same
+    rows and types, NULL-first batches, an IN list and a date bound, and bytes as bytes;
+    a read after it on the same connection still works."""
+    monkeypatch.setattr(arrow_read, "BATCH_ROWS", 2)
+    stmt = (select(probe, (probe.c.s + "!").cast(LargeBinary).label("raw"))
+            .where(probe.c.id.in_([1, 2, 3, 4, 5]), (probe.c.d >= date(2024, 1, 1))
+                   | probe.c.d.is_(None)).order_by(probe.c.id))
+    schema = {**SCHEMA, "raw": "binary"}
+    with engine.connect() as conn:
+        plain = read_table(conn, stmt, schema)
+        streamed = read_table(conn, stmt, schema, stream=True)
+        after = read_table(conn, select(probe.c.id).order_by(probe.c.id), SCHEMA)
+    assert streamed.equals(plain)
+    assert streamed["raw"].to_pylist() == [None, None, None, b"PHQ-9!", "é!".encode()]
+    assert after["id"].to_pylist() == [1, 2, 3, 4, 5]
