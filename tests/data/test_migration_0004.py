@@ -8,10 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from data.store import db
 from data.store.migrate import upgrade
-from data.store.settings import get_settings
-from tests.conftest import TEST_DATABASE_URL, _reset_postgres
+from tests.data.migration_store import store_at
 
 T = "'2025-03-10 09:00:00'"
 ROWS = [
@@ -36,20 +34,8 @@ ROWS = [
 
 @pytest.fixture
 def engine_at_0003(tmp_path, monkeypatch):
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'old.db'}"
-    if TEST_DATABASE_URL:
-        _reset_postgres(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    db.dispose_engines()
-    engine = db.get_engine(url)
-    upgrade(engine, "0003")
-    with engine.begin() as conn:
-        for statement in ROWS:
-            conn.execute(text(statement))
-    yield engine
-    db.dispose_engines()
-    get_settings.cache_clear()
+    with store_at("0003", tmp_path, monkeypatch, ROWS) as engine:
+        yield engine
 
 
 def _followup(conn, id_: int, day: str) -> None:

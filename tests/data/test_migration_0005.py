@@ -4,31 +4,19 @@ store at 0004; the unique draft slot and the foreign keys hold."""
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from data.store import db
-from data.store.migrate import alembic_config, upgrade
-from data.store.settings import get_settings
-from tests.conftest import TEST_DATABASE_URL, _reset_postgres
+from data.store.migrate import upgrade
+from tests.data.migration_store import downgrade, store_at
 
 T = "'2026-12-06 09:00:00'"
 
 
 @pytest.fixture
 def engine_at_0004(tmp_path, monkeypatch):
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'old.db'}"
-    if TEST_DATABASE_URL:
-        _reset_postgres(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    db.dispose_engines()
-    engine = db.get_engine(url)
-    upgrade(engine, "0004")
-    yield engine
-    db.dispose_engines()
-    get_settings.cache_clear()
+    with store_at("0004", tmp_path, monkeypatch) as engine:
+        yield engine
 
 
 def _tables(engine) -> set[str]:
@@ -40,10 +28,7 @@ def test_up_down_up(engine_at_0004):
     assert not {"user_session", "draft"} & _tables(engine)
     upgrade(engine)
     assert {"user_session", "draft"} <= _tables(engine)
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0004")
+    downgrade(engine, "0004")
     assert not {"user_session", "draft"} & _tables(engine)
     upgrade(engine)
     assert {"user_session", "draft"} <= _tables(engine)

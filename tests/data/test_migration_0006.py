@@ -9,10 +9,8 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from data.store import db
 from data.store.migrate import upgrade
-from data.store.settings import get_settings
-from tests.conftest import TEST_DATABASE_URL, _reset_postgres
+from tests.data.migration_store import downgrade, store_at
 
 T = "'2025-03-10 09:00:00'"
 ROWS = [
@@ -30,20 +28,8 @@ ROWS = [
 
 @pytest.fixture
 def engine_at_0004(tmp_path, monkeypatch):
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'old.db'}"
-    if TEST_DATABASE_URL:
-        _reset_postgres(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    db.dispose_engines()
-    engine = db.get_engine(url)
-    upgrade(engine, "0004")
-    with engine.begin() as conn:
-        for statement in ROWS:
-            conn.execute(text(statement))
-    yield engine
-    db.dispose_engines()
-    get_settings.cache_clear()
+    with store_at("0004", tmp_path, monkeypatch, ROWS) as engine:
+        yield engine
 
 
 def test_infusions_survive_with_empty_monitoring(engine_at_0004):
@@ -80,16 +66,10 @@ def test_the_new_tables_take_rows_and_check_their_keys(engine_at_0004):
 
 
 def test_downgrade_to_0004_keeps_the_infusions(engine_at_0004):
-    from alembic import command
-
-    from data.store.migrate import alembic_config
     upgrade(engine_at_0004, "0006")
     with engine_at_0004.begin() as conn:
         conn.execute(text("UPDATE infusion SET sedation_moaas = 4 WHERE id = 1"))
-    config = alembic_config()
-    with engine_at_0004.connect() as conn, conn.begin():
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0004")
+    downgrade(engine_at_0004, "0004")
     names = inspect(engine_at_0004).get_table_names()
     assert "adverseevent" not in names and "heldvisit" not in names
     with engine_at_0004.connect() as conn:

@@ -11,10 +11,8 @@ import pytest
 from sqlalchemy import inspect, text
 
 from data.analytics import fact_pack
-from data.store import db
 from data.store.migrate import upgrade
-from data.store.settings import get_settings
-from tests.conftest import TEST_DATABASE_URL, _reset_postgres
+from tests.data.migration_store import downgrade, store_at
 from tests.data.test_fact_pack import FACTS
 
 COLUMNS = ("course_id, instrument, first_infusion_date, baseline, baseline_item9, latest, "
@@ -33,17 +31,8 @@ def _row(course: int, instrument: str, facts: dict, first: str | None) -> dict:
 
 @pytest.fixture
 def engine_at_0009(tmp_path, monkeypatch):
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'old.db'}"
-    if TEST_DATABASE_URL:
-        _reset_postgres(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    db.dispose_engines()
-    engine = db.get_engine(url)
-    upgrade(engine, "0009")
-    yield engine
-    db.dispose_engines()
-    get_settings.cache_clear()
+    with store_at("0009", tmp_path, monkeypatch) as engine:
+        yield engine
 
 
 def test_kept_rows_are_packed_from_their_columns(engine_at_0009):
@@ -65,17 +54,7 @@ def test_kept_rows_are_packed_from_their_columns(engine_at_0009):
     assert packs[8] == (None, None)
     index = "ix_infusion_course_number_date"
     assert index in {i["name"] for i in inspect(engine_at_0009).get_indexes("infusion")}
-    upgrade_down(engine_at_0009)
+    downgrade(engine_at_0009, "0009")
     assert "course_outcome_pack" not in inspect(engine_at_0009).get_table_names()
     assert index not in {i["name"] for i in inspect(engine_at_0009).get_indexes("infusion")}
 
-
-def upgrade_down(engine) -> None:
-    from alembic import command
-
-    from data.store.migrate import alembic_config
-
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0009")
