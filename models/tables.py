@@ -511,13 +511,23 @@ class CourseOutcomePack(SQLModel, table=True):
     """Per course with ``course_outcome`` rows: their lean facts and after-N maps packed
     (migration 0010, data/analytics/fact_pack.py), written with the rows by the same
     refresh; the summary reads them with the course instead of the rows. NULL when a row
-    does not fit the format (the reader then takes the rows' columns)."""
+    does not fit the format (the reader then takes the rows' columns).
+
+    With them (migration 0011), copied from the course's infusions by the same refresh
+    (every write of an infusion queues its course): the first infusion's clinician and
+    route (the breakdown dimensions) and the last infusion's number and date (D1), so the
+    summary's read of the courses seeks no infusion."""
 
     __tablename__ = "course_outcome_pack"
 
     course_id: int = Field(primary_key=True)
     headers: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     maps: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    first_clinician_id: int | None = None
+    first_clinician_code: str | None = Field(default=None, max_length=CLINICIAN_CODE_MAX)
+    first_route: str | None = Field(default=None, sa_type=AutoString(length=20))
+    last_infusion: int | None = None
+    last_administered_on: date | None = None
 
 
 class CourseOutcomeStale(SQLModel, table=True):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import struct
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -14,9 +15,19 @@ import pytest
 from sqlalchemy import select, update
 
 from data.analytics import fact_pack
-from data.analytics.course_outcomes import check_outcomes, load_facts
+from data.analytics.course_outcomes import (
+    EDGE_COLUMNS,
+    check_outcomes,
+    facts_and_progress,
+    load_facts,
+    refresh_stale,
+)
+from data.clinic.corrections import correct_infusion
+from data.store.db import write_session
 from models.access import SYSTEM
 from models.tables import CourseOutcomePack
+from tests.clinical_factories import PHQ9_PRE, TODAY, log, make_course, make_patient, score
+from tests.factories import make_user
 
 FACTS = {
     "any_item9_positive": True, "later_item9_positive": False, "day_after_checked": True,
@@ -173,3 +184,62 @@ def test_chunked_packs_decode_as_one_array():
     assert chunked.keys() == whole.keys()
     for name, column in whole.items():
         np.testing.assert_array_equal(chunked[name], column)
+
+
+# --- the infusions' edges (migration 0011) -------------------------------------------------
+
+def test_the_pack_read_gives_what_the_infusion_seeks_give(demo):
+    """The breakdown dimensions and D1's progress from the packs' copy of each course's
+    first and last infusion equal those of the seeks (the read with the remission steps
+    takes no pack)."""
+    def read(steps: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+        facts, progress = facts_and_progress(actor=SYSTEM, after_n=6, timepoint_rule="post",
+                                             lean=True, dimensions=True, progress=True,
+                                             doses=False, steps=steps)
+        columns = ["course_key", "instrument", "clinician", "indication", "route"]
+        return (facts[columns].sort_values(columns[:2]).reset_index(drop=True),
+                progress.sort_values("course_key").reset_index(drop=True))
+
+    (packed, packed_progress), (sought, sought_progress) = read(False), read(True)
+    assert packed["route"].notna().all() and packed["clinician"].nunique() > 1
+    pd.testing.assert_frame_equal(packed, sought)
+    sought_progress = sought_progress[sought_progress["course_key"].isin(
+        packed_progress["course_key"])].reset_index(drop=True)  # the courses with rows
+    assert packed_progress["last_infusion"].max() > 6
+    pd.testing.assert_frame_equal(packed_progress, sought_progress)
+
+
+def _edges(engine, course_id: int) -> dict:
+    refresh_stale(engine)
+    table = CourseOutcomePack.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(table).where(table.c.course_id == course_id)).mappings().one()
+    return {name: row[name] for name in EDGE_COLUMNS}
+
+
+def test_every_infusion_write_brings_the_edges_up_to_date(engine):
+    """Written out by hand: infusion 1 (IV, by clin) with a score, then infusion 2 (IM,
+    no score), then infusion 1's route corrected to IM: the pack follows each write."""
+    clin = make_user("clin", "clinician", ("CL1",))
+    course = make_course(clin, make_patient(clin, "P-1"))
+    first = log(clin, course, 1, scores=[score("PHQ-9", "pre", PHQ9_PRE)],
+                administered_on=date(2025, 2, 1)).infusion
+    assert _edges(engine, course) == {
+        "first_clinician_id": clin.user_id, "first_clinician_code": "clin",
+        "first_route": "IV", "last_infusion": 1, "last_administered_on": date(2025, 2, 1)}
+    log(clin, course, 2, route="IM", administered_on=date(2025, 2, 4))
+    assert _edges(engine, course)["last_infusion"] == 2
+    assert _edges(engine, course)["last_administered_on"] == date(2025, 2, 4)
+    assert _edges(engine, course)["first_route"] == "IV"
+    with write_session() as session:
+        correct_infusion(session, actor=make_user("dir", "director", ("CL1",)),
+                         infusion_id=first.id, changes={"route": "IM"},
+                         reason="charted on the wrong line", today=TODAY)
+    assert _edges(engine, course)["first_route"] == "IM"
+    assert check_outcomes() is None
+    table = CourseOutcomePack.__table__
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.course_id == course).values(last_infusion=1))
+    difference = check_outcomes()
+    assert (difference.course_id, difference.column, difference.stored,
+            difference.recomputed) == (course, "pack last_infusion", 1, 2)
