@@ -5,6 +5,8 @@ Colours and template from figures.theme (response green, remission blue, worse r
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -264,36 +266,63 @@ def item9_figure(history: pd.DataFrame) -> go.Figure:
 # --- clinic view ---------------------------------------------------------------------------
 
 
+def from_spec(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+    """A figure of plain trace and layout dicts, taken as written (with the registered
+    template, figures.theme).
+
+    plotly's checks walk every value: a 1,500-bar waterfall's colours one by one cost
+    20 ms of its 28 ms, at every rebuild after a save (docs/PERFORMANCE.md, issue 13). The
+    builders that use it write only what plotly accepts: tests/test_charts.py builds each
+    one's dicts again with the checks on and compares the two."""
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def house_layout(height: int, **layout: Any) -> dict[str, Any]:
+    """``base_layout``'s settings as a layout dict (for ``from_spec``), with ``layout``."""
+    return {"height": height, "hovermode": "closest",
+            "margin": {"l": 60, "r": 30, "t": 40, "b": 50},
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left",
+                       "x": 0}, **layout}
+
+
 def km_trace(infusions: list, cumulative: list, *, name: str, colour: str,
-             dash: str = "solid") -> go.Scatter:
+             dash: str = "solid") -> dict[str, Any]:
     """One Kaplan-Meier step curve from (0, 0 %): the screen's and the PDF's (O8)."""
-    return go.Scatter(
-        x=[0, *infusions], y=[0.0, *(None if c is None or c != c else round(100 * c, 2)
-                                   for c in cumulative)], mode="lines",
-        line_shape="hv", name=name, line=dict(color=colour, width=3, dash=dash),
-        hovertemplate=f"{name} by %{{x}} infusions: %{{y:.1f}} %<extra></extra>")
+    return {"type": "scatter", "x": [0, *infusions],
+            "y": [0.0, *(None if c is None or c != c else round(100 * c, 2) for c in cumulative)],
+            "mode": "lines", "line": {"color": colour, "width": 3, "dash": dash, "shape": "hv"},
+            "name": name,
+            "hovertemplate": f"{name} by %{{x}} infusions: %{{y:.1f}} %<extra></extra>"}
+
+
+def km_layout(after_n: int, last: int | None = None) -> dict[str, Any]:
+    """The N line and the axes every Kaplan-Meier figure shares."""
+    grey = "#6b7280"
+    return {
+        "shapes": [{"type": "line", "x0": after_n, "x1": after_n, "xref": "x", "y0": 0,
+                    "y1": 1, "yref": "y domain", "line": {"color": grey, "dash": "dot"}}],
+        "annotations": [{"text": f"infusion {after_n}", "x": after_n, "xref": "x", "y": 0,
+                         "yref": "y domain", "xanchor": "left", "yanchor": "bottom",
+                         "showarrow": False, "font": {"color": grey, "size": 11}}],
+        "xaxis": {"title": {"text": "Infusions received"}, "dtick": 1, "rangemode": "tozero",
+                  **({} if last is None else {"range": [0, last + 1]})},
+        "yaxis": {"title": {"text": "Cumulative % of courses"}, "range": [0, 100],
+                  "ticksuffix": " %"},
+    }
 
 
 def km_axes(fig: go.Figure, after_n: int, last: int | None = None) -> go.Figure:
-    """The N line and the axes every Kaplan-Meier figure shares."""
-    fig.add_vline(x=after_n, line=dict(color="#6b7280", dash="dot"),
-                  annotation_text=f"infusion {after_n}", annotation_position="bottom right",
-                  annotation_font=dict(size=11, color="#6b7280"))
-    fig.update_xaxes(title_text="Infusions received", dtick=1, rangemode="tozero",
-                     range=None if last is None else [0, last + 1])
-    fig.update_yaxes(title_text="Cumulative % of courses", range=[0, 100], ticksuffix=" %")
-    return fig
+    """``km_layout`` on a figure (the PDF's)."""
+    return fig.update_layout(km_layout(after_n, last))
 
 
 def km_figure(response_curve: list[dict], remission_curve: list[dict], after_n: int) -> go.Figure:
     """Cumulative response and remission by infusions received (Kaplan-Meier, O8)."""
-    fig = go.Figure()
-    for name, curve, colour in (("Response", response_curve, RESPONSE),
-                                ("Remission", remission_curve, REMISSION)):
-        if curve:
-            fig.add_trace(km_trace([p["infusions"] for p in curve],
-                                   [p["cumulative"] for p in curve], name=name, colour=colour))
-    return base_layout(km_axes(fig, after_n), height=380)
+    traces = [km_trace([p["infusions"] for p in curve], [p["cumulative"] for p in curve],
+                       name=name, colour=colour)
+              for name, curve, colour in (("Response", response_curve, RESPONSE),
+                                          ("Remission", remission_curve, REMISSION)) if curve]
+    return from_spec(traces, house_layout(380, **km_layout(after_n)))
 
 
 def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500) -> go.Figure:
@@ -311,48 +340,48 @@ def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500) -> go.Figure
                for resp, rem, pct in zip(waterfall["response"], waterfall["remission"],
                                          waterfall["pct_change"], strict=True)]
     # Scores as a float array (sent as one typed array) and the clinic as hover text: a
-    # mixed object array would be serialised value by value on every render. The bars go
-    # in as a dict of numpy arrays: plotly validates them once (a go.Bar passed to
-    # go.Figure is validated again, colour by colour).
-    fig = go.Figure([dict(
-        type="bar", x=waterfall["rank"].to_numpy(),
-        y=waterfall["pct_change"].round(1).to_numpy(dtype="float64"),
-        marker=dict(color=colours, line_width=0), name="percent change", showlegend=False,
-        customdata=waterfall[["baseline", "latest"]].to_numpy(dtype="float64"),
-        hovertext=waterfall["clinic"].astype(str).tolist(),
-        hovertemplate=("%{hovertext}: %{customdata[0]:.0f} → %{customdata[1]:.0f} "
-                       "(%{y:+.1f} %)<extra></extra>"),
-    )])
-    fig.add_hline(y=-50, line=dict(color=RESPONSE, dash="dot"),
-                  annotation_text="response: −50 %", annotation_position="top left",
-                  annotation_font=dict(size=11, color=RESPONSE), annotation_bgcolor="white")
-    for name, colour in (("remission", REMISSION), ("response", RESPONSE),
-                         ("no response", NEUTRAL), ("worse", WORSE)):
-        fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name))
-    fig.update_layout(bargap=0.05, barmode="overlay")
+    # mixed object array would be serialised value by value on every render.
+    bars = {
+        "type": "bar", "x": waterfall["rank"].to_numpy(),
+        "y": waterfall["pct_change"].round(1).to_numpy(dtype="float64"),
+        "marker": {"color": colours, "line": {"width": 0}}, "name": "percent change",
+        "showlegend": False,
+        "customdata": waterfall[["baseline", "latest"]].to_numpy(dtype="float64"),
+        "hovertext": waterfall["clinic"].astype(str).tolist(),
+        "hovertemplate": ("%{hovertext}: %{customdata[0]:.0f} → %{customdata[1]:.0f} "
+                          "(%{y:+.1f} %)<extra></extra>"),
+    }
+    legend = [{"type": "bar", "x": [None], "y": [None], "marker": {"color": colour},
+               "name": name}
+              for name, colour in (("remission", REMISSION), ("response", RESPONSE),
+                                   ("no response", NEUTRAL), ("worse", WORSE))]
     shown = len(waterfall)
-    fig.update_xaxes(title_text="Courses, ordered by change" + (
-        "" if shown == total else f" (every {-(-total // max_bars)}th of {total:,} courses drawn)"),
-        showticklabels=False)
-    fig.update_yaxes(title_text="% change from baseline", ticksuffix=" %")
-    return base_layout(fig, height=380)
+    title = "Courses, ordered by change" + (
+        "" if shown == total else f" (1 in {-(-total // max_bars)} of {total:,} courses drawn)")
+    return from_spec([bars, *legend], house_layout(
+        380, bargap=0.05, barmode="overlay",
+        shapes=[{"type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": -50, "y1": -50,
+                 "yref": "y", "line": {"color": RESPONSE, "dash": "dot"}}],
+        annotations=[{"text": "response: −50 %", "x": 0, "xref": "x domain", "y": -50,
+                      "yref": "y", "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+                      "bgcolor": "white", "font": {"color": RESPONSE, "size": 11}}],
+        xaxis={"title": {"text": title}, "showticklabels": False},
+        yaxis={"title": {"text": "% change from baseline"}, "ticksuffix": " %"}))
 
 
 def severity_figure(distribution: pd.DataFrame, instrument: str) -> go.Figure:
     """Courses per severity band at baseline and at the latest score (paired courses)."""
-    fig = go.Figure()
-    for column, colour, name in (("baseline", "#94a3b8", "Baseline"),
-                                 ("latest", "#2563eb", "Latest")):
-        fig.add_trace(go.Bar(
-            x=[label.replace(" ", "<br>") for label in distribution["band"]],
-            y=distribution[column], name=name, marker_color=colour,
-            text=distribution[column], textposition="outside",
-            hovertemplate=f"{name}: %{{y}} course(s) %{{x}}<extra></extra>",
-        ))
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text=f"{instrument} severity band", tickangle=0)
-    fig.update_yaxes(title_text="Courses")
-    return base_layout(fig, height=360)
+    bands = [label.replace(" ", "<br>") for label in distribution["band"]]
+    traces = [{"type": "bar", "x": bands, "y": distribution[column].tolist(), "name": name,
+               "marker": {"color": colour}, "text": [str(v) for v in distribution[column]],
+               "textposition": "outside",
+               "hovertemplate": f"{name}: %{{y}} course(s) %{{x}}<extra></extra>"}
+              for column, colour, name in (("baseline", "#94a3b8", "Baseline"),
+                                           ("latest", "#2563eb", "Latest"))]
+    return from_spec(traces, house_layout(
+        360, barmode="group", xaxis={"title": {"text": f"{instrument} severity band"},
+                                     "tickangle": 0},
+        yaxis={"title": {"text": "Courses"}}))
 
 
 def breakdown_figure(table: pd.DataFrame, label: str, *, small_cell: int | None) -> go.Figure:

@@ -3,6 +3,8 @@ and one meaning per colour."""
 
 from __future__ import annotations
 
+import json
+
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -58,8 +60,6 @@ def test_response_and_remission_have_one_colour_on_screen_and_on_paper():
 
 
 def test_waterfall_hover_data_per_bar():
-    import json
-
     import pandas as pd
 
     frame = pd.DataFrame({
@@ -92,3 +92,54 @@ def test_waterfall_hover_data_per_bar():
 def test_each_score_marker_says_when_and_who_answered(infusion_type, timepoint, source,
                                                       expected):
     assert charts.score_symbol(infusion_type, timepoint, source) == expected
+
+
+def _checked(fig: go.Figure) -> go.Figure:
+    """The same figure built again with plotly's checks on (raises on a property plotly
+    does not know or a value it refuses)."""
+    return go.Figure(fig.to_dict())
+
+
+def _outcome_figures() -> list[go.Figure]:
+    import pandas as pd
+
+    curve = [{"infusions": 2, "cumulative": 0.25}, {"infusions": 4, "cumulative": float("nan")}]
+    waterfall = pd.DataFrame({
+        "course_key": range(3200), "clinic": ["NORTH", "SOUTH"] * 1600,
+        "baseline": [20.0] * 3200, "latest": [10.0] * 3200,
+        "pct_change": [20.0, -50.0, -83.3, 0.0] * 800,
+        "response": pd.array([False, True, True, None] * 800, dtype="boolean"),
+        "remission": pd.array([False, False, True, None] * 800, dtype="boolean"),
+        "rank": range(1, 3201)})
+    severity = pd.DataFrame({"band": ["minimal", "moderately severe"], "baseline": [3, 9],
+                             "latest": [8, 4]})
+    return [charts.km_figure(curve, curve, 6), charts.km_figure([], curve, 3),
+            charts.waterfall_figure(waterfall), charts.waterfall_figure(waterfall.head(3)),
+            charts.severity_figure(severity, "PHQ-9")]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_a_figure_written_as_dicts_is_what_plotly_checks_would_make(index):
+    """from_spec takes its dicts unchecked: each builder's figure equals the same dicts
+    built with every check on, the template included."""
+    fig = _outcome_figures()[index]
+    assert fig.to_plotly_json()["layout"]["template"] == pio.templates["clinic"].to_plotly_json()
+    assert (json.loads(pio.to_json(_checked(fig), validate=False))
+            == json.loads(pio.to_json(fig, validate=False)))
+
+
+def test_an_unknown_property_in_a_spec_is_caught_by_the_check():
+    fig = charts.from_spec([{"type": "bar", "x": [1], "y": [2], "colour": "red"}],
+                           charts.house_layout(300))
+    with pytest.raises(ValueError, match="colour"):
+        _checked(fig)
+
+
+def test_the_waterfall_draws_every_nth_course_above_its_bar_limit():
+    fig = _outcome_figures()[2]
+    # 3,200 courses, at most 1,500 bars: every ceil(3200 / 1500) = 3rd rank from the first
+    assert len(fig.data[0].x) == 1067 and list(fig.data[0].x[:3]) == [1, 4, 7]
+    assert fig.layout.xaxis.title.text == ("Courses, ordered by change (1 in 3 of 3,200 "
+                                           "courses drawn)")
+    assert [t.name for t in fig.data[1:]] == ["remission", "response", "no response", "worse"]
+    assert fig.layout.shapes[0].y0 == -50 and fig.layout.annotations[0].text == "response: −50 %"
