@@ -8,6 +8,7 @@ O7 after infusion N (post rule: the post score of infusion N)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
@@ -304,3 +305,11 @@ def test_a_write_that_changes_no_outcome_keeps_every_table_and_instrument_object
     _assert_fresh(director, after.frames)
     assert cache.summary_for(director, FILTERS, data_version()) == first
     assert computed == []  # every instrument object reused
+
+
+def test_the_union_of_course_keys_is_sorted_and_distinct():
+    from data.analytics.outcome_report import _union_of_keys
+
+    union = _union_of_keys([np.array([7, 2, 7]), np.array([], dtype="int64"), np.array([0, 2])])
+    assert union.tolist() == [0, 2, 7] and union.dtype == np.int64
+    assert _union_of_keys([]).tolist() == [] and _union_of_keys([np.array([], "int64")]).size == 0

@@ -380,6 +380,7 @@ def facts_and_progress(*, actor: Actor, clinic_ids: list[int] | None = None,
                              stream=packed)  # PostgreSQL: a batch of packs at a time
         if packed and not courses["headers"].null_count:
             rows = _packed_rows(courses, names, timepoint, key)
+            courses = courses.drop_columns(["headers", "maps"])  # read: free their bytes
         else:  # a full read, the remission steps, or a course that does not fit its pack
             rows = _column_rows(conn, chosen, names, plain, dates, timepoint, key, steps,
                                 engine)
