@@ -377,7 +377,8 @@ def facts_and_progress(*, actor: Actor, clinic_ids: list[int] | None = None,
                 course_stmt = with_last_infusion(course_stmt, conn.dialect.name)
         courses = read_table(conn, course_stmt, {**_FACT_SCHEMA, **PROGRESS_SCHEMA,
                                                  "headers": "binary", "maps": "binary"},
-                             stream=packed)  # PostgreSQL: a batch of packs at a time
+                             # PostgreSQL: every pack of the scope, a batch at a time
+                             stream=packed and patient_ids is None)
         if packed and not courses["headers"].null_count:
             rows = _packed_rows(courses, names, timepoint, key)
             courses = courses.drop_columns(["headers", "maps"])  # read: free their bytes

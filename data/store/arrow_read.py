@@ -11,11 +11,14 @@ batch's columns become Arrow arrays in C (``pyarrow.array`` with the declared ty
 the driver gives in another form are cast once per batch: SQLite's ISO text dates and
 timestamps (stored UTC), its 0/1 booleans.
 
-Not ADBC (docs/PERFORMANCE.md, "One read path", has the figures): its SQLite driver links
-its own copy of SQLite, and two copies in one process break each other's file locks (a
-read through it missed a commit made through the sqlite3 module); its PostgreSQL driver
-reads 1.6x faster at scale L but on a connection of its own, outside the caller's
-transaction and the engine's settings.
+ADBC only for a streamed read on PostgreSQL (``stream``, ``_adbc_batches``), when
+adbc-driver-postgresql is installed: the driver reads the result by COPY in binary and
+builds the Arrow arrays in C++ (the XL page's read of 380,573 courses with their packs:
+1.0 s, where psycopg's rows took 2.2-3.2 s), on a connection of its own. Everywhere else
+the caller's DB-API cursor (docs/PERFORMANCE.md, "One read path"): ADBC's SQLite driver
+links its own copy of SQLite, and two copies in one process break each other's file locks
+(a read through it missed a commit made through the sqlite3 module); and a read on another
+connection is outside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -50,10 +53,13 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind], *,
     """The rows of ``stmt`` as a Table of the columns of ``schema`` (by label, in the
     statement's order; every selected column must be declared), typed as declared.
 
-    ``stream`` (PostgreSQL; SQLite always streams): the rows through a server-side cursor
-    in binary format (``_postgres_rows``), so the client holds one batch at a time instead
-    of libpq's copy of the whole result, and binary values travel as bytes, not hex text
-    (the XL store's course packs: 300 MB of hex in libpq before; docs/PERFORMANCE.md)."""
+    ``stream`` (PostgreSQL; SQLite always streams), for one large read that needs no other
+    read's snapshot: through ADBC (``_adbc_batches``: its own connection, one statement, one
+    snapshot) when installed, else a server-side cursor in binary format on the caller's
+    transaction (``_postgres_rows``). Either way the client holds one batch of rows at a
+    time instead of libpq's copy of the whole result, and binary values travel as bytes,
+    not hex text (the XL store's course packs: 300 MB of hex in libpq before;
+    docs/PERFORMANCE.md)."""
     names = list(stmt.selected_columns.keys())
     missing = [name for name in names if name not in schema]
     if missing:
@@ -61,6 +67,10 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind], *,
     kinds = [schema[name] for name in names]
     arrow_schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in
                               zip(names, kinds, strict=True)])
+    if stream and conn.dialect.name == "postgresql":
+        fast = _adbc_batches(conn, stmt, kinds, arrow_schema)
+        if fast is not None:
+            return pa.Table.from_batches(fast, schema=arrow_schema)
     batches = []
     if stream and conn.dialect.name == "postgresql":
         result = _postgres_rows(conn, stmt)
@@ -94,6 +104,46 @@ def _postgres_rows(conn: Connection, stmt: Select) -> Any:
 
 
 _cursor_names = itertools.count(1)
+
+
+def _adbc_batches(conn: Connection, stmt: Select, kinds: list[Kind],
+                  arrow_schema: pa.Schema) -> list[pa.RecordBatch] | None:
+    """The rows of ``stmt`` through adbc-driver-postgresql, batch by batch cast to the
+    declared types; None when the driver is not installed (the caller then takes a cursor).
+
+    A connection of its own to the engine's database (libpq's URI of the engine's URL),
+    closed after the read: the statement sees the committed store at its start, not the
+    caller's transaction. SQLAlchemy compiles it for the dialect with numbered parameters
+    ($1, $2 ...: ADBC's), bound by the driver; a text parameter holding a NUL is refused
+    as the engine's guard refuses it (data/store/db.py)."""
+    try:
+        import adbc_driver_postgresql.dbapi as adbc
+    except ImportError:
+        return None
+    from data.store.db import UnstorableText
+
+    dialect = type(conn.dialect)(paramstyle="numeric_dollar")
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[name] for name in compiled.positiontup or ()]
+    if any(isinstance(value, str) and "\x00" in value for value in params):
+        raise UnstorableText("input: contains a control character (U+0000); only "
+                             "printable text is accepted")
+    uri = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc.connect(uri) as connection, connection.cursor() as cursor:
+        cursor.execute(compiled.string, params or None)
+        return [pa.record_batch([_as_kind(batch.column(i), kind) for i, kind in
+                                 enumerate(kinds)], schema=arrow_schema)
+                for batch in cursor.fetch_record_batch()]
+
+
+def _as_kind(array: pa.Array, kind: Kind) -> pa.Array:
+    """An ADBC column as ``kind`` (int4 as int64, a day number as a date ...)."""
+    target = ARROW_TYPES[kind]
+    if array.type == target:
+        return array
+    if kind == "date" and pa.types.is_integer(array.type):  # day_number
+        return pc.cast(pc.cast(array, pa.int32()), target)
+    return pc.cast(array, target)
 
 
 def typed_array(values: Any, kind: Kind) -> pa.Array:

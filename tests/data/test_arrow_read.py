@@ -128,11 +128,18 @@ def test_day_numbers(engine, probe):
                                  "d": [None, date(2026, 2, 28), date(2024, 2, 29)]}
 
 
-def test_a_streamed_read_gives_the_same_table_batch_by_batch(engine, probe, monkeypatch):
-    """``stream`` (PostgreSQL: a named binary cursor on the caller's transaction): the same
-    rows and types, NULL-first batches, an IN list and a date bound, and bytes as bytes;
-    a read after it on the same connection still works."""
+@pytest.mark.parametrize("driver", ["adbc", "cursor"])
+def test_a_streamed_read_gives_the_same_table_batch_by_batch(engine, probe, monkeypatch,
+                                                             driver):
+    """``stream`` (PostgreSQL: through ADBC, or without it a named binary cursor on the
+    caller's transaction): the same rows and types, NULL-first batches, an IN list, a text
+    and a date bound, and bytes as bytes; a read after it on the same connection still
+    works."""
     monkeypatch.setattr(arrow_read, "BATCH_ROWS", 2)
+    if driver == "cursor":
+        monkeypatch.setattr(arrow_read, "_adbc_batches", lambda *args: None)
+    elif engine.dialect.name == "postgresql":  # ADBC (a requirement) reads it, no cursor
+        monkeypatch.setattr(arrow_read, "_postgres_rows", None)
     stmt = (select(probe, (probe.c.s + "!").cast(LargeBinary).label("raw"))
             .where(probe.c.id.in_([1, 2, 3, 4, 5]), (probe.c.d >= date(2024, 1, 1))
                    | probe.c.d.is_(None)).order_by(probe.c.id))
@@ -144,3 +151,15 @@ def test_a_streamed_read_gives_the_same_table_batch_by_batch(engine, probe, monk
     assert streamed.equals(plain)
     assert streamed["raw"].to_pylist() == [None, None, None, b"PHQ-9!", "é!".encode()]
     assert after["id"].to_pylist() == [1, 2, 3, 4, 5]
+
+
+def test_a_streamed_read_refuses_a_nul_in_a_text_parameter(engine, probe):
+    """PostgreSQL's engine guard (data/store/db.py) holds for ADBC's own connection too."""
+    from data.store.db import UnstorableText
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores a NUL: no guard")
+
+    stmt = select(probe.c.id).where(probe.c.s == "PHQ\x009")
+    with engine.connect() as conn, pytest.raises(UnstorableText, match="U\\+0000"):
+        read_table(conn, stmt, SCHEMA, stream=True)
