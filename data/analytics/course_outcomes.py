@@ -65,6 +65,7 @@ from data.store.arrow_read import (
     floats,
     ints,
     read_table,
+    release_freed_memory,
     texts,
 )
 from data.store.db import get_engine, read_session, write_session
@@ -393,8 +394,12 @@ def facts_and_progress(*, actor: Actor, clinic_ids: list[int] | None = None,
             medians = _median_doses(conn, chosen)
             dose = (pd.Series(ints(table["course_key"])).map(medians).astype("float64")
                     .to_numpy())
-    return (_typed(table, dose, steps, dimensions),
-            progress_frame(courses["course_key"], courses) if progress else None)
+    result = (_typed(table, dose, steps, dimensions),
+              progress_frame(courses["course_key"], courses) if progress else None)
+    if patient_ids is None:  # a read of the whole scope: its intermediates are freed now
+        del courses, rows, table, clinics
+        release_freed_memory()
+    return result
 
 
 def _with_pack(stmt: Select, *, dimensions: bool, progress: bool) -> Select:

@@ -23,8 +23,11 @@ connection is outside the caller's transaction.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import itertools
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -161,6 +164,20 @@ def typed_array(values: Any, kind: Kind) -> pa.Array:
         return pa.array(values, target)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # ints as booleans, bools as ints ...
         return pc.cast(pa.array(values), target)
+
+
+def release_freed_memory() -> None:
+    """Hand the heap that glibc keeps after a large read back to the system
+    (``malloc_trim``; nothing elsewhere). The read's freed buffers otherwise stay in the
+    process, in pieces the next large arrays do not fit: at XL the page's process peaked
+    at 1,291-1,365 MiB without it, 906 MiB with it after each whole read of the course
+    facts (docs/PERFORMANCE.md, issue 13 session 6)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform == "linux" else None
 
 
 class day_number(FunctionElement[int]):  # a SQL function: lower case

@@ -243,3 +243,15 @@ def test_every_infusion_write_brings_the_edges_up_to_date(engine):
     difference = check_outcomes()
     assert (difference.course_id, difference.column, difference.stored,
             difference.recomputed) == (course, "pack last_infusion", 1, 2)
+
+
+def test_a_whole_read_hands_its_freed_memory_back_a_patch_does_not(demo, monkeypatch):
+    import data.analytics.course_outcomes as course_outcomes
+
+    calls = []
+    monkeypatch.setattr(course_outcomes, "release_freed_memory", lambda: calls.append(1))
+    whole = _facts(6, "post")
+    assert len(calls) == 1
+    patient = int(whole["patient_key"].iloc[0])
+    _facts(6, "post", patient_ids=[patient])  # a patch after a save: a few rows
+    assert len(calls) == 1

@@ -101,9 +101,9 @@ def test_retention_keeps_to_the_actors_clinics(store):
 
 
 def test_each_courses_last_infusion_and_its_date_are_read_exactly(store):
-    """read_progress (and the summary's read of the courses, which shares with_last_infusion):
-    the highest infusion number and that infusion's own date, nothing for a course without
-    an infusion (SQLite reads both from one integer: number * 2**32 + day + 2**31)."""
+    """read_progress (and the summary's read of the courses without packs, which shares
+    with_last_infusion): the highest infusion number and that infusion's own date, nothing
+    for a course without an infusion (SQLite reads both from one integer: number * 2**32 + day + 2**31)."""
     from data.analytics.course_progress import read_progress
     from data.store.db import read_session
     from models.tables import Course
