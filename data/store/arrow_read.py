@@ -172,6 +172,7 @@ def release_freed_memory() -> None:
     process, in pieces the next large arrays do not fit: at XL the page's process peaked
     at 1,291-1,365 MiB without it, 906 MiB with it after each whole read of the course
     facts (docs/PERFORMANCE.md, issue 13 session 6)."""
+    pa.default_memory_pool().release_unused()  # Arrow's own pool (mimalloc) too
     trim = getattr(_LIBC, "malloc_trim", None)
     if trim is not None:
         trim(0)

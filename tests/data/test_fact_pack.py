@@ -255,3 +255,13 @@ def test_a_whole_read_hands_its_freed_memory_back_a_patch_does_not(demo, monkeyp
     patient = int(whole["patient_key"].iloc[0])
     _facts(6, "post", patient_ids=[patient])  # a patch after a save: a few rows
     assert len(calls) == 1
+
+
+def test_packs_decoded_chunk_by_chunk_give_the_same_rows(demo, monkeypatch):
+    import data.analytics.course_outcomes as course_outcomes
+
+    whole = _facts(3, "next_pre")
+    monkeypatch.setattr(course_outcomes, "PACK_CHUNK", 7)  # the demo's courses in chunks of 7
+    chunked = _facts(3, "next_pre")
+    assert len(whole) > 150
+    pd.testing.assert_frame_equal(chunked, whole)
