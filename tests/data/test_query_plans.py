@@ -144,8 +144,8 @@ def test_the_progress_of_written_patients_scans_no_growing_table(store):
 
 def test_the_facts_of_written_patients_scan_no_growing_table(store):
     """The kept outcome facts are patched after a save with ``load_facts(patient_ids=...)``:
-    their courses and the courses' packs (course_outcome_pack, read with the courses) are
-    found by index (the queue's count of stale courses, a scan of a table kept near empty,
+    their courses and the courses' packs (course_outcome_pack, read beside the courses,
+    scoped by the same conditions) are found by index (the queue's count of stale courses, a scan of a table kept near empty,
     is left aside)."""
     from data.analytics.course_outcomes import load_facts
 
@@ -164,5 +164,5 @@ def test_the_facts_of_written_patients_scan_no_growing_table(store):
         facts = read()
     assert facts["course_key"].tolist() == [course_id]  # one PHQ-9 row
     reads = [(s, p) for s, p in seen if "course_outcome_stale" not in s]
-    assert any("JOIN course_outcome_pack" in s for s, _ in reads)
+    assert any("FROM course_outcome_pack" in s for s, _ in reads)
     assert full_scans(store, reads) == []
