@@ -65,7 +65,6 @@ from data.store.arrow_read import (
     floats,
     ints,
     read_table,
-    read_tables,
     release_freed_memory,
     texts,
 )
@@ -408,11 +407,12 @@ def _packed_courses(conn: Connection, course_stmt: Select, chosen: list, *,
     (``dimensions``) and of ``with_last_infusion`` (``progress``): no infusion is sought.
 
     Two reads, matched here by course id: the courses (with their patients) and the packs
-    (scoped by the same conditions). At XL on PostgreSQL their join cost the server 0.85 s
-    (the packs' side of the hash spilled to disk); apart, 0.30 and 0.20 s, run side by side
-    on two connections (``read_tables``). ``whole``: a read of the whole scope (streamed);
-    else a few patients'. A pack whose course the courses read did not see (written
-    between the two reads, on PostgreSQL) is left out, as the join would."""
+    (scoped by the same conditions). At XL on PostgreSQL their join cost 0.85-0.9 s through
+    ADBC (the packs' side of the hash spilled to disk); apart, 0.39 and 0.30 s. (Side by
+    side on two threads they took 0.5-0.6 s, but Arrow's allocator kept each thread's
+    memory: the page's peak rose by 100-170 MiB.) ``whole``: a read of the whole scope
+    (streamed); else a few patients'. A pack whose course the courses read did not see
+    (written between the two reads, on PostgreSQL) is left out, as the join would."""
     if dimensions:
         course_stmt = course_stmt.add_columns(Patient.indication)
     if progress:
@@ -431,7 +431,8 @@ def _packed_courses(conn: Connection, course_stmt: Select, chosen: list, *,
         pack_stmt = pack_stmt.where(_PACK.c.course_id.in_(
             select(Course.id).join(Patient, Patient.id == Course.patient_id).where(*chosen)))
     schema = {**_FACT_SCHEMA, **PROGRESS_SCHEMA, "headers": "binary", "maps": "binary"}
-    courses, packs = read_tables(conn, [course_stmt, pack_stmt], schema, stream=whole)
+    courses, packs = (read_table(conn, stmt, schema, stream=whole)
+                      for stmt in (course_stmt, pack_stmt))
     course_ids = ints(courses["course_key"])
     order = np.argsort(course_ids, kind="stable")
     sorted_ids = course_ids[order]

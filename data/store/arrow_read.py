@@ -29,7 +29,6 @@ import gc
 import itertools
 import sys
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -93,26 +92,6 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind], *,
     finally:
         result.close()
     return pa.Table.from_batches(batches, schema=arrow_schema)
-
-
-def read_tables(conn: Connection, stmts: list[Select], schema: Mapping[str, Kind], *,
-                stream: bool = False) -> list[pa.Table]:
-    """``read_table`` of each statement. With ``stream`` on PostgreSQL and ADBC installed,
-    side by side, each on a connection of its own (the server runs them on two cores), so
-    they need no common snapshot; else one after the other on the caller's connection."""
-    if stream and conn.dialect.name == "postgresql" and _adbc_installed():
-        with ThreadPoolExecutor(max_workers=len(stmts)) as pool:
-            return list(pool.map(lambda stmt: read_table(conn, stmt, schema, stream=True),
-                                 stmts))
-    return [read_table(conn, stmt, schema, stream=stream) for stmt in stmts]
-
-
-def _adbc_installed() -> bool:
-    try:
-        import adbc_driver_postgresql.dbapi  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _postgres_rows(conn: Connection, stmt: Select) -> Any:
