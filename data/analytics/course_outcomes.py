@@ -351,6 +351,8 @@ def facts_and_progress(*, actor: Actor, clinic_ids: list[int] | None = None,
                 message="This role does not see clinical outcomes.")
     engine = engine or get_engine()
     refresh_stale(engine)
+    if patient_ids is None:  # a whole read: what expired caches freed goes back first
+        release_freed_memory()
     timepoint, key = course_facts.target_key(after_n, timepoint_rule)
     chosen = chosen_courses(actor, clinic_ids, start, end)
     if patient_ids is not None:

@@ -167,11 +167,12 @@ def typed_array(values: Any, kind: Kind) -> pa.Array:
 
 
 def release_freed_memory() -> None:
-    """Hand the heap that glibc keeps after a large read back to the system
-    (``malloc_trim``; nothing elsewhere). The read's freed buffers otherwise stay in the
-    process, in pieces the next large arrays do not fit: at XL the page's process peaked
-    at 1,291-1,365 MiB without it, 906 MiB with it after each whole read of the course
-    facts (docs/PERFORMANCE.md, issue 13 session 6)."""
+    """Hand the memory the allocators keep back to the system: Arrow's pool and glibc's
+    heap (``malloc_trim``; nothing elsewhere). Called before and after a whole read of the
+    course facts: freed buffers (the read's own, an expired cache's) otherwise stay in the
+    process, in pieces the next large arrays do not fit. At XL the page's process peaked
+    at 1,291-1,365 MiB without it, 821-852 MiB with it (docs/PERFORMANCE.md, issue 13
+    session 6)."""
     pa.default_memory_pool().release_unused()  # Arrow's own pool (mimalloc) too
     trim = getattr(_LIBC, "malloc_trim", None)
     if trim is not None:
