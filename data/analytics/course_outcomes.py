@@ -435,18 +435,8 @@ def _packed_courses(conn: Connection, course_stmt: Select, chosen: list, *,
     schema = {**_FACT_SCHEMA, **PROGRESS_SCHEMA, "headers": "binary", "maps": "binary"}
     courses, packs = (read_table(conn, stmt, schema, stream=whole)
                       for stmt in (course_stmt, pack_stmt))
-    course_ids = ints(courses["course_key"])
-    order = np.argsort(course_ids, kind="stable")
-    sorted_ids = course_ids[order]
-    keys = ints(packs["course_key"])
-    if len(sorted_ids):
-        at = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
-        found = sorted_ids[at] == keys
-    else:
-        at, found = np.zeros(len(keys), dtype="int64"), np.zeros(len(keys), dtype=bool)
-    if not found.all():
-        packs, at = packs.filter(pa.array(found)), at[found]
-    taken = courses.take(pa.array(order[at])).drop_columns(["course_key"])
+    packs, at = _matched(packs, courses)
+    taken = courses.take(at).drop_columns(["course_key"])
     for name in taken.column_names:
         packs = packs.append_column(name, taken[name])
     return packs
@@ -560,24 +550,31 @@ def _rows_stmt(chosen: list, names: list[str] | None, plain: list[str], dates: l
     return stmt
 
 
-def _with_courses(rows: pa.Table, courses: pa.Table, clinics: pa.Table) -> pa.Table:
-    """``rows`` with their course's columns (patient, clinic code, number, start and the
-    dimensions read), matched by course id; a row whose course is not among ``courses``
-    (written between the two reads, on PostgreSQL) is left out, as the join would."""
+def _matched(table: pa.Table, courses: pa.Table) -> tuple[pa.Table, pa.Array]:
+    """``table``'s rows whose ``course_key`` is among ``courses``' (the others left out, as
+    a join would), and for each the position of its course in ``courses``."""
     course_ids = ints(courses["course_key"])
     order = np.argsort(course_ids, kind="stable")
     sorted_ids = course_ids[order]
-    keys = ints(rows["course_key"])
+    keys = ints(table["course_key"])
     if len(sorted_ids):
         at = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
         found = sorted_ids[at] == keys
     else:
         at, found = np.zeros(len(keys), dtype="int64"), np.zeros(len(keys), dtype=bool)
     if not found.all():
-        rows, at = rows.filter(pa.array(found)), at[found]
+        table, at = table.filter(pa.array(found)), at[found]
+    return table, pa.array(order[at])
+
+
+def _with_courses(rows: pa.Table, courses: pa.Table, clinics: pa.Table) -> pa.Table:
+    """``rows`` with their course's columns (patient, clinic code, number, start and the
+    dimensions read), matched by course id; a row whose course is not among ``courses``
+    (written between the two reads, on PostgreSQL) is left out, as the join would."""
+    rows, at = _matched(rows, courses)
     courses = courses.drop_columns([c for c in (*PROGRESS_SCHEMA, "headers", "maps")
                                     if c in courses.column_names])
-    taken = courses.take(pa.array(order[at]))
+    taken = courses.take(at)
     clinic_ids = ints(clinics["clinic_id"])
     clinic_order = np.argsort(clinic_ids, kind="stable")
     own = ints(taken["clinic_id"])
