@@ -70,14 +70,14 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind], *,
     kinds = [schema[name] for name in names]
     arrow_schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in
                               zip(names, kinds, strict=True)])
-    if stream and conn.dialect.name == "postgresql":
+    postgres_stream = stream and conn.dialect.name == "postgresql"
+    if postgres_stream:
         fast = _adbc_batches(conn, stmt, kinds, arrow_schema)
         if fast is not None:
             return pa.Table.from_batches(fast, schema=arrow_schema)
     batches = []
-    if stream and conn.dialect.name == "postgresql":
-        result = _postgres_rows(conn, stmt)
-        cursor = result
+    if postgres_stream:
+        result = cursor = _postgres_rows(conn, stmt)
     else:
         result = conn.execute(stmt)  # SQLAlchemy binds the parameters for the dialect
         cursor = result.cursor  # the raw rows: no per-row result processing
@@ -123,14 +123,12 @@ def _adbc_batches(conn: Connection, stmt: Select, kinds: list[Kind],
         import adbc_driver_postgresql.dbapi as adbc
     except ImportError:
         return None
-    from data.store.db import UnstorableText
+    from data.store.db import refuse_nul
 
     dialect = type(conn.dialect)(paramstyle="numeric_dollar")
     compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     params = [compiled.params[name] for name in compiled.positiontup or ()]
-    if any(isinstance(value, str) and "\x00" in value for value in params):
-        raise UnstorableText("input: contains a control character (U+0000); only "
-                             "printable text is accepted")
+    refuse_nul(params)
     uri = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with adbc.connect(uri) as connection, connection.cursor() as cursor:
         cursor.execute(compiled.string, params or None)

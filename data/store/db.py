@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,10 +75,15 @@ def _refuse_nul(engine: Engine) -> None:
     def _check(conn, cursor, statement, parameters, context, executemany):
         if executemany or not parameters:
             return
-        values = parameters.values() if isinstance(parameters, dict) else parameters
-        if any(isinstance(v, str) and "\x00" in v for v in values):
-            raise UnstorableText("input: contains a control character (U+0000); only "
-                                 "printable text is accepted")
+        refuse_nul(parameters.values() if isinstance(parameters, dict) else parameters)
+
+
+def refuse_nul(values: Iterable[object]) -> None:
+    """``UnstorableText`` when a text value holds a NUL (the guard of ``_refuse_nul``, also
+    for a statement sent through another driver: data/store/arrow_read.py)."""
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        raise UnstorableText("input: contains a control character (U+0000); only "
+                             "printable text is accepted")
 
 
 def make_engine(url: str | None = None) -> Engine:
