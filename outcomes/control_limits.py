@@ -29,6 +29,7 @@ Decision: a course without a first infusion date or a start date belongs to no p
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -122,7 +123,14 @@ def p_chart(table: pd.DataFrame, *, small_cell: int | None,
                            minlength=len(periods)).astype("int64")
 
     evaluable, responders = total(counts["evaluable"]), total(counts["responder"])
-    total_n, total_k = int(evaluable.sum()), int(responders.sum())
+    return p_chart_from_counts([str(label) for label in periods], evaluable.tolist(),
+                               responders.tolist(), small_cell=small_cell)
+
+
+def p_chart_from_counts(periods: list[str], evaluable: list[int], responders: list[int], *,
+                        small_cell: int | None) -> dict[str, dict[str, Any]]:
+    """D2 blocks from per-period counts (periods sorted, each with at least one course)."""
+    total_n, total_k = int(sum(evaluable)), int(sum(responders))
     centre = total_k / total_n if total_n else None
     blocks: dict[str, dict[str, Any]] = {}
     for label, n_of, k_of in zip(periods, evaluable, responders, strict=True):
@@ -147,9 +155,10 @@ def _signal(rate: float, lower: float, upper: float) -> str | None:
     return None
 
 
-def funnel_from_counts(counts: pd.DataFrame, *, target: float | None,
+def funnel_from_counts(counts: Mapping[str, Any], *, target: float | None,
                        small_cell: int | None) -> dict[str, dict[str, Any]]:
-    """D3 blocks from per-group counts (``group``, ``n_evaluable``, ``responders``)."""
+    """D3 blocks from per-group counts (columns or lists ``group``, ``n_evaluable``,
+    ``responders``)."""
     blocks: dict[str, dict[str, Any]] = {}
     for group, n, k in zip(counts["group"], counts["n_evaluable"], counts["responders"],
                            strict=True):

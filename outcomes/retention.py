@@ -23,10 +23,10 @@ infusions and a fifth stopped after the first (ORKA-2, ASKP3 2022).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 PROGRESS_COLUMNS = ("course_key", "last_infusion", "last_date", "status")
@@ -69,23 +69,37 @@ def course_states(progress: pd.DataFrame, *, as_of: date, induction_length: int,
 
 def retention_block(states: pd.DataFrame, *, induction_length: int) -> dict[str, Any]:
     """The ``retention`` object of the summary from ``course_states`` rows."""
-    last = states["last"].to_numpy(dtype="int64")
-    state = states["state"].to_numpy(dtype=object)
-    completed_rows = state == "completed"
-    completed = int(np.count_nonzero(completed_rows))
-    stopped_last = last[state == "stopped"]
-    n_stopped = len(stopped_last)
+    from outcomes.tally import state_tally
+
+    return retention_of_tally(state_tally(states), induction_length=induction_length)
+
+
+def retention_of_tally(tally: Mapping[Any, int], *, induction_length: int) -> dict[str, Any]:
+    """``retention_block`` from ``outcomes.tally.state_tally`` of the rows (courses per
+    state and last infusion): a kept tally patched after a write gives the same object."""
+    by_state: dict[str, dict[int, int]] = {}
+    for key, count in tally.items():
+        if key[0] == "state":
+            by_state.setdefault(key[1], {})[key[2]] = count
+
+    def courses(state: str | None = None, keep=lambda last: True) -> int:
+        return sum(count for name, lasts in by_state.items() if state in (None, name)
+                   for last, count in lasts.items() if keep(last))
+
+    completed, n_stopped = courses("completed"), courses("stopped")
     return {
-        "n_courses": len(states),
-        "n_in_progress": int(np.count_nonzero(state == "in_progress")),
+        "n_courses": courses(),
+        "n_in_progress": courses("in_progress"),
         "n_completed_induction": completed,
         "n_stopped": n_stopped,
         "stopped_after_infusion": {
-            str(k): int(np.count_nonzero(stopped_last == k)) for k in range(1, induction_length)},
+            str(k): courses("stopped", lambda last, k=k: last == k)
+            for k in range(1, induction_length)},
         "reached_infusion": {
-            str(k): int(np.count_nonzero(last >= k)) for k in range(1, induction_length + 1)},
+            str(k): courses(None, lambda last, k=k: last >= k)
+            for k in range(1, induction_length + 1)},
         "completion_rate": _rate(completed, completed + n_stopped),
-        "n_with_booster": int(np.count_nonzero(completed_rows & (last > induction_length))),
+        "n_with_booster": courses("completed", lambda last: last > induction_length),
         "induction_length": int(induction_length),
     }
 

@@ -44,17 +44,30 @@ counts are Python ints, so ``json.dumps`` works on the result.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from outcomes.control_limits import funnel, p_chart
+from outcomes.control_limits import funnel_from_counts, p_chart_from_counts
 from outcomes.engine import course_table, select_courses
 from outcomes.instruments import INSTRUMENTS, Instrument, get_instrument
-from outcomes.survival import cumulative_at, kaplan_meier
+from outcomes.survival import cumulative_at, product_limit
+from outcomes.tally import (
+    BLOCK,
+    COURSES,
+    EVALUABLE_RESPONDER,
+    ITEM9,
+    KM_REMISSION,
+    KM_RESPONSE,
+    MONTH,
+    NHS,
+    counts_by_time,
+    instrument_tally,
+    median_of_counts,
+    nhs_tally,
+)
 
 NHS_KEY = "nhs_paired_phq9_gad7_latest"
 RETENTION_KEY = "retention"  # D1, added by data.analytics.outcome_report (infusions decide it)
@@ -104,18 +117,41 @@ def summarize_tables(
     chosen = INSTRUMENTS if instruments is None else instruments
     names = [get_instrument(name).name for name in chosen]
     overrides = _remission_overrides(remission_max)
-    small_cell = _small_cell(small_cell)
     tables = {name: table_of(name, overrides.get(name))
               for name in dict.fromkeys([*names, "PHQ-9", "GAD-7"])}  # O9 needs both
+    tallies = {name: instrument_tally(tables[name], item9=name == "PHQ-9") for name in names}
+    return summarize_tallies(tallies, nhs_tally(tables["PHQ-9"], tables["GAD-7"]),
+                             instruments=names, after_n=after_n,
+                             timepoint_rule=timepoint_rule, all_courses=all_courses,
+                             remission_max=remission_max, small_cell=small_cell)
+
+
+def summarize_tallies(
+    tallies: Mapping[str, Mapping[Any, int]],
+    nhs: Mapping[Any, int],
+    *,
+    instruments: Iterable[str] | None = None,
+    after_n: int = 6,
+    timepoint_rule: str = "post",
+    all_courses: bool = False,
+    remission_max: Mapping[str, int] | None = None,
+    small_cell: int | None = None,
+) -> dict[str, Any]:
+    """``summarize_tables`` from the tables' counts (``outcomes.tally``): each instrument's
+    ``instrument_tally`` (missing: no course) and the PHQ-9 / GAD-7 ``nhs_tally``. The
+    tables must have been made with ``remission_max``'s maxima. Costs the counts' keys,
+    not the courses."""
+    chosen = INSTRUMENTS if instruments is None else instruments
+    names = [get_instrument(name).name for name in chosen]
+    overrides = _remission_overrides(remission_max)
+    small_cell = _small_cell(small_cell)
     summary: dict[str, Any] = {}
     for name in names:
         spec = get_instrument(name)
         limit = overrides.get(name, spec.remission_max)
-        if tables[name].empty:  # no course: the object depends on the parameters alone
-            summary[name] = _empty_summary(tables[name], spec, after_n, limit, small_cell)
-        else:
-            summary[name] = instrument_summary(tables[name], spec, after_n, limit, small_cell)
-    summary[NHS_KEY] = nhs_paired(tables["PHQ-9"], tables["GAD-7"])
+        summary[name] = summary_of_tally(tallies.get(name, {}), spec, after_n, limit,
+                                         small_cell)
+    summary[NHS_KEY] = nhs_of_tally(nhs)
     summary["parameters"] = {
         "after_n": int(after_n),
         "timepoint_rule": timepoint_rule,
@@ -124,20 +160,6 @@ def summarize_tables(
         "small_cell": small_cell,
     }
     return summary
-
-
-_EMPTY: dict[tuple[str, int, int | None, int | None], dict[str, Any]] = {}
-
-
-def _empty_summary(table: pd.DataFrame, spec: Instrument, after_n: int, limit: int | None,
-                   small_cell: int | None) -> dict[str, Any]:
-    """``instrument_summary`` of a table without rows, computed once per parameters (a
-    catalogue instrument no clinic uses would otherwise cost its full pandas path at every
-    summary); a copy, so a caller's change never reaches the next summary."""
-    key = (spec.name, int(after_n), limit, small_cell)
-    if key not in _EMPTY:
-        _EMPTY[key] = instrument_summary(table, spec, after_n, limit, small_cell)
-    return copy.deepcopy(_EMPTY[key])
 
 
 def _remission_overrides(remission_max: Mapping[str, int] | None) -> dict[str, int]:
@@ -163,76 +185,80 @@ def _small_cell(small_cell: int | None) -> int | None:
 def instrument_summary(
     table: pd.DataFrame, spec: Instrument, after_n: int, limit: int | None, small_cell: int | None
 ) -> dict[str, Any]:
-    """One instrument's object: rate blocks, by clinic, time to response, item 9."""
+    """One instrument's object: rate blocks, by clinic, time to response, item 9 (from the
+    counts of its course table, ``outcomes.tally``)."""
+    return summary_of_tally(instrument_tally(table, item9=spec.name == "PHQ-9"), spec,
+                            after_n, limit, small_cell)
+
+
+def summary_of_tally(tally: Mapping[Any, int], spec: Instrument, after_n: int,
+                     limit: int | None, small_cell: int | None) -> dict[str, Any]:
+    """``instrument_summary`` from ``outcomes.tally.instrument_tally`` of the table (a
+    kept tally patched after a write gives the same object as the whole table)."""
     has_remission, has_rci = limit is not None, spec.rci is not None
-    masks = _block_masks(table, has_remission=has_remission, has_rci=has_rci)
+    groups = _block_groups(tally)
 
-    def block(rows: np.ndarray | None, prefix: str) -> dict[str, Any]:
-        return _block_of(masks, rows, prefix, has_remission=has_remission, has_rci=has_rci)
+    def block(chosen: list[tuple[Any, bool]], prefix: str) -> dict[str, Any]:
+        return _block_of(groups, chosen, prefix, has_remission=has_remission, has_rci=has_rci)
 
+    every = list(groups)
     cases = None
     if spec.case_min is not None:
-        cases = block(_mask(table["baseline_case"]), "after_n_")
-    codes, clinics_found = pd.factorize(table["clinic"], sort=True, use_na_sentinel=False)
-    clinics = {  # one factorize, then numpy counts per clinic (groupby order: sorted)
-        _clinic_name(clinic): suppress(block(codes == i, "after_n_"), small_cell)
-        for i, clinic in enumerate(clinics_found)
-    }
+        cases = block([g for g in every if g[1]], "after_n_")
+    clinics = _clinics(every)
     out = {
-        "overall_latest": block(None, ""),
-        f"after_infusion_{after_n}": block(None, "after_n_"),
+        "overall_latest": block(every, ""),
+        f"after_infusion_{after_n}": block(every, "after_n_"),
         f"after_infusion_{after_n}_baseline_case": cases,
-        f"by_clinic_after_infusion_{after_n}": clinics,
-        "time_to_first_response": time_to_first_response(table, after_n, has_remission),
+        f"by_clinic_after_infusion_{after_n}": {
+            _clinic_name(clinic): suppress(block([g for g in every if g[0] == clinic],
+                                                 "after_n_"), small_cell)
+            for clinic in clinics},
+        "time_to_first_response": time_to_first_response(tally, after_n, has_remission),
         # D2 and D3 (outcomes.control_limits)
-        f"trend_by_start_month_after_infusion_{after_n}": p_chart(table, small_cell=small_cell),
-        f"funnel_by_clinic_after_infusion_{after_n}": funnel(table, small_cell=small_cell),
+        f"trend_by_start_month_after_infusion_{after_n}": _p_chart(tally, small_cell),
+        f"funnel_by_clinic_after_infusion_{after_n}": _funnel(groups, clinics, small_cell),
     }
     if spec.name == "PHQ-9":
-        out["item9"] = item9_block(table, after_n)
+        out["item9"] = item9_of_tally(tally, after_n)
     return out
 
 
-_BLOCK_FLAGS = ("evaluable", "response", "remission", "reliable_improvement",
-                "reliable_deterioration")
+def _block_groups(tally: Mapping[Any, int]) -> dict[tuple[Any, bool], dict[str, int]]:
+    """Flag counts per (clinic, baseline case) group with at least one course."""
+    groups: dict[tuple[Any, bool], dict[str, int]] = {}
+    for key, count in tally.items():
+        if key[0] == BLOCK:
+            groups.setdefault((key[1], key[2]), {})[key[3]] = count
+    return {group: flags for group, flags in groups.items() if flags.get(COURSES)}
 
 
-def _block_masks(table: pd.DataFrame, *, has_remission: bool, has_rci: bool,
-                 ) -> dict[str, np.ndarray]:
-    """The flags ``rate_block`` counts, as plain boolean arrays (NA = False), read once."""
-    wanted = ["has_baseline"]
-    for prefix in ("", "after_n_"):
-        wanted += [prefix + "evaluable", prefix + "response"]
-        wanted += [prefix + "remission"] if has_remission else []
-        wanted += [prefix + "reliable_improvement", prefix + "reliable_deterioration"] \
-            if has_rci else []
-    wanted += ["baseline_in_remission"] if has_remission else []
-    return {name: _mask(table[name]) for name in wanted}
+def _clinics(groups: list[tuple[Any, bool]]) -> list[Any]:
+    """The clinics of the groups in ``pd.factorize(sort=True)`` order: sorted, unknown last."""
+    known = sorted({clinic for clinic, _ in groups if clinic is not None})
+    return known + ([None] if any(clinic is None for clinic, _ in groups) else [])
 
 
-def _block_of(masks: dict[str, np.ndarray], rows: np.ndarray | None, prefix: str, *,
-              has_remission: bool, has_rci: bool) -> dict[str, Any]:
-    """``rate_block`` from ``_block_masks``, over the rows picked by ``rows`` (None: all)."""
+def _block_of(groups: dict[tuple[Any, bool], dict[str, int]], chosen: list[tuple[Any, bool]],
+              prefix: str, *, has_remission: bool, has_rci: bool) -> dict[str, Any]:
+    """O4-O7 counts and rates over the chosen groups; ``prefix`` '' uses the latest score,
+    'after_n_' the O7 score."""
     def count(name: str) -> int:
-        flags = masks[name]
-        return int(np.count_nonzero(flags if rows is None else flags & rows))
+        return sum(groups[g].get(name, 0) for g in chosen)
 
-    n_courses = len(masks["has_baseline"]) if rows is None else int(np.count_nonzero(rows))
-    n_with_baseline = count("has_baseline")
-    n_evaluable = count(prefix + "evaluable")
-    responders = count(prefix + "response")
-    remitters = count(prefix + "remission") if has_remission else None
-    improved = count(prefix + "reliable_improvement") if has_rci else None
-    deteriorated = count(prefix + "reliable_deterioration") if has_rci else None
-    in_remission = count("baseline_in_remission") if has_remission else None
-    return _rates(n_courses, n_with_baseline, n_evaluable, in_remission, responders, remitters,
-                  improved, deteriorated)
+    return _rates(count(COURSES), count("has_baseline"), count(prefix + "evaluable"),
+                  count("baseline_in_remission") if has_remission else None,
+                  count(prefix + "response"),
+                  count(prefix + "remission") if has_remission else None,
+                  count(prefix + "reliable_improvement") if has_rci else None,
+                  count(prefix + "reliable_deterioration") if has_rci else None)
 
 
 def rate_block(table: pd.DataFrame, *, prefix: str, has_remission: bool, has_rci: bool) -> dict[str, Any]:
     """O4-O7 counts and rates; ``prefix`` '' uses the latest score, 'after_n_' the O7 score."""
-    masks = _block_masks(table, has_remission=has_remission, has_rci=has_rci)
-    return _block_of(masks, None, prefix, has_remission=has_remission, has_rci=has_rci)
+    groups = _block_groups(instrument_tally(table))
+    return _block_of(groups, list(groups), prefix, has_remission=has_remission,
+                     has_rci=has_rci)
 
 
 def _rates(n_courses: int, n_with_baseline: int, n_evaluable: int, in_remission: int | None,
@@ -266,35 +292,60 @@ def suppress(block: dict[str, Any], small_cell: int | None) -> dict[str, Any]:
     return out
 
 
-def time_to_first_response(table: pd.DataFrame, after_n: int, has_remission: bool) -> dict[str, Any]:
+def _p_chart(tally: Mapping[Any, int], small_cell: int | None) -> dict[str, dict[str, Any]]:
+    """D2 by start month from the tally's month counts."""
+    months: dict[str, dict[str, int]] = {}
+    for key, count in tally.items():
+        if key[0] == MONTH:
+            months.setdefault(key[1], {})[key[2]] = count
+    labels = sorted(label for label, flags in months.items() if flags.get(COURSES))
+    return p_chart_from_counts(labels, [months[m].get("evaluable", 0) for m in labels],
+                               [months[m].get("responder", 0) for m in labels],
+                               small_cell=small_cell)
+
+
+def _funnel(groups: dict[tuple[Any, bool], dict[str, int]], clinics: list[Any],
+            small_cell: int | None) -> dict[str, dict[str, Any]]:
+    """D3 by clinic (unknown clinic named 'unknown', as ``control_limits.group_counts``)."""
+    named: dict[str, list[int]] = {}
+    for clinic in clinics:
+        counts = named.setdefault("unknown" if clinic is None else str(clinic), [0, 0])
+        for group, flags in groups.items():
+            if group[0] == clinic:
+                counts[0] += flags.get("after_n_evaluable", 0)
+                counts[1] += flags.get(EVALUABLE_RESPONDER, 0)
+    names = sorted(named)
+    evaluable = sum(named[n][0] for n in names)
+    target = sum(named[n][1] for n in names) / evaluable if evaluable else None
+    counts = {"group": names, "n_evaluable": [named[n][0] for n in names],
+              "responders": [named[n][1] for n in names]}
+    return funnel_from_counts(counts, target=target, small_cell=small_cell)
+
+
+def time_to_first_response(tally: Mapping[Any, int], after_n: int,
+                           has_remission: bool) -> dict[str, Any]:
     """O8: medians over courses with the event and Kaplan-Meier cumulative by infusion N."""
-    baseline = table["baseline"].to_numpy(dtype="float64", na_value=np.nan)
-    eligible = baseline > 0
-    in_pool = eligible & ~_mask(table["baseline_in_remission"])
-    last = table["last_received"].to_numpy(dtype="float64", na_value=np.nan)
-    response = table["first_response_received"].to_numpy(dtype="float64", na_value=np.nan)
-    remission = table["first_remission_received"].to_numpy(dtype="float64", na_value=np.nan)
-    km_response = _km(response[eligible], last[eligible])
-    km_remission = _km(remission[in_pool], last[in_pool]) if has_remission else None
-    responded = response[eligible & ~np.isnan(response)]
-    remitted: Any = remission[in_pool & ~np.isnan(remission)] if has_remission else []
+    response = counts_by_time(tally, KM_RESPONSE)
+    remission = counts_by_time(tally, KM_REMISSION)
+    km_response = _km(*response)
+    km_remission = _km(*remission) if has_remission else None
     return {
-        "n_ever_responded": len(responded),
-        "median_infusions": _median(responded),
+        "n_ever_responded": int(response[2].sum()),
+        "median_infusions": median_of_counts(response[0], response[2]),
         f"km_cumulative_response_by_{after_n}": _km_at(km_response, after_n),
         f"km_cumulative_remission_by_{after_n}": _km_at(km_remission, after_n),
-        "median_infusions_to_remission": _median(remitted),
+        "median_infusions_to_remission": median_of_counts(remission[0], remission[2])
+        if has_remission else None,
         "km_response_curve": _curve(km_response),
         "km_remission_curve": _curve(km_remission),
     }
 
 
-def _km(first: np.ndarray, last_received: np.ndarray) -> pd.DataFrame | None:
+def _km(times: np.ndarray, courses: np.ndarray, events: np.ndarray) -> pd.DataFrame | None:
     """Event at the first-time value; otherwise censored at the last infusions received."""
-    if not len(first):
+    if not len(times):
         return None
-    event = ~np.isnan(first)
-    return kaplan_meier(np.where(event, first, last_received), event)
+    return product_limit(times, courses, events)
 
 
 def _km_at(km: pd.DataFrame | None, after_n: int) -> float | None:
@@ -313,48 +364,42 @@ def _curve(km: pd.DataFrame | None) -> list[dict[str, Any]]:
 def item9_block(table: pd.DataFrame, after_n: int) -> dict[str, Any]:
     """O10: PHQ-9 item 9 positive (>= 1) at baseline, ever, emergent, resolved after N;
     O12: checked and resolved the day after infusion 1."""
-    at_baseline = table["baseline_item9"] >= 1
-    answered_after = at_baseline & table["after_n_item9"].notna()
-    return {
-        "n_positive_at_baseline": _count(at_baseline),
-        "n_any_positive": _count(table["any_item9_positive"]),
-        "n_emergent_positive": _count(
-            (table["baseline_item9"] == 0) & table["later_item9_positive"]
-        ),
-        f"baseline_positive_with_item9_after_{after_n}": _count(answered_after),
-        f"baseline_positive_resolved_after_{after_n}": _count(
-            answered_after & (table["after_n_item9"] == 0)
-        ),
-        **day_after_counts(table, at_baseline),
-    }
+    return item9_of_tally(instrument_tally(table, item9=True), after_n)
 
 
-def day_after_counts(table: pd.DataFrame, at_baseline: pd.Series) -> dict[str, Any]:
-    """O12: baseline-positive courses checked the day of / after infusion 1, and resolved."""
-    checked = at_baseline & _true(table["day_after_checked"])
+def item9_of_tally(tally: Mapping[Any, int], after_n: int) -> dict[str, Any]:
+    """``item9_block`` from the PHQ-9 table's ``instrument_tally``."""
+    def count(name: str) -> int:
+        return int(tally.get((ITEM9, name), 0))
+
     return {
-        "day_after_first_infusion_checked": _count(checked),
-        "day_after_first_infusion_resolved": _count(checked & (table["day_after_item9"] == 0)),
+        "n_positive_at_baseline": count("positive_at_baseline"),
+        "n_any_positive": count("any_positive"),
+        "n_emergent_positive": count("emergent_positive"),
+        f"baseline_positive_with_item9_after_{after_n}": count("answered_after"),
+        f"baseline_positive_resolved_after_{after_n}": count("resolved_after"),
+        "day_after_first_infusion_checked": count("day_after_checked"),
+        "day_after_first_infusion_resolved": count("day_after_resolved"),
     }
 
 
 def nhs_paired(phq9: pd.DataFrame, gad7: pd.DataFrame) -> dict[str, Any]:
     """O9: NHS Talking Therapies recovery and reliable change on paired latest scores."""
-    phq, gad = get_instrument("PHQ-9"), get_instrument("GAD-7")
-    pair = _paired(phq9).merge(_paired(gad7), on="course_key", suffixes=("_phq", "_gad"))
-    phq_drop = pair["baseline_phq"] - pair["latest_phq"]
-    gad_drop = pair["baseline_gad"] - pair["latest_gad"]
-    improves = (phq_drop >= phq.rci) | (gad_drop >= gad.rci)
-    worsens = (-phq_drop >= phq.rci) | (-gad_drop >= gad.rci)
-    case = (pair["baseline_phq"] >= phq.case_min) | (pair["baseline_gad"] >= gad.case_min)
-    recovered = case & (pair["latest_phq"] < phq.case_min) & (pair["latest_gad"] < gad.case_min)
+    return nhs_of_tally(nhs_tally(phq9, gad7))
+
+
+def nhs_of_tally(tally: Mapping[Any, int]) -> dict[str, Any]:
+    """``nhs_paired`` from ``outcomes.tally.nhs_tally`` of the two tables."""
+    def count(name: str) -> int:
+        return int(tally.get((NHS, name), 0))
+
     counts = {
-        "n_paired": len(pair),
-        "n_case_at_baseline": _count(case),
-        "recovered": _count(recovered),
-        "reliably_recovered": _count(recovered & improves & ~worsens),
-        "reliable_improvement": _count(improves & ~worsens),
-        "reliable_deterioration": _count(worsens & ~improves),
+        "n_paired": count("paired"),
+        "n_case_at_baseline": count("case"),
+        "recovered": count("recovered"),
+        "reliably_recovered": count("reliably_recovered"),
+        "reliable_improvement": count("improvement"),
+        "reliable_deterioration": count("deterioration"),
     }
     return {
         **counts,
@@ -363,11 +408,6 @@ def nhs_paired(phq9: pd.DataFrame, gad7: pd.DataFrame) -> dict[str, Any]:
         "reliable_improvement_rate": _rate(counts["reliable_improvement"], counts["n_paired"]),
         "reliable_deterioration_rate": _rate(counts["reliable_deterioration"], counts["n_paired"]),
     }
-
-
-def _paired(table: pd.DataFrame) -> pd.DataFrame:
-    has_both = table["baseline"].notna() & table["latest"].notna()
-    return table.loc[has_both, ["course_key", "baseline", "latest"]]
 
 
 def summary_to_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -439,34 +479,10 @@ def _row(instrument: str | None, block: str, clinic: str | None, metric: str,
     }
 
 
-def _true(flags: pd.Series) -> pd.Series:
-    """A plain boolean mask: NA (undefined) counts as False."""
-    if flags.dtype == bool:
-        return flags
-    return pd.Series(_mask(flags), index=flags.index)
-
-
-def _mask(flags: pd.Series) -> np.ndarray:
-    """``_true`` as a numpy array."""
-    if flags.dtype == bool:
-        return flags.to_numpy()
-    if isinstance(flags.dtype, pd.BooleanDtype):
-        return flags.to_numpy(dtype=bool, na_value=False)
-    return flags.astype("boolean").fillna(False).astype(bool).to_numpy()
-
-
-def _count(flags: pd.Series) -> int:
-    return int(np.count_nonzero(_mask(flags)))
-
-
 def _rate(numerator: int | None, denominator: int) -> float | None:
     if numerator is None or denominator == 0:
         return None
     return round(numerator / denominator, 4)
-
-
-def _median(values: Any) -> float | None:
-    return round(float(np.median(values)), 4) if len(values) else None
 
 
 def _number(value: float) -> int | float:

@@ -41,14 +41,22 @@ def kaplan_meier(times: Iterable[float], events: Iterable[bool]) -> pd.DataFrame
     position, distinct = pd.factorize(t, sort=True)
     n_total = np.bincount(position, minlength=len(distinct))
     n_events = np.bincount(position, weights=e, minlength=len(distinct)).astype("int64")
+    return product_limit(np.asarray(distinct, dtype="float64"), n_total, n_events)
+
+
+def product_limit(times: np.ndarray, n_total: np.ndarray, n_events: np.ndarray) -> pd.DataFrame:
+    """``kaplan_meier`` from counts: per distinct time (sorted), the courses whose time it
+    is and how many of them had the event there (outcomes.tally keeps these counts)."""
+    if np.isnan(times).any():
+        raise ValueError("times must not contain NaN")
     # At risk at t: every course whose time is >= t (censored-at-t included).
-    n_at_risk = len(t) - (np.cumsum(n_total) - n_total)
+    n_at_risk = int(n_total.sum()) - (np.cumsum(n_total) - n_total)
     survival = np.cumprod(1.0 - n_events / np.maximum(n_at_risk, 1))
     return pd.DataFrame(
         {
-            "time": distinct,
+            "time": times,
             "n_at_risk": n_at_risk.astype("int64"),
-            "n_events": n_events,
+            "n_events": n_events.astype("int64"),
             "n_censored": (n_total - n_events).astype("int64"),
             "survival": survival,
             "cumulative": 1.0 - survival,
@@ -63,7 +71,7 @@ def _as_array(values: Iterable[Any], dtype: npt.DTypeLike) -> np.ndarray:
 
 def cumulative_at(km: pd.DataFrame, t: float) -> float:
     """1 - S(t) read off the step function at ``t``; 0.0 before the first event."""
-    reached = km[km["time"] <= t]
-    if reached.empty:
+    reached = np.flatnonzero(km["time"].to_numpy(dtype="float64") <= t)
+    if not len(reached):
         return 0.0
-    return float(reached["cumulative"].iloc[-1])
+    return float(km["cumulative"].to_numpy()[reached[-1]])

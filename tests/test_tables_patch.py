@@ -241,33 +241,34 @@ def test_a_save_adding_an_instrument_merges_its_new_rows(world, patches):
 
 
 @pytest.fixture
-def computed(monkeypatch) -> list[str]:
-    """The instruments whose summary block is computed (outcomes.summary.instrument_summary
-    called), in order."""
-    import outcomes.summary
+def computed(monkeypatch) -> list[tuple[str, int]]:
+    """(instrument, rows) of every course table whose summary counts are taken
+    (outcomes.tally.instrument_tally, as outcome_report calls it), in order."""
+    names: list[tuple[str, int]] = []
+    real = report.instrument_tally
 
-    names: list[str] = []
-    real = outcomes.summary.instrument_summary
+    def spy(table, **kwargs):
+        instrument = table["instrument"].iloc[0] if len(table) else "?"
+        names.append((instrument, len(table)))
+        return real(table, **kwargs)
 
-    def spy(table, spec, *args):
-        names.append(spec.name)
-        return real(table, spec, *args)
-
-    monkeypatch.setattr(outcomes.summary, "instrument_summary", spy)
-    monkeypatch.setattr(outcomes.summary, "_EMPTY", {})  # none kept from an earlier test
+    monkeypatch.setattr(report, "instrument_tally", spy)
     return names
 
 
-def test_the_summary_after_a_save_recomputes_only_the_changed_instruments(world, computed):
+def test_the_summary_after_a_save_counts_only_the_saved_patients_rows(world, computed):
     clin, director, _, courses = world
     first = cache.summary_for(director, FILTERS, data_version())
-    assert computed == list(INSTRUMENTS)
+    whole_counts = [rows for _, rows in computed]
+    assert len(computed) == len(INSTRUMENTS) and max(whole_counts) > 2  # every course
     assert first["PHQ-9"]["after_infusion_2"]["responders"] == 0
 
     log(clin, courses["A-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])  # PHQ-9 only
     computed.clear()
     after = cache.summary_for(director, FILTERS, data_version())
-    assert computed == ["PHQ-9"]  # GAD-7's rows came back unchanged; the others are empty
+    # the PHQ-9 counts: A's one course taken out as it was, and put in as it is now;
+    # GAD-7's rows came back unchanged and no other instrument has a row of A
+    assert computed == [("PHQ-9", 1), ("PHQ-9", 1)]
     block = after["PHQ-9"]["after_infusion_2"]
     assert (block["n_evaluable"], block["responders"]) == (1, 1)  # 9 <= 18 / 2
     assert after["GAD-7"] == first["GAD-7"]
@@ -277,8 +278,9 @@ def test_the_summary_after_a_save_recomputes_only_the_changed_instruments(world,
     log(clin, courses["A-2"][1], 2, [score("PHQ-9", "post", PHQ_9)])
     computed.clear()
     again = cache.summary_for(director, FILTERS, data_version())
-    assert computed == ["PHQ-9"] and again["GAD-7"] == first["GAD-7"]
+    assert computed == [("PHQ-9", 1), ("PHQ-9", 1)] and again["GAD-7"] == first["GAD-7"]
     assert again["PHQ-9"]["after_infusion_2"]["responders"] == 2
+    assert again == outcome_summary(actor=director, filters=FILTERS)
 
 
 def test_a_write_that_changes_no_outcome_keeps_every_table_and_instrument_object(
@@ -304,7 +306,7 @@ def test_a_write_that_changes_no_outcome_keeps_every_table_and_instrument_object
     assert after.serials == before.serials
     _assert_fresh(director, after.frames)
     assert cache.summary_for(director, FILTERS, data_version()) == first
-    assert computed == []  # every instrument object reused
+    assert computed == []  # no count taken again
 
 
 def test_the_union_of_course_keys_is_sorted_and_distinct():

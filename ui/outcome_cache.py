@@ -32,15 +32,14 @@ On the kept facts, the course tables (C3, then ``table_from_facts`` per instrume
 the summary and the response section read) are kept and patched the same way
 (``cached_tables``): C3 chooses among one patient's courses, so only the written patients'
 courses are computed again, and a save that changes values rewrites only their rows
-(``outcome_report.replaced_rows``). A table a patch leaves as it was keeps its serial, and
-the summary's instrument objects computed from it are reused (``_summaries``, keyed by the
-scope_key, the serial and the parameters): after a PHQ-9 and GAD-7 save, those two are
-counted again, not every instrument.
+(``outcome_report.replaced_rows``). With the tables are kept the summary's counts
+(``outcome_report.SummaryCounts``, outcomes/tally.py): the written patients' rows before
+the save are taken out of them and their rows after it put in (``patched_counts``), so
+the summary after a save is computed from counts, not by passing over every course.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import threading
 import time
@@ -66,15 +65,18 @@ from data.analytics.course_progress import patched_progress
 from data.analytics.outcome_frames import data_version, version_mark, written_patients
 from data.analytics.outcome_report import (
     OutcomeFilters,
+    SummaryCounts,
     course_tables,
-    filter_courses,
     in_fact_order,
+    patched_counts,
     patched_facts,
     patched_tables,
     resolved_parameters,
     stored_facts_and_progress,
-    summary_from_facts,
+    summary_counts,
+    summary_from_counts,
 )
+from data.store.clinic_time import default_time_zone, today_in
 from models.access import Actor
 from outcomes.instruments import get_instrument
 
@@ -110,28 +112,13 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     """The OUTCOMES.md s.6 summary as ``manage.py export outcomes`` computes it: from the
     course outcomes kept in the store (no score is read; after a save only the saved
     course is recomputed, data.analytics.course_outcomes)."""
-    facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
     tables = _kept_tables(scope_key, filters, version, _actor=_actor)
-    progress = cached_progress(scope_key, filters, version, _actor=_actor)
     params = resolved_parameters(filters)
-    keys = {name: ("instrument", scope_key, serial, params["after_n"],
-                   params["timepoint_rule"], params["small_cell"],
-                   tuple(sorted(params["remission_max"].items())))
-            for name, serial in tables.serials.items()}
-    with _held_lock:
-        known = {name: _summaries[key] for name, key in keys.items() if key in _summaries}
-    summary = summary_from_facts(filter_courses(facts, filters), filters, params,
-                                 progress=progress, tables=tables.frames,
-                                 known=copy.deepcopy(known))
-    with _held_lock:
-        for name, key in keys.items():
-            if name in summary and name not in known:
-                _summaries[key] = copy.deepcopy(summary[name])
-            if key in _summaries:
-                _summaries.move_to_end(key)
-        while len(_summaries) > SUMMARY_ENTRIES:
-            _summaries.popitem(last=False)
-    return summary
+    counts = tables.counts
+    if counts.day != (filters.as_of or today_in(default_time_zone())):  # another day's D1
+        progress = cached_progress(scope_key, filters, version, _actor=_actor)
+        counts = summary_counts(tables.frames, filters, params, progress=progress)
+    return summary_from_counts(counts, filters, params)
 
 
 @dataclass(frozen=True)
@@ -143,6 +130,8 @@ class _Tables:
     frames: dict[str, pd.DataFrame]
     serials: dict[str, int]
     facts: pd.DataFrame  # the kept facts they were computed from
+    progress: pd.DataFrame  # and the kept progress (D1)
+    counts: SummaryCounts  # the summary's counts of ``frames`` (outcomes.tally)
 
 
 @dataclass(frozen=True)
@@ -172,12 +161,6 @@ HELD_ENTRIES = 12
 HELD_SECONDS = 1800  # a full read at least this often: bounds a write that bypasses the audit
 _held: OrderedDict[tuple, _Held] = OrderedDict()
 _held_lock = threading.Lock()
-# The summary's instrument objects by table serial (a few kB each), for every user, each
-# key holding the actor's scope_key.
-SUMMARY_ENTRIES = 64
-_summaries: OrderedDict[tuple, dict] = OrderedDict()
-
-
 def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
                        _actor: Actor) -> pd.DataFrame:
     """The stored course facts of one scope, clinics, dates, N and timepoint rule, with the
@@ -234,17 +217,22 @@ def cached_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
 def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
                  _actor: Actor) -> _Tables:
     params = resolved_parameters(filters)
-    facts = cached_store_facts(scope_key, _facts_filters(filters), version, _actor=_actor)
+    kept = _kept_facts(scope_key, filters, version, _actor=_actor)
+    facts, progress = kept.facts, kept.progress
 
     def whole() -> _Tables:
         frames = course_tables(facts, filters, params)
-        return _Tables(frames, {name: next(_serial) for name in frames}, facts)
+        return _Tables(frames, {name: next(_serial) for name in frames}, facts, progress,
+                       summary_counts(frames, filters, params, progress=progress))
 
     def patch(held: _Tables, patients: list[int]) -> _Tables:
         frames = patched_tables(held.frames, facts, patients=patients, filters=filters,
                                 params=params, before=held.facts)
+        counts = patched_counts(held.counts, held.frames, frames, patients=patients,
+                                progress_before=held.progress, progress_after=progress)
         return _Tables(frames, {name: held.serials[name] if frame is held.frames[name]
-                                else next(_serial) for name, frame in frames.items()}, facts)
+                                else next(_serial) for name, frame in frames.items()}, facts,
+                       progress, counts)
 
     return _kept(
         ("tables", scope_key, filters.clinic_ids, filters.start, filters.end,
@@ -288,7 +276,7 @@ def _shallow(kept: Kept) -> Kept:
         return _Facts(kept.facts.copy(deep=False), kept.progress.copy(deep=False))
     if isinstance(kept, _Tables):
         return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
-                       dict(kept.serials), kept.facts)
+                       dict(kept.serials), kept.facts, kept.progress, kept.counts)
     return kept.copy(deep=False)
 
 
@@ -296,7 +284,6 @@ def forget_store_facts() -> None:
     """Drop the kept facts (with ``st.cache_data.clear()``: a cold process)."""
     with _held_lock:
         _held.clear()
-        _summaries.clear()
 
 
 def _facts_filters(filters: OutcomeFilters) -> OutcomeFilters:

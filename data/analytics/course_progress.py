@@ -21,7 +21,8 @@ from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
 from models.tables import Course, Infusion, Patient
 from outcomes.engine import index_course_keys
-from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_block
+from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_of_tally
+from outcomes.tally import Tally, state_tally
 
 
 def load_course_progress(*, course_keys: Iterable[int], clinic_ids: list[int] | None = None,
@@ -136,17 +137,37 @@ def retention_summary(obs: pd.DataFrame, *, all_courses: bool, as_of: date | Non
     after C3 (index courses unless ``all_courses``), as of ``as_of`` (default today);
     ``progress``: ``read_progress`` of the same clinics and range, already read; ``keys``:
     those courses, when the caller has chosen them already."""
-    with read_session() as session:
-        protocol = load_protocol(session)
-    induction, lapse = protocol["induction_length"], protocol["lapse_window_days"]
+    induction, lapse = retention_settings()
     if keys is None:
         keys = (obs["course_key"].unique() if all_courses  # C3: each patient's index course
                 else index_course_keys(obs[["course_key", "patient_key", "course_start",
                                             "course_number"]]).to_numpy())
     if progress is None:
         progress = read_progress(clinic_ids=clinic_ids, start=start, end=end)
-    progress = progress_of(progress, keys)
     day = as_of or today_in(default_time_zone())
-    states = course_states(progress, as_of=day, induction_length=induction, lapse_days=lapse)
-    return {**retention_block(states, induction_length=induction),
-            "lapse_window_days": int(lapse), "as_of": day.isoformat()}
+    return retention_object(retention_tally(progress, keys, day=day, induction_length=induction,
+                                            lapse_days=lapse),
+                            day=day, induction_length=induction, lapse_days=lapse)
+
+
+def retention_settings() -> tuple[int, int]:
+    """The protocol's induction length and lapse window (days), which D1 counts with."""
+    with read_session() as session:
+        protocol = load_protocol(session)
+    return int(protocol["induction_length"]), int(protocol["lapse_window_days"])
+
+
+def retention_tally(progress: pd.DataFrame, keys: Iterable[int], *, day: date,
+                    induction_length: int, lapse_days: int) -> Tally:
+    """D1's counts (courses per state and last infusion, ``outcomes.tally.state_tally``) of
+    the courses ``keys`` of ``progress`` as of ``day``."""
+    states = course_states(progress_of(progress, keys), as_of=day,
+                           induction_length=induction_length, lapse_days=lapse_days)
+    return state_tally(states)
+
+
+def retention_object(tally: Tally, *, day: date, induction_length: int,
+                     lapse_days: int) -> dict:
+    """The summary's ``retention`` object from ``retention_tally``."""
+    return {**retention_of_tally(tally, induction_length=induction_length),
+            "lapse_window_days": int(lapse_days), "as_of": day.isoformat()}

@@ -11,15 +11,23 @@ import numpy as np
 import pandas as pd
 
 from data.analytics.course_outcomes import facts_and_progress
-from data.analytics.course_progress import retention_summary
+from data.analytics.course_progress import (
+    read_progress,
+    retention_object,
+    retention_settings,
+    retention_summary,
+    retention_tally,
+)
 from data.analytics.observations import CORE_COLUMNS, load_observations
 from data.clinic.protocol import load_protocol
+from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import read_session
 from models.access import Actor
 from outcomes.course_facts import table_from_facts
 from outcomes.engine import DIMENSIONS, index_course_keys
 from outcomes.instruments import INSTRUMENTS, get_instrument
-from outcomes.summary import RETENTION_KEY, summarize, summarize_tables
+from outcomes.summary import RETENTION_KEY, summarize, summarize_tallies
+from outcomes.tally import Tally, instrument_tally, nhs_tally
 
 
 @dataclass(frozen=True)
@@ -64,33 +72,105 @@ def outcome_summary(*, actor: Actor, filters: OutcomeFilters) -> dict[str, Any]:
 
 def summary_from_facts(facts: pd.DataFrame, filters: OutcomeFilters,
                        params: dict[str, Any], progress: pd.DataFrame | None = None,
-                       tables: dict[str, pd.DataFrame] | None = None,
-                       known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                       tables: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
     """The section 6 summary of stored facts already narrowed by every course filter
     (``progress``: course_progress.read_progress of the filters' clinics and range, when
-    already read; ``tables``: ``course_tables`` of the same facts, when already computed;
-    ``known``: instrument objects the caller computed earlier from tables equal to these,
-    used as they are)."""
+    already read; ``tables``: ``course_tables`` of the same facts, when already computed)."""
     if tables is None:
         tables = course_tables(facts, filters, params)
-    facts = without_dimensions(facts)
+    return summary_from_counts(summary_counts(tables, filters, params, progress=progress),
+                               filters, params)
 
-    def table_of(name: str, override: int | None) -> pd.DataFrame:
-        if override != _overrides(params).get(name):  # not what course_tables used
-            raise ValueError(f"remission_max: {name} tables made for another maximum")
-        return tables[name]
 
-    names = [get_instrument(name).name for name in (filters.instruments or INSTRUMENTS)]
-    known = {name: block for name, block in (known or {}).items() if name in names}
-    computed = summarize_tables(table_of, instruments=[n for n in names if n not in known],
-                                **params)
-    summary = {name: known[name] if name in known else computed[name] for name in names}
-    summary.update((key, value) for key, value in computed.items() if key not in summary)
+@dataclass(frozen=True)
+class SummaryCounts:
+    """What the summary of some course tables is computed from (``outcomes.tally``): each
+    instrument's counts, the NHS pairs' and D1's (of the chosen courses, as of ``day``).
+    Kept by the Outcomes page with its tables and patched with them
+    (``patched_counts``), so that the summary after a save costs the saved courses."""
+
+    instruments: dict[str, Tally]
+    nhs: Tally
+    retention: Tally
+    day: date
+    induction_length: int
+    lapse_days: int
+
+
+def summary_counts(tables: dict[str, pd.DataFrame], filters: OutcomeFilters,
+                   params: dict[str, Any], *, progress: pd.DataFrame | None = None,
+                   ) -> SummaryCounts:
+    """The counts of ``course_tables`` (every catalogue instrument) and of D1 over their
+    courses (``progress``: read_progress of the filters' clinics and range, when read)."""
+    induction, lapse = retention_settings()
+    day = filters.as_of or today_in(default_time_zone())
+    if progress is None:
+        progress = read_progress(clinic_ids=list(filters.clinic_ids) if filters.clinic_ids
+                                 else None, start=filters.start, end=filters.end)
     # D1's courses are the headline's: those C3 chose, which the tables hold (one row per
     # chosen course in each instrument's table it has rows for)
     chosen = _union_of_keys([table["course_key"].to_numpy(dtype="int64")
                              for table in tables.values()])
-    summary[RETENTION_KEY] = _retention(facts, filters, params, progress, keys=chosen)
+    return SummaryCounts(
+        instruments={name: instrument_tally(table, item9=name == "PHQ-9")
+                     for name, table in tables.items()},
+        nhs=_nhs_tally(tables),
+        retention=retention_tally(progress, chosen, day=day, induction_length=induction,
+                                  lapse_days=lapse),
+        day=day, induction_length=induction, lapse_days=lapse)
+
+
+def _nhs_tally(tables: dict[str, pd.DataFrame]) -> Tally:
+    empty = next(iter(tables.values())).iloc[:0]
+    return nhs_tally(tables.get("PHQ-9", empty), tables.get("GAD-7", empty))
+
+
+def patched_counts(counts: SummaryCounts, before: dict[str, pd.DataFrame],
+                   after: dict[str, pd.DataFrame], *, patients: list[int],
+                   progress_before: pd.DataFrame, progress_after: pd.DataFrame,
+                   ) -> SummaryCounts:
+    """``counts`` of the tables ``before`` brought to the tables ``after`` (``patched_tables``
+    for writes to ``patients``; a table left as it was is the very frame): the written
+    patients' rows taken out of the counts and their new rows put in. Equal to
+    ``summary_counts(after, ...)`` with ``progress_after``; costs the written patients."""
+    def rows(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        return {name: table[table["patient_key"].isin(patients).to_numpy()]
+                for name, table in tables.items()}
+
+    old, new = rows(before), rows(after)
+    instruments = dict(counts.instruments)
+    for name, table in after.items():
+        if table is before.get(name):
+            continue
+        tally = instruments.get(name, Tally())
+        instruments[name] = tally.patched(
+            instrument_tally(old[name], item9=name == "PHQ-9") if name in old else {},
+            instrument_tally(new[name], item9=name == "PHQ-9"))
+    nhs = counts.nhs
+    if any(after.get(name) is not before.get(name) for name in ("PHQ-9", "GAD-7")):
+        nhs = nhs.patched(_nhs_tally(old), _nhs_tally(new))
+
+    def states(tables: dict[str, pd.DataFrame], progress: pd.DataFrame) -> Tally:
+        keys = _union_of_keys([t["course_key"].to_numpy(dtype="int64") for t in tables.values()])
+        mine = progress[progress["patient_key"].isin(patients).to_numpy()]
+        return retention_tally(mine, keys, day=counts.day,
+                               induction_length=counts.induction_length,
+                               lapse_days=counts.lapse_days)
+
+    retention = counts.retention.patched(states(old, progress_before),
+                                         states(new, progress_after))
+    return SummaryCounts(instruments, nhs, retention, counts.day, counts.induction_length,
+                         counts.lapse_days)
+
+
+def summary_from_counts(counts: SummaryCounts, filters: OutcomeFilters,
+                        params: dict[str, Any]) -> dict[str, Any]:
+    """The section 6 summary from ``summary_counts`` of tables made with ``params``."""
+    names = [get_instrument(name).name for name in (filters.instruments or INSTRUMENTS)]
+    summary = summarize_tallies(counts.instruments, counts.nhs, instruments=names, **params)
+    summary[RETENTION_KEY] = retention_object(counts.retention, day=counts.day,
+                                              induction_length=counts.induction_length,
+                                              lapse_days=counts.lapse_days)
     return summary
 
 
