@@ -177,18 +177,22 @@ def nhs_tally(phq9: pd.DataFrame, gad7: pd.DataFrame) -> Tally:
     from outcomes.instruments import get_instrument
 
     phq, gad = get_instrument("PHQ-9"), get_instrument("GAD-7")
-    pair = _paired(phq9).merge(_paired(gad7), on="course_key", suffixes=("_phq", "_gad"))
+    phq_keys, phq_base, phq_latest = _paired(phq9)
+    gad_keys, gad_base, gad_latest = _paired(gad7)
+    # one row per course in each table: the pairs are the courses in both
+    _, at_phq, at_gad = np.intersect1d(phq_keys, gad_keys, assume_unique=True,
+                                       return_indices=True)
     out = Tally()
-    if pair.empty:
+    if not len(at_phq):
         return out
-    phq_base, phq_latest = numbers(pair["baseline_phq"]), numbers(pair["latest_phq"])
-    gad_base, gad_latest = numbers(pair["baseline_gad"]), numbers(pair["latest_gad"])
+    phq_base, phq_latest = phq_base[at_phq], phq_latest[at_phq]
+    gad_base, gad_latest = gad_base[at_gad], gad_latest[at_gad]
     phq_drop, gad_drop = phq_base - phq_latest, gad_base - gad_latest
     improves = (phq_drop >= phq.rci) | (gad_drop >= gad.rci)
     worsens = (-phq_drop >= phq.rci) | (-gad_drop >= gad.rci)
     case = (phq_base >= phq.case_min) | (gad_base >= gad.case_min)
     recovered = case & (phq_latest < phq.case_min) & (gad_latest < gad.case_min)
-    for name, flags in {"paired": np.ones(len(pair), dtype=bool), "case": case,
+    for name, flags in {"paired": np.ones(len(at_phq), dtype=bool), "case": case,
                         "recovered": recovered,
                         "reliably_recovered": recovered & improves & ~worsens,
                         "improvement": improves & ~worsens,
@@ -199,9 +203,11 @@ def nhs_tally(phq9: pd.DataFrame, gad7: pd.DataFrame) -> Tally:
     return out
 
 
-def _paired(table: pd.DataFrame) -> pd.DataFrame:
-    has_both = table["baseline"].notna() & table["latest"].notna()
-    return table.loc[has_both, ["course_key", "baseline", "latest"]]
+def _paired(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Course keys, baselines and latest scores of the courses with both."""
+    baseline, latest = numbers(table["baseline"]), numbers(table["latest"])
+    both = ~np.isnan(baseline) & ~np.isnan(latest)
+    return (table["course_key"].to_numpy(dtype="int64")[both], baseline[both], latest[both])
 
 
 def state_tally(states: pd.DataFrame) -> Tally:
@@ -209,10 +215,11 @@ def state_tally(states: pd.DataFrame) -> Tally:
     out = Tally()
     if states.empty:
         return out
-    frame = pd.DataFrame({"state": states["state"].to_numpy(dtype=object),
-                          "last": states["last"].to_numpy(dtype="int64")})
-    for (state, last), count in frame.value_counts().items():
-        out[(STATE, str(state), int(last))] = int(count)
+    codes, names = pd.factorize(states["state"].to_numpy(dtype=object))
+    last = states["last"].to_numpy(dtype="int64")
+    pairs, counts = np.unique(np.stack([codes, last]), axis=1, return_counts=True)
+    for (code, infusion), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
+        out[(STATE, str(names[code]), int(infusion))] = int(count)
     return out
 
 

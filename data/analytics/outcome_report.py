@@ -133,34 +133,52 @@ def patched_counts(counts: SummaryCounts, before: dict[str, pd.DataFrame],
     for writes to ``patients``; a table left as it was is the very frame): the written
     patients' rows taken out of the counts and their new rows put in. Equal to
     ``summary_counts(after, ...)`` with ``progress_after``; costs the written patients."""
-    def rows(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-        return {name: table[table["patient_key"].isin(patients).to_numpy()]
-                for name, table in tables.items()}
-
-    old, new = rows(before), rows(after)
+    changed = [name for name, table in after.items() if table is not before.get(name)]
+    if {"PHQ-9", "GAD-7"} & set(changed):
+        changed = list(dict.fromkeys([*changed, "PHQ-9", "GAD-7"]))  # O9 pairs the two
+    old = {name: _rows_of(before[name], patients) for name in changed if name in before}
+    new = {name: _rows_of(after[name], patients) for name in changed}
     instruments = dict(counts.instruments)
-    for name, table in after.items():
-        if table is before.get(name):
+    for name in changed:
+        if after[name] is before.get(name):
             continue
-        tally = instruments.get(name, Tally())
-        instruments[name] = tally.patched(
+        instruments[name] = instruments.get(name, Tally()).patched(
             instrument_tally(old[name], item9=name == "PHQ-9") if name in old else {},
             instrument_tally(new[name], item9=name == "PHQ-9"))
     nhs = counts.nhs
-    if any(after.get(name) is not before.get(name) for name in ("PHQ-9", "GAD-7")):
+    if "PHQ-9" in changed and "GAD-7" in changed and "GAD-7" in before:
         nhs = nhs.patched(_nhs_tally(old), _nhs_tally(new))
 
     def states(tables: dict[str, pd.DataFrame], progress: pd.DataFrame) -> Tally:
-        keys = _union_of_keys([t["course_key"].to_numpy(dtype="int64") for t in tables.values()])
-        mine = progress[progress["patient_key"].isin(patients).to_numpy()]
-        return retention_tally(mine, keys, day=counts.day,
+        keys = _union_of_keys([_course_keys_of(table, patients) for table in tables.values()])
+        return retention_tally(_rows_of(progress, patients), keys, day=counts.day,
                                induction_length=counts.induction_length,
                                lapse_days=counts.lapse_days)
 
-    retention = counts.retention.patched(states(old, progress_before),
-                                         states(new, progress_after))
+    retention = counts.retention.patched(states(before, progress_before),
+                                         states(after, progress_after))
     return SummaryCounts(instruments, nhs, retention, counts.day, counts.induction_length,
                          counts.lapse_days)
+
+
+def _written(frame: pd.DataFrame, patients: list[int]) -> np.ndarray:
+    """The rows of ``patients`` in ``frame`` (a boolean array; an equality per patient
+    when they are few: cheaper than a hash table for one save)."""
+    keys = frame["patient_key"].to_numpy(dtype="int64")
+    if len(patients) <= 8:
+        mask = np.zeros(len(keys), dtype=bool)
+        for patient in patients:
+            mask |= keys == patient
+        return mask
+    return np.isin(keys, np.asarray(patients, dtype="int64"))
+
+
+def _rows_of(frame: pd.DataFrame, patients: list[int]) -> pd.DataFrame:
+    return frame.iloc[np.flatnonzero(_written(frame, patients))]
+
+
+def _course_keys_of(frame: pd.DataFrame, patients: list[int]) -> np.ndarray:
+    return frame["course_key"].to_numpy(dtype="int64")[_written(frame, patients)]
 
 
 def summary_from_counts(counts: SummaryCounts, filters: OutcomeFilters,
