@@ -60,8 +60,9 @@ from data.analytics.clinic_outcomes import (
     narrow,
     response_analysis,
 )
-from data.analytics.course_outcomes import options_from_facts
+from data.analytics.course_outcomes import option_counts, options_of_counts
 from data.analytics.course_progress import patched_progress
+from data.analytics.frame_patch import rows_of
 from data.analytics.outcome_frames import data_version, version_mark, written_patients
 from data.analytics.outcome_report import (
     OutcomeFilters,
@@ -79,6 +80,7 @@ from data.analytics.outcome_report import (
 from data.store.clinic_time import default_time_zone, today_in
 from models.access import Actor
 from outcomes.instruments import get_instrument
+from outcomes.tally import Tally
 
 TTL_SECONDS = 300
 # The ClinicAnalysis fields each section of the Outcomes page reads (besides instrument and
@@ -141,6 +143,7 @@ class _Facts:
 
     facts: pd.DataFrame
     progress: pd.DataFrame
+    options: Tally  # rows per clinician and indication (course_outcomes.option_counts)
 
 
 _serial = itertools.count(1)
@@ -190,13 +193,16 @@ def _kept_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
     def whole() -> _Facts:
         facts, progress = stored_facts_and_progress(actor=_actor, filters=filters,
                                                     params=params, narrowed=False)
-        return _Facts(in_fact_order(facts), progress)
+        facts = in_fact_order(facts)
+        return _Facts(facts, progress, option_counts(facts))
 
     def patch(held: _Facts, patients: list[int]) -> _Facts:
-        return _Facts(patched_facts(held.facts, patients=patients, actor=_actor,
-                                    filters=filters, params=params),
-                      patched_progress(held.progress, patients, clinic_ids=clinic_ids,
-                                       start=filters.start, end=filters.end))
+        facts = patched_facts(held.facts, patients=patients, actor=_actor, filters=filters,
+                              params=params)
+        options = held.options.patched(option_counts(rows_of(held.facts, patients)),
+                                       option_counts(rows_of(facts, patients)))
+        return _Facts(facts, patched_progress(held.progress, patients, clinic_ids=clinic_ids,
+                                              start=filters.start, end=filters.end), options)
 
     return _kept(
         ("facts", scope_key, filters.clinic_ids, filters.start, filters.end, filters.after_n,
@@ -273,7 +279,8 @@ def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
 def _shallow(kept: Kept) -> Kept:
     """A shallow copy of a kept frame (or tables): callers cannot change it."""
     if isinstance(kept, _Facts):
-        return _Facts(kept.facts.copy(deep=False), kept.progress.copy(deep=False))
+        return _Facts(kept.facts.copy(deep=False), kept.progress.copy(deep=False),
+                      kept.options)
     if isinstance(kept, _Tables):
         return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
                        dict(kept.serials), kept.facts, kept.progress, kept.counts)
@@ -325,7 +332,7 @@ def cached_options(scope_key: str, filters: OutcomeFilters, version: int, *,
                    _actor: Actor) -> dict[str, list[str]]:
     """The clinicians and indications present, for the filter widgets: from the kept
     course facts the summary reads next (no query of its own)."""
-    return options_from_facts(cached_store_facts(scope_key, filters, version, _actor=_actor))
+    return options_of_counts(_kept_facts(scope_key, filters, version, _actor=_actor).options)
 
 
 def options_for(actor: Actor, filters: OutcomeFilters, version: int) -> dict[str, list[str]]:

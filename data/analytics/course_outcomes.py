@@ -83,6 +83,7 @@ from models.tables import (
 )
 from outcomes import course_facts
 from outcomes.instruments import INSTRUMENTS, get_instrument
+from outcomes.tally import Tally
 
 CHUNK = 2000  # courses recomputed per query
 FEW = 200  # up to this many courses, recomputed one by one in plain Python (a save's refresh)
@@ -628,8 +629,29 @@ def filter_options(*, actor: Actor, clinic_ids: list[int] | None = None,
 def options_from_facts(facts: pd.DataFrame) -> dict[str, list[str]]:
     """``filter_options`` from ``load_facts(..., dimensions=True)`` of the same scope, clinics
     and range (its rows are the scored courses; clinician and indication already filled)."""
-    return {"clinician": sorted(facts["clinician"].astype(str).unique().tolist()),
-            "indication": sorted(facts["indication"].astype(str).unique().tolist())}
+    return options_of_counts(option_counts(facts))
+
+
+OPTION_COLUMNS = ("clinician", "indication")
+
+
+def option_counts(facts: pd.DataFrame) -> Tally:
+    """Rows per clinician and per indication of ``facts`` (as text): what the filter
+    options are made of, kept by the Outcomes page and patched with the written
+    patients' rows (``Tally.patched``)."""
+    out = Tally()
+    for column in OPTION_COLUMNS:
+        codes, values = pd.factorize(facts[column].astype(str))
+        for value, count in zip(values.tolist(), np.bincount(codes, minlength=len(values))
+                                .tolist(), strict=True):
+            out[(column, value)] = count
+    return out
+
+
+def options_of_counts(counts: Tally) -> dict[str, list[str]]:
+    """``options_from_facts`` from ``option_counts``: the values with a row, sorted."""
+    return {column: sorted(value for (name, value) in counts if name == column)
+            for column in OPTION_COLUMNS}
 
 
 def _json_number(column, key: str, engine: Engine):

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Engine
 
+from data.analytics.frame_patch import replaced_rows, written_rows
 from data.analytics.observations import course_infusion
 from data.clinic.protocol import load_protocol
 from data.store.arrow_read import Kind, day_number, days, floats, ints, read_table, texts
@@ -119,8 +120,16 @@ def patched_progress(progress: pd.DataFrame, patients: list[int], *,
     if not patients:
         return progress
     fresh = read_progress(clinic_ids=clinic_ids, start=start, end=end, patient_ids=patients)
-    kept = progress[~progress["patient_key"].isin(patients)]
-    return pd.concat([kept, fresh.astype(kept.dtypes.to_dict())], ignore_index=True)
+    written = written_rows(progress, patients)
+    fresh = fresh.astype(progress.dtypes.to_dict())
+    # the usual save: the same courses (read in course order, as the kept rows of a
+    # patient are), new values: only the changed columns are copied
+    order = np.argsort(fresh["course_key"].to_numpy(), kind="stable")
+    same = replaced_rows(progress, written, fresh.take(order), ["course_key"])
+    if same is not None:
+        return same
+    kept = progress[~written]
+    return pd.concat([kept, fresh], ignore_index=True)
 
 
 def progress_of(progress: pd.DataFrame, course_keys: Iterable[int]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from data.analytics.course_progress import (
     retention_summary,
     retention_tally,
 )
+from data.analytics.frame_patch import replaced_rows, rows_of, written_rows
 from data.analytics.observations import CORE_COLUMNS, load_observations
 from data.clinic.protocol import load_protocol
 from data.store.clinic_time import default_time_zone, today_in
@@ -136,8 +137,8 @@ def patched_counts(counts: SummaryCounts, before: dict[str, pd.DataFrame],
     changed = [name for name, table in after.items() if table is not before.get(name)]
     if {"PHQ-9", "GAD-7"} & set(changed):
         changed = list(dict.fromkeys([*changed, "PHQ-9", "GAD-7"]))  # O9 pairs the two
-    old = {name: _rows_of(before[name], patients) for name in changed if name in before}
-    new = {name: _rows_of(after[name], patients) for name in changed}
+    old = {name: rows_of(before[name], patients) for name in changed if name in before}
+    new = {name: rows_of(after[name], patients) for name in changed}
     instruments = dict(counts.instruments)
     for name in changed:
         if after[name] is before.get(name):
@@ -151,7 +152,7 @@ def patched_counts(counts: SummaryCounts, before: dict[str, pd.DataFrame],
 
     def states(tables: dict[str, pd.DataFrame], progress: pd.DataFrame) -> Tally:
         keys = _union_of_keys([_course_keys_of(table, patients) for table in tables.values()])
-        return retention_tally(_rows_of(progress, patients), keys, day=counts.day,
+        return retention_tally(rows_of(progress, patients), keys, day=counts.day,
                                induction_length=counts.induction_length,
                                lapse_days=counts.lapse_days)
 
@@ -161,24 +162,8 @@ def patched_counts(counts: SummaryCounts, before: dict[str, pd.DataFrame],
                          counts.lapse_days)
 
 
-def _written(frame: pd.DataFrame, patients: list[int]) -> np.ndarray:
-    """The rows of ``patients`` in ``frame`` (a boolean array; an equality per patient
-    when they are few: cheaper than a hash table for one save)."""
-    keys = frame["patient_key"].to_numpy(dtype="int64")
-    if len(patients) <= 8:
-        mask = np.zeros(len(keys), dtype=bool)
-        for patient in patients:
-            mask |= keys == patient
-        return mask
-    return np.isin(keys, np.asarray(patients, dtype="int64"))
-
-
-def _rows_of(frame: pd.DataFrame, patients: list[int]) -> pd.DataFrame:
-    return frame.iloc[np.flatnonzero(_written(frame, patients))]
-
-
 def _course_keys_of(frame: pd.DataFrame, patients: list[int]) -> np.ndarray:
-    return frame["course_key"].to_numpy(dtype="int64")[_written(frame, patients)]
+    return frame["course_key"].to_numpy(dtype="int64")[written_rows(frame, patients)]
 
 
 def summary_from_counts(counts: SummaryCounts, filters: OutcomeFilters,
@@ -242,15 +227,14 @@ def patched_tables(tables: dict[str, pd.DataFrame], facts: pd.DataFrame, *,
     ``facts`` (a write that changed no outcome: a note, an alert closed), ``tables``."""
     if not patients:
         return tables
-    mine = facts[facts["patient_key"].isin(patients)].reset_index(drop=True)
-    if before is not None and mine.equals(
-            before[before["patient_key"].isin(patients)].reset_index(drop=True)):
+    mine = rows_of(facts, patients).reset_index(drop=True)
+    if before is not None and mine.equals(rows_of(before, patients).reset_index(drop=True)):
         return tables
     fresh = course_tables(mine, filters, params,
                           present=True)  # a table of a few rows costs ~15 ms of pandas
     out = {}
     for name, table in tables.items():
-        written = table["patient_key"].isin(patients).to_numpy()
+        written = written_rows(table, patients)
         new = fresh.get(name)
         if new is None or new.empty:
             out[name] = table.loc[~written].reset_index(drop=True) if written.any() else table
@@ -268,38 +252,6 @@ def patched_tables(tables: dict[str, pd.DataFrame], facts: pd.DataFrame, *,
         order = np.argsort(both["course_key"].to_numpy(), kind="stable")  # course order
         out[name] = both.take(order).reset_index(drop=True)
     return out
-
-
-def replaced_rows(frame: pd.DataFrame, written: np.ndarray, fresh: pd.DataFrame,
-                  keys: list[str]) -> pd.DataFrame | None:
-    """``frame`` with its ``written`` rows (a boolean mask) replaced by ``fresh`` when
-    ``fresh`` holds the same rows: the same ``keys`` values in the same order (a save that
-    changes values, not which courses there are). A new frame sharing every column whose
-    values did not change, with ``frame``'s dtypes; None when rows come or go (then the
-    caller drops and merges); ``frame`` itself when no value changed. Costs the written
-    rows, not copies of the whole frame."""
-    at = np.flatnonzero(written)
-    if len(at) != len(fresh) or list(fresh.columns) != list(frame.columns):
-        return None
-    old = frame.take(at).reset_index(drop=True)
-    new = fresh.reset_index(drop=True)
-    for key in keys:
-        if not old[key].equals(new[key].astype(old[key].dtype)):
-            return None
-    out = None
-    for column in frame.columns:
-        values = new[column].astype(old[column].dtype)
-        if values.equals(old[column]):
-            continue
-        out = frame.copy(deep=False) if out is None else out
-        array = frame[column].array.copy()
-        if array.dtype == object:  # lists or dicts: one element at a time
-            for i, value in zip(at.tolist(), values.tolist(), strict=True):
-                array[i] = value
-        else:
-            array[at] = values.array
-        out[column] = array
-    return frame if out is None else out  # nothing changed: the very frame
 
 
 def _overrides(params: dict[str, Any]) -> dict[str, int]:
@@ -357,7 +309,7 @@ def patched_facts(facts: pd.DataFrame, *, patients: list[int], actor: Actor,
         return facts
     fresh = stored_facts(actor=actor, filters=filters, params=params, narrowed=False,
                          patient_ids=patients)
-    written = facts["patient_key"].isin(patients).to_numpy()
+    written = written_rows(facts, patients)
     if not fresh.empty:
         fresh = in_fact_order(fresh)
         same = replaced_rows(facts, written, fresh, FACT_ORDER)
