@@ -315,3 +315,27 @@ def test_the_union_of_course_keys_is_sorted_and_distinct():
     union = _union_of_keys([np.array([7, 2, 7]), np.array([], dtype="int64"), np.array([0, 2])])
     assert union.tolist() == [0, 2, 7] and union.dtype == np.int64
     assert _union_of_keys([]).tolist() == [] and _union_of_keys([np.array([], "int64")]).size == 0
+
+
+def test_the_waterfall_after_a_save_is_patched_and_equals_a_fresh_one(world, monkeypatch):
+    from datetime import date
+
+    from outcomes.breakdowns import waterfall
+
+    clin, director, _, courses = world
+
+    def response():
+        return cache.section_analysis_for(director, FILTERS, "PHQ-9", date(2026, 1, 1),
+                                          data_version(), "response").waterfall
+
+    first = response()
+    assert first["pct_change"].tolist() == [0.0, 0.0, 0.0]  # 18 -> 18 in every course
+    whole: list[int] = []
+    monkeypatch.setattr(cache, "waterfall", lambda table: whole.append(len(table)))
+    log(clin, courses["A-2"][1], 2, [score("PHQ-9", "post", PHQ_9)])  # 18 -> 9: -50 %
+    after = response()
+    assert whole == []  # patched, not made again from the whole table
+    fresh = waterfall(_kept(director)["PHQ-9"])
+    pd.testing.assert_frame_equal(after, fresh)
+    assert after["course_key"].tolist()[-1] == courses["A-2"][1]  # the largest fall last
+    assert after["pct_change"].tolist() == [0.0, 0.0, -50.0]

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Generic, TypeVar
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -62,7 +63,7 @@ from data.analytics.clinic_outcomes import (
 )
 from data.analytics.course_outcomes import option_counts, options_of_counts
 from data.analytics.course_progress import patched_progress
-from data.analytics.frame_patch import rows_of
+from data.analytics.frame_patch import course_keys_of, rows_of
 from data.analytics.outcome_frames import data_version, version_mark, written_patients
 from data.analytics.outcome_report import (
     OutcomeFilters,
@@ -79,6 +80,7 @@ from data.analytics.outcome_report import (
 )
 from data.store.clinic_time import default_time_zone, today_in
 from models.access import Actor
+from outcomes.breakdowns import patched_waterfall, waterfall
 from outcomes.instruments import get_instrument
 from outcomes.tally import Tally
 
@@ -134,6 +136,8 @@ class _Tables:
     facts: pd.DataFrame  # the kept facts they were computed from
     progress: pd.DataFrame  # and the kept progress (D1)
     counts: SummaryCounts  # the summary's counts of ``frames`` (outcomes.tally)
+    # the response section's waterfall by instrument, made when first shown, then patched
+    waterfalls: dict[str, pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -229,16 +233,22 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
     def whole() -> _Tables:
         frames = course_tables(facts, filters, params)
         return _Tables(frames, {name: next(_serial) for name in frames}, facts, progress,
-                       summary_counts(frames, filters, params, progress=progress))
+                       summary_counts(frames, filters, params, progress=progress), {})
 
     def patch(held: _Tables, patients: list[int]) -> _Tables:
         frames = patched_tables(held.frames, facts, patients=patients, filters=filters,
                                 params=params, before=held.facts)
         counts = patched_counts(held.counts, held.frames, frames, patients=patients,
                                 progress_before=held.progress, progress_after=progress)
+        waterfalls = {
+            name: waterfall if frames[name] is held.frames[name] else patched_waterfall(
+                waterfall, np.concatenate([course_keys_of(held.frames[name], patients),
+                                           course_keys_of(frames[name], patients)]),
+                rows_of(frames[name], patients))
+            for name, waterfall in held.waterfalls.items()}
         return _Tables(frames, {name: held.serials[name] if frame is held.frames[name]
                                 else next(_serial) for name, frame in frames.items()}, facts,
-                       progress, counts)
+                       progress, counts, waterfalls)
 
     return _kept(
         ("tables", scope_key, filters.clinic_ids, filters.start, filters.end,
@@ -283,7 +293,8 @@ def _shallow(kept: Kept) -> Kept:
                       kept.options)
     if isinstance(kept, _Tables):
         return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
-                       dict(kept.serials), kept.facts, kept.progress, kept.counts)
+                       dict(kept.serials), kept.facts, kept.progress, kept.counts,
+                       kept.waterfalls)  # the same dict: a waterfall made is kept
     return kept.copy(deep=False)
 
 
@@ -314,9 +325,13 @@ def cached_section(scope_key: str, filters: OutcomeFilters, instrument: str, tod
     """The analysis reduced to what one section of the page shows (the first section, the
     response over time, from the stored course outcomes: no observation frame is read)."""
     if section == "response":
-        tables = cached_tables(scope_key, filters, version, _actor=_actor)
+        tables = _kept_tables(scope_key, filters, version, _actor=_actor)
+        name = get_instrument(instrument).name
+        if name not in tables.waterfalls:  # made once, then patched with the tables
+            tables.waterfalls[name] = waterfall(tables.frames[name])
         return response_analysis(actor=_actor, filters=filters, instrument=instrument,
-                                 table=tables[get_instrument(instrument).name])
+                                 table=tables.frames[name],
+                                 waterfall=tables.waterfalls[name].copy(deep=False))
     analysis = cached_analysis(scope_key, filters, instrument, today, version, _actor=_actor)
     return section_of(analysis, section)
 

@@ -155,11 +155,11 @@ def stored_course_table(*, actor: Actor, filters: OutcomeFilters, instrument: st
 
 def response_analysis(*, actor: Actor, filters: OutcomeFilters, instrument: str,
                       facts: pd.DataFrame | None = None, table: pd.DataFrame | None = None,
-                      ) -> ClinicAnalysis:
+                      waterfall: pd.DataFrame | None = None) -> ClinicAnalysis:
     """What the page's "response" section shows (severity bands and the waterfall), from
     the stored course outcomes: the page's first view reads no score (``table``: the
     instrument's ``stored_course_table``, e.g. of ``outcome_report.course_tables``, when
-    already computed)."""
+    already computed; ``waterfall``: ``breakdowns.waterfall`` of that table, when kept)."""
     params = resolved_parameters(filters)
     with read_session() as session:
         params["booster_overdue_days"] = load_protocol(session)["booster_overdue_days"]
@@ -170,7 +170,7 @@ def response_analysis(*, actor: Actor, filters: OutcomeFilters, instrument: str,
         table = stored_course_table(actor=actor, filters=filters, instrument=spec.name,
                                     params=params, facts=facts)
     result = ClinicAnalysis(instrument=spec.name, parameters={**params, "remission_limit": limit})
-    result.waterfall = breakdowns.waterfall(table)
+    result.waterfall = breakdowns.waterfall(table) if waterfall is None else waterfall
     result.severity = breakdowns.severity_distribution(table, spec.name)
     return result
 

@@ -26,6 +26,10 @@ def rows_of(frame: pd.DataFrame, patients: list[int]) -> pd.DataFrame:
     return frame.iloc[np.flatnonzero(written_rows(frame, patients))]
 
 
+def course_keys_of(frame: pd.DataFrame, patients: list[int]) -> np.ndarray:
+    return frame["course_key"].to_numpy(dtype="int64")[written_rows(frame, patients)]
+
+
 def replaced_rows(frame: pd.DataFrame, written: np.ndarray, fresh: pd.DataFrame,
                   keys: list[str]) -> pd.DataFrame | None:
     """``frame`` with its ``written`` rows (a boolean mask) replaced by ``fresh`` when

@@ -18,7 +18,7 @@ from data.analytics.course_progress import (
     retention_summary,
     retention_tally,
 )
-from data.analytics.frame_patch import replaced_rows, rows_of, written_rows
+from data.analytics.frame_patch import course_keys_of, replaced_rows, rows_of, written_rows
 from data.analytics.observations import CORE_COLUMNS, load_observations
 from data.clinic.protocol import load_protocol
 from data.store.clinic_time import default_time_zone, today_in
@@ -151,7 +151,7 @@ def patched_counts(counts: SummaryCounts, before: dict[str, pd.DataFrame],
         nhs = nhs.patched(_nhs_tally(old), _nhs_tally(new))
 
     def states(tables: dict[str, pd.DataFrame], progress: pd.DataFrame) -> Tally:
-        keys = _union_of_keys([_course_keys_of(table, patients) for table in tables.values()])
+        keys = _union_of_keys([course_keys_of(table, patients) for table in tables.values()])
         return retention_tally(rows_of(progress, patients), keys, day=counts.day,
                                induction_length=counts.induction_length,
                                lapse_days=counts.lapse_days)
@@ -160,10 +160,6 @@ def patched_counts(counts: SummaryCounts, before: dict[str, pd.DataFrame],
                                          states(after, progress_after))
     return SummaryCounts(instruments, nhs, retention, counts.day, counts.induction_length,
                          counts.lapse_days)
-
-
-def _course_keys_of(frame: pd.DataFrame, patients: list[int]) -> np.ndarray:
-    return frame["course_key"].to_numpy(dtype="int64")[written_rows(frame, patients)]
 
 
 def summary_from_counts(counts: SummaryCounts, filters: OutcomeFilters,

@@ -162,3 +162,50 @@ def test_a_patched_tally_equals_the_tally_of_the_new_table(before, rewrite):
     some = new["course_key"].isin(written).to_numpy()
     assert instrument_tally(new[some], item9=True).plus(
         instrument_tally(new[~some], item9=True)) == instrument_tally(new, item9=True)
+
+
+# --- the waterfall patched in place -------------------------------------------------------
+
+BAR = st.tuples(st.sampled_from([10.0, 20.0]), st.sampled_from([0.0, 5.0, 10.0, 20.0, None]),
+                st.booleans())  # baseline, latest (None: no latest), evaluable
+
+
+def _bars(courses: dict[int, tuple]) -> pd.DataFrame:
+    keys = sorted(courses)
+    baseline = np.array([courses[k][0] for k in keys], dtype="float64")
+    latest = np.array([np.nan if courses[k][1] is None else courses[k][1] for k in keys],
+                      dtype="float64")
+    pct = (latest - baseline) / baseline * 100  # ties on purpose: few distinct values
+    return pd.DataFrame({
+        "course_key": np.array(keys, dtype="int64"),
+        "clinic": pd.Series(["A" if k % 2 else "B" for k in keys], dtype="str"),
+        "baseline": baseline, "latest": latest, "pct_change": pct,
+        "response": pd.array(pct <= -50, dtype="boolean"),
+        "remission": pd.array(latest <= 5, dtype="boolean"),
+        "evaluable": np.array([courses[k][2] for k in keys], dtype=bool)})
+
+
+@settings(max_examples=80, deadline=None)
+@given(before=st.dictionaries(st.integers(1, 30), BAR, max_size=20),
+       rewrite=st.dictionaries(st.integers(1, 30), st.one_of(st.none(), BAR), max_size=6))
+def test_a_patched_waterfall_equals_the_waterfall_of_the_new_table(before, rewrite):
+    from outcomes.breakdowns import patched_waterfall, waterfall
+
+    after = {k: v for k, v in {**before, **rewrite}.items() if v is not None}
+    old, new = _bars(before), _bars(after)
+    written = np.array(sorted(rewrite), dtype="int64")
+    patched = patched_waterfall(waterfall(old), written,
+                                new[new["course_key"].isin(written)])
+    pd.testing.assert_frame_equal(patched, waterfall(new), check_dtype=False)
+    assert patched["rank"].tolist() == list(range(1, len(patched) + 1))
+
+
+def test_a_patched_waterfall_by_hand():
+    from outcomes.breakdowns import patched_waterfall, waterfall
+
+    # changes -50 % (course 1), 0 % (2), +50 % (3); course 2 moves to -75 %
+    old = _bars({1: (20.0, 10.0, True), 2: (20.0, 20.0, True), 3: (10.0, 15.0, True)})
+    new = _bars({1: (20.0, 10.0, True), 2: (20.0, 5.0, True), 3: (10.0, 15.0, True)})
+    patched = patched_waterfall(waterfall(old), np.array([2]), new[new["course_key"] == 2])
+    assert patched["course_key"].tolist() == [3, 1, 2]  # largest rise first
+    assert patched["pct_change"].tolist() == [50.0, -50.0, -75.0]
