@@ -325,16 +325,18 @@ def km_figure(response_curve: list[dict], remission_curve: list[dict], after_n: 
     return from_spec(traces, house_layout(380, **km_layout(after_n)))
 
 
-def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500) -> go.Figure:
+def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500,
+                     total: int | None = None) -> go.Figure:
     """Percent change per course at the latest score, largest rise to largest fall (O3).
 
     Above ``max_bars`` courses, evenly spaced ranks are drawn (the shape is kept; the
-    axis title says how many courses each bar stands for).
+    axis title says how many courses each bar stands for). With ``total``, ``waterfall``
+    is already the drawn bars of that many courses (``breakdowns.waterfall_bars``).
     """
-    total = len(waterfall)
-    if total > max_bars:
-        step = -(-total // max_bars)
-        waterfall = waterfall.iloc[::step]
+    if total is None:
+        total = len(waterfall)
+        if total > max_bars:
+            waterfall = waterfall.iloc[::-(-total // max_bars)]
     colours = [REMISSION if _is(rem) else RESPONSE if _is(resp) else
                (WORSE if pct > 0 else NEUTRAL)
                for resp, rem, pct in zip(waterfall["response"], waterfall["remission"],

@@ -17,6 +17,7 @@ Rules, from OUTCOMES.md:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -89,38 +90,65 @@ def waterfall(table: pd.DataFrame) -> pd.DataFrame:
     return rows.take(order).reset_index(drop=True).assign(rank=lambda f: range(1, len(f) + 1))
 
 
-def patched_waterfall(before: pd.DataFrame, courses: np.ndarray,
-                      rows: pd.DataFrame) -> pd.DataFrame:
-    """``waterfall`` of a table whose rows of ``courses`` (course keys) changed, from
-    ``before`` (the waterfall of the table before) and ``rows`` (the table's rows of those
-    courses now): their old bars taken out and the new ones merged in at their place in
-    the order, so no sort of every course (at 330,000 courses: ~70 ms -> a few)."""
-    fresh = waterfall(rows).drop(columns="rank")
-    keep = ~np.isin(before["course_key"].to_numpy(dtype="int64"),
-                    np.asarray(courses, dtype="int64"))
-    kept = before.loc[keep, WATERFALL_COLUMNS].reset_index(drop=True)
-    if fresh.empty:
-        return kept.assign(rank=np.arange(1, len(kept) + 1))
-    # the place of each new bar among the kept ones: by -change, then by course
-    change = -kept["pct_change"].to_numpy(dtype="float64", na_value=math.nan)
-    keys = kept["course_key"].to_numpy(dtype="int64")
+MAX_BARS = 1500  # the waterfall draws at most this many bars (figures.charts)
+
+
+@dataclass(frozen=True)
+class WaterfallOrder:
+    """The waterfall's order (O3) of a course table, as two arrays: the evaluable
+    courses' keys and their ``-pct_change``, largest rise first, then by course (what
+    ``waterfall`` sorts). Kept by the Outcomes page and patched after a save
+    (``patched_order``), so the page draws its bars without sorting every course."""
+
+    keys: np.ndarray
+    fall: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def waterfall_order(table: pd.DataFrame) -> WaterfallOrder:
+    evaluable = table["evaluable"].to_numpy(dtype=bool, na_value=False)
+    keys = table["course_key"].to_numpy(dtype="int64")[evaluable]
+    fall = -table["pct_change"].to_numpy(dtype="float64", na_value=math.nan)[evaluable]
+    order = np.lexsort((keys, fall))
+    return WaterfallOrder(keys[order], fall[order])
+
+
+def patched_order(before: WaterfallOrder, courses: np.ndarray,
+                  rows: pd.DataFrame) -> WaterfallOrder:
+    """``waterfall_order`` of a table whose rows of ``courses`` (course keys) changed, from
+    ``before`` (the order of the table before) and ``rows`` (the table's rows of those
+    courses now): their old places taken out and the new ones put in (a search per saved
+    course, no sort of every course)."""
+    keep = ~np.isin(before.keys, np.asarray(courses, dtype="int64"))
+    keys, fall = before.keys[keep], before.fall[keep]
+    fresh = waterfall_order(rows)
     places = []
-    for new_change, key in zip(-fresh["pct_change"].to_numpy(dtype="float64",
-                                                              na_value=math.nan),
-                               fresh["course_key"].to_numpy(dtype="int64"), strict=True):
-        low = int(np.searchsorted(change, new_change, side="left"))
-        high = int(np.searchsorted(change, new_change, side="right"))
+    for new_fall, key in zip(fresh.fall.tolist(), fresh.keys.tolist(), strict=True):
+        low = int(np.searchsorted(fall, new_fall, side="left"))
+        high = int(np.searchsorted(fall, new_fall, side="right"))
         places.append(low + int(np.searchsorted(keys[low:high], key)))
-    at = np.asarray(places, dtype="int64") + np.arange(len(fresh))  # places in the result
-    new_row = np.zeros(len(kept) + len(fresh), dtype=bool)
-    new_row[at] = True
-    order = np.empty(len(new_row), dtype="int64")
-    order[new_row] = len(kept) + np.arange(len(fresh))
-    order[~new_row] = np.arange(len(kept))
-    differ = {c: t for c, t in kept.dtypes.items() if fresh[c].dtype != t}
-    both = pd.concat([kept, fresh.astype(differ) if differ else fresh], ignore_index=True)
-    return both.take(order).reset_index(drop=True).assign(
-        rank=np.arange(1, len(order) + 1))
+    # equal places keep the fresh order (np.insert sorts its places stably)
+    return WaterfallOrder(np.insert(keys, places, fresh.keys),
+                          np.insert(fall, places, fresh.fall))
+
+
+def waterfall_bars(table: pd.DataFrame, order: WaterfallOrder,
+                   max_bars: int = MAX_BARS) -> pd.DataFrame:
+    """The rows of ``waterfall(table)`` the chart draws: all of them up to ``max_bars``,
+    else every ``ceil(n / max_bars)``-th (``figures.charts.waterfall_figure``), with their
+    rank in the whole order; found by course key, not by sorting the table."""
+    total = len(order)
+    step = -(-total // max_bars) if total > max_bars else 1
+    ranks = np.arange(0, total, step)
+    keys = order.keys[ranks]
+    course_keys = table["course_key"].to_numpy(dtype="int64")
+    if len(course_keys) < 2 or bool((course_keys[1:] > course_keys[:-1]).all()):
+        at = np.searchsorted(course_keys, keys)  # a table in course order (the usual)
+    else:
+        at = pd.Index(course_keys).get_indexer(keys)
+    return table[WATERFALL_COLUMNS].take(at).reset_index(drop=True).assign(rank=ranks + 1)
 
 
 def severity_distribution(table: pd.DataFrame, instrument: str) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import streamlit  # noqa: F401  as in the app, before figures.theme
 
 from data.store import db
 from data.store.migrate import upgrade

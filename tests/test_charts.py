@@ -143,3 +143,25 @@ def test_the_waterfall_draws_every_nth_course_above_its_bar_limit():
                                            "courses drawn)")
     assert [t.name for t in fig.data[1:]] == ["remission", "response", "no response", "worse"]
     assert fig.layout.shapes[0].y0 == -50 and fig.layout.annotations[0].text == "response: −50 %"
+
+
+def test_the_waterfall_of_its_drawn_bars_is_the_waterfall_of_every_course():
+    """The Outcomes page passes only the bars it draws (breakdowns.waterfall_bars) and the
+    number of courses: the figure is the one the whole waterfall gives."""
+    import pandas as pd
+
+    from outcomes.breakdowns import waterfall, waterfall_bars, waterfall_order
+
+    table = pd.DataFrame({
+        "course_key": range(3200), "clinic": pd.Series(["NORTH", "SOUTH"] * 1600, dtype="str"),
+        "baseline": [20.0] * 3200, "latest": [10.0] * 3200,
+        "pct_change": [20.0, -50.0, -83.3, 0.0] * 800,
+        "response": pd.array([False, True, True, None] * 800, dtype="boolean"),
+        "remission": pd.array([False, False, True, None] * 800, dtype="boolean"),
+        "evaluable": [True, True, True, False] * 800})
+    bars = waterfall_bars(table, waterfall_order(table))
+    assert len(bars) == 1200  # 2,400 evaluable courses, at most 1,500 bars: every 2nd
+    whole = charts.waterfall_figure(waterfall(table))
+    drawn = charts.waterfall_figure(bars, total=2400)
+    assert json.loads(pio.to_json(drawn, validate=False)) == json.loads(
+        pio.to_json(whole, validate=False))

@@ -326,16 +326,16 @@ def test_the_waterfall_after_a_save_is_patched_and_equals_a_fresh_one(world, mon
 
     def response():
         return cache.section_analysis_for(director, FILTERS, "PHQ-9", date(2026, 1, 1),
-                                          data_version(), "response").waterfall
+                                          data_version(), "response")
 
     first = response()
-    assert first["pct_change"].tolist() == [0.0, 0.0, 0.0]  # 18 -> 18 in every course
+    assert first.waterfall["pct_change"].tolist() == [0.0, 0.0, 0.0]  # 18 -> 18 everywhere
+    assert first.waterfall_total == 3
     whole: list[int] = []
-    monkeypatch.setattr(cache, "waterfall", lambda table: whole.append(len(table)))
+    monkeypatch.setattr(cache, "waterfall_order", lambda table: whole.append(len(table)))
     log(clin, courses["A-2"][1], 2, [score("PHQ-9", "post", PHQ_9)])  # 18 -> 9: -50 %
     after = response()
-    assert whole == []  # patched, not made again from the whole table
-    fresh = waterfall(_kept(director)["PHQ-9"])
-    pd.testing.assert_frame_equal(after, fresh)
-    assert after["course_key"].tolist()[-1] == courses["A-2"][1]  # the largest fall last
-    assert after["pct_change"].tolist() == [0.0, 0.0, -50.0]
+    assert whole == []  # patched, not sorted again from the whole table
+    pd.testing.assert_frame_equal(after.waterfall, waterfall(_kept(director)["PHQ-9"]))
+    assert after.waterfall["course_key"].tolist()[-1] == courses["A-2"][1]  # largest fall
+    assert after.waterfall["pct_change"].tolist() == [0.0, 0.0, -50.0]

@@ -80,7 +80,7 @@ from data.analytics.outcome_report import (
 )
 from data.store.clinic_time import default_time_zone, today_in
 from models.access import Actor
-from outcomes.breakdowns import patched_waterfall, waterfall
+from outcomes.breakdowns import WaterfallOrder, patched_order, waterfall_order
 from outcomes.instruments import get_instrument
 from outcomes.tally import Tally
 
@@ -88,7 +88,7 @@ TTL_SECONDS = 300
 # The ClinicAnalysis fields each section of the Outcomes page reads (besides instrument and
 # parameters, which every section gets).
 SECTION_FIELDS = {
-    "response": ("severity", "waterfall"),
+    "response": ("severity", "waterfall", "waterfall_total"),
     "breakdowns": ("breakdowns",),
     "durability": ("durability_summary", "durability_km", "boosters", "booster_summary"),
     "safety": ("safety", "side_effects", "completeness", "monitoring", "safety_by_dose"),
@@ -136,8 +136,9 @@ class _Tables:
     facts: pd.DataFrame  # the kept facts they were computed from
     progress: pd.DataFrame  # and the kept progress (D1)
     counts: SummaryCounts  # the summary's counts of ``frames`` (outcomes.tally)
-    # the response section's waterfall by instrument, made when first shown, then patched
-    waterfalls: dict[str, pd.DataFrame]
+    # the response section's waterfall order by instrument, made when first shown, then
+    # patched (outcomes.breakdowns.WaterfallOrder)
+    waterfalls: dict[str, WaterfallOrder]
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
         counts = patched_counts(held.counts, held.frames, frames, patients=patients,
                                 progress_before=held.progress, progress_after=progress)
         waterfalls = {
-            name: waterfall if frames[name] is held.frames[name] else patched_waterfall(
+            name: waterfall if frames[name] is held.frames[name] else patched_order(
                 waterfall, np.concatenate([course_keys_of(held.frames[name], patients),
                                            course_keys_of(frames[name], patients)]),
                 rows_of(frames[name], patients))
@@ -328,10 +329,9 @@ def cached_section(scope_key: str, filters: OutcomeFilters, instrument: str, tod
         tables = _kept_tables(scope_key, filters, version, _actor=_actor)
         name = get_instrument(instrument).name
         if name not in tables.waterfalls:  # made once, then patched with the tables
-            tables.waterfalls[name] = waterfall(tables.frames[name])
+            tables.waterfalls[name] = waterfall_order(tables.frames[name])
         return response_analysis(actor=_actor, filters=filters, instrument=instrument,
-                                 table=tables.frames[name],
-                                 waterfall=tables.waterfalls[name].copy(deep=False))
+                                 table=tables.frames[name], order=tables.waterfalls[name])
     analysis = cached_analysis(scope_key, filters, instrument, today, version, _actor=_actor)
     return section_of(analysis, section)
 

@@ -213,7 +213,8 @@ def response_over_time(summary: dict, analysis: ClinicAnalysis, after_n: int,
     if analysis.waterfall.empty:
         st.info("No evaluable course for these filters.")
     else:
-        chart(memo, "oc_waterfall_chart", lambda: charts.waterfall_figure(analysis.waterfall))
+        chart(memo, "oc_waterfall_chart", lambda: charts.waterfall_figure(
+            analysis.waterfall, total=analysis.waterfall_total))
     st.caption(NOTES["waterfall"])
 
 

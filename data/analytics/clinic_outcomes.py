@@ -59,6 +59,7 @@ class ClinicAnalysis:
     parameters: dict[str, Any]
     breakdowns: dict[str, pd.DataFrame] = field(default_factory=dict)
     waterfall: pd.DataFrame | None = None
+    waterfall_total: int | None = None  # set: ``waterfall`` holds only the drawn bars
     severity: pd.DataFrame | None = None
     durability: pd.DataFrame | None = None
     durability_summary: dict = field(default_factory=dict)
@@ -155,11 +156,12 @@ def stored_course_table(*, actor: Actor, filters: OutcomeFilters, instrument: st
 
 def response_analysis(*, actor: Actor, filters: OutcomeFilters, instrument: str,
                       facts: pd.DataFrame | None = None, table: pd.DataFrame | None = None,
-                      waterfall: pd.DataFrame | None = None) -> ClinicAnalysis:
+                      order: breakdowns.WaterfallOrder | None = None) -> ClinicAnalysis:
     """What the page's "response" section shows (severity bands and the waterfall), from
     the stored course outcomes: the page's first view reads no score (``table``: the
     instrument's ``stored_course_table``, e.g. of ``outcome_report.course_tables``, when
-    already computed; ``waterfall``: ``breakdowns.waterfall`` of that table, when kept)."""
+    already computed; ``order``: its ``breakdowns.waterfall_order``, when kept: then only
+    the bars the chart draws are taken, by course key)."""
     params = resolved_parameters(filters)
     with read_session() as session:
         params["booster_overdue_days"] = load_protocol(session)["booster_overdue_days"]
@@ -170,7 +172,11 @@ def response_analysis(*, actor: Actor, filters: OutcomeFilters, instrument: str,
         table = stored_course_table(actor=actor, filters=filters, instrument=spec.name,
                                     params=params, facts=facts)
     result = ClinicAnalysis(instrument=spec.name, parameters={**params, "remission_limit": limit})
-    result.waterfall = breakdowns.waterfall(table) if waterfall is None else waterfall
+    if order is None:
+        result.waterfall = breakdowns.waterfall(table)
+    else:
+        result.waterfall = breakdowns.waterfall_bars(table, order)
+        result.waterfall_total = len(order)
     result.severity = breakdowns.severity_distribution(table, spec.name)
     return result
 

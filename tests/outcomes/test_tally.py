@@ -187,25 +187,32 @@ def _bars(courses: dict[int, tuple]) -> pd.DataFrame:
 
 @settings(max_examples=80, deadline=None)
 @given(before=st.dictionaries(st.integers(1, 30), BAR, max_size=20),
-       rewrite=st.dictionaries(st.integers(1, 30), st.one_of(st.none(), BAR), max_size=6))
-def test_a_patched_waterfall_equals_the_waterfall_of_the_new_table(before, rewrite):
-    from outcomes.breakdowns import patched_waterfall, waterfall
+       rewrite=st.dictionaries(st.integers(1, 30), st.one_of(st.none(), BAR), max_size=6),
+       max_bars=st.integers(1, 8))
+def test_a_patched_waterfall_order_equals_the_order_of_the_new_table(before, rewrite,
+                                                                     max_bars):
+    from outcomes.breakdowns import patched_order, waterfall, waterfall_bars, waterfall_order
 
     after = {k: v for k, v in {**before, **rewrite}.items() if v is not None}
     old, new = _bars(before), _bars(after)
     written = np.array(sorted(rewrite), dtype="int64")
-    patched = patched_waterfall(waterfall(old), written,
-                                new[new["course_key"].isin(written)])
-    pd.testing.assert_frame_equal(patched, waterfall(new), check_dtype=False)
-    assert patched["rank"].tolist() == list(range(1, len(patched) + 1))
+    patched = patched_order(waterfall_order(old), written,
+                            new[new["course_key"].isin(written)])
+    whole = waterfall(new)  # the sort of every course the patch avoids
+    assert patched.keys.tolist() == whole["course_key"].tolist()
+    np.testing.assert_array_equal(patched.fall, -whole["pct_change"].to_numpy())
+    # the drawn bars: every ceil(n / max_bars)-th row of the whole waterfall
+    step = -(-len(whole) // max_bars) if len(whole) > max_bars else 1
+    pd.testing.assert_frame_equal(waterfall_bars(new, patched, max_bars),
+                                  whole.iloc[::step].reset_index(drop=True))
 
 
 def test_a_patched_waterfall_by_hand():
-    from outcomes.breakdowns import patched_waterfall, waterfall
+    from outcomes.breakdowns import patched_order, waterfall_order
 
     # changes -50 % (course 1), 0 % (2), +50 % (3); course 2 moves to -75 %
     old = _bars({1: (20.0, 10.0, True), 2: (20.0, 20.0, True), 3: (10.0, 15.0, True)})
     new = _bars({1: (20.0, 10.0, True), 2: (20.0, 5.0, True), 3: (10.0, 15.0, True)})
-    patched = patched_waterfall(waterfall(old), np.array([2]), new[new["course_key"] == 2])
-    assert patched["course_key"].tolist() == [3, 1, 2]  # largest rise first
-    assert patched["pct_change"].tolist() == [50.0, -50.0, -75.0]
+    patched = patched_order(waterfall_order(old), np.array([2]), new[new["course_key"] == 2])
+    assert patched.keys.tolist() == [3, 1, 2]  # largest rise first
+    assert patched.fall.tolist() == [-50.0, 50.0, 75.0]
