@@ -217,9 +217,17 @@ def state_tally(states: pd.DataFrame) -> Tally:
         return out
     codes, names = pd.factorize(states["state"].to_numpy(dtype=object))
     last = states["last"].to_numpy(dtype="int64")
-    pairs, counts = np.unique(np.stack([codes, last]), axis=1, return_counts=True)
-    for (code, infusion), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
-        out[(STATE, str(names[code]), int(infusion))] = int(count)
+    # one number per (last infusion, state): counted by bincount when small, else unique
+    pair = (last - last.min()) * len(names) + codes
+    if pair.max() < 1_000_000:
+        counts = np.bincount(pair)
+        present = np.flatnonzero(counts)
+        counts = counts[present]
+    else:
+        present, counts = np.unique(pair, return_counts=True)
+    for value, count in zip(present.tolist(), counts.tolist(), strict=True):
+        infusion, code = divmod(value, len(names))
+        out[(STATE, str(names[code]), int(infusion + last.min()))] = int(count)
     return out
 
 

@@ -28,8 +28,9 @@ import ctypes.util
 import gc
 import itertools
 import sys
+import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Literal
 
 import numpy as np
@@ -130,11 +131,61 @@ def _adbc_batches(conn: Connection, stmt: Select, kinds: list[Kind],
     params = [compiled.params[name] for name in compiled.positiontup or ()]
     refuse_nul(params)
     uri = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with adbc.connect(uri) as connection, connection.cursor() as cursor:
-        cursor.execute(compiled.string, params or None)
-        return [pa.record_batch([_as_kind(batch.column(i), kind) for i, kind in
-                                 enumerate(kinds)], schema=arrow_schema)
-                for batch in cursor.fetch_record_batch()]
+    connection, kept = _adbc_connection(adbc, uri)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.string, params or None)
+            batches = [pa.record_batch([_as_kind(batch.column(i), kind) for i, kind in
+                                        enumerate(kinds)], schema=arrow_schema)
+                       for batch in cursor.fetch_record_batch()]
+    except Exception:
+        _close(connection)
+        if not kept:
+            raise
+        return _adbc_batches(conn, stmt, kinds, arrow_schema)  # a kept one gone stale
+    _give_back(uri, connection)
+    return batches
+
+
+# Idle ADBC connections by URI, at most IDLE_ADBC each: a connection costs ~40 ms to open
+# (two per whole read of the course facts). Autocommit: an idle one holds no snapshot.
+# Taken out while in use (a connection is used by one thread at a time), closed by
+# ``close_adbc_connections`` (data.store.db.dispose_engines).
+IDLE_ADBC = 2
+_idle_adbc: dict[str, list[Any]] = {}
+_idle_lock = threading.Lock()
+
+
+def _adbc_connection(adbc: Any, uri: str) -> tuple[Any, bool]:
+    """An idle connection to ``uri`` (and True), else a new one (and False)."""
+    with _idle_lock:
+        idle = _idle_adbc.get(uri)
+        if idle:
+            return idle.pop(), True
+    return adbc.connect(uri, autocommit=True), False
+
+
+def _give_back(uri: str, connection: Any) -> None:
+    with _idle_lock:
+        idle = _idle_adbc.setdefault(uri, [])
+        if len(idle) < IDLE_ADBC:
+            idle.append(connection)
+            return
+    _close(connection)
+
+
+def _close(connection: Any) -> None:
+    with suppress(Exception):  # a connection already broken
+        connection.close()
+
+
+def close_adbc_connections() -> None:
+    """Close every idle ADBC connection (the engines are disposed: tests, a restore)."""
+    with _idle_lock:
+        idle = [c for connections in _idle_adbc.values() for c in connections]
+        _idle_adbc.clear()
+    for connection in idle:
+        _close(connection)
 
 
 def _as_kind(array: pa.Array, kind: Kind) -> pa.Array:

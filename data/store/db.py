@@ -113,10 +113,13 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def dispose_engines() -> None:
-    """Close every pooled connection (tests, restore)."""
+    """Close every pooled connection (tests, restore), the idle ADBC ones too."""
+    from data.store.arrow_read import close_adbc_connections
+
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
+    close_adbc_connections()
 
 
 def _writer_lock_path(engine: Engine) -> str | None:

@@ -163,3 +163,39 @@ def test_a_streamed_read_refuses_a_nul_in_a_text_parameter(engine, probe):
     stmt = select(probe.c.id).where(probe.c.s == "PHQ\x009")
     with engine.connect() as conn, pytest.raises(UnstorableText, match="U\\+0000"):
         read_table(conn, stmt, SCHEMA, stream=True)
+
+
+def test_adbc_connections_are_kept_idle_replaced_when_broken_and_closed(engine, probe,
+                                                                       monkeypatch):
+    """A whole read opens no new ADBC connection when an idle one is kept (~40 ms each);
+    a kept one that broke is replaced and the read still answers; disposing the engines
+    closes them."""
+    from data.store.db import dispose_engines
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("ADBC reads PostgreSQL only")
+    import adbc_driver_postgresql.dbapi as adbc
+
+    opened = []
+    real_connect = adbc.connect
+
+    def connect(uri, **kwargs):
+        opened.append(kwargs)
+        return real_connect(uri, **kwargs)
+
+    monkeypatch.setattr(adbc, "connect", connect)
+    monkeypatch.setattr(arrow_read, "_postgres_rows", None)  # ADBC or nothing
+    arrow_read.close_adbc_connections()
+    stmt = select(probe.c.id).order_by(probe.c.id)
+    with engine.connect() as conn:
+        first = read_table(conn, stmt, SCHEMA, stream=True)
+        again = read_table(conn, stmt, SCHEMA, stream=True)
+    assert first["id"].to_pylist() == again["id"].to_pylist() == [1, 2, 3, 4, 5]
+    assert opened == [{"autocommit": True}]  # the second read took the idle one
+    (kept,) = [c for idle in arrow_read._idle_adbc.values() for c in idle]
+    kept.close()  # broken under the pool (a server restart, a dropped connection)
+    with engine.connect() as conn:
+        assert read_table(conn, stmt, SCHEMA, stream=True)["id"].to_pylist() == [1, 2, 3, 4, 5]
+    assert len(opened) == 2  # replaced
+    dispose_engines()
+    assert arrow_read._idle_adbc == {}
