@@ -339,3 +339,39 @@ def test_the_waterfall_after_a_save_is_patched_and_equals_a_fresh_one(world, mon
     pd.testing.assert_frame_equal(after.waterfall, waterfall(_kept(director)["PHQ-9"]))
     assert after.waterfall["course_key"].tolist()[-1] == courses["A-2"][1]  # largest fall
     assert after.waterfall["pct_change"].tolist() == [0.0, 0.0, -50.0]
+
+
+def test_a_whole_read_freezes_what_is_alive_and_a_patch_does_not(world, monkeypatch):
+    """After a whole read the collector's full passes leave the long-lived objects out
+    (gc.freeze: a pass over them fell in the render after a save); what the previous
+    whole read froze is unfrozen first, so it can be collected again."""
+    clin, director, _, courses = world
+    calls: list[str] = []
+    monkeypatch.setattr(cache.gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(cache.gc, "unfreeze", lambda: calls.append("unfreeze"))
+    _kept(director)  # the facts, then the tables: two whole reads
+    assert calls == ["unfreeze", "freeze", "unfreeze", "freeze"]
+    calls.clear()
+    log(clin, courses["A-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])
+    _kept(director)  # patched: nothing frozen or unfrozen
+    assert calls == []
+
+
+def test_a_kept_frame_replaced_by_a_patch_is_freed_without_the_collector(world):
+    """gc.freeze keeps frozen cycles until the next whole read: the frames a patch
+    replaces must be freed by their reference count alone (pandas frames hold no cycle)."""
+    import gc
+    import weakref
+
+    clin, director, _, courses = world
+    before = cache._kept_tables(director.scope_key, FILTERS, data_version(), _actor=director)
+    old = weakref.ref(cache._held[next(k for k in cache._held if k[0] == "tables")].frame
+                      .frames["PHQ-9"])
+    del before
+    log(clin, courses["A-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])
+    gc.disable()
+    try:
+        _kept(director)
+        assert old() is None  # the PHQ-9 table before the save is gone
+    finally:
+        gc.enable()

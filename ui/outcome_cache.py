@@ -40,6 +40,7 @@ the summary after a save is computed from counts, not by passing over every cour
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 import time
@@ -276,7 +277,12 @@ def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
         if patients is not None:
             frame, read_at = patch(held.frame, patients), held.read_at
     if frame is None:
+        gc.unfreeze()  # what the last whole read froze can be collected again
         frame = read_all()
+        # Everything alive now (the modules, the frames just read) is left out of the
+        # collector's full passes: at L one such pass over them took ~120 ms, and it fell
+        # in the render after a save (Python's gc.freeze, meant for long-lived objects).
+        gc.freeze()
     with _held_lock:
         current = _held.get(key)
         if current is None or current.version <= version:
