@@ -148,12 +148,14 @@ def test_a_narrower_scope_never_gains_another_clinics_patient(world, reads):
     pd.testing.assert_frame_equal(_kept(director), _fresh(director))  # its own entry
 
 
-def test_fact_order_is_by_course_then_instrument_name():
-    frame = pd.DataFrame({"course_key": [9, 2, 9, 2, 5],
-                          "instrument": pd.array(["PHQ-9", "PHQ-9", "GAD-7", "MADRS", "PCL-5"],
-                                                 dtype="str"),
-                          "value": [1, 2, 3, 4, 5]})
+def test_fact_order_is_by_course_then_the_instruments_place_in_the_catalogue():
+    frame = pd.DataFrame({"course_key": [9, 2, 9, 2, 5, 5],
+                          "instrument": pd.array(["PHQ-9", "PHQ-9", "GAD-7", "MADRS", "PCL-5",
+                                                  "BDI-II"], dtype="str"),
+                          "value": [1, 2, 3, 4, 5, 6]})
     ordered = in_fact_order(frame)
-    assert ordered["value"].tolist() == [4, 2, 5, 3, 1]  # 2 MADRS, 2 PHQ-9, 5, 9 GAD-7, 9 PHQ-9
-    assert ordered.index.tolist() == [0, 1, 2, 3, 4]
-    assert in_fact_order(ordered)["value"].tolist() == [4, 2, 5, 3, 1]
+    # catalogue: PHQ-9, GAD-7, MADRS, QIDS-SR16, PCL-5, then unknown names by name:
+    # 2 PHQ-9, 2 MADRS, 5 PCL-5, 5 BDI-II, 9 PHQ-9, 9 GAD-7
+    assert ordered["value"].tolist() == [2, 4, 5, 6, 1, 3]
+    assert ordered.index.tolist() == [0, 1, 2, 3, 4, 5]
+    assert in_fact_order(ordered)["value"].tolist() == [2, 4, 5, 6, 1, 3]

@@ -265,3 +265,33 @@ def test_packs_decoded_chunk_by_chunk_give_the_same_rows(demo, monkeypatch):
     chunked = _facts(3, "next_pre")
     assert len(whole) > 150
     pd.testing.assert_frame_equal(chunked, whole)
+
+
+def test_packs_are_decoded_in_course_order_so_the_facts_need_no_sort(monkeypatch):
+    """The whole read decodes its packs by course id, a chunk at a time: the rows come out
+    in the facts' order (course, then catalogue), which in_fact_order then keeps as is."""
+    import pyarrow as pa
+
+    import data.analytics.course_outcomes as course_outcomes
+    from data.analytics.outcome_report import in_fact_order
+
+    monkeypatch.setattr(course_outcomes, "PACK_CHUNK", 2)
+    packs = {9: [("GAD-7", FACTS, 1), ("PHQ-9", FACTS, 1)], 2: [("MADRS", FACTS, 1)],
+             5: [("PCL-5", FACTS, 1), ("PHQ-9", FACTS, 1)]}
+    keys = [9, 2, 5]  # as the server returned them
+    encoded = [fact_pack.encode(packs[k]) for k in keys]
+    courses = pa.table({"course_key": pa.array(keys, pa.int64()),
+                        "headers": pa.array([h for h, _ in encoded], pa.binary()),
+                        "maps": pa.array([m for _, m in encoded], pa.binary()),
+                        "indication": pa.array(["x", "y", "z"])})
+    rows = course_outcomes._packed_rows_by_chunk(courses, None, "post", 2)
+    assert list(zip(rows["course_key"].to_pylist(), rows["instrument"].to_pylist(),
+                    strict=True)) == [(2, "MADRS"), (5, "PHQ-9"), (5, "PCL-5"),
+                                      (9, "PHQ-9"), (9, "GAD-7")]
+    frame = rows.to_pandas()
+    sorted_already = in_fact_order(frame)
+    assert sorted_already["course_key"].tolist() == [2, 5, 5, 9, 9]
+    calls = []
+    monkeypatch.setattr(pd.DataFrame, "take", lambda self, *a, **k: calls.append(1))
+    in_fact_order(frame)
+    assert calls == []  # nothing to sort
