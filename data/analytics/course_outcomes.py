@@ -474,43 +474,54 @@ def _packed_rows_by_chunk(courses: pa.Table, names: list[str] | None, timepoint:
                           key: str) -> pa.Table:
     """``_packed_rows`` of PACK_CHUNK courses at a time, in one table, in course order (a
     pack holds its rows in catalogue order: the rows come out in the facts' order,
-    ``outcome_report.in_fact_order``, which then sorts nothing). The decoder's
-    intermediates (the records' fields, the maps' lookups: ~290 bytes a row) follow the
-    chunk, not the store (at XL, 875,035 rows: 249 MiB at once)."""
-    courses = courses.select(["course_key", "headers", "maps"])  # what the decoder reads
-    ids = ints(courses["course_key"])
-    order = None if len(ids) < 2 or bool((ids[1:] >= ids[:-1]).all()) \
-        else np.argsort(ids, kind="stable")
-    if courses.num_rows <= PACK_CHUNK:
-        return _packed_rows(courses if order is None else courses.take(pa.array(order)),
-                            names, timepoint, key)
-    parts = [_packed_rows(courses.slice(start, PACK_CHUNK) if order is None
-                          else courses.take(pa.array(order[start:start + PACK_CHUNK])),
-                          names, timepoint, key)
-             for start in range(0, courses.num_rows, PACK_CHUNK)]
-    return pa.concat_tables(parts)
+    ``outcome_report.in_fact_order``, which then sorts nothing; the numbers are put in
+    order here, before any text column is made). The decoder's intermediates (the
+    records' fields, the maps' lookups: ~290 bytes a row) follow the chunk, not the store
+    (at XL, 875,035 rows: 249 MiB at once)."""
+    parts = [_packed_values(courses.slice(start, PACK_CHUNK), names, timepoint, key)
+             for start in range(0, max(courses.num_rows, 1), PACK_CHUNK)]
+    values = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    order_key = values["course_key"] * (len(fact_pack.CODES) + 1) + values["code"]
+    if len(order_key) > 1 and not bool((order_key[1:] >= order_key[:-1]).all()):
+        order = np.argsort(order_key, kind="stable")
+        values = {name: column[order] for name, column in values.items()}
+    return _packed_table(values)
 
 
 def _packed_rows(courses: pa.Table, names: list[str] | None, timepoint: str,
                  key: str) -> pa.Table:
     """The lean rows' facts from their courses' packs (data/analytics/fact_pack.py): the
     columns ``_column_rows(..., lean)`` gives, of the instruments ``names`` (all: None)."""
+    return _packed_table(_packed_values(courses, names, timepoint, key))
+
+
+def _packed_values(courses: pa.Table, names: list[str] | None, timepoint: str,
+                   key: str) -> dict[str, np.ndarray]:
+    """``_packed_rows``' columns as numpy arrays (``code``: the instrument's index in
+    fact_pack.CODES; ``first_day``: a day number or fact_pack.NO_DAY)."""
     facts = fact_pack.decode(courses["headers"], courses["maps"], timepoint, int(key))
     keep = np.isin(facts["code"], [fact_pack.CODES.index(n) for n in names]) \
         if names is not None else slice(None)
-    day = facts["first_day"][keep]
-    columns = {
-        "course_key": pa.array(ints(courses["course_key"])[facts["course"][keep]], pa.int64()),
+    return {"course_key": ints(courses["course_key"])[facts["course"][keep]],
+            "code": facts["code"][keep], "first_day": facts["first_day"][keep],
+            **{name: facts[name][keep]
+               for name in (*fact_pack.FLOATS, "after_n_total", "after_n_answer",
+                            *fact_pack.FLAGS)}}
+
+
+def _packed_table(values: dict[str, np.ndarray]) -> pa.Table:
+    day = values["first_day"]
+    return pa.table({
+        "course_key": pa.array(values["course_key"], pa.int64()),
         "instrument": pa.DictionaryArray.from_arrays(
-            pa.array(facts["code"][keep], pa.int32()),
+            pa.array(values["code"], pa.int32()),
             pa.array(fact_pack.CODES, pa.string())).dictionary_decode(),
         "first_infusion_date": pa.array(day.astype("int32"), pa.int32(),
                                         mask=day == fact_pack.NO_DAY).cast(pa.date32()),
-        **{name: pa.array(facts[name][keep], pa.float64(), from_pandas=True)
+        **{name: pa.array(values[name], pa.float64(), from_pandas=True)
            for name in (*fact_pack.FLOATS, "after_n_total", "after_n_answer")},
-        **{flag: pa.array(facts[flag][keep], pa.bool_()) for flag in fact_pack.FLAGS},
-    }
-    return pa.table(columns)
+        **{flag: pa.array(values[flag], pa.bool_()) for flag in fact_pack.FLAGS},
+    })
 
 
 def _in_scope(stmt, chosen: list, names: list[str] | None):
