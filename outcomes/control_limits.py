@@ -155,7 +155,7 @@ def _signal(rate: float, lower: float, upper: float) -> str | None:
     return None
 
 
-def funnel_from_counts(counts: Mapping[str, Any], *, target: float | None,
+def funnel_from_counts(counts: Mapping[str, Any] | pd.DataFrame, *, target: float | None,
                        small_cell: int | None) -> dict[str, dict[str, Any]]:
     """D3 blocks from per-group counts (columns or lists ``group``, ``n_evaluable``,
     ``responders``)."""

@@ -82,9 +82,11 @@ def retention_of_tally(tally: Mapping[Any, int], *, induction_length: int) -> di
         if key[0] == "state":
             by_state.setdefault(key[1], {})[key[2]] = count
 
-    def courses(state: str | None = None, keep=lambda last: True) -> int:
+    def courses(state: str | None = None, low: int = 0, high: int | None = None) -> int:
+        """Courses in ``state`` (any: None) whose last infusion is in [low, high]."""
         return sum(count for name, lasts in by_state.items() if state in (None, name)
-                   for last, count in lasts.items() if keep(last))
+                   for last, count in lasts.items()
+                   if last >= low and (high is None or last <= high))
 
     completed, n_stopped = courses("completed"), courses("stopped")
     return {
@@ -93,13 +95,13 @@ def retention_of_tally(tally: Mapping[Any, int], *, induction_length: int) -> di
         "n_completed_induction": completed,
         "n_stopped": n_stopped,
         "stopped_after_infusion": {
-            str(k): courses("stopped", lambda last, k=k: last == k)
+            str(k): courses("stopped", k, k)
             for k in range(1, induction_length)},
         "reached_infusion": {
-            str(k): courses(None, lambda last, k=k: last >= k)
+            str(k): courses(None, k)
             for k in range(1, induction_length + 1)},
         "completion_rate": _rate(completed, completed + n_stopped),
-        "n_with_booster": courses("completed", lambda last: last > induction_length),
+        "n_with_booster": courses("completed", induction_length + 1),
         "induction_length": int(induction_length),
     }
 

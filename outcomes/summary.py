@@ -317,9 +317,9 @@ def _funnel(groups: dict[tuple[Any, bool], dict[str, int]], clinics: list[Any],
     names = sorted(named)
     evaluable = sum(named[n][0] for n in names)
     target = sum(named[n][1] for n in names) / evaluable if evaluable else None
-    counts = {"group": names, "n_evaluable": [named[n][0] for n in names],
-              "responders": [named[n][1] for n in names]}
-    return funnel_from_counts(counts, target=target, small_cell=small_cell)
+    return funnel_from_counts({"group": names, "n_evaluable": [named[n][0] for n in names],
+                               "responders": [named[n][1] for n in names]},
+                              target=target, small_cell=small_cell)
 
 
 def time_to_first_response(tally: Mapping[Any, int], after_n: int,

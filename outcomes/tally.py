@@ -18,7 +18,7 @@ one (tests/test_tally.py checks the patch against a whole count).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ BLOCK_FLAGS = ("has_baseline", "evaluable", "response", "remission", "reliable_i
 EVALUABLE_RESPONDER = "after_n_evaluable_response"
 
 
-class Tally(dict):
+class Tally(dict[Any, int]):
     """Counts by key; only positive counts are kept, so equal tallies compare equal."""
 
     def plus(self, other: Mapping[Any, int], sign: int = 1) -> Tally:
@@ -79,7 +79,8 @@ def numbers(values: pd.Series) -> np.ndarray:
 
 
 def _add_grouped(out: Tally, codes: np.ndarray, groups: list[Any],
-                 flags: Iterable[tuple[Any, np.ndarray]], key) -> None:
+                 flags: Iterable[tuple[Any, np.ndarray | None]],
+                 key: Callable[[Any, Any], tuple[Any, ...]]) -> None:
     """For each flag, its count per group code into ``out`` under ``key(group, flag)``."""
     for flag, values in flags:
         counts = np.bincount(codes, weights=values, minlength=len(groups)) \
