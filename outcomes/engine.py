@@ -98,7 +98,10 @@ def index_course_keys(obs: pd.DataFrame) -> pd.Series:
     (ties: the lower course key). One sort of the courses' columns as numbers (the
     summary chooses among ~40,000 courses at every read)."""
     keys = obs["course_key"].to_numpy(dtype="int64")
-    _, first = np.unique(keys, return_index=True)  # one row per course
+    if len(keys) > 1 and bool((keys[1:] >= keys[:-1]).all()):  # in course order already
+        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])  # (the stored facts)
+    else:
+        _, first = np.unique(keys, return_index=True)  # one row per course
     course = keys[first]
     patient = obs["patient_key"].to_numpy(dtype="int64")[first]
     start = obs["course_start"].to_numpy(dtype="datetime64[ns]")[first]

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 PROGRESS_COLUMNS = ("course_key", "last_infusion", "last_date", "status")
@@ -54,17 +55,20 @@ def progress_from_infusions(infusions: pd.DataFrame) -> pd.DataFrame:
 def course_states(progress: pd.DataFrame, *, as_of: date, induction_length: int,
                   lapse_days: int) -> pd.DataFrame:
     """``progress`` with ``last`` (0 when no infusion) and ``state`` (one of STATES)."""
-    last = pd.to_numeric(progress["last_infusion"]).fillna(0).astype("int64")
-    last_date = pd.to_datetime(progress["last_date"])
-    days = (pd.Timestamp(as_of) - last_date).dt.days
-    closed = progress["status"].isin(CLOSED_STATUSES)
-    recent = days.le(lapse_days) | last_date.isna()
+    last = pd.to_numeric(progress["last_infusion"]).to_numpy(dtype="float64",
+                                                             na_value=np.nan)
+    last = np.nan_to_num(last, nan=0.0).astype("int64")
+    last_day = pd.to_datetime(progress["last_date"]).to_numpy(dtype="datetime64[D]")
+    days = (np.datetime64(as_of, "D") - last_day).astype("int64")
+    closed = progress["status"].isin(CLOSED_STATUSES).to_numpy(dtype=bool)
+    recent = np.isnat(last_day) | (days <= lapse_days)
     completed = last >= induction_length
     in_progress = ~completed & ~closed & recent
-    state = pd.Series("stopped", index=progress.index, dtype="object")
+    state = np.full(len(last), "stopped", dtype=object)
     state[in_progress] = "in_progress"
     state[completed] = "completed"
-    return progress.assign(last=last, state=state)
+    return progress.assign(last=last, state=pd.Series(state, index=progress.index,
+                                                      dtype="object"))
 
 
 def retention_block(states: pd.DataFrame, *, induction_length: int) -> dict[str, Any]:
