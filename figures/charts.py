@@ -5,6 +5,7 @@ Colours and template from figures.theme (response green, remission blue, worse r
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -295,16 +296,25 @@ def km_trace(infusions: list, cumulative: list, *, name: str, colour: str,
             "hovertemplate": f"{name} by %{{x}} infusions: %{{y:.1f}} %<extra></extra>"}
 
 
-def km_layout(after_n: int, last: int | None = None) -> dict[str, Any]:
-    """The N line and the axes every Kaplan-Meier figure shares."""
+KM_TICKS = 8  # at most this many infusion ticks: a narrow chart (a tablet, two columns)
+# rotated a tick per infusion on top of each other
+
+
+def km_layout(after_n: int, last: int | None = None,
+              furthest: float | None = None) -> dict[str, Any]:
+    """The N line and the axes every Kaplan-Meier figure shares: a tick every
+    ceil((furthest + 1) / KM_TICKS) infusions (every infusion up to KM_TICKS), where
+    ``furthest`` is the last infusion the axis reaches (``last``, else the curves')."""
     grey = "#6b7280"
+    reach = last if last is not None else furthest
+    dtick = 1 if reach is None else max(1, math.ceil((reach + 1) / KM_TICKS))
     return {
         "shapes": [{"type": "line", "x0": after_n, "x1": after_n, "xref": "x", "y0": 0,
                     "y1": 1, "yref": "y domain", "line": {"color": grey, "dash": "dot"}}],
         "annotations": [{"text": f"infusion {after_n}", "x": after_n, "xref": "x", "y": 0,
                          "yref": "y domain", "xanchor": "left", "yanchor": "bottom",
                          "showarrow": False, "font": {"color": grey, "size": 11}}],
-        "xaxis": {"title": {"text": "Infusions received"}, "dtick": 1, "rangemode": "tozero",
+        "xaxis": {"title": {"text": "Infusions received"}, "dtick": dtick, "rangemode": "tozero",
                   **({} if last is None else {"range": [0, last + 1]})},
         "yaxis": {"title": {"text": "Cumulative % of courses"}, "range": [0, 100],
                   "ticksuffix": " %"},
@@ -322,7 +332,9 @@ def km_figure(response_curve: list[dict], remission_curve: list[dict], after_n: 
                        name=name, colour=colour)
               for name, curve, colour in (("Response", response_curve, RESPONSE),
                                           ("Remission", remission_curve, REMISSION)) if curve]
-    return from_spec(traces, house_layout(380, **km_layout(after_n)))
+    furthest = max((p["infusions"] for curve in (response_curve, remission_curve)
+                    for p in curve), default=None)
+    return from_spec(traces, house_layout(380, **km_layout(after_n, furthest=furthest)))
 
 
 def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500,
@@ -382,7 +394,7 @@ def severity_figure(distribution: pd.DataFrame, instrument: str) -> go.Figure:
                                            ("latest", "#2563eb", "Latest"))]
     return from_spec(traces, house_layout(
         360, barmode="group", xaxis={"title": {"text": f"{instrument} severity band"},
-                                     "tickangle": 0},
+                                     "tickangle": 0, "tickfont": {"size": 10}},
         yaxis={"title": {"text": "Courses"}}))
 
 

@@ -165,3 +165,14 @@ def test_the_waterfall_of_its_drawn_bars_is_the_waterfall_of_every_course():
     drawn = charts.waterfall_figure(bars, total=2400)
     assert json.loads(pio.to_json(drawn, validate=False)) == json.loads(
         pio.to_json(whole, validate=False))
+
+
+def test_the_km_axis_ticks_at_most_eight_infusions():
+    """A tick per infusion up to 8; above, every ceil((last + 1) / 8)-th: at a tablet's
+    width, two charts side by side, 15 ticks were rotated on top of each other."""
+    def dtick(last: float) -> int:
+        curve = [{"infusions": 1, "cumulative": 0.2}, {"infusions": last, "cumulative": 0.5}]
+        return charts.km_figure(curve, [], 6).layout.xaxis.dtick
+
+    assert (dtick(6), dtick(7), dtick(14), dtick(20)) == (1, 1, 2, 3)  # 7 -> 8 ticks 0..7
+    assert charts.km_figure([], [], 6).layout.xaxis.dtick == 1
