@@ -375,3 +375,33 @@ def test_a_kept_frame_replaced_by_a_patch_is_freed_without_the_collector(world):
         assert old() is None  # the PHQ-9 table before the save is gone
     finally:
         gc.enable()
+
+
+def test_another_days_retention_is_counted_whole_once_then_patched(world, monkeypatch):
+    """D1 counts lapses from a day (today, or the filters' as_of): the counts of another
+    day are taken whole once, kept, and patched by the next save like the others."""
+    from datetime import date
+
+    from tests.clinical_factories import TODAY
+
+    clin, director, _, courses = world
+    then = OutcomeFilters(after_n=2, timepoint_rule="post", as_of=TODAY)  # the day of the
+    whole: list[date | None] = []  # infusions: every course in progress then
+    real = cache.summary_counts
+
+    def spy(tables, filters, params, **kwargs):
+        whole.append(filters.as_of)
+        return real(tables, filters, params, **kwargs)
+
+    monkeypatch.setattr(cache, "summary_counts", spy)
+    today_view = cache.summary_for(director, FILTERS, data_version())
+    assert whole == [None]  # the tables' own counts, today's
+    assert today_view["retention"]["n_stopped"] == 3  # lapsed since 2025
+    back_then = cache.summary_for(director, then, data_version())
+    assert whole == [None, TODAY]  # taken whole for that day, once
+    assert back_then["retention"]["n_in_progress"] == 3
+    log(clin, courses["A-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])
+    after = cache.summary_for(director, then, data_version())
+    assert whole == [None, TODAY]  # the kept counts of that day were patched
+    assert after == outcome_summary(actor=director, filters=then)
+    assert after["retention"]["reached_infusion"]["2"] == 1  # A-1 reached infusion 2

@@ -120,26 +120,33 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     tables = _kept_tables(scope_key, filters, version, _actor=_actor)
     params = resolved_parameters(filters)
     counts = tables.counts
-    if counts.day != (filters.as_of or today_in(default_time_zone())):  # another day's D1
-        progress = cached_progress(scope_key, filters, version, _actor=_actor)
-        counts = summary_counts(tables.frames, filters, params, progress=progress)
+    day = filters.as_of or today_in(default_time_zone())
+    if counts.day != day:  # D1 counts lapses from this day: its counts taken whole, once,
+        counts = summary_counts(tables.frames, filters, params, progress=tables.progress)
+        tables.recounted[0] = counts  # and kept: the next patch patches these
     return summary_from_counts(counts, filters, params)
 
 
 @dataclass(frozen=True)
 class _Tables:
     """Course tables by instrument, each with a serial number that a patch keeps when it
-    leaves the table as it was (the instrument objects of the summary computed from a
-    table are kept under its serial: a save touching PHQ-9 and GAD-7 recomputes those two)."""
+    leaves the table as it was, with the summary's counts of them and the waterfall order
+    (both patched with the tables)."""
 
     frames: dict[str, pd.DataFrame]
     serials: dict[str, int]
     facts: pd.DataFrame  # the kept facts they were computed from
     progress: pd.DataFrame  # and the kept progress (D1)
-    counts: SummaryCounts  # the summary's counts of ``frames`` (outcomes.tally)
+    # [the summary's counts of ``frames``] (outcomes.tally): a list of one, which the
+    # summary replaces when D1's day is not theirs (a day passed: ``cached_summary``)
+    recounted: list[SummaryCounts]
     # the response section's waterfall order by instrument, made when first shown, then
     # patched (outcomes.breakdowns.WaterfallOrder)
     waterfalls: dict[str, WaterfallOrder]
+
+    @property
+    def counts(self) -> SummaryCounts:
+        return self.recounted[0]
 
 
 @dataclass(frozen=True)
@@ -235,7 +242,7 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
     def whole() -> _Tables:
         frames = course_tables(facts, filters, params)
         return _Tables(frames, {name: next(_serial) for name in frames}, facts, progress,
-                       summary_counts(frames, filters, params, progress=progress), {})
+                       [summary_counts(frames, filters, params, progress=progress)], {})
 
     def patch(held: _Tables, patients: list[int]) -> _Tables:
         frames = patched_tables(held.frames, facts, patients=patients, filters=filters,
@@ -250,7 +257,7 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
             for name, waterfall in held.waterfalls.items()}
         return _Tables(frames, {name: held.serials[name] if frame is held.frames[name]
                                 else next(_serial) for name, frame in frames.items()}, facts,
-                       progress, counts, waterfalls)
+                       progress, [counts], waterfalls)
 
     return _kept(
         ("tables", scope_key, filters.clinic_ids, filters.start, filters.end,
@@ -300,8 +307,8 @@ def _shallow(kept: Kept) -> Kept:
                       kept.options)
     if isinstance(kept, _Tables):
         return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
-                       dict(kept.serials), kept.facts, kept.progress, kept.counts,
-                       kept.waterfalls)  # the same dict: a waterfall made is kept
+                       dict(kept.serials), kept.facts, kept.progress, kept.recounted,
+                       kept.waterfalls)  # the same list and dict: what is made is kept
     return kept.copy(deep=False)
 
 
