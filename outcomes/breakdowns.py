@@ -82,12 +82,10 @@ WATERFALL_COLUMNS = ["course_key", "clinic", "baseline", "latest", "pct_change",
 
 
 def waterfall(table: pd.DataFrame) -> pd.DataFrame:
-    """Evaluable courses' percent change at the latest score, largest rise first (O3)."""
-    rows = table.loc[table["evaluable"].astype(bool), WATERFALL_COLUMNS]
-    # largest change first, then by course (one lexsort: the last key is the primary one)
-    change = rows["pct_change"].to_numpy(dtype="float64", na_value=math.nan)
-    order = np.lexsort((rows["course_key"].to_numpy(), -change))
-    return rows.take(order).reset_index(drop=True).assign(rank=lambda f: range(1, len(f) + 1))
+    """Evaluable courses' percent change at the latest score, largest rise first (O3):
+    every bar of ``waterfall_order`` (one row per course of the course table)."""
+    order = waterfall_order(table)
+    return waterfall_bars(table, order, max_bars=max(len(order), 1))
 
 
 MAX_BARS = 1500  # the waterfall draws at most this many bars (figures.charts)
@@ -108,6 +106,8 @@ class WaterfallOrder:
 
 
 def waterfall_order(table: pd.DataFrame) -> WaterfallOrder:
+    """The order: largest change first, then by course (one lexsort: its last key is the
+    primary one)."""
     evaluable = table["evaluable"].to_numpy(dtype=bool, na_value=False)
     keys = table["course_key"].to_numpy(dtype="int64")[evaluable]
     fall = -table["pct_change"].to_numpy(dtype="float64", na_value=math.nan)[evaluable]

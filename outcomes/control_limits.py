@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from outcomes.instruments import get_instrument
+from outcomes.tally import mask
 
 P_CHART_Z = 3.0
 FUNNEL_Z = {"95": 1.96, "998": 3.09}
@@ -43,12 +44,9 @@ PERIODS = ("month", "quarter")
 
 
 def _flags(table: pd.DataFrame, column: str) -> pd.Series:
+    """A flag column as plain booleans (NA = False)."""
     flags = table[column]
-    if flags.dtype == bool:
-        return flags
-    if isinstance(flags.dtype, pd.BooleanDtype):
-        return pd.Series(flags.to_numpy(dtype=bool, na_value=False), index=flags.index)
-    return flags.astype("boolean").fillna(False).astype(bool)
+    return flags if flags.dtype == bool else pd.Series(mask(flags), index=flags.index)
 
 
 def _counts(table: pd.DataFrame) -> pd.DataFrame:

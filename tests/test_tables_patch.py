@@ -287,7 +287,9 @@ def test_a_write_that_changes_no_outcome_keeps_every_table_and_instrument_object
         world, patches, computed, monkeypatch):
     clin, director, _, courses = world
     patient, _ = courses["A-1"]
-    before = cache._kept_tables(director.scope_key, FILTERS, data_version(), _actor=director)
+    cache._kept_tables(director.scope_key, FILTERS, data_version(), _actor=director)
+    key = next(k for k in cache._held if k[0] == "tables")
+    held = dict(cache._held[key].frame.frames)
     first = cache.summary_for(director, FILTERS, data_version())
     with write_session() as session:  # a note: the patient is written, no outcome moves
         update_patient(session, actor=clin, patient_id=patient,
@@ -303,7 +305,8 @@ def test_a_write_that_changes_no_outcome_keeps_every_table_and_instrument_object
     monkeypatch.setattr(report, "course_tables", tables_spy)
     after = cache._kept_tables(director.scope_key, FILTERS, data_version(), _actor=director)
     assert patches["patched"] == [[patient]] and recomputed == []  # its rows were equal
-    assert after.serials == before.serials
+    assert all(cache._held[key].frame.frames[name] is frame  # the very frames kept
+               for name, frame in held.items())
     _assert_fresh(director, after.frames)
     assert cache.summary_for(director, FILTERS, data_version()) == first
     assert computed == []  # no count taken again

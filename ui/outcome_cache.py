@@ -41,7 +41,6 @@ the summary after a save is computed from counts, not by passing over every cour
 from __future__ import annotations
 
 import gc
-import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -129,12 +128,11 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
 
 @dataclass(frozen=True)
 class _Tables:
-    """Course tables by instrument, each with a serial number that a patch keeps when it
-    leaves the table as it was, with the summary's counts of them and the waterfall order
-    (both patched with the tables)."""
+    """Course tables by instrument (a patch that leaves one as it was keeps the very
+    frame), with the summary's counts of them and the waterfall order (both patched with
+    the tables)."""
 
     frames: dict[str, pd.DataFrame]
-    serials: dict[str, int]
     facts: pd.DataFrame  # the kept facts they were computed from
     progress: pd.DataFrame  # and the kept progress (D1)
     # [the summary's counts of ``frames``] (outcomes.tally): a list of one, which the
@@ -159,7 +157,6 @@ class _Facts:
     options: Tally  # rows per clinician and indication (course_outcomes.option_counts)
 
 
-_serial = itertools.count(1)
 Kept = TypeVar("Kept", pd.DataFrame, _Tables, _Facts)
 
 
@@ -241,7 +238,7 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
 
     def whole() -> _Tables:
         frames = course_tables(facts, filters, params)
-        return _Tables(frames, {name: next(_serial) for name in frames}, facts, progress,
+        return _Tables(frames, facts, progress,
                        [summary_counts(frames, filters, params, progress=progress)], {})
 
     def patch(held: _Tables, patients: list[int]) -> _Tables:
@@ -255,9 +252,7 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
                                            course_keys_of(frames[name], patients)]),
                 rows_of(frames[name], patients))
             for name, waterfall in held.waterfalls.items()}
-        return _Tables(frames, {name: held.serials[name] if frame is held.frames[name]
-                                else next(_serial) for name, frame in frames.items()}, facts,
-                       progress, [counts], waterfalls)
+        return _Tables(frames, facts, progress, [counts], waterfalls)
 
     return _kept(
         ("tables", scope_key, filters.clinic_ids, filters.start, filters.end,
@@ -307,7 +302,7 @@ def _shallow(kept: Kept) -> Kept:
                       kept.options)
     if isinstance(kept, _Tables):
         return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
-                       dict(kept.serials), kept.facts, kept.progress, kept.recounted,
+                       kept.facts, kept.progress, kept.recounted,
                        kept.waterfalls)  # the same list and dict: what is made is kept
     return kept.copy(deep=False)
 

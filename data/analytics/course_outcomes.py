@@ -472,7 +472,9 @@ PACK_CHUNK = 50_000  # courses decoded at a time
 
 def _packed_rows_by_chunk(courses: pa.Table, names: list[str] | None, timepoint: str,
                           key: str) -> pa.Table:
-    """``_packed_rows`` of PACK_CHUNK courses at a time, in one table, in course order (a
+    """The lean rows' facts from their courses' packs (data/analytics/fact_pack.py): the
+    columns ``_column_rows(..., lean)`` gives, of the instruments ``names`` (all: None),
+    decoded PACK_CHUNK courses at a time, in one table, in course order (a
     pack holds its rows in catalogue order: the rows come out in the facts' order,
     ``outcome_report.in_fact_order``, which then sorts nothing; the numbers are put in
     order here, before any text column is made). The decoder's intermediates (the
@@ -492,16 +494,9 @@ def _packed_rows_by_chunk(courses: pa.Table, names: list[str] | None, timepoint:
     return _packed_table(values)
 
 
-def _packed_rows(courses: pa.Table, names: list[str] | None, timepoint: str,
-                 key: str) -> pa.Table:
-    """The lean rows' facts from their courses' packs (data/analytics/fact_pack.py): the
-    columns ``_column_rows(..., lean)`` gives, of the instruments ``names`` (all: None)."""
-    return _packed_table(_packed_values(courses, names, timepoint, key))
-
-
 def _packed_values(courses: pa.Table, names: list[str] | None, timepoint: str,
                    key: str) -> dict[str, np.ndarray]:
-    """``_packed_rows``' columns as numpy arrays (``code``: the instrument's index in
+    """One chunk's rows as numpy arrays (``code``: the instrument's index in
     fact_pack.CODES; ``first_day``: a day number or fact_pack.NO_DAY)."""
     facts = fact_pack.decode(courses["headers"], courses["maps"], timepoint, int(key))
     keep = np.isin(facts["code"], [fact_pack.CODES.index(n) for n in names]) \
