@@ -146,68 +146,92 @@ def table_from_facts(facts: pd.DataFrame, instrument: str, *, after_n: int = IND
     spec = get_instrument(instrument)
     limit = spec.remission_max if remission_max is None else remission_max
     keys = facts["course_key"].to_numpy()
-    order = None if len(keys) < 2 or bool((keys[1:] >= keys[:-1]).all()) \
+    n = len(keys)
+    order = None if n < 2 or bool((keys[1:] >= keys[:-1]).all()) \
         else np.argsort(keys, kind="stable")
+    # Every column is made as an array and the frame once from them: a pandas operation
+    # costs ~20-50 us whatever its length, and the page after a save makes the table of a
+    # few courses (a Series per column had cost ~5 ms per instrument).
 
-    def col(name: str) -> pd.Series:  # one column in course order, a fresh RangeIndex
-        if name not in facts.columns and name in LEAN_OMITTED:
-            return pd.Series(np.full(len(keys), np.nan), dtype="float64")
-        values = facts[name].array
-        return pd.Series(values if order is None else values.take(order), copy=order is None)
+    def taken(data: Any) -> Any:  # in course order
+        return data if order is None else data.take(order)
 
-    def date(name: str) -> pd.Series:  # pd.to_datetime(col(name)), an omitted one built missing
-        if name not in facts.columns and name in LEAN_OMITTED:
-            return pd.Series(np.full(len(keys), np.datetime64("NaT", "s")))
-        return pd.to_datetime(col(name))
+    def omitted(name: str) -> bool:
+        return name not in facts.columns and name in LEAN_OMITTED
 
-    def text(name: str) -> pd.Series:  # col(name).astype("str"), an omitted one built missing
-        if name not in facts.columns and name in LEAN_OMITTED:
-            return pd.Series(pd.Series([np.nan], dtype="str").array.take(
-                np.zeros(len(keys), dtype="intp")))
-        return col(name).astype("str")
+    def col(name: str) -> Any:  # the column's own values (an ndarray or an ExtensionArray)
+        column = facts[name]
+        return taken(column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array)
 
-    # Columns in course_table's order (tests/data/test_course_outcomes.py compares them),
-    # gathered first and made a frame once (a frame's column inserts cost more than the
-    # arithmetic here).
-    table: dict[str, pd.Series] = {
-        "course_key": col("course_key"),
+    def floats(name: str) -> np.ndarray:  # col(name).astype("float64")
+        if omitted(name):
+            return np.full(n, np.nan)
+        values = facts[name].to_numpy(dtype="float64", na_value=np.nan)
+        return values if order is None else values.take(order)
+
+    def integers(name: str) -> Any:  # col(name).astype("Int64"), an omitted one all missing
+        if omitted(name):
+            return pd.arrays.IntegerArray(np.zeros(n, dtype="int64"), np.ones(n, dtype=bool))
+        return pd.Series(col(name)).astype("Int64").array
+
+    def flags(name: str) -> np.ndarray:  # col(name).astype(bool)
+        return np.asarray(taken(facts[name].to_numpy()), dtype=bool)
+
+    def date(name: str) -> Any:  # pd.to_datetime(col(name)), an omitted one built missing
+        if omitted(name):
+            return np.full(n, np.datetime64("NaT", "s"))
+        values = col(name)
+        return values if values.dtype.kind == "M" else pd.to_datetime(pd.Series(values)).array
+
+    def text(name: str) -> Any:  # col(name).astype("str"), an omitted one built missing
+        if omitted(name):
+            return pd.Series([np.nan], dtype="str").array.take(np.zeros(n, dtype="intp"))
+        return pd.Series(col(name)).astype("str").array
+
+    # Columns in course_table's order (tests/data/test_course_outcomes.py compares them).
+    same_instrument = n and "instrument" in facts.columns \
+        and bool((facts["instrument"] == spec.name).all())
+    table: dict[str, Any] = {
+        "course_key": taken(keys),
         **{c: col(c) for c in engine.COURSE_COLUMNS if c != "course_key"},
-        "instrument": (col("instrument") if len(keys) and "instrument" in facts.columns
-                       and bool((facts["instrument"] == spec.name).all())
-                       else pd.Series([spec.name] * len(keys), dtype="str")),
+        "instrument": col("instrument") if same_instrument
+        else pd.array([spec.name] * n, dtype="str"),
     }
-    table["first_infusion_date"] = pd.to_datetime(col("first_infusion_date"))
-    table["baseline"] = col("baseline").astype("float64")
-    table["baseline_infusion"] = col("baseline_infusion").astype("Int64")
+    table["first_infusion_date"] = date("first_infusion_date")
+    baseline = floats("baseline")
+    table["baseline"] = baseline
+    table["baseline_infusion"] = integers("baseline_infusion")
     table["baseline_date"] = date("baseline_date")
-    table["has_baseline"] = table["baseline"].notna()
-    table["latest"] = col("latest").astype("float64")
-    table["latest_infusion"] = col("latest_infusion").astype("Int64")
+    has_baseline = ~np.isnan(baseline)
+    table["has_baseline"] = has_baseline
+    latest = floats("latest")
+    table["latest"] = latest
+    table["latest_infusion"] = integers("latest_infusion")
     table["latest_timepoint"] = text("latest_timepoint")
-    table["latest_received"] = col("latest_received").astype("Int64")
+    table["latest_received"] = integers("latest_received")
     table["latest_date"] = date("latest_date")
-    table["last_received"] = col("last_received").astype("float64")
-    after_n_score = col("after_n_total").astype("float64")
-    engine._add_outcomes(table, after_n_score.where(table["baseline"].notna()), limit, spec.rci,
-                         spec.case_min)
-    table["first_response_received"] = col("first_response_received").astype("float64")
+    table["last_received"] = floats("last_received")
+    after_n_score = np.where(has_baseline, floats("after_n_total"), np.nan)
+    table.update(engine.outcome_arrays(baseline, latest, after_n_score, has_baseline, limit,
+                                       spec.rci, spec.case_min))
+    table["first_response_received"] = floats("first_response_received")
     if limit is None:
-        table["first_remission_received"] = pd.Series(np.full(len(keys), np.nan))
+        table["first_remission_received"] = np.full(n, np.nan)
     elif limit == spec.remission_max:
-        table["first_remission_received"] = col("first_remission_received").astype("float64")
+        table["first_remission_received"] = floats("first_remission_received")
     else:
-        table["first_remission_received"] = pd.Series(
+        table["first_remission_received"] = np.array(
             [first_at_or_below(s, limit) for s in col("remission_steps")], dtype="float64")
     if spec.name == engine.PHQ9:
-        table["any_item9_positive"] = col("any_item9_positive").astype(bool)
-        table["later_item9_positive"] = col("later_item9_positive").astype(bool)
-        table["after_n_item9"] = col("after_n_answer").astype("float64").where(
-            table["baseline"].notna())
-        table["baseline_item9"] = col("baseline_item9").astype("float64")
-        table["day_after_checked"] = col("day_after_checked").astype(bool)
-        table["day_after_item9"] = col("day_after_item9").astype("float64")
-    # copy=False: the columns are made here, fresh; a copy would also stack those of one
-    # dtype into one block (at XL, ~60 ms and a second copy of the table in memory)
+        table["any_item9_positive"] = flags("any_item9_positive")
+        table["later_item9_positive"] = flags("later_item9_positive")
+        table["after_n_item9"] = np.where(has_baseline, floats("after_n_answer"), np.nan)
+        table["baseline_item9"] = floats("baseline_item9")
+        table["day_after_checked"] = flags("day_after_checked")
+        table["day_after_item9"] = floats("day_after_item9")
+    # copy=False: the arrays are made here or are the facts' own (read-only under
+    # copy-on-write); a copy would also stack those of one dtype into one block (at XL,
+    # ~60 ms and a second copy of the table in memory)
     return pd.DataFrame(table, copy=False)
 
 

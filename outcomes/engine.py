@@ -58,6 +58,8 @@ Decisions where the contract leaves room:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -252,54 +254,62 @@ def _add_first_times(table: pd.DataFrame, rows: pd.DataFrame, limit: int | None)
         table["first_remission_received"] = _first(remitted)["received"].astype("float64")
 
 
-def _flag(condition: pd.Series, defined: pd.Series | bool) -> pd.Series:
+def _flags(condition: np.ndarray, defined: np.ndarray) -> pd.arrays.BooleanArray:
     """A nullable boolean: ``condition`` where ``defined``, NA elsewhere."""
-    mask = np.broadcast_to(np.asarray(defined, dtype=bool), condition.shape)
-    if condition.dtype == bool:  # the usual case: one BooleanArray, no astype and where
-        return pd.Series(pd.arrays.BooleanArray(condition.to_numpy(), ~mask),
-                         index=condition.index, name=condition.name)
-    return condition.astype("boolean").where(mask, pd.NA)
+    return pd.arrays.BooleanArray(np.asarray(condition, dtype=bool),
+                                  ~np.broadcast_to(np.asarray(defined, dtype=bool),
+                                                   np.shape(condition)))
 
 
-def _add_outcomes(
-    table: pd.DataFrame | dict[str, pd.Series],
-    after_n_score: pd.Series,
-    limit: int | None,
-    rci: int | None,
-    case_min: int | None,
-) -> None:
-    """O3-O7 per course, for the latest score and for the after-N score."""
-    baseline = table["baseline"]
-    table["evaluable"] = table["latest"].notna() & (baseline > 0)
-    table["change"] = table["latest"] - baseline
-    table["pct_change"] = (100 * table["change"] / baseline).where(baseline > 0)
-    _add_score_flags(table, "", table["latest"], table["evaluable"], limit, rci)
-    has_limit, has_case = limit is not None, case_min is not None
-    table["baseline_in_remission"] = _flag(
-        baseline <= (limit or 0), table["has_baseline"] & has_limit
-    )
-    table["baseline_case"] = _flag(baseline >= (case_min or 0), table["has_baseline"] & has_case)
-    table["after_n_score"] = after_n_score
-    table["after_n_evaluable"] = (baseline > 0) & table["after_n_score"].notna()
-    score = table["after_n_score"]
-    _add_score_flags(table, "after_n_", score, table["after_n_evaluable"], limit, rci)
+def outcome_arrays(baseline: np.ndarray, latest: np.ndarray, after_n_score: np.ndarray,
+                   has_baseline: np.ndarray, limit: int | None, rci: int | None,
+                   case_min: int | None) -> dict[str, Any]:
+    """O3-O7 per course, for the latest score and for the after-N score, as arrays in the
+    course table's column order (float arrays hold NaN for a missing score; the flags are
+    nullable booleans, NA where not evaluable). One implementation for ``course_table``
+    and ``course_facts.table_from_facts``, in numpy: the columns of a table of a few
+    courses (the page after a save) cost microseconds, not pandas' per-operation cost."""
+    out: dict[str, Any] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        positive = baseline > 0  # False for a missing baseline
+        out["evaluable"] = ~np.isnan(latest) & positive
+        change = latest - baseline
+        out["change"] = change
+        out["pct_change"] = np.where(positive, 100 * change / baseline, np.nan)
+        _score_flags(out, "", baseline, latest, out["evaluable"], limit, rci)
+        out["baseline_in_remission"] = _flags(baseline <= (limit or 0),
+                                              has_baseline & (limit is not None))
+        out["baseline_case"] = _flags(baseline >= (case_min or 0),
+                                      has_baseline & (case_min is not None))
+        out["after_n_score"] = after_n_score
+        out["after_n_evaluable"] = positive & ~np.isnan(after_n_score)
+        _score_flags(out, "after_n_", baseline, after_n_score, out["after_n_evaluable"],
+                     limit, rci)
+    return out
 
 
-def _add_score_flags(
-    table: pd.DataFrame | dict[str, pd.Series],
-    prefix: str,
-    score: pd.Series,
-    evaluable: pd.Series,
-    limit: int | None,
-    rci: int | None,
-) -> None:
+def _score_flags(out: dict[str, Any], prefix: str, baseline: np.ndarray, score: np.ndarray,
+                 evaluable: np.ndarray, limit: int | None, rci: int | None) -> None:
     """O4 response, O5 remission, O6 reliable change of ``score`` against the baseline."""
-    baseline = table["baseline"]
-    table[prefix + "response"] = _flag(2 * score <= baseline, evaluable)
-    table[prefix + "remission"] = _flag(score <= (limit or 0), evaluable & (limit is not None))
+    out[prefix + "response"] = _flags(2 * score <= baseline, evaluable)
+    out[prefix + "remission"] = _flags(score <= (limit or 0), evaluable & (limit is not None))
     has_rci = evaluable & (rci is not None)
-    table[prefix + "reliable_improvement"] = _flag(baseline - score >= (rci or 0), has_rci)
-    table[prefix + "reliable_deterioration"] = _flag(score - baseline >= (rci or 0), has_rci)
+    out[prefix + "reliable_improvement"] = _flags(baseline - score >= (rci or 0), has_rci)
+    out[prefix + "reliable_deterioration"] = _flags(score - baseline >= (rci or 0), has_rci)
+
+
+def _add_outcomes(table: pd.DataFrame, after_n_score: pd.Series, limit: int | None,
+                  rci: int | None, case_min: int | None) -> None:
+    """``outcome_arrays`` added to ``table`` (indexed by course_key; ``after_n_score`` by
+    the courses that have one)."""
+    def floats(series: pd.Series) -> np.ndarray:
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+
+    for name, values in outcome_arrays(
+            floats(table["baseline"]), floats(table["latest"]),
+            floats(after_n_score.reindex(table.index)),
+            table["has_baseline"].to_numpy(dtype=bool), limit, rci, case_min).items():
+        table[name] = values
 
 
 def _add_item9(table: pd.DataFrame, rows: pd.DataFrame, target: pd.Series) -> None:

@@ -140,15 +140,35 @@ def _add_times(out: Tally, table: pd.DataFrame) -> None:
 
 def _add_months(out: Tally, table: pd.DataFrame, evaluable: np.ndarray) -> None:
     """D2: courses, evaluable courses and their responders after N per start month."""
-    from outcomes.control_limits import course_months, period_codes
-
-    position, labels = period_codes(course_months(table), "month")
+    position, labels = _month_codes(table)
     known = position >= 0
     responder = evaluable & mask(table["after_n_response"])
     _add_grouped(out, position[known], [str(label) for label in labels],
                  [(COURSES, None), ("evaluable", evaluable[known]),
                   ("responder", responder[known])],
                  lambda label, flag: (MONTH, label, flag))
+
+
+def _month_codes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``control_limits.period_codes(course_months(table), "month")``, in numpy when the
+    dates are datetime64 columns (a course table's: the few rows of a save cost
+    microseconds, not pandas' date parsing)."""
+    from outcomes.control_limits import course_months, period_codes
+
+    first = table["first_infusion_date"] if "first_infusion_date" in table.columns else None
+    start = table["course_start"]
+    if first is None or not (isinstance(first.dtype, np.dtype) and first.dtype.kind == "M"
+                             and isinstance(start.dtype, np.dtype) and start.dtype.kind == "M"):
+        return period_codes(course_months(table), "month")
+    first_day, start_day = first.to_numpy(), start.to_numpy()
+    months = np.where(np.isnat(first_day), start_day.astype(first_day.dtype),
+                      first_day).astype("datetime64[M]")
+    known = ~np.isnat(months)
+    position = np.full(len(months), -1, dtype="int64")
+    distinct, codes = np.unique(months[known].view("int64"), return_inverse=True)
+    position[known] = codes
+    return position, np.array([str(m) for m in distinct.astype("datetime64[M]")],
+                              dtype=object)
 
 
 def _add_item9(out: Tally, table: pd.DataFrame) -> None:

@@ -212,6 +212,9 @@ def test_replaced_rows_writes_only_the_written_rows_in_every_dtype():
     # back to missing values: the row is written with NA again
     again = report.replaced_rows(after, written, before.iloc[[2]], ["course_key", "instrument"])
     pd.testing.assert_frame_equal(again, before)
+    # the same values, missing ones in every dtype (NaN, NA, NaT, None): the very frame
+    assert report.replaced_rows(before, written, before.iloc[[2]],
+                                ["course_key", "instrument"]) is before
 
 
 def test_replaced_rows_declines_when_rows_come_or_go():

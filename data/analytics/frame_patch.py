@@ -5,6 +5,9 @@ and ``course_progress.py`` patch them)."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -37,26 +40,48 @@ def replaced_rows(frame: pd.DataFrame, written: np.ndarray, fresh: pd.DataFrame,
     changes values, not which courses there are). A new frame sharing every column whose
     values did not change, with ``frame``'s dtypes; None when rows come or go (then the
     caller drops and merges); ``frame`` itself when no value changed. Costs the written
-    rows, not copies of the whole frame."""
+    rows, not copies of the whole frame: the few values are compared as Python values
+    (a pandas cast and comparison per column had cost ~100 us each, ~4 ms per table)."""
     at = np.flatnonzero(written)
     if len(at) != len(fresh) or list(fresh.columns) != list(frame.columns):
         return None
-    old = frame.take(at).reset_index(drop=True)
-    new = fresh.reset_index(drop=True)
-    for key in keys:
-        if not old[key].equals(new[key].astype(old[key].dtype)):
-            return None
-    out = None
-    for column in frame.columns:
-        values = new[column].astype(old[column].dtype)
-        if values.equals(old[column]):
-            continue
-        out = frame.copy(deep=False) if out is None else out
+    changed = [column for column in frame.columns
+               if not _same_values(_column(frame, column).take(at), _column(fresh, column))]
+    if any(key in changed for key in keys):
+        return None
+    if not changed:
+        return frame  # nothing changed: the very frame
+    out = frame.copy(deep=False)
+    for column in changed:
+        values = fresh[column].astype(frame[column].dtype).array
         array = frame[column].array.copy()
         if array.dtype == object:  # lists or dicts: one element at a time
             for i, value in zip(at.tolist(), values.tolist(), strict=True):
                 array[i] = value
         else:
-            array[at] = values.array
+            array[at] = values
         out[column] = array
-    return frame if out is None else out  # nothing changed: the very frame
+    return out
+
+
+def _column(frame: pd.DataFrame, column: str) -> Any:
+    """The column's values: an ndarray for a numpy dtype, else its ExtensionArray."""
+    series = frame[column]
+    return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+
+
+def _same_values(old: Any, new: Any) -> bool:
+    """The same values, a missing value (None, NaN, NA, NaT) equal to a missing one.
+    Values that compare equal only after a cast (1 and "1") count as changed, which only
+    costs a write of the same value."""
+    return all(_cell(a) == _cell(b) for a, b in zip(old.tolist(), new.tolist(), strict=True))
+
+
+_MISSING = ("missing",)
+
+
+def _cell(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT \
+            or (isinstance(value, float) and math.isnan(value)):
+        return _MISSING
+    return value

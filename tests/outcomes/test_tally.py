@@ -82,6 +82,26 @@ def test_an_instruments_counts_by_hand():
         (KM_RESPONSE, 0.0, False): 1}
 
 
+def test_the_start_months_by_hand_in_numpy_and_through_the_dates():
+    from outcomes.control_limits import course_months, period_codes
+    from outcomes.tally import _month_codes
+
+    # D2 dates a course by its first infusion, else its start: 2024-01 (start), 2024-01
+    # (first), unknown, 2024-04 (first, a day after the start's month)
+    table = pd.DataFrame({
+        "course_start": pd.to_datetime(["2024-01-15", "2024-02-01", None, "2024-03-31"]
+                                       ).astype("datetime64[us]"),
+        "first_infusion_date": pd.to_datetime([None, "2024-01-31", None, "2024-04-01"]
+                                              ).astype("datetime64[s]"),
+    })
+    position, labels = _month_codes(table)
+    assert position.tolist() == [0, 0, -1, 1] and labels.tolist() == ["2024-01", "2024-04"]
+    through, through_labels = period_codes(course_months(table), "month")
+    assert through.tolist() == position.tolist() and through_labels.tolist() == labels.tolist()
+    as_text = table.astype({"first_infusion_date": "object"})  # not datetime64: the old path
+    assert _month_codes(as_text)[0].tolist() == [0, 0, -1, 1]
+
+
 def test_the_nhs_pairs_by_hand():
     phq = course_table(obs_frame(pre_post(1, 20, 5) + pre_post(2, 12, 18)), "PHQ-9")
     gad = course_table(obs_frame(pre_post(1, 15, 4) + pre_post(2, 6, 6), instrument="GAD-7"),
