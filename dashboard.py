@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import data.analytics.course_outcomes  # noqa: F401 - a save refreshes its course's outcome after commit (data.store.outcome_queue)
 from data.accounts.users import count_users
 from data.store.db import read_session
 from ui.first_run import first_run_screen

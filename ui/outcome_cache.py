@@ -207,12 +207,17 @@ def _kept_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
         return _Facts(facts, progress, option_counts(facts))
 
     def patch(held: _Facts, patients: list[int]) -> _Facts:
+        # the written patients' facts and progress, from one read of their courses
+        fresh, fresh_progress = stored_facts_and_progress(
+            actor=_actor, filters=filters, params=params, narrowed=False,
+            patient_ids=patients)
         facts = patched_facts(held.facts, patients=patients, actor=_actor, filters=filters,
-                              params=params)
+                              params=params, fresh=fresh)
         options = held.options.patched(option_counts(rows_of(held.facts, patients)),
                                        option_counts(rows_of(facts, patients)))
         return _Facts(facts, patched_progress(held.progress, patients, clinic_ids=clinic_ids,
-                                              start=filters.start, end=filters.end), options)
+                                              start=filters.start, end=filters.end,
+                                              fresh=fresh_progress), options)
 
     return _kept(
         ("facts", scope_key, filters.clinic_ids, filters.start, filters.end, filters.after_n,

@@ -57,6 +57,7 @@ from data.analytics.observations import (
     _with_first_infusion,
     chosen_courses,
 )
+from data.store import outcome_queue
 from data.store.arrow_read import (
     Kind,
     bools,
@@ -96,14 +97,18 @@ _PACK = CourseOutcomePack.__table__
 
 
 
-def refresh_stale(engine: Engine | None = None) -> int:
-    """Recompute the queued courses (if any); return how many were queued."""
+def refresh_stale(engine: Engine | None = None, *,
+                  course_ids: Sequence[int] | None = None) -> int:
+    """Recompute the queued courses (if any; of ``course_ids`` only when given: a save's,
+    found by the queue's key); return how many were queued."""
     engine = engine or get_engine()
+    mine = [] if course_ids is None else [_STALE.c.course_id.in_(list(course_ids))]
     with engine.connect() as conn:
-        if conn.execute(select(func.count()).select_from(_STALE)).scalar() == 0:
+        if conn.execute(select(func.count()).select_from(_STALE).where(*mine)).scalar() == 0:
             return 0
     with write_session(engine) as session:
-        queued = session.execute(select(_STALE.c.course_id, _STALE.c.generation)).all()
+        queued = session.execute(select(_STALE.c.course_id, _STALE.c.generation)
+                                 .where(*mine)).all()
         ids = [course for course, _ in queued]
         _replace_rows(session, ids)
         for start in range(0, len(queued), 500):
@@ -111,6 +116,10 @@ def refresh_stale(engine: Engine | None = None) -> int:
                 and_(_STALE.c.course_id == course, _STALE.c.generation == generation)
                 for course, generation in queued[start:start + 500]))))
     return len(queued)
+
+
+# a save recomputes its courses once committed (data.store.outcome_queue.refresh_after_commit)
+outcome_queue.refresh_with(lambda engine, ids: refresh_stale(engine, course_ids=ids))
 
 
 def rebuild_outcomes(session: Session) -> int:

@@ -65,7 +65,7 @@ def correct_infusion(session: Session, *, actor: Actor, infusion_id: int,
         setattr(row, name, value)
     session.add(row)
     if changed:
-        mark_courses_stale(session, [row.course_id])
+        mark_courses_stale(session, [row.course_id], after_commit=True)
     audit.record_changes(session, actor=actor, action="correct", entity="infusion",
                          entity_id=row.id, patient_id=patient.id, changes=changed,
                          reason=reason)
@@ -130,7 +130,7 @@ def correct_score(session: Session, *, actor: Actor, assessment_id: int,
             setattr(row, name, new)
     row.items, row.item9 = list(score.scored().items), score.item9
     session.add(row)
-    mark_courses_stale(session, [row.course_id])
+    mark_courses_stale(session, [row.course_id], after_commit=True)
     audit.record_changes(session, actor=actor, action="correct", entity="assessment",
                          entity_id=row.id, patient_id=patient.id, changes=changes,
                          reason=reason)

@@ -109,7 +109,7 @@ def write_scores(session: Session, *, actor: Actor, infusion: Infusion, course: 
     except IntegrityError:
         raise AlreadySaved([("scores", f"a score of infusion {number} is already saved; "
                              "nothing new was written")]) from None
-    mark_courses_stale(session, [course.id])
+    mark_courses_stale(session, [course.id], after_commit=True)
     alerts = []
     for row in rows:
         audit.record(session, actor=actor, action="create", entity="assessment",

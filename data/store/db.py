@@ -166,6 +166,9 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
     except PermissionDenied as exc:
         _audit_denial(exc, engine)
         raise
+    from data.store.outcome_queue import refresh_after_commit
+
+    refresh_after_commit(session, engine)  # committed: a save's course outcome brought up to date
 
 
 @contextmanager

@@ -68,14 +68,13 @@ def _equal_summaries(filters: OutcomeFilters, *, page: bool = False) -> None:
 
 # --- by hand --------------------------------------------------------------------------------
 
-def test_a_save_queues_its_course_and_the_next_read_computes_it(clin):
+def test_a_save_brings_its_course_up_to_date_once_committed(clin):
     course = make_course(clin, make_patient(clin))
     # PHQ-9 pre 17 then post 8 at infusion 1: baseline 17, latest 8, 2 x 8 <= 17 responds
     log(clin, course, scores=[score("PHQ-9", "pre", [2, 2, 2, 2, 2, 2, 2, 2, 1]),
                               score("PHQ-9", "post", [1, 1, 1, 1, 1, 1, 1, 1, 0])])
-    assert _queued() == [course]
-    assert refresh_stale() == 1
-    assert _queued() == []
+    assert _queued() == []  # recomputed by the save's request, after its commit: no read
+    assert refresh_stale() == 0
     row = _stored(course, "PHQ-9")
     assert (row.baseline, row.latest, row.baseline_item9) == (17.0, 8.0, 1.0)
     assert (row.latest_received, row.first_response_received) == (1, 1.0)
@@ -95,11 +94,39 @@ def test_a_score_correction_requeues_and_changes_the_row(clin):
     with write_session() as session:  # post 27 -> 4: responds (2 x 4 <= 17) and remits (<= 4)
         correct_score(session, actor=clin, assessment_id=post.id,
                       items=[1, 1, 1, 1, 0, 0, 0, 0, 0], reason="typo")
-    assert _queued() == [course]
+    assert _queued() == []  # recomputed once the correction committed
     assert check_outcomes() is None
     row = _stored(course, "PHQ-9")
     assert (row.latest, row.first_response_received, row.first_remission_received) == (
         4.0, 1.0, 1.0)
+
+
+def test_a_refresh_that_fails_after_the_commit_leaves_the_course_queued(clin, monkeypatch):
+    import data.analytics.course_outcomes as stored_outcomes
+
+    course = make_course(clin, make_patient(clin))
+
+    def broken(engine=None):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(stored_outcomes, "refresh_stale", broken)
+    log(clin, course, scores=[score("GAD-7", "pre", [3, 3, 2, 2, 1, 1, 0])])  # 12
+    monkeypatch.undo()
+    assert _queued() == [course]  # the save stands; its course waits for the next read
+    assert _stored(course, "GAD-7") is None
+    assert refresh_stale() == 1
+    assert _stored(course, "GAD-7").baseline == 12.0
+
+
+def test_a_marking_without_after_commit_waits_for_the_next_read(clin):
+    from data.store.outcome_queue import mark_courses_stale
+
+    course = make_course(clin, make_patient(clin))
+    refresh_stale()
+    with write_session() as session:  # as an import marks its courses
+        mark_courses_stale(session, [course])
+    assert _queued() == [course]
+    assert refresh_stale() == 1 and _queued() == []
 
 
 def test_a_rolled_back_save_leaves_no_marking(clin):
