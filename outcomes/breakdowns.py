@@ -17,7 +17,9 @@ Rules, from OUTCOMES.md:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,6 +166,25 @@ def severity_distribution(table: pd.DataFrame, instrument: str) -> pd.DataFrame:
         at_latest = (latest >= band.low) & (latest <= band.high)
         rows.append({"band": band.label, "low": band.low, "high": band.high,
                      "baseline": int(at_baseline.sum()), "latest": int(at_latest.sum())})
+    return pd.DataFrame(rows, columns=["band", "low", "high", "baseline", "latest"])
+
+
+def severity_of_counts(tally: Mapping[Any, int], instrument: str) -> pd.DataFrame:
+    """``severity_distribution`` from an instrument's counts (``outcomes.tally``: paired
+    courses per baseline total and per latest total), so a kept and patched count gives the
+    bands without a pass over the table."""
+    from outcomes.tally import SCORE
+
+    spec = get_instrument(instrument)
+    scores: dict[str, list[tuple[float, int]]] = {"baseline": [], "latest": []}
+    for key, count in tally.items():
+        if key[0] == SCORE:
+            scores[key[1]].append((key[2], count))
+    rows = [{"band": band.label, "low": band.low, "high": band.high,
+             **{when: sum(count for value, count in scores[when]
+                          if band.low <= value <= band.high)
+                for when in ("baseline", "latest")}}
+            for band in spec.bands]
     return pd.DataFrame(rows, columns=["band", "low", "high", "baseline", "latest"])
 
 

@@ -30,6 +30,7 @@ MONTH = "month"  # (MONTH, 'YYYY-MM', 'n' | 'evaluable' | 'responder')
 ITEM9 = "item9"  # (ITEM9, count name)
 NHS = "nhs"  # (NHS, flag)
 STATE = "state"  # (STATE, D1 state, last infusion)
+SCORE = "score"  # (SCORE, "baseline" | "latest", total): paired courses (the severity bands)
 COURSES = "n"  # the flag counting every course of a block
 # The course-table flags the rate blocks count (outcomes.summary._block_masks), and the
 # evaluable responders after N the D2 / D3 figures count.
@@ -112,6 +113,7 @@ def instrument_tally(table: pd.DataFrame, *, item9: bool = False) -> Tally:
     _add_grouped(out, codes, groups, flags, lambda g, f: (BLOCK, g[0], g[1], f))
     _add_times(out, table)
     _add_months(out, table, evaluable)
+    _add_scores(out, table)
     if item9:
         _add_item9(out, table)
     return out
@@ -147,6 +149,23 @@ def _add_months(out: Tally, table: pd.DataFrame, evaluable: np.ndarray) -> None:
                  [(COURSES, None), ("evaluable", evaluable[known]),
                   ("responder", responder[known])],
                  lambda label, flag: (MONTH, label, flag))
+
+
+def _add_scores(out: Tally, table: pd.DataFrame) -> None:
+    """The paired courses (a baseline and a latest score) per baseline total and per
+    latest total: what the severity bands count (``breakdowns.severity_of_counts``)."""
+    baseline, latest = numbers(table["baseline"]), numbers(table["latest"])
+    paired = ~np.isnan(baseline) & ~np.isnan(latest)
+    for name, values in (("baseline", baseline[paired]), ("latest", latest[paired])):
+        whole = values.astype("int64")
+        if len(values) and (whole == values).all() and whole.min() >= 0:  # totals: 0, 1, ...
+            counts = np.bincount(whole)
+            present = np.flatnonzero(counts)
+            distinct, counted = present.astype("float64"), counts[present]
+        else:
+            distinct, counted = np.unique(values, return_counts=True)
+        for value, count in zip(distinct.tolist(), counted.tolist(), strict=True):
+            out[(SCORE, name, float(value))] = int(count)
 
 
 def _month_codes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -326,7 +326,7 @@ def test_the_union_of_course_keys_is_sorted_and_distinct():
 def test_the_waterfall_after_a_save_is_patched_and_equals_a_fresh_one(world, monkeypatch):
     from datetime import date
 
-    from outcomes.breakdowns import waterfall
+    from outcomes.breakdowns import severity_distribution, waterfall
 
     clin, director, _, courses = world
 
@@ -345,6 +345,13 @@ def test_the_waterfall_after_a_save_is_patched_and_equals_a_fresh_one(world, mon
     pd.testing.assert_frame_equal(after.waterfall, waterfall(_kept(director)["PHQ-9"]))
     assert after.waterfall["course_key"].tolist()[-1] == courses["A-2"][1]  # largest fall
     assert after.waterfall["pct_change"].tolist() == [0.0, 0.0, -50.0]
+    # the severity bands from the patched counts: baselines 18, 18, 18 (15-19); latest
+    # 18, 18 and now 9 (5-9)
+    assert first.severity["latest"].tolist() == [0, 0, 0, 3, 0]
+    assert after.severity["baseline"].tolist() == [0, 0, 0, 3, 0]
+    assert after.severity["latest"].tolist() == [0, 1, 0, 2, 0]
+    pd.testing.assert_frame_equal(after.severity,
+                                  severity_distribution(_kept(director)["PHQ-9"], "PHQ-9"))
 
 
 def test_a_whole_read_freezes_what_is_alive_and_a_patch_does_not(world, monkeypatch):

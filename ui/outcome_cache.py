@@ -47,7 +47,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -103,6 +103,13 @@ def store_version() -> int:
     return data_version()
 
 
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def cached_parameters(filters: OutcomeFilters, version: int) -> dict[str, Any]:
+    """``resolved_parameters`` at a data version: the protocol read once per version, not
+    at each layer of a render (a protocol change is an audited write: a new version)."""
+    return resolved_parameters(filters)
+
+
 @st.cache_data(ttl=TTL_SECONDS, max_entries=3, show_spinner="Loading outcome data...")
 def cached_frames(scope_key: str, filters: OutcomeFilters, version: int, *,
                   _actor: Actor) -> ClinicFrames:
@@ -117,7 +124,7 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     course outcomes kept in the store (no score is read; after a save only the saved
     course is recomputed, data.analytics.course_outcomes)."""
     tables = _kept_tables(scope_key, filters, version, _actor=_actor)
-    params = resolved_parameters(filters)
+    params = cached_parameters(filters, version)
     counts = tables.counts
     day = filters.as_of or today_in(default_time_zone())
     if counts.day != day:  # D1 counts lapses from this day: its counts taken whole, once,
@@ -197,7 +204,7 @@ def cached_progress(scope_key: str, filters: OutcomeFilters, version: int, *,
 def _kept_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
                 _actor: Actor) -> _Facts:
     filters = _facts_filters(filters)
-    params = resolved_parameters(filters)
+    params = cached_parameters(filters, version)
     clinic_ids = list(filters.clinic_ids) if filters.clinic_ids else None
 
     def whole() -> _Facts:
@@ -237,7 +244,7 @@ def cached_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
 
 def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
                  _actor: Actor) -> _Tables:
-    params = resolved_parameters(filters)
+    params = cached_parameters(filters, version)
     kept = _kept_facts(scope_key, filters, version, _actor=_actor)
     facts, progress = kept.facts, kept.progress
 
@@ -344,7 +351,9 @@ def cached_section(scope_key: str, filters: OutcomeFilters, instrument: str, tod
         if name not in tables.waterfalls:  # made once, then patched with the tables
             tables.waterfalls[name] = waterfall_order(tables.frames[name])
         return response_analysis(actor=_actor, filters=filters, instrument=instrument,
-                                 table=tables.frames[name], order=tables.waterfalls[name])
+                                 table=tables.frames[name], order=tables.waterfalls[name],
+                                 counts=tables.counts.instruments.get(name, {}),
+                                 params=cached_parameters(filters, version))
     analysis = cached_analysis(scope_key, filters, instrument, today, version, _actor=_actor)
     return section_of(analysis, section)
 

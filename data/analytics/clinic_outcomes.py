@@ -8,6 +8,7 @@ come from the pure modules of ``outcomes/`` applied to the same observation fram
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -156,13 +157,17 @@ def stored_course_table(*, actor: Actor, filters: OutcomeFilters, instrument: st
 
 def response_analysis(*, actor: Actor, filters: OutcomeFilters, instrument: str,
                       facts: pd.DataFrame | None = None, table: pd.DataFrame | None = None,
-                      order: breakdowns.WaterfallOrder | None = None) -> ClinicAnalysis:
+                      order: breakdowns.WaterfallOrder | None = None,
+                      counts: Mapping[Any, int] | None = None,
+                      params: dict[str, Any] | None = None) -> ClinicAnalysis:
     """What the page's "response" section shows (severity bands and the waterfall), from
     the stored course outcomes: the page's first view reads no score (``table``: the
     instrument's ``stored_course_table``, e.g. of ``outcome_report.course_tables``, when
     already computed; ``order``: its ``breakdowns.waterfall_order``, when kept: then only
-    the bars the chart draws are taken, by course key)."""
-    params = resolved_parameters(filters)
+    the bars the chart draws are taken, by course key; ``counts``: the table's
+    ``outcomes.tally.instrument_tally``, when kept: the severity bands from them, not from
+    a pass over the table; ``params``: ``resolved_parameters(filters)``, when read)."""
+    params = dict(params) if params is not None else resolved_parameters(filters)
     with read_session() as session:
         params["booster_overdue_days"] = load_protocol(session)["booster_overdue_days"]
     spec = get_instrument(instrument)
@@ -177,7 +182,8 @@ def response_analysis(*, actor: Actor, filters: OutcomeFilters, instrument: str,
     else:
         result.waterfall = breakdowns.waterfall_bars(table, order)
         result.waterfall_total = len(order)
-    result.severity = breakdowns.severity_distribution(table, spec.name)
+    result.severity = (breakdowns.severity_distribution(table, spec.name) if counts is None
+                       else breakdowns.severity_of_counts(counts, spec.name))
     return result
 
 

@@ -21,6 +21,7 @@ from outcomes.tally import (
     BLOCK,
     KM_RESPONSE,
     NHS,
+    SCORE,
     Tally,
     instrument_tally,
     median_of_counts,
@@ -80,6 +81,29 @@ def test_an_instruments_counts_by_hand():
     assert {k: v for k, v in tally.items() if k[0] == KM_RESPONSE} == {
         (KM_RESPONSE, 2.0, True): 1, (KM_RESPONSE, 1.0, False): 1,
         (KM_RESPONSE, 0.0, False): 1}
+    # the severity bands' counts: the paired courses 1 (20 -> 8) and 2 (15 -> 14) only
+    assert {k: v for k, v in tally.items() if k[0] == SCORE} == {
+        (SCORE, "baseline", 20.0): 1, (SCORE, "baseline", 15.0): 1,
+        (SCORE, "latest", 8.0): 1, (SCORE, "latest", 14.0): 1}
+
+
+def test_the_severity_bands_from_counts_by_hand():
+    from outcomes.breakdowns import severity_distribution, severity_of_counts
+
+    # PHQ-9 bands 0-4, 5-9, 10-14, 15-19, 20-27; paired: 20 -> 8, 15 -> 14, 3 -> 3
+    # (course 4 has no latest, course 5 no baseline: neither counts)
+    table = pd.DataFrame({"baseline": [20.0, 15.0, 3.0, 12.0, np.nan],
+                          "latest": [8.0, 14.0, 3.0, np.nan, 2.0]})
+    tally = Tally()
+    from outcomes.tally import _add_scores
+    _add_scores(tally, table)
+    bands = severity_of_counts(tally, "PHQ-9")
+    assert bands["baseline"].tolist() == [1, 0, 0, 1, 1]
+    assert bands["latest"].tolist() == [1, 1, 1, 0, 0]
+    pd.testing.assert_frame_equal(bands, severity_distribution(table, "PHQ-9"))
+    half = Tally()  # a total that is not whole (an imported one): counted by value
+    _add_scores(half, pd.DataFrame({"baseline": [9.5], "latest": [4.5]}))
+    assert half == {(SCORE, "baseline", 9.5): 1, (SCORE, "latest", 4.5): 1}
 
 
 def test_the_start_months_by_hand_in_numpy_and_through_the_dates():
