@@ -3,6 +3,8 @@ over pages/. Run: streamlit run dashboard.py"""
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 import data.analytics.course_outcomes  # noqa: F401 - a save refreshes its course's outcome after commit (data.store.outcome_queue)
@@ -10,6 +12,7 @@ from data.accounts.users import count_users
 from data.store.db import read_session
 from ui.first_run import first_run_screen
 from ui.kiosk import BACK_FROM_KIOSK, in_kiosk_mode, kiosk_screen
+from ui.outcome_cache import start_updates
 from ui.respond import wants_respond_page
 from ui.session import current_actor, ensure_store, sign_in_form
 
@@ -57,6 +60,8 @@ def only(screen, title: str, url_path: str) -> None:
 
 def main() -> None:
     ensure_store()
+    if os.environ.get("OUTCOME_UPDATES_AFTER_SAVE", "on") != "off":
+        start_updates()  # a save's patients patched into the Outcomes page off its render
     # The kiosk first: while it is on, nothing else is reachable in this tab (not even a
     # link's page); then the patient's page, before any sign-in (docs/SELF_REPORT.md).
     if in_kiosk_mode():

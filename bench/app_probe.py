@@ -52,10 +52,11 @@ def _save_one(index: int) -> None:
     from models.tables import Infusion
 
     with read_session() as session:
+        courses = session.exec(select(func.count(func.distinct(Infusion.course_id)))).one()[0]
         course_id, number = session.exec(
             select(Infusion.course_id, func.max(Infusion.number))
             .group_by(Infusion.course_id).order_by(Infusion.course_id)
-            .offset(97 * (index + 1)).limit(1)).one()
+            .offset(97 * (index + 1) % courses).limit(1)).one()
     scores = [{"instrument": name, "timepoint": timepoint, "items": items}
               for name, timepoint, items in (("PHQ-9", "pre", PHQ9_PRE), ("GAD-7", "pre", GAD7_PRE),
                                              ("PHQ-9", "post", PHQ9_POST),
@@ -95,11 +96,23 @@ def probe(url: str, repeat: int, warm_runs: int) -> dict:
     for _ in range(warm_runs):
         floors.append(_run(floor))
         warm.append(_run(page))
-    saved, floors_saved = [], []
+    from ui.outcome_cache import UPDATE_SECONDS, start_updates, stop_updates, wait_for_updates
+
+    start_updates()  # as dashboard.py does in the app (its run above did it already)
+    saved, floors_saved, updates = [], [], []
     for index in range(repeat):  # a clinician saves one infusion, then the page reruns
+        UPDATE_SECONDS.clear()
         _save_one(index)
+        wait_for_updates()  # the worker's patch of the kept frames, timed apart
+        updates.extend(UPDATE_SECONDS)
         floors_saved.append(_run(floor))
         saved.append(_run(page))
+    stop_updates()  # the save of another server process: the render patches the frames
+    self_patched = []
+    for index in range(repeat):
+        _save_one(repeat + index)
+        _run(floor)
+        self_patched.append(_run(page))
     n_charts = len(page.get("plotly_chart"))
     n_tables = len(page.dataframe)
     from bench.export_probe import peak_rss  # VmHWM: ru_maxrss carries the parent's peak
@@ -108,6 +121,7 @@ def probe(url: str, repeat: int, warm_runs: int) -> dict:
     return {"first_render_s": first, "cold_s": cold, "floor_cold_s": floors_cold,
             "floor_first_s": floor_cold, "warm_s": warm, "floor_warm_s": floors,
             "after_save_s": saved, "floor_after_save_s": floors_saved,
+            "update_after_save_s": updates, "after_save_self_patched_s": self_patched,
             "charts": n_charts, "tables": n_tables, "peak_rss_bytes": peak}
 
 

@@ -13,6 +13,12 @@ import streamlit  # noqa: F401  as in the app, before figures.theme
 
 from data.store import db
 from data.store.migrate import upgrade
+
+# The app patches the Outcomes page's kept frames on a worker thread after each save
+# (ui.outcome_cache.start_updates, called by dashboard.py). Tests that count or time the
+# patch of a render would race it: off here; tests/test_tables_patch.py turns it on where
+# it is the subject.
+os.environ.setdefault("OUTCOME_UPDATES_AFTER_SAVE", "off")
 from data.store.settings import get_settings
 
 

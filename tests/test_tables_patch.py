@@ -418,3 +418,57 @@ def test_another_days_retention_is_counted_whole_once_then_patched(world, monkey
     assert whole == [None, TODAY]  # the kept counts of that day were patched
     assert after == outcome_summary(actor=director, filters=then)
     assert after["retention"]["reached_infusion"]["2"] == 1  # A-1 reached infusion 2
+
+
+# --- the kept frames patched after a save, off the render (start_updates) ----------------------
+
+@pytest.fixture
+def updates():
+    cache.start_updates()
+    yield
+    cache.stop_updates()
+
+
+def test_a_save_patches_the_kept_frames_before_the_next_render(world, patches, updates):
+    clin, director, _, courses = world
+    patient, course = courses["A-1"]
+    _kept(director)  # the page was open: the tables and facts are kept
+    version = data_version()
+    log(clin, course, 2, [score("PHQ-9", "pre", PHQ_18), score("PHQ-9", "post", PHQ_9)])
+    cache.wait_for_updates()
+    after = data_version()
+    assert after > version
+    assert {key[0]: held.version for key, held in cache._held.items()} == {
+        "facts": after, "tables": after}  # both at the save's version, before any render
+    assert patches["patched"] == [[patient]]  # by the worker, for the saved patient
+    kept = _kept(director)  # the next render: kept as is, no patch of its own
+    assert patches["patched"] == [[patient]] and len(patches["whole"]) == 1
+    assert _row(kept["PHQ-9"], course)["latest"] == 9  # 18 -> 9 after infusion 2
+    assert bool(_row(kept["PHQ-9"], course)["after_n_response"])  # O7 N=2: 9 <= 18 / 2
+    _assert_fresh(director, kept)
+
+
+def test_what_cannot_be_patched_is_left_to_the_render(world, patches, updates, monkeypatch):
+    clin, director, _, courses = world
+    _kept(director)
+    version = data_version()
+    monkeypatch.setattr(cache, "written_patients", lambda old, new: None)  # names no patient
+    log(clin, courses["B-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])
+    cache.wait_for_updates()
+    assert {held.version for held in cache._held.values()} == {version}  # no whole read
+    assert patches["whole"] == [3 * 2]  # the first read only: 3 courses x PHQ-9 and GAD-7
+    monkeypatch.undo()
+    _assert_fresh(director, _kept(director))  # the render reads it, whole
+
+
+def test_no_update_once_stopped(world, patches):
+    clin, director, _, courses = world
+    cache.start_updates()
+    cache.stop_updates()
+    _kept(director)
+    version = data_version()
+    log(clin, courses["B-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])
+    assert {held.version for held in cache._held.values()} == {version}
+    assert patches["patched"] == []
+    _kept(director)  # the render patches
+    assert patches["patched"] == [[courses["B-1"][0]]]

@@ -41,17 +41,20 @@ the summary after a save is computed from counts, not by passing over every cour
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
 from data.analytics.clinic_outcomes import (
     ClinicAnalysis,
@@ -78,12 +81,15 @@ from data.analytics.outcome_report import (
     summary_counts,
     summary_from_counts,
 )
+from data.store import outcome_queue
 from data.store.clinic_time import default_time_zone, today_in
+from data.store.db import get_engine
 from models.access import Actor
 from outcomes.breakdowns import WaterfallOrder, patched_order, waterfall_order
 from outcomes.instruments import get_instrument
 from outcomes.tally import Tally
 
+_log = logging.getLogger(__name__)
 TTL_SECONDS = 300
 # The ClinicAnalysis fields each section of the Outcomes page reads (besides instrument and
 # parameters, which every section gets).
@@ -103,11 +109,42 @@ def store_version() -> int:
     return data_version()
 
 
-@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+_parameters: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+_marks: dict[tuple, tuple[str | None, float]] = {}
+MARK_SECONDS = 1.0  # a version's mark read once per render (and by the worker for the next)
+
+
 def cached_parameters(filters: OutcomeFilters, version: int) -> dict[str, Any]:
-    """``resolved_parameters`` at a data version: the protocol read once per version, not
-    at each layer of a render (a protocol change is an audited write: a new version)."""
-    return resolved_parameters(filters)
+    """``resolved_parameters`` at a data version of this store: the protocol read once per
+    version, not at each layer of a render (a protocol change is an audited write: a new
+    version); the worker reads it after a save (``update_kept``), for the next render."""
+    key = (get_engine().url, version, filters.after_n, filters.timepoint_rule,
+           filters.all_courses)  # what resolved_parameters reads of the filters
+    with _held_lock:
+        params = _parameters.get(key)
+    if params is None:
+        params = resolved_parameters(filters)
+        with _held_lock:
+            _parameters[key] = params
+            while len(_parameters) > 64:
+                _parameters.popitem(last=False)
+    return {**params, "remission_max": dict(params["remission_max"])}  # the caller's own
+
+
+def _mark(version: int) -> str | None:
+    """``version_mark(version)``, read at most once per MARK_SECONDS (the layers of one
+    render each check their kept frame's mark)."""
+    key, now = (get_engine().url, version), time.monotonic()
+    with _held_lock:
+        known = _marks.get(key)
+    if known is not None and now - known[1] < MARK_SECONDS:
+        return known[0]
+    mark = version_mark(version)
+    with _held_lock:
+        if len(_marks) > 64:
+            _marks.clear()
+        _marks[key] = (mark, now)
+    return mark
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=3, show_spinner="Loading outcome data...")
@@ -124,13 +161,24 @@ def cached_summary(scope_key: str, filters: OutcomeFilters, version: int, *,
     course outcomes kept in the store (no score is read; after a save only the saved
     course is recomputed, data.analytics.course_outcomes)."""
     tables = _kept_tables(scope_key, filters, version, _actor=_actor)
-    params = cached_parameters(filters, version)
-    counts = tables.counts
-    day = filters.as_of or today_in(default_time_zone())
-    if counts.day != day:  # D1 counts lapses from this day: its counts taken whole, once,
-        counts = summary_counts(tables.frames, filters, params, progress=tables.progress)
-        tables.recounted[0] = counts  # and kept: the next patch patches these
-    return summary_from_counts(counts, filters, params)
+    return _summary(tables, filters, cached_parameters(filters, version),
+                    filters.as_of or today_in(default_time_zone()))
+
+
+def _summary(tables: _Tables, filters: OutcomeFilters, params: dict[str, Any],
+             day: date) -> dict:
+    """The summary of the kept tables for the filters' instruments on ``day``, made once
+    per version (and kept with the tables)."""
+    key = (filters.instruments, day)
+    summary = tables.summaries.get(key)
+    if summary is None:
+        counts = tables.counts
+        if counts.day != day:  # D1 counts lapses from this day: its counts taken whole,
+            counts = summary_counts(tables.frames, filters, params, progress=tables.progress)
+            tables.recounted[0] = counts  # once, and kept: the next patch patches these
+        summary = summary_from_counts(counts, filters, params)
+        tables.summaries[key] = summary
+    return summary
 
 
 @dataclass(frozen=True)
@@ -148,6 +196,9 @@ class _Tables:
     # the response section's waterfall order by instrument, made when first shown, then
     # patched (outcomes.breakdowns.WaterfallOrder)
     waterfalls: dict[str, WaterfallOrder]
+    # the summaries made of ``counts``, by (instruments, day): made by a render, or by the
+    # worker after a save for those the last version had (``update_kept``)
+    summaries: dict[tuple, dict] = field(default_factory=dict)
 
     @property
     def counts(self) -> SummaryCounts:
@@ -173,6 +224,8 @@ class _Held(Generic[Kept]):
     mark: str | None  # outcome_frames.version_mark(version): the history it was read at
     frame: Kept
     read_at: float  # time.monotonic() of the last full read
+    actor: Actor  # who it was read for, and with which filters: what
+    filters: OutcomeFilters  # ``update_kept`` needs to patch it after a save
 
 
 # facts, progress and course tables of 4 scopes x filters (facts ~30 MB at 100,000 rows,
@@ -180,7 +233,15 @@ class _Held(Generic[Kept]):
 HELD_ENTRIES = 12
 HELD_SECONDS = 1800  # a full read at least this often: bounds a write that bypasses the audit
 _held: OrderedDict[tuple, _Held] = OrderedDict()
-_held_lock = threading.Lock()
+_held_lock = threading.RLock()  # re-entrant: a helper taking it under it cannot deadlock
+# one lock per key: a render asking for a frame being patched (after a save, by
+# ``update_kept``) or read whole waits for it instead of doing the same work again
+_key_locks: dict[tuple, threading.Lock] = {}
+
+
+def _key_lock(key: tuple) -> threading.Lock:
+    with _held_lock:
+        return _key_locks.setdefault(key, threading.Lock())
 def cached_store_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
                        _actor: Actor) -> pd.DataFrame:
     """The stored course facts of one scope, clinics, dates, N and timepoint rule, with the
@@ -202,9 +263,10 @@ def cached_progress(scope_key: str, filters: OutcomeFilters, version: int, *,
 
 
 def _kept_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
-                _actor: Actor) -> _Facts:
+                _actor: Actor, params: dict[str, Any] | None = None,
+                patch_only: bool = False) -> _Facts | None:
     filters = _facts_filters(filters)
-    params = cached_parameters(filters, version)
+    params = params if params is not None else cached_parameters(filters, version)
     clinic_ids = list(filters.clinic_ids) if filters.clinic_ids else None
 
     def whole() -> _Facts:
@@ -229,7 +291,7 @@ def _kept_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
     return _kept(
         ("facts", scope_key, filters.clinic_ids, filters.start, filters.end, filters.after_n,
          filters.timepoint_rule),  # what the facts depend on (_facts_filters)
-        version, whole, patch)
+        version, whole, patch, actor=_actor, filters=filters, patch_only=patch_only)
 
 
 def cached_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
@@ -243,9 +305,13 @@ def cached_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
 
 
 def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
-                 _actor: Actor) -> _Tables:
-    params = cached_parameters(filters, version)
-    kept = _kept_facts(scope_key, filters, version, _actor=_actor)
+                 _actor: Actor, params: dict[str, Any] | None = None,
+                 patch_only: bool = False) -> _Tables | None:
+    params = params if params is not None else cached_parameters(filters, version)
+    kept = _kept_facts(scope_key, filters, version, _actor=_actor, params=params,
+                       patch_only=patch_only)
+    if kept is None:  # patch_only, and the facts could not be patched
+        return None
     facts, progress = kept.facts, kept.progress
 
     def whole() -> _Tables:
@@ -271,40 +337,125 @@ def _kept_tables(scope_key: str, filters: OutcomeFilters, version: int, *,
          filters.clinicians, filters.indications, params["after_n"],
          params["timepoint_rule"], params["all_courses"],
          tuple(sorted(params["remission_max"].items()))),
-        version, whole, patch)
+        version, whole, patch, actor=_actor, filters=filters, patch_only=patch_only)
 
 
 def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
-          patch: Callable[[Kept, list[int]], Kept]) -> Kept:
+          patch: Callable[[Kept, list[int]], Kept], *, actor: Actor,
+          filters: OutcomeFilters, patch_only: bool = False) -> Kept | None:
     """The frame kept under ``key`` at ``version``: kept as is, patched for the patients
     written since the kept version, or read whole (nothing kept, another store, a write
-    naming no patient, HELD_SECONDS since the last whole read)."""
+    naming no patient, HELD_SECONDS since the last whole read). ``patch_only``: None
+    rather than a whole read (``update_kept``)."""
+    with _key_lock(key):
+        with _held_lock:
+            held = _held.get(key)
+        if held is not None and (held.version > version or _mark(held.version) != held.mark):
+            held = None  # another store, a restored one, or an older version asked
+        if held is not None and held.version == version:
+            return _shallow(held.frame)
+        frame, read_at = None, time.monotonic()
+        if held is not None and read_at - held.read_at < HELD_SECONDS:
+            patients = written_patients(held.version, version)
+            if patients is not None:
+                frame, read_at = patch(held.frame, patients), held.read_at
+        if frame is None:
+            if patch_only:
+                return None
+            gc.unfreeze()  # what the last whole read froze can be collected again
+            frame = read_all()
+            # Everything alive now (the modules, the frames just read) is left out of the
+            # collector's full passes: at L one such pass over them took ~120 ms, and it
+            # fell in the render after a save (Python's gc.freeze, meant for long-lived
+            # objects).
+            gc.freeze()
+        mark = _mark(version)
+        with _held_lock:
+            current = _held.get(key)
+            if current is None or current.version <= version:
+                _held[key] = _Held(version, mark, frame, read_at, actor, filters)
+                _held.move_to_end(key)
+                while len(_held) > HELD_ENTRIES:
+                    dropped, _ = _held.popitem(last=False)
+                    _key_locks.pop(dropped, None)
+        return _shallow(frame)
+
+
+# --- after a save: the kept frames patched off the render ------------------------------------
+
+_updater: ThreadPoolExecutor | None = None
+UPDATE_SECONDS: list[float] = []  # how long the recent updates took (bench/app_probe.py)
+
+
+def start_updates() -> None:
+    """Patch the kept frames after every save of this process, on a worker thread
+    (``update_kept``), so that the next render of the Outcomes page finds them at the new
+    version: the save's patients cost the worker, not the reader's render. A render that
+    comes first waits for the frame's patch (its key's lock) or patches it itself. Another
+    server process's saves are patched at its next render, as without this."""
+    global _updater
     with _held_lock:
-        held = _held.get(key)
-    if held is not None and (held.version > version or version_mark(held.version) != held.mark):
-        held = None  # another store, a restored one, or an older version asked
-    if held is not None and held.version == version:
-        return _shallow(held.frame)
-    frame, read_at = None, time.monotonic()
-    if held is not None and read_at - held.read_at < HELD_SECONDS:
-        patients = written_patients(held.version, version)
-        if patients is not None:
-            frame, read_at = patch(held.frame, patients), held.read_at
-    if frame is None:
-        gc.unfreeze()  # what the last whole read froze can be collected again
-        frame = read_all()
-        # Everything alive now (the modules, the frames just read) is left out of the
-        # collector's full passes: at L one such pass over them took ~120 ms, and it fell
-        # in the render after a save (Python's gc.freeze, meant for long-lived objects).
-        gc.freeze()
+        if _updater is None:
+            _updater = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcome-update")
+    outcome_queue.listen_after_refresh(_after_save)
+
+
+def stop_updates() -> None:
+    """No more updates after a save (those queued are finished first)."""
+    global _updater
+    outcome_queue.listen_after_refresh(_after_save, on=False)
     with _held_lock:
-        current = _held.get(key)
-        if current is None or current.version <= version:
-            _held[key] = _Held(version, version_mark(version), frame, read_at)
-            _held.move_to_end(key)
-            while len(_held) > HELD_ENTRIES:
-                _held.popitem(last=False)
-    return _shallow(frame)
+        updater, _updater = _updater, None
+    if updater is not None:
+        updater.shutdown(wait=True)
+
+
+def wait_for_updates() -> None:
+    """Return when the updates queued so far are done (one worker: in order)."""
+    updater = _updater
+    if updater is not None:
+        updater.submit(lambda: None).result()
+
+
+def _after_save(engine: Engine) -> None:
+    updater = _updater
+    if updater is not None and engine.url == get_engine().url:  # the page's store
+        updater.submit(_update_quietly)
+
+
+def _update_quietly() -> None:
+    start = time.perf_counter()
+    try:
+        update_kept()
+    except Exception as exc:  # a render patches what this could not
+        _log.warning("updating the kept outcome frames failed (%s)", type(exc).__name__)
+    UPDATE_SECONDS.append(time.perf_counter() - start)
+    del UPDATE_SECONDS[:-50]
+
+
+def update_kept() -> int:
+    """Bring every kept frame up to the current data version by a patch for the patients
+    written since (never a whole read: what cannot be patched waits for a render); the
+    facts first, then the tables made of them. Returns how many were patched."""
+    version = data_version()
+    with _held_lock:
+        entries = sorted(_held.items(), key=lambda item: item[0][0] != "facts")
+    patched = 0
+    for key, held in entries:
+        if held.version >= version:
+            continue
+        kept = _kept_facts if key[0] == "facts" else _kept_tables
+        params = cached_parameters(held.filters, version)
+        made = kept(held.actor.scope_key, held.filters, version, _actor=held.actor,
+                    params=params, patch_only=True)
+        if made is None:
+            continue
+        patched += 1
+        if isinstance(made, _Tables) and isinstance(held.frame, _Tables):
+            for instruments, day in list(held.frame.summaries):  # those shown before the save
+                if day == made.counts.day:
+                    _summary(made, replace(held.filters, instruments=instruments), params, day)
+    return patched
 
 
 def _shallow(kept: Kept) -> Kept:
@@ -314,8 +465,8 @@ def _shallow(kept: Kept) -> Kept:
                       kept.options)
     if isinstance(kept, _Tables):
         return _Tables({name: frame.copy(deep=False) for name, frame in kept.frames.items()},
-                       kept.facts, kept.progress, kept.recounted,
-                       kept.waterfalls)  # the same list and dict: what is made is kept
+                       kept.facts, kept.progress, kept.recounted, kept.waterfalls,
+                       kept.summaries)  # the same list and dicts: what is made is kept
     return kept.copy(deep=False)
 
 
@@ -323,6 +474,8 @@ def forget_store_facts() -> None:
     """Drop the kept facts (with ``st.cache_data.clear()``: a cold process)."""
     with _held_lock:
         _held.clear()
+        _parameters.clear()
+        _marks.clear()
 
 
 def _facts_filters(filters: OutcomeFilters) -> OutcomeFilters:

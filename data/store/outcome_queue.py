@@ -36,10 +36,24 @@ AFTER_COMMIT = "outcome_queue.after_commit"  # session.info: courses to recomput
 _refresh: Callable[[Engine, list[int]], object] | None = None
 
 
+# Told after a save's courses were recomputed (``listen_after_refresh``): the Outcomes
+# page's kept frames are brought up to date then, off any render (ui/outcome_cache.py).
+_listeners: list[Callable[[Engine], object]] = []
+
+
 def refresh_with(refresh: Callable[[Engine, list[int]], object] | None) -> None:
     """Recompute a save's courses after its commit with ``refresh(engine, course_ids)``."""
     global _refresh
     _refresh = refresh
+
+
+def listen_after_refresh(listener: Callable[[Engine], object], *, on: bool = True) -> None:
+    """Call ``listener(engine)`` after each save's courses are recomputed (``on=False``:
+    no longer)."""
+    if listener in _listeners:
+        _listeners.remove(listener)
+    if on:
+        _listeners.append(listener)
 
 
 def mark_courses_stale(session: Session, course_ids: Iterable[int | None], *,
@@ -70,6 +84,12 @@ def refresh_after_commit(session: Session, engine: Engine) -> None:
         return
     try:
         _refresh(engine, sorted(ids))
-    except Exception as exc:
+    except Exception as exc:  # the save stands; the next read refreshes
         _log.warning("course outcome refresh after a save failed (%s); left queued",
                      type(exc).__name__)
+        return
+    for listener in _listeners:
+        try:
+            listener(engine)
+        except Exception as exc:  # a listener's failure is not the save's
+            _log.warning("a listener after a save's refresh failed (%s)", type(exc).__name__)
