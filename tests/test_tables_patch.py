@@ -472,3 +472,17 @@ def test_no_update_once_stopped(world, patches):
     assert patches["patched"] == []
     _kept(director)  # the render patches
     assert patches["patched"] == [[courses["B-1"][0]]]
+
+
+def test_a_frame_no_render_asked_for_lately_waits_for_its_render(world, patches, updates,
+                                                                  monkeypatch):
+    clin, director, _, courses = world
+    _kept(director)
+    version = data_version()
+    monkeypatch.setattr(cache, "UPDATE_IDLE_SECONDS", -1.0)  # every frame idle
+    log(clin, courses["B-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])
+    cache.wait_for_updates()
+    assert {held.version for held in cache._held.values()} == {version}
+    assert patches["patched"] == []
+    _kept(director)  # its render patches it
+    assert patches["patched"] == [[courses["B-1"][0]]]

@@ -237,6 +237,8 @@ _held_lock = threading.RLock()  # re-entrant: a helper taking it under it cannot
 # one lock per key: a render asking for a frame being patched (after a save, by
 # ``update_kept``) or read whole waits for it instead of doing the same work again
 _key_locks: dict[tuple, threading.Lock] = {}
+_asked_at: dict[tuple, float] = {}  # time.monotonic() a render last asked for each key
+UPDATE_IDLE_SECONDS = 900  # the worker patches the frames a render asked for this recently
 
 
 def _key_lock(key: tuple) -> threading.Lock:
@@ -350,6 +352,8 @@ def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
     with _key_lock(key):
         with _held_lock:
             held = _held.get(key)
+            if not patch_only:
+                _asked_at[key] = time.monotonic()
         if held is not None and (held.version > version or _mark(held.version) != held.mark):
             held = None  # another store, a restored one, or an older version asked
         if held is not None and held.version == version:
@@ -378,6 +382,7 @@ def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
                 while len(_held) > HELD_ENTRIES:
                     dropped, _ = _held.popitem(last=False)
                     _key_locks.pop(dropped, None)
+                    _asked_at.pop(dropped, None)
         return _shallow(frame)
 
 
@@ -434,16 +439,18 @@ def _update_quietly() -> None:
 
 
 def update_kept() -> int:
-    """Bring every kept frame up to the current data version by a patch for the patients
-    written since (never a whole read: what cannot be patched waits for a render); the
+    """Bring the kept frames a render asked for in the last UPDATE_IDLE_SECONDS up to the
+    current data version by a patch for the patients written since (never a whole read:
+    what cannot be patched waits for a render; one nobody looks at costs no save); the
     facts first, then the tables made of them. Returns how many were patched."""
-    version = data_version()
+    version, now = data_version(), time.monotonic()
     with _held_lock:
         entries = sorted(_held.items(), key=lambda item: item[0][0] != "facts")
+        asked = dict(_asked_at)
     patched = 0
     for key, held in entries:
-        if held.version >= version:
-            continue
+        if held.version >= version or now - asked.get(key, 0.0) > UPDATE_IDLE_SECONDS:
+            continue  # current, or no render asked for it lately: patched when one does
         kept = _kept_facts if key[0] == "facts" else _kept_tables
         params = cached_parameters(held.filters, version)
         made = kept(held.actor.scope_key, held.filters, version, _actor=held.actor,
@@ -476,6 +483,7 @@ def forget_store_facts() -> None:
         _held.clear()
         _parameters.clear()
         _marks.clear()
+        _asked_at.clear()
 
 
 def _facts_filters(filters: OutcomeFilters) -> OutcomeFilters:
