@@ -55,6 +55,18 @@ def progress_from_infusions(infusions: pd.DataFrame) -> pd.DataFrame:
 def course_states(progress: pd.DataFrame, *, as_of: date, induction_length: int,
                   lapse_days: int) -> pd.DataFrame:
     """``progress`` with ``last`` (0 when no infusion) and ``state`` (one of STATES)."""
+    last, codes = state_codes(progress, as_of=as_of, induction_length=induction_length,
+                              lapse_days=lapse_days)
+    names = np.array(STATES, dtype=object)
+    return progress.assign(last=last, state=pd.Series(names[codes], index=progress.index,
+                                                      dtype="object"))
+
+
+def state_codes(progress: pd.DataFrame, *, as_of: date, induction_length: int,
+                lapse_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """D1 per course of ``progress``: the last infusion (0 when none) and the state as its
+    place in STATES (numbers: at XL, 380,573 courses, a text per course cost ~35 ms more
+    to make and to count)."""
     last = pd.to_numeric(progress["last_infusion"]).to_numpy(dtype="float64",
                                                              na_value=np.nan)
     last = np.nan_to_num(last, nan=0.0).astype("int64")
@@ -64,11 +76,10 @@ def course_states(progress: pd.DataFrame, *, as_of: date, induction_length: int,
     recent = np.isnat(last_day) | (days <= lapse_days)
     completed = last >= induction_length
     in_progress = ~completed & ~closed & recent
-    state = np.full(len(last), "stopped", dtype=object)
-    state[in_progress] = "in_progress"
-    state[completed] = "completed"
-    return progress.assign(last=last, state=pd.Series(state, index=progress.index,
-                                                      dtype="object"))
+    codes = np.full(len(last), STATES.index("stopped"), dtype="int64")
+    codes[in_progress] = STATES.index("in_progress")
+    codes[completed] = STATES.index("completed")
+    return last, codes
 
 
 def retention_block(states: pd.DataFrame, *, induction_length: int) -> dict[str, Any]:

@@ -180,12 +180,16 @@ def _month_codes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
                              and isinstance(start.dtype, np.dtype) and start.dtype.kind == "M"):
         return period_codes(course_months(table), "month")
     first_day, start_day = first.to_numpy(), start.to_numpy()
-    months = np.where(np.isnat(first_day), start_day.astype(first_day.dtype),
-                      first_day).astype("datetime64[M]")
-    known = ~np.isnat(months)
-    position = np.full(len(months), -1, dtype="int64")
-    distinct, codes = np.unique(months[known].view("int64"), return_inverse=True)
-    position[known] = codes
+    days = np.where(np.isnat(first_day), start_day.astype(first_day.dtype), first_day)
+    known = ~np.isnat(days)
+    position = np.full(len(days), -1, dtype="int64")
+    # the distinct days by a hash (courses start on a few thousand days), then their
+    # months: no calendar conversion nor sort per course (at XL ~30 ms per table)
+    day_codes, distinct_days = pd.factorize(days[known].astype("datetime64[D]").view("int64"))
+    months = np.asarray(distinct_days, dtype="int64").astype("datetime64[D]").astype(
+        "datetime64[M]")
+    distinct, month_of_day = np.unique(months.view("int64"), return_inverse=True)
+    position[known] = month_of_day[day_codes]
     return position, np.array([str(m) for m in distinct.astype("datetime64[M]")],
                               dtype=object)
 
@@ -252,11 +256,18 @@ def _paired(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def state_tally(states: pd.DataFrame) -> Tally:
     """D1: courses per (state, last infusion) of ``outcomes.retention.course_states`` rows."""
-    out = Tally()
     if states.empty:
-        return out
+        return Tally()
     codes, names = pd.factorize(states["state"].to_numpy(dtype=object))
-    last = states["last"].to_numpy(dtype="int64")
+    return state_tally_of_codes(states["last"].to_numpy(dtype="int64"), codes, list(names))
+
+
+def state_tally_of_codes(last: np.ndarray, codes: np.ndarray, names: list[str]) -> Tally:
+    """``state_tally`` of courses given as their last infusion and their state's place in
+    ``names`` (``outcomes.retention.state_codes``)."""
+    out = Tally()
+    if not len(last):
+        return out
     # one number per (last infusion, state): counted by bincount when small, else unique
     pair = (last - last.min()) * len(names) + codes
     if pair.max() < 1_000_000:

@@ -22,8 +22,8 @@ from data.store.clinic_time import default_time_zone, today_in
 from data.store.db import get_engine, read_session
 from models.tables import Course, Infusion, Patient
 from outcomes.engine import index_course_keys
-from outcomes.retention import PROGRESS_COLUMNS, course_states, retention_of_tally
-from outcomes.tally import Tally, state_tally
+from outcomes.retention import PROGRESS_COLUMNS, STATES, retention_of_tally, state_codes
+from outcomes.tally import Tally, state_tally_of_codes
 
 
 def load_course_progress(*, course_keys: Iterable[int], clinic_ids: list[int] | None = None,
@@ -151,7 +151,9 @@ def patched_progress(progress: pd.DataFrame, patients: list[int], *,
 
 def progress_of(progress: pd.DataFrame, course_keys: Iterable[int]) -> pd.DataFrame:
     """The rows of ``read_progress`` of the chosen courses, PROGRESS_COLUMNS."""
-    keep = progress["course_key"].isin(np.fromiter(course_keys, dtype="int64")).to_numpy()
+    keys = course_keys if isinstance(course_keys, np.ndarray) \
+        else np.fromiter(course_keys, dtype="int64")
+    keep = progress["course_key"].isin(keys).to_numpy()
     return progress.loc[keep, list(PROGRESS_COLUMNS)].reset_index(drop=True)
 
 
@@ -187,9 +189,9 @@ def retention_tally(progress: pd.DataFrame, keys: Iterable[int], *, day: date,
                     induction_length: int, lapse_days: int) -> Tally:
     """D1's counts (courses per state and last infusion, ``outcomes.tally.state_tally``) of
     the courses ``keys`` of ``progress`` as of ``day``."""
-    states = course_states(progress_of(progress, keys), as_of=day,
-                           induction_length=induction_length, lapse_days=lapse_days)
-    return state_tally(states)
+    last, codes = state_codes(progress_of(progress, keys), as_of=day,
+                              induction_length=induction_length, lapse_days=lapse_days)
+    return state_tally_of_codes(last, codes, list(STATES))
 
 
 def retention_object(tally: Tally, *, day: date, induction_length: int,

@@ -150,6 +150,15 @@ def test_retention_from_counts_equals_the_block():
     tally = state_tally(states)
     assert tally == {("state", "completed", 6): 1, ("state", "completed", 7): 1,
                      ("state", "stopped", 2): 1, ("state", "in_progress", 0): 1}
+    from outcomes.retention import STATES, state_codes
+    from outcomes.tally import state_tally_of_codes
+
+    last, codes = state_codes(progress, as_of=pd.Timestamp("2024-03-10").date(),
+                              induction_length=6, lapse_days=28)
+    assert last.tolist() == [6, 2, 0, 7]  # completed, stopped, in progress, completed
+    assert codes.tolist() == [STATES.index(s) for s in
+                              ("completed", "stopped", "in_progress", "completed")]
+    assert state_tally_of_codes(last, codes, list(STATES)) == tally
     block = retention_of_tally(tally, induction_length=6)
     assert block == retention_block(states, induction_length=6)
     assert (block["n_with_booster"], block["stopped_after_infusion"]["2"]) == (1, 1)
