@@ -15,6 +15,7 @@ from ui.kiosk import BACK_FROM_KIOSK, in_kiosk_mode, kiosk_screen
 from ui.outcome_cache import start_updates
 from ui.respond import wants_respond_page
 from ui.session import current_actor, ensure_store, sign_in_form
+from ui.style import page_style
 
 # The sidebar's state is set once per run in main(), after the page is known (a second
 # call in the same run raced in the browser).
@@ -60,6 +61,7 @@ def only(screen, title: str, url_path: str) -> None:
 
 def main() -> None:
     ensure_store()
+    page_style()  # metrics that fit a tablet's columns (ui/style.py)
     if os.environ.get("OUTCOME_UPDATES_AFTER_SAVE", "on") != "off":
         start_updates()  # a save's patients patched into the Outcomes page off its render
     # The kiosk first: while it is on, nothing else is reachable in this tab (not even a

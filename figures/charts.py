@@ -385,7 +385,7 @@ def waterfall_figure(waterfall: pd.DataFrame, max_bars: int = 1500,
 
 def severity_figure(distribution: pd.DataFrame, instrument: str) -> go.Figure:
     """Courses per severity band at baseline and at the latest score (paired courses)."""
-    bands = [label.replace(" ", "<br>") for label in distribution["band"]]
+    bands = list(distribution["band"])  # one line each: plotly turns them when they would touch
     traces = [{"type": "bar", "x": bands, "y": distribution[column].tolist(), "name": name,
                "marker": {"color": colour}, "text": [str(v) for v in distribution[column]],
                "textposition": "outside",
@@ -394,7 +394,11 @@ def severity_figure(distribution: pd.DataFrame, instrument: str) -> go.Figure:
                                            ("latest", "#2563eb", "Latest"))]
     return from_spec(traces, house_layout(
         360, barmode="group", xaxis={"title": {"text": f"{instrument} severity band"},
-                                     "tickangle": 0, "tickfont": {"size": 10}},
+                                     # no tickangle: plotly.js's default ("auto") keeps
+                                     # them level where they fit and turns them where
+                                     # they would touch (two columns at 820 px)
+                                     "automargin": True,
+                                     "tickfont": {"size": 10}},
         yaxis={"title": {"text": "Courses"}}))
 
 

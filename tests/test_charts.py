@@ -176,3 +176,17 @@ def test_the_km_axis_ticks_at_most_eight_infusions():
 
     assert (dtick(6), dtick(7), dtick(14), dtick(20)) == (1, 1, 2, 3)  # 7 -> 8 ticks 0..7
     assert charts.km_figure([], [], 6).layout.xaxis.dtick == 1
+
+
+def test_the_severity_bands_are_named_on_one_line_and_turned_when_they_would_touch():
+    import pandas as pd
+
+    severity = pd.DataFrame({"band": ["minimal", "mild", "moderate", "moderately severe",
+                                      "severe"], "baseline": [0, 1, 23, 43, 53],
+                             "latest": [34, 38, 28, 14, 6]})
+    figure = charts.severity_figure(severity, "PHQ-9")
+    assert list(figure.data[0].x) == ["minimal", "mild", "moderate", "moderately severe",
+                                      "severe"]  # no <br>: turned, two lines read apart
+    # no fixed angle (plotly.js's default "auto" turns labels that would touch)
+    assert figure.layout.xaxis.tickangle is None and figure.layout.xaxis.automargin
+    assert list(figure.data[1].y) == [34, 38, 28, 14, 6]

@@ -146,6 +146,22 @@ def test_director_sees_clinic_outcomes_matching_the_command_line(page, demo_url)
         shoot(page, shot)
 
 
+def test_no_metric_is_cut_at_a_tablets_width(page):
+    """At 820 px the sidebar leaves ~470 px to the page: the headline's metrics sit ~100 px
+    wide, where a value was cut to "52...." and a label to "Response..." (ui/style.py)."""
+    page.set_viewport_size({"width": 820, "height": 1100})
+    sign_in(page, "demo.director")
+    open_outcomes(page)
+    settle(page)
+    cut = page.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid="stMetricValue"] .stMarkdownEllipsis,'
+        + ' [data-testid="stMetricLabel"] .stMarkdownEllipsis')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""")
+    shown = page.locator('[data-testid="stMetricValue"]').count()
+    assert shown >= 8  # the headline's two boxes of four, and the change and safety rows
+    assert cut == []
+
+
 def test_clinician_opens_a_patient_trajectory_and_report(page, tmp_path):
     sign_in(page, "demo.clin1")
     open_outcomes(page)
