@@ -5,8 +5,8 @@ read. Kept in store/ because the clinic services, the imports and the bulk write
 mark courses, and they sit below the outcome read side.
 
 A save of one infusion, score or correction marks its course ``after_commit``: once its
-transaction has committed, ``data.store.db.write_session`` recomputes the queued courses
-(``refresh_after_commit``), so the save's own request pays for its course's outcome
+transaction has committed, ``data.store.db.write_session`` recomputes the courses it
+marked (``refresh_after_commit``), so the save's own request pays for its course's outcome
 update (~5 ms) and the next reader of the outcomes finds them up to date: a read does not
 write, and does not wait for the writer's turn. The recomputation runs in a transaction
 of its own after the save's: on PostgreSQL two saves of one course in flight at once
