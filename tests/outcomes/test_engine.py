@@ -303,6 +303,9 @@ COURSES = {
     # patient 5: same start and number (an import's duplicate): the lower key
     51: {"patient_key": 5, "course_number": 1, "course_start": pd.Timestamp("2024-02-01")},
     50: {"patient_key": 5, "course_number": 1, "course_start": pd.Timestamp("2024-02-01")},
+    # patients 6 and 7: one course each (a later start than the others): that course
+    60: {"patient_key": 6, "course_number": 3, "course_start": pd.Timestamp("2025-01-01")},
+    70: {"patient_key": 7, "course_number": 1, "course_start": pd.NaT},
 }
 
 
@@ -312,12 +315,12 @@ def courses_obs():
 
 
 def test_select_courses_keeps_the_index_course():
-    assert set(select_courses(courses_obs())["course_key"]) == {11, 21, 31, 50}
+    assert set(select_courses(courses_obs())["course_key"]) == {11, 21, 31, 50, 60, 70}
     assert set(select_courses(courses_obs(), all_courses=True)["course_key"]) == set(COURSES)
 
 
 @pytest.mark.parametrize(("all_courses", "keys"),
-                         [(False, [11, 21, 31, 50]), (True, sorted(COURSES))])
+                         [(False, [11, 21, 31, 50, 60, 70]), (True, sorted(COURSES))])
 def test_course_table_index_vs_all_courses(all_courses, keys):
     result = course_table(courses_obs(), "PHQ-9", all_courses=all_courses)
     assert sorted(result["course_key"]) == keys
