@@ -279,7 +279,6 @@ def _kept_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
                 patch_only: bool = False) -> _Facts | None:
     filters = _facts_filters(filters)
     params = params if params is not None else cached_parameters(filters, version)
-    clinic_ids = list(filters.clinic_ids) if filters.clinic_ids else None
 
     def whole() -> _Facts:
         facts, progress = stored_facts_and_progress(actor=_actor, filters=filters,
@@ -292,13 +291,11 @@ def _kept_facts(scope_key: str, filters: OutcomeFilters, version: int, *,
         fresh, fresh_progress = stored_facts_and_progress(
             actor=_actor, filters=filters, params=params, narrowed=False,
             patient_ids=patients)
-        facts = patched_facts(held.facts, patients=patients, actor=_actor, filters=filters,
-                              params=params, fresh=fresh)
+        facts = patched_facts(held.facts, fresh, patients=patients)
         options = held.options.patched(option_counts(rows_of(held.facts, patients)),
                                        option_counts(rows_of(facts, patients)))
-        return _Facts(facts, patched_progress(held.progress, patients, clinic_ids=clinic_ids,
-                                              start=filters.start, end=filters.end,
-                                              fresh=fresh_progress), options)
+        return _Facts(facts, patched_progress(held.progress, fresh_progress, patients),
+                      options)
 
     return _kept(
         ("facts", scope_key, filters.clinic_ids, filters.start, filters.end, filters.after_n,

@@ -124,19 +124,14 @@ def _statuses(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return distinct[at]
 
 
-def patched_progress(progress: pd.DataFrame, patients: list[int], *,
-                     clinic_ids: list[int] | None = None, start: date | None = None,
-                     end: date | None = None, fresh: pd.DataFrame | None = None,
-                     ) -> pd.DataFrame:
-    """``read_progress`` of the clinics and range, read earlier, with the rows of
-    ``patients`` read again (the patients written since): equal to a fresh read, up to the
-    order of its rows. ``fresh``: their rows, when read already (with their facts:
-    ``outcome_report.stored_facts_and_progress``, one read of their courses)."""
+def patched_progress(progress: pd.DataFrame, fresh: pd.DataFrame,
+                     patients: list[int]) -> pd.DataFrame:
+    """``read_progress`` of the clinics and range, read earlier, with ``fresh``, the rows of
+    ``patients`` (the patients written since) read again with their facts
+    (``outcome_report.stored_facts_and_progress``, one read of their courses), in place of
+    theirs: equal to a fresh read, up to the order of its rows."""
     if not patients:
         return progress
-    if fresh is None:
-        fresh = read_progress(clinic_ids=clinic_ids, start=start, end=end,
-                              patient_ids=patients)
     written = written_rows(progress, patients)
     fresh = fresh.astype(progress.dtypes.to_dict())
     # the usual save: the same courses (read in course order, as the kept rows of a

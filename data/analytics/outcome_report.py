@@ -294,20 +294,16 @@ def stored_facts_and_progress(*, actor: Actor, filters: OutcomeFilters, params: 
 FACT_ORDER = ["course_key", "instrument"]
 
 
-def patched_facts(facts: pd.DataFrame, *, patients: list[int], actor: Actor,
-                  filters: OutcomeFilters, params: dict[str, Any],
-                  fresh: pd.DataFrame | None = None) -> pd.DataFrame:
+def patched_facts(facts: pd.DataFrame, fresh: pd.DataFrame, *,
+                  patients: list[int]) -> pd.DataFrame:
     """``facts`` (``stored_facts(..., narrowed=False)`` in FACT_ORDER, read earlier) brought
-    up to date after writes to ``patients`` (``outcome_frames.written_patients``): their
-    rows dropped and read again, in scope, clinics and dates (a patient moved out of them
-    loses its rows). Equal to a fresh ``stored_facts`` in FACT_ORDER; costs the written
-    patients' rows, not the store's (issue 13 item 2). ``fresh``: their rows, when read
-    already (``stored_facts_and_progress`` with ``patient_ids``)."""
+    up to date after writes to ``patients`` (``outcome_frames.written_patients``):
+    ``fresh``, their rows read again in scope, clinics and dates
+    (``stored_facts_and_progress`` with ``patient_ids``; a patient moved out of them loses
+    its rows), in place of theirs. Equal to a fresh ``stored_facts`` in FACT_ORDER; costs
+    the written patients' rows, not the store's (issue 13 item 2)."""
     if not patients:
         return facts
-    if fresh is None:
-        fresh = stored_facts(actor=actor, filters=filters, params=params, narrowed=False,
-                             patient_ids=patients)
     written = written_rows(facts, patients)
     if not fresh.empty:
         fresh = in_fact_order(fresh)
