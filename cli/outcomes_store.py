@@ -14,6 +14,13 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from data.store.db import write_session
     from models.access import SYSTEM
 
+    if getattr(args, "blocks", False):
+        from data.analytics.outcome_blocks import build_all
+
+        with write_session() as session:
+            blocks = build_all(session.connection())
+        err(f"course blocks built from the courses and their packs: {blocks} blocks")
+        return EXIT_OK
     with write_session() as session:
         rows = rebuild_outcomes(session)
         audit.record(session, actor=SYSTEM, action="rebuild", entity="course_outcome",
@@ -37,6 +44,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rebuild-outcomes",
                        help="recompute the stored course outcomes from every score")
+    p.add_argument("--blocks", action="store_true",
+                   help="only build again the blocks of the courses' read from the courses "
+                        "and their kept outcomes (after migration 0012 on a large store)")
     p.set_defaults(func=cmd_rebuild)
     p = sub.add_parser("check-outcomes",
                        help="compare the stored course outcomes with a full recomputation "

@@ -538,3 +538,22 @@ class CourseOutcomeStale(SQLModel, table=True):
 
     course_id: int = Field(primary_key=True)
     generation: int = 1
+
+
+class CourseOutcomeBlock(SQLModel, table=True):
+    """The summary's read of the courses with their packs, kept per block of course ids
+    (``block`` = course id // data.analytics.outcome_blocks.BLOCK_COURSES; migration 0012):
+    ``body`` is that read of the block's courses (patient, clinic, number, start,
+    indication, status and the ``course_outcome_pack`` columns) as one Arrow IPC stream, so
+    a whole-scope read takes a row per block instead of a row per course from two tables.
+
+    A trigger on ``course_outcome_pack``, ``course`` and ``patient`` (clinic, indication)
+    marks the block ``stale`` in the writer's own transaction, whatever the writer; the
+    refresh that writes packs builds their blocks again in the same transaction. A reader
+    takes the blocks that are not stale and reads the others' courses from their tables."""
+
+    __tablename__ = "course_outcome_block"
+
+    block: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    stale: bool = True

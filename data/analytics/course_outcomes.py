@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from data.analytics import fact_pack
+from data.analytics import fact_pack, outcome_blocks
 from data.analytics.course_progress import PROGRESS_SCHEMA, progress_frame, with_last_infusion
 from data.analytics.observations import (
     _joined,
@@ -132,6 +132,22 @@ def rebuild_outcomes(session: Session) -> int:
 
 
 def _replace_rows(session: Session, course_ids: Sequence[int], deleted: bool = False) -> int:
+    """Recompute the courses' rows and packs, then build their blocks (all of them after a
+    rebuild, ``deleted``) and a few stale blocks more (outcome_blocks.STALE_PER_REFRESH)."""
+    written = _replace_facts(session, course_ids, deleted)
+    conn = session.connection()
+    if deleted:
+        outcome_blocks.build_all(conn)
+    else:
+        mine = outcome_blocks.blocks_of(course_ids)
+        stale = outcome_blocks.stale_blocks(
+            conn, limit=len(mine) + outcome_blocks.STALE_PER_REFRESH)
+        others = [b for b in stale if b not in mine][:outcome_blocks.STALE_PER_REFRESH]
+        outcome_blocks.build_blocks(conn, [*mine, *others])
+    return written
+
+
+def _replace_facts(session: Session, course_ids: Sequence[int], deleted: bool) -> int:
     written = 0
     for start in range(0, len(course_ids), CHUNK):
         chunk = list(course_ids[start:start + CHUNK])
@@ -310,6 +326,10 @@ def check_outcomes(engine: Engine | None = None) -> Difference | None:
         for column in EDGE_COLUMNS:
             if old[column] != new[column]:
                 return Difference(course, "*", f"pack {column}", old[column], new[column])
+    with engine.connect() as conn:  # the blocks: each the read of its courses
+        block = outcome_blocks.check_blocks(conn)
+    if block is not None:
+        return Difference(block[0], "*", "block", block[1], "its courses' read")
     return None
 
 
@@ -425,6 +445,10 @@ def _packed_courses(conn: Connection, course_stmt: Select, chosen: list, *,
     memory: the page's peak rose by 100-170 MiB.) ``whole``: a read of the whole scope
     (streamed); else a few patients'. A pack whose course the courses read did not see
     (written between the two reads, on PostgreSQL) is left out, as the join would."""
+    if whole and not chosen:  # every course: the blocks, when few are stale
+        kept = outcome_blocks.read_courses(conn)
+        if kept is not None:
+            return _as_packed_courses(conn, kept, dimensions=dimensions, progress=progress)
     if dimensions:
         course_stmt = course_stmt.add_columns(Patient.indication)
     if progress:
@@ -450,6 +474,21 @@ def _packed_courses(conn: Connection, course_stmt: Select, chosen: list, *,
     for name in taken.column_names:
         packs = packs.append_column(name, taken[name])
     return packs
+
+
+def _as_packed_courses(conn: Connection, kept: pa.Table, *, dimensions: bool,
+                       progress: bool) -> pa.Table:
+    """``outcome_blocks.read_courses``' table with ``_packed_courses``' columns, in its
+    order: the pack's, then the course's."""
+    if dimensions:
+        kept = outcome_blocks.with_usernames(conn, kept)
+    names = ["course_key", "headers", "maps",
+             *(["username", "clinician_code", "route"] if dimensions else []),
+             *(["last_infusion", "last_administered_on"] if progress else []),
+             "patient_key", "clinic_id", "course_number", "course_start",
+             *(["indication"] if dimensions else []),
+             *(["course_status"] if progress else [])]
+    return kept.select(names)
 
 
 def _column_rows(conn: Connection, chosen: list, names: list[str] | None, plain: list[str],

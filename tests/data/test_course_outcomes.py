@@ -176,6 +176,9 @@ def test_the_cli_commands_exist(engine, capsys):
     assert main(["rebuild-outcomes"]) == 0
     assert main(["check-outcomes"]) == 0
     assert "equal a full recomputation" in capsys.readouterr().err
+    assert main(["rebuild-outcomes", "--blocks"]) == 0
+    assert "course blocks built" in capsys.readouterr().err
+    assert main(["check-outcomes"]) == 0
 
 
 def _assessments(course: int) -> list[Assessment]:
