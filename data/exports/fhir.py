@@ -41,6 +41,14 @@ PSEUDONYMIZED = {"system": "http://terminology.hl7.org/CodeSystem/v3-Observation
                  "code": "PSEUDED", "display": "pseudonymized"}
 
 
+def patient_uuid(namespace: uuid.UUID, study_id: str) -> str:
+    """A patient's resource id in one export: a name-based UUID of its study id in a
+    namespace drawn for that export (uuid4), so ids link nothing across exports, and the
+    streamed export finds a patient's id again from the study id when its scores come
+    instead of holding every patient's (data/exports/stream.fhir_resources)."""
+    return str(uuid.uuid5(namespace, study_id))
+
+
 def _urn() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
@@ -157,9 +165,11 @@ def build_bundle(patients: Table, scores: Table, *, deidentified: bool,
     entries: list[dict[str, Any]] = []
     patient_urns: dict[str, str] = {}
     wanted = {row["study_id"] for row in scores.rows if row["instrument"] in FHIR_INSTRUMENTS}
+    namespace = uuid.uuid4()  # a patient's id: patient_uuid (the streamed export's rule)
     for row in patients.rows:
         if row["study_id"] in wanted:
-            patient_urns[row["study_id"]] = urn = _urn()
+            patient_urns[row["study_id"]] = urn = \
+                f"urn:uuid:{patient_uuid(namespace, row['study_id'])}"
             entries.append({"fullUrl": urn, "resource": patient_resource(row, deidentified)})
     for score in scores.rows:
         if score["instrument"] not in FHIR_INSTRUMENTS or score["study_id"] not in patient_urns:

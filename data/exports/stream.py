@@ -36,6 +36,7 @@ from data.exports.fhir import (
     PSEUDONYMIZED,
     VALIDATE_AT_MOST,
     patient_resource,
+    patient_uuid,
     questionnaire_response,
     total_observation,
 )
@@ -43,7 +44,7 @@ from data.exports.tables import (
     RowFilters,
     _chosen_scores,
     iter_score_chunks,
-    load_patients,
+    patient_rows,
     score_plan,
 )
 from data.exports.values import _json_field, table_rows
@@ -254,22 +255,23 @@ def fhir_resources(session: Session, *, actor: Actor, filters: RowFilters, today
         select(Patient.study_id).distinct().join(Course, Course.patient_id == Patient.id)
         .join(Assessment, Assessment.course_id == Course.id)
         .where(*_chosen_scores(actor, filters, FHIR_INSTRUMENTS))).all())
-    patients = load_patients(session, actor=actor, filters=filters, today=today)
-    subjects: dict[str, str] = {}
-    for row in patients.rows:
+    # a patient's id found again from its study id (fhir.patient_uuid): no map of every
+    # patient's reference is held (memory follows the chunk, issue 13)
+    namespace = uuid.uuid4()
+    emitted: set[str] = set()
+    for row in patient_rows(session, actor=actor, filters=filters, today=today):
         if row["study_id"] in wanted:
-            ident = str(uuid.uuid4())
-            subjects[row["study_id"]] = reference("Patient", ident)
-            yield ident, patient_resource(row, deidentified)
-    del patients
+            emitted.add(row["study_id"])
+            yield patient_uuid(namespace, row["study_id"]), patient_resource(row, deidentified)
+    del wanted
     stream = score_stream(session, actor=actor, filters=filters, deidentified=False,
                           date_mode="year", instruments=FHIR_INSTRUMENTS, raw=True)
     written = Written()
     for chunk in _counted(stream, progress, written):
         for score in chunk.rows:
-            subject = subjects.get(score["study_id"])
-            if score["instrument"] not in FHIR_INSTRUMENTS or subject is None:
+            if score["instrument"] not in FHIR_INSTRUMENTS or score["study_id"] not in emitted:
                 continue
+            subject = reference("Patient", patient_uuid(namespace, score["study_id"]))
             response = str(uuid.uuid4())
             yield response, questionnaire_response(score, subject, deidentified)
             if score.get("total") is not None:
