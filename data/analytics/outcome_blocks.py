@@ -150,10 +150,10 @@ def read_courses(conn: Connection, *, stream: bool = True) -> pa.Table | None:
     the stale blocks' tables; None when more than MAX_STALE_READ blocks are stale (the
     caller then reads the tables whole).
 
-    The blocks are read BLOCKS_PER_READ at a time, each read's bodies decoded and let go
-    before the next (memory: the courses and one read's bodies, not all bodies beside
-    their copy). Each read lists its blocks fresh or stale in one statement, and a course
-    is in one block only: no course is read twice or left out."""
+    The table is a chunk per block, each a view of its body (no copy: the bodies are the
+    table's memory). The blocks are read BLOCKS_PER_READ at a time; each read lists its
+    blocks fresh or stale in one statement, and a course is in one block only: no course
+    is read twice or left out."""
     stale_count = conn.execute(select(func.count()).select_from(_BLOCK)
                                .where(_BLOCK.c.stale)).scalar() or 0
     if stale_count > MAX_STALE_READ:
@@ -169,11 +169,9 @@ def read_courses(conn: Connection, *, stream: bool = True) -> pa.Table | None:
                             {"block": "int", "stale": "bool", "body": "binary"}, stream=stream)
         marks = listed["stale"].to_numpy(zero_copy_only=False).astype(bool)
         stale += ints(listed["block"])[marks].tolist()
-        bodies = [decode(body.as_buffer()) for chunk in listed["body"].chunks
-                  for body in chunk if body.is_valid]
-        if bodies:  # one copy of this read's courses; its bodies are let go
-            parts.append(pa.concat_tables(bodies).combine_chunks())
-        del listed, bodies
+        parts += [decode(body.as_buffer()) for chunk in listed["body"].chunks
+                  for body in chunk if body.is_valid]  # views of the bodies: no copy
+        del listed
     if len(stale) > MAX_STALE_READ:  # marked since the count
         return None
     if stale:
