@@ -444,7 +444,11 @@ def _packed_courses(conn: Connection, course_stmt: Select, chosen: list, *,
     side on two threads they took 0.5-0.6 s, but Arrow's allocator kept each thread's
     memory: the page's peak rose by 100-170 MiB.) ``whole``: a read of the whole scope
     (streamed); else a few patients'. A pack whose course the courses read did not see
-    (written between the two reads, on PostgreSQL) is left out, as the join would."""
+    (written between the two reads, on PostgreSQL) is left out, as the join would.
+
+    A whole read of every course (an all-clinic user, no clinic or date filter) takes the
+    same columns from the blocks kept of this read (data/analytics/outcome_blocks.py): a
+    row per 256 courses (at XL 1,487 rows, where the two reads were 2 x 380,573)."""
     if whole and not chosen:  # every course: the blocks, when few are stale
         kept = outcome_blocks.read_courses(conn)
         if kept is not None:
