@@ -165,7 +165,7 @@ def _offsets(array: pa.Array) -> np.ndarray:
 
 def _data(array: pa.Array) -> memoryview | bytes:
     """The bytes of a binary array's values, from its first value to its last."""
-    _, offsets, data = array.buffers()
+    data = array.buffers()[2]
     if data is None or not len(array):
         return b""
     bounds = _offsets(array)
