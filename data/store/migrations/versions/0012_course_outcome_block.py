@@ -31,16 +31,15 @@ depends_on: str | Sequence[str] | None = None
 
 BLOCK_COURSES = 256  # data.analytics.outcome_blocks.BLOCK_COURSES at this revision
 
-# (table, the course id of a row, the condition on an updated row; None: any update)
-WATCHED = (("course_outcome_pack", "course_id", None),
-           ("course", "id", None))
+# (table, the column holding a row's course id): any write to them marks the block
+WATCHED = (("course_outcome_pack", "course_id"), ("course", "id"))
 
 
 def _sqlite_triggers() -> list[str]:
     mark = ("INSERT INTO course_outcome_block (block, stale) VALUES ({key} / {n}, 1) "
             "ON CONFLICT (block) DO UPDATE SET stale = 1")
     sql = []
-    for table, column, _ in WATCHED:
+    for table, column in WATCHED:
         for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")),
                             ("DELETE", ("OLD",))):
             body = "; ".join(mark.format(key=f"{row}.{column}", n=BLOCK_COURSES)
@@ -63,7 +62,7 @@ def _postgres_triggers() -> list[str]:
     mark = ("INSERT INTO course_outcome_block (block, stale) SELECT DISTINCT {key} / {n}, true "
             "FROM {rows} ON CONFLICT (block) DO UPDATE SET stale = true")
     sql = []
-    for table, column, _ in WATCHED:
+    for table, column in WATCHED:
         for event, rows in (("INSERT", ("new_rows",)), ("UPDATE", ("old_rows", "new_rows")),
                             ("DELETE", ("old_rows",))):
             name = f"{table}_block_{event.lower()}"
@@ -90,7 +89,7 @@ def _postgres_triggers() -> list[str]:
 
 
 def _names() -> list[tuple[str, str]]:
-    return [*((f"{table}_block_{event}", table) for table, _, _ in WATCHED
+    return [*((f"{table}_block_{event}", table) for table, _ in WATCHED
               for event in ("insert", "update", "delete")),
             ("patient_block_update", "patient")]
 
