@@ -132,18 +132,22 @@ def rebuild_outcomes(session: Session) -> int:
 
 
 def _replace_rows(session: Session, course_ids: Sequence[int], deleted: bool = False) -> int:
-    """Recompute the courses' rows and packs, then build their blocks (all of them after a
-    rebuild, ``deleted``) and a few stale blocks more (outcome_blocks.STALE_PER_REFRESH)."""
-    written = _replace_facts(session, course_ids, deleted)
+    """Recompute the courses' rows and packs, then bring their blocks up to date: a block
+    fresh before these writes (locked first) patched with these courses' rows, a stale one
+    built whole, all of them after a rebuild (``deleted``); and a few stale blocks more
+    (outcome_blocks.STALE_PER_REFRESH)."""
     conn = session.connection()
+    mine = outcome_blocks.blocks_of(course_ids)
+    fresh = set() if deleted else outcome_blocks.lock_fresh(conn, mine)  # before the writes
+    written = _replace_facts(session, course_ids, deleted)
     if deleted:
         outcome_blocks.build_all(conn)
     else:
-        mine = outcome_blocks.blocks_of(course_ids)
+        outcome_blocks.patch_blocks(conn, fresh, course_ids)
         stale = outcome_blocks.stale_blocks(
             conn, limit=len(mine) + outcome_blocks.STALE_PER_REFRESH)
         others = [b for b in stale if b not in mine][:outcome_blocks.STALE_PER_REFRESH]
-        outcome_blocks.build_blocks(conn, [*mine, *others])
+        outcome_blocks.build_blocks(conn, [*(mine - fresh), *others])
     return written
 
 

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.engine import Connection
@@ -102,6 +103,43 @@ def build_blocks(conn: Connection, blocks: Iterable[int]) -> int:
                      .values(body=encode(table), stale=False))
         built += 1
     return built
+
+
+def lock_fresh(conn: Connection, blocks: Iterable[int]) -> set[int]:
+    """Lock the rows of ``blocks`` (in order) and return those fresh now: until the caller
+    commits, no other writer marks them, so the caller may patch them for its own writes
+    (``patch_blocks``) instead of building them again. Call it before those writes."""
+    stmt = (select(_BLOCK.c.block, _BLOCK.c.stale)
+            .where(_BLOCK.c.block.in_(sorted(set(blocks)))).order_by(_BLOCK.c.block)
+            .with_for_update())
+    return {int(block) for block, stale in conn.execute(stmt) if not stale}
+
+
+def patch_blocks(conn: Connection, blocks: Iterable[int], course_ids: Iterable[int]) -> int:
+    """Blocks that ``lock_fresh`` found fresh, with the rows of ``course_ids`` (this
+    transaction's writes) read again from the tables and the others kept from the body:
+    a save reads its own course, not the block's 256 (at XL 1-2 ms instead of 5-24)."""
+    changed: dict[int, list[int]] = {}
+    for course in course_ids:
+        changed.setdefault(int(course) // BLOCK_COURSES, []).append(int(course))
+    patched = 0
+    for block in sorted(set(blocks)):
+        ids = sorted(changed.get(block, []))
+        body = conn.execute(select(_BLOCK.c.body).where(_BLOCK.c.block == block)).scalar()
+        if body is None:  # never built: build it whole
+            build_blocks(conn, [block])
+            continue
+        kept = decode(body)
+        kept = kept.filter(pc.invert(pc.is_in(kept["course_key"],
+                                              value_set=pa.array(ids, pa.int64()))))
+        if ids:
+            kept = pa.concat_tables([kept, read_table(conn, courses_stmt(Course.id.in_(ids)),
+                                                      SCHEMA)])
+        table = kept.take(pc.sort_indices(kept["course_key"]))
+        conn.execute(update(_BLOCK).where(_BLOCK.c.block == block)
+                     .values(body=encode(table), stale=False))
+        patched += 1
+    return patched
 
 
 def _upsert_stale(conn: Connection, block: int) -> None:

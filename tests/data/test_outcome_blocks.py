@@ -244,3 +244,71 @@ def test_a_writer_and_a_builder_of_one_block_meet_on_its_row(clin):
     with engine.connect() as conn:
         kept = read_courses(conn)
     assert kept["indication"].to_pylist() == ["MDD"]  # read from the tables
+
+
+def test_a_save_patches_its_fresh_block_with_its_own_course_only(clin):
+    """A block fresh before the save keeps its other courses' rows from its body (a
+    planted route shows it was not read again) and takes the saved course's anew; a stale
+    block is built whole."""
+    import pyarrow as pa
+
+    saved = _course_from(clin, 20, "P-1")
+    other = _course_from(clin, 21, "P-2")
+    engine = get_engine()
+    with engine.begin() as conn:  # plant "XX" as the other course's route in the body
+        kept = outcome_blocks.decode(conn.execute(
+            select(_BLOCK.c.body).where(_BLOCK.c.block == 0)).scalar())
+        routes = ["XX" if key == other else route for key, route in
+                  zip(kept["course_key"].to_pylist(), kept["route"].to_pylist(), strict=True)]
+        kept = kept.set_column(kept.column_names.index("route"), "route",
+                               pa.array(routes, pa.string()))
+        conn.execute(update(_BLOCK).where(_BLOCK.c.block == 0)
+                     .values(body=outcome_blocks.encode(kept), stale=False))
+    log(clin, saved, 2, scores=[score("PHQ-9", "pre", PHQ9_POST)], route="IM")
+    with engine.connect() as conn:
+        rows = dict(zip(*(read_courses(conn)[c].to_pylist() for c in ("course_key", "route")),
+                        strict=True))
+    assert rows == {saved: "IV", other: "XX"}  # the first infusion's route: saved anew
+    assert check_outcomes().column == "block"  # the plant is what check-outcomes finds
+    with engine.begin() as conn:
+        conn.execute(update(_BLOCK).where(_BLOCK.c.block == 0).values(stale=True))
+    log(clin, saved, 3, scores=[score("PHQ-9", "pre", PHQ9_POST)])  # stale: built whole
+    with engine.connect() as conn:
+        assert read_courses(conn)["route"].to_pylist() == ["IV", "IV"]
+    assert check_outcomes() is None
+
+
+def test_a_save_waits_for_a_writer_of_its_block_and_then_builds_it_whole(clin):
+    """PostgreSQL: a writer holding the block's row (a patient's new indication, not yet
+    committed) makes a save's refresh wait at its lock; the block was marked stale by the
+    writer, so the refresh builds it whole and reads the writer's change."""
+    import threading
+
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    course = _course_from(clin, 9, "P-1")
+    other = _course_from(clin, 10, "P-2")
+    with engine.connect() as conn:
+        patient = conn.execute(select(Course.patient_id).where(Course.id == other)).scalar()
+    writer = engine.connect()
+    writing = writer.begin()
+    writer.execute(update(Patient).where(Patient.id == patient).values(indication="OCD"))
+    saved = threading.Event()
+
+    def save() -> None:
+        log(clin, course, 2, scores=[score("PHQ-9", "pre", PHQ9_POST)])
+        saved.set()
+
+    saving = threading.Thread(target=save)
+    saving.start()
+    saving.join(1.0)
+    writing.commit()
+    writer.close()
+    saving.join(30)
+    assert saved.is_set() and _blocks()[0] is False
+    with engine.connect() as conn:
+        kept = read_courses(conn)
+    assert dict(zip(kept["course_key"].to_pylist(), kept["indication"].to_pylist(),
+                    strict=True))[other] == "OCD"
+    assert check_outcomes() is None
