@@ -191,23 +191,34 @@ def _indication(engine, course: int, value: str) -> None:
         conn.execute(update(Patient).where(Patient.id == patient).values(indication=value))
 
 
+def _postgres_engine():
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    return engine
+
+
+def _writing(engine, course: int, indication: str):
+    """A transaction left open after giving ``course``'s patient a new indication: the
+    trigger's mark holds the block's row until it commits."""
+    with engine.connect() as conn:
+        patient = conn.execute(select(Course.patient_id).where(Course.id == course)).scalar()
+    writer = engine.connect()
+    writing = writer.begin()
+    writer.execute(update(Patient).where(Patient.id == patient).values(indication=indication))
+    return writer, writing
+
+
 def test_a_writer_and_a_builder_of_one_block_meet_on_its_row(clin):
     """PostgreSQL (READ COMMITTED): a builder never marks a block fresh over a write it
     did not read. (SQLite runs one writer at a time.)"""
     import threading
 
-    engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time")
+    engine = _postgres_engine()
     course = _course_from(clin, 9, "P-1")
-    with engine.connect() as conn:
-        patient = conn.execute(select(Course.patient_id).where(Course.id == course)).scalar()
-
     # the writer first: its trigger holds the block's row; the builder waits for its commit
     # and then reads what it wrote
-    writer = engine.connect()
-    writing = writer.begin()
-    writer.execute(update(Patient).where(Patient.id == patient).values(indication="PTSD"))
+    writer, writing = _writing(engine, course, "PTSD")
     built = threading.Event()
 
     def build() -> None:
@@ -284,16 +295,10 @@ def test_a_save_waits_for_a_writer_of_its_block_and_then_builds_it_whole(clin):
     writer, so the refresh builds it whole and reads the writer's change."""
     import threading
 
-    engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time")
+    engine = _postgres_engine()
     course = _course_from(clin, 9, "P-1")
     other = _course_from(clin, 10, "P-2")
-    with engine.connect() as conn:
-        patient = conn.execute(select(Course.patient_id).where(Course.id == other)).scalar()
-    writer = engine.connect()
-    writing = writer.begin()
-    writer.execute(update(Patient).where(Patient.id == patient).values(indication="OCD"))
+    writer, writing = _writing(engine, other, "OCD")
     saved = threading.Event()
 
     def save() -> None:
