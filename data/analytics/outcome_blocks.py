@@ -11,12 +11,14 @@ BLOCK_COURSES course ids, each row that block's read as one Arrow IPC stream.
   transaction of any write to its packs, its courses, or a patient's clinic or indication,
   whoever writes (a service, the bulk writer's COPY, a hand-made UPDATE). A block with no
   row has no course with a pack.
-- **Built by the refresh.** ``data.analytics.course_outcomes`` builds the blocks of the
-  packs it writes in the same transaction (``build_blocks``), and a few stale blocks more
-  (a patient's new clinic, say), and ``manage.py rebuild-outcomes --blocks`` builds them all.
-  A builder takes the block's row lock before it reads the block's courses: a writer of the
-  same block, whose trigger upserts the same row, waits for it or is waited for, so a
-  block is never marked fresh over a write it did not see (PostgreSQL, READ COMMITTED).
+- **Kept by the refresh.** ``data.analytics.course_outcomes`` locks the blocks of the
+  packs it is about to write (``lock_fresh``); in the same transaction it then patches
+  those that were fresh with its own courses' rows (``patch_blocks``), builds the others
+  whole (``build_blocks``), and a few stale blocks more (a patient's new clinic, say);
+  ``manage.py rebuild-outcomes --blocks`` builds them all. A builder or patcher holds the
+  block's row lock before it reads: a writer of the same block, whose trigger upserts the
+  same row, waits for it or is waited for, so a block is never marked fresh over a write
+  it did not read (PostgreSQL, READ COMMITTED).
 - **Read by** ``read_courses``: the blocks that are not stale from their bodies, the stale
   ones' courses from their tables, both from one list of the blocks taken in one statement
   (no course twice, none left out). Too many stale blocks: None, and the caller reads the
@@ -118,7 +120,7 @@ def lock_fresh(conn: Connection, blocks: Iterable[int]) -> set[int]:
 def patch_blocks(conn: Connection, blocks: Iterable[int], course_ids: Iterable[int]) -> int:
     """Blocks that ``lock_fresh`` found fresh, with the rows of ``course_ids`` (this
     transaction's writes) read again from the tables and the others kept from the body:
-    a save reads its own course, not the block's 256 (at XL 1-2 ms instead of 5-24)."""
+    a save reads its own course's row, not the block's 256."""
     changed: dict[int, list[int]] = {}
     for course in course_ids:
         changed.setdefault(int(course) // BLOCK_COURSES, []).append(int(course))
