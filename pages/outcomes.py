@@ -18,7 +18,13 @@ from ui import outcome_sections as sections
 from ui.dose_sections import dose_section
 from ui.layout import page_setup
 from ui.measurement_worklist import measurement_worklist_block
-from ui.outcome_cache import options_for, section_analysis_for, store_version, summary_for
+from ui.outcome_cache import (
+    options_for,
+    response_section_for,
+    section_analysis_for,
+    store_version,
+    summary_for,
+)
 from ui.outcome_filters import cli_command, course_filters, store_filters
 from ui.outcome_notes import NOTES
 from ui.review_sections import review_section
@@ -53,11 +59,15 @@ sections.change_and_safety(summary, instrument, after_n)
 # Only the open section runs: it reads its part of the (cached) analysis and builds its
 # figures and tables once per page state (sections.page_memo).
 tabs, shown = sections.section_tabs()
-analysis = section_analysis_for(actor, filters, instrument, today, version, shown)
+if shown == "response":  # made with its figures, after a save by a worker (not this run)
+    response = response_section_for(actor, filters, instrument, today, version)
+    analysis = response.analysis
+else:
+    analysis = section_analysis_for(actor, filters, instrument, today, version, shown)
 memo = sections.page_memo(actor.username, actor.scope_key, filters, instrument, today, version)
 with tabs[shown]:
     if shown == "response":
-        sections.response_over_time(summary, analysis, after_n, memo)
+        sections.response_over_time(response)
     elif shown == "breakdowns":
         sections.breakdown_section(analysis, after_n, memo)
     elif shown == "durability":

@@ -8,6 +8,8 @@ O7 after infusion N (post rule: the post score of infusion N)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -393,7 +395,6 @@ def test_a_kept_frame_replaced_by_a_patch_is_freed_without_the_collector(world):
 def test_another_days_retention_is_counted_whole_once_then_patched(world, monkeypatch):
     """D1 counts lapses from a day (today, or the filters' as_of): the counts of another
     day are taken whole once, kept, and patched by the next save like the others."""
-    from datetime import date
 
     from tests.clinical_factories import TODAY
 
@@ -486,3 +487,67 @@ def test_a_frame_no_render_asked_for_lately_waits_for_its_render(world, patches,
     assert patches["patched"] == []
     _kept(director)  # its render patches it
     assert patches["patched"] == [[courses["B-1"][0]]]
+
+
+# --- the response section (figures included) made by the worker after a save ------------------
+
+DAY = date(2026, 1, 1)
+
+
+def _response(actor, filters: OutcomeFilters = FILTERS):
+    return cache.response_section_for(actor, filters, "PHQ-9", DAY, data_version())
+
+
+def _figures_json(section) -> dict[str, str]:
+    return {key: figure.to_json() for key, figure in section.figures.items()}
+
+
+def test_a_save_makes_the_shown_response_section_before_the_next_render(world, updates,
+                                                                       monkeypatch):
+    clin, director, _, courses = world
+    first = _response(director)  # the page showed its first section
+    assert first.analysis.waterfall["pct_change"].tolist() == [0.0, 0.0, 0.0]  # 18 -> 18
+    assert set(first.figures) == {"oc_km_chart", "oc_severity_chart", "oc_waterfall_chart"}
+    log(clin, courses["A-2"][1], 2, [score("PHQ-9", "post", PHQ_9)])  # 18 -> 9: -50 %
+    cache.wait_for_updates()
+    made_by_render: list[str] = []
+    for name in ("km_figure", "severity_figure", "waterfall_figure"):
+        monkeypatch.setattr(cache.charts, name, lambda *a, name=name, **k: made_by_render.append(name))
+    monkeypatch.setattr(cache, "response_analysis",
+                        lambda **kwargs: made_by_render.append("analysis"))
+    after = _response(director)  # the next render
+    assert made_by_render == []  # the worker made it all
+    assert after.analysis.waterfall["pct_change"].tolist() == [0.0, 0.0, -50.0]
+    assert after.analysis.waterfall["course_key"].tolist()[-1] == courses["A-2"][1]
+    # severity: baselines 18, 18, 18 (15-19); latest 18, 18 and now 9 (5-9)
+    assert after.analysis.severity["latest"].tolist() == [0, 1, 0, 2, 0]
+    monkeypatch.undo()
+    made = _figures_json(after)
+    assert made != _figures_json(first)
+    cache.forget_store_facts()  # what a cold process makes of the same store
+    assert _figures_json(_response(director)) == made
+
+
+def test_the_response_section_is_kept_per_scope(world):
+    _, director, cl1, courses = world
+    other_director = make_user("boss2", "director", clinics=("CL1", "CL2"), all_clinics=True)
+    other_clinician = make_user("two", "clinician", clinics=("CL1",))
+    assert len(_response(director).analysis.waterfall) == 3  # A-1, A-2, B-1
+    assert _response(other_director) is _response(director)  # one scope: made once
+    clinic_one = _response(cl1)
+    assert sorted(clinic_one.analysis.waterfall["course_key"]) == sorted(
+        [courses["A-1"][1], courses["A-2"][1]])  # CL1's courses only
+    assert _response(other_clinician) is clinic_one
+
+
+def test_a_response_section_nobody_showed_lately_waits_for_its_render(world, updates,
+                                                                     monkeypatch):
+    clin, director, _, courses = world
+    _response(director)
+    version = data_version()
+    monkeypatch.setattr(cache, "UPDATE_IDLE_SECONDS", -1.0)
+    log(clin, courses["B-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])
+    cache.wait_for_updates()
+    assert {key[-1] for key in cache._responses} == {version}  # nothing made for the save
+    monkeypatch.undo()
+    assert _response(director).analysis.waterfall["pct_change"].tolist()[-1] == -50.0

@@ -21,7 +21,7 @@ from outcomes.breakdowns import DIMENSION_LABELS
 from outcomes.summary import NHS_KEY
 from ui.dose_sections import published_benchmarks
 from ui.monitoring_summary import monitoring_block
-from ui.outcome_cache import TTL_SECONDS
+from ui.outcome_cache import TTL_SECONDS, ResponseSection
 from ui.outcome_notes import NOTES
 
 DASH = "—"
@@ -66,7 +66,8 @@ def page_memo(*key: object, ttl: float = TTL_SECONDS) -> Memo:
     ``key``: the user, their scope, the filters, the instrument, the day and the data
     version (their inputs are cached under the same key); at most ``ttl`` seconds old,
     like those caches. Held in Session State, never in a cache shared between sessions
-    (they show patient data); only the latest page state's are kept."""
+    (they show patient data); only the latest page state's are kept. (The first section's
+    figures are made with it: ``response_over_time``.)"""
     memo = st.session_state.get(MEMO_KEY)
     now = time.monotonic()
     if memo is None or memo[0] != key or now - memo[1] > ttl:
@@ -194,27 +195,25 @@ def _number(value, digits: int | None = None) -> str:
     return f"{value:.{digits}f}" if digits is not None else f"{value:g}"
 
 
-def response_over_time(summary: dict, analysis: ClinicAnalysis, after_n: int,
-                       memo: Memo) -> None:
-    """KM curve, waterfall and severity distribution."""
-    ttr = summary[analysis.instrument]["time_to_first_response"]
+def response_over_time(response: ResponseSection) -> None:
+    """KM curve, severity distribution and waterfall: figures made with the section, once
+    per page state for every user of the scope (``ui.outcome_cache.response_section_for``;
+    after a save by the worker, not the render)."""
+    figures = response.figures
     left, right = st.columns(2)
     with left:
         st.subheader("Cumulative response by infusion")
-        chart(memo, "oc_km_chart", lambda: charts.km_figure(
-            ttr["km_response_curve"], ttr["km_remission_curve"], after_n))
+        st.plotly_chart(figures["oc_km_chart"], key="oc_km_chart", config=CHART)
         st.caption(NOTES["km"])
     with right:
         st.subheader("Severity at baseline and latest")
-        chart(memo, "oc_severity_chart",
-              lambda: charts.severity_figure(analysis.severity, analysis.instrument))
+        st.plotly_chart(figures["oc_severity_chart"], key="oc_severity_chart", config=CHART)
         st.caption(NOTES["severity"])
     st.subheader("Change per course (waterfall)")
-    if analysis.waterfall.empty:
+    if "oc_waterfall_chart" not in figures:
         st.info("No evaluable course for these filters.")
     else:
-        chart(memo, "oc_waterfall_chart", lambda: charts.waterfall_figure(
-            analysis.waterfall, total=analysis.waterfall_total))
+        st.plotly_chart(figures["oc_waterfall_chart"], key="oc_waterfall_chart", config=CHART)
     st.caption(NOTES["waterfall"])
 
 
