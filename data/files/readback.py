@@ -9,7 +9,8 @@ Cost, bounded (docs/EXPORTS.md):
   surrogates (a C-speed regular expression); XLSX: the same scan of every unzipped part;
 - XLSX: every XML part parsed by expat while it is unzipped, in chunks (well-formedness:
   what Excel needs), up to FULL_BYTES of XML per part, then openpyxl opens the workbook
-  read-only and reads the first SAMPLE_ROWS rows of every sheet;
+  read-only and reads the first SAMPLE_ROWS rows of every sheet (a sheet larger than
+  FULL_BYTES: from a copy cut after its first PREVIEW_BYTES, ``_xlsx_preview``);
 - CSV: parsed by the csv module row by row (every row as wide as the header), the rows
   counted against the manifest, when the file is at most FULL_BYTES (64 MB); a larger
   file (a network's million scores) is parsed for its first SAMPLE_ROWS rows only;
@@ -28,10 +29,13 @@ when it is larger than FULL_BYTES.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import re
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -40,6 +44,8 @@ from xml.parsers import expat
 FULL_BYTES = 64 * 1024 * 1024
 SAMPLE_ROWS = 2000
 _CHUNK = 1 << 20
+PREVIEW_BYTES = 8 * 1024 * 1024  # of a sampled sheet: ~2000 rows of the widest export
+PREVIEW_SPOOL_BYTES = 32 * 1024 * 1024
 
 # UTF-8 of U+FDD0..U+FDEF, U+xFFFE/U+xFFFF of every plane, and surrogates (U+D800..DFFF)
 _BAD_UTF8 = re.compile(
@@ -84,7 +90,7 @@ def _size(handle: IO[bytes]) -> int:
 def _xlsx(content: IO[bytes]) -> str:
     from openpyxl import load_workbook
 
-    mode = "full"
+    mode, sampled = "full", set()
     try:
         with zipfile.ZipFile(content) as archive:
             for info in archive.infolist():
@@ -99,22 +105,51 @@ def _xlsx(content: IO[bytes]) -> str:
                         read += len(chunk)
                         if read >= FULL_BYTES:
                             mode = "sampled"
+                            sampled.add(info.filename)
                             break
                     else:
                         parser.Parse(b"", True)
-        content.seek(0)
-        workbook = load_workbook(content, read_only=True)
-        for sheet in workbook.worksheets:
-            for n, _ in enumerate(sheet.iter_rows(values_only=True)):
-                if n >= SAMPLE_ROWS:
-                    mode = "sampled" if mode == "full" else mode
-                    break
-        workbook.close()
+            content.seek(0)
+            preview = _xlsx_preview(archive, sampled) if sampled else None
+        with preview or contextlib.nullcontext():  # the caller's own handle stays open
+            source = preview or content
+            workbook = load_workbook(source, read_only=True)
+            for sheet in workbook.worksheets:
+                for n, _ in enumerate(sheet.iter_rows(values_only=True)):
+                    if n >= SAMPLE_ROWS:
+                        mode = "sampled" if mode == "full" else mode
+                        break
+            workbook.close()
     except ExportReadBackError:
         raise
     except (zipfile.BadZipFile, expat.ExpatError, KeyError, ValueError, OSError) as exc:
         raise _fail("xlsx", f"{type(exc).__name__}: {str(exc)[:200]}") from None
     return mode
+
+
+def _xlsx_preview(archive: zipfile.ZipFile, sampled: set[str]) -> IO[bytes]:
+    """The workbook with each large sheet cut after the last whole row of its first
+    PREVIEW_BYTES (and its sheetData closed), every other part as it is: what openpyxl
+    opens for the sample. openpyxl's read-only sheet looks for a ``<dimension>`` before
+    the rows, and a write-only sheet has none at its head: it parsed every sheet whole
+    to find its size (the last 8 minutes of the XL scores export, ten sheets of a
+    million rows). In a spooled file: memory bounded by the spool, not the sheets."""
+    preview: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (the caller closes it)
+        max_size=PREVIEW_SPOOL_BYTES)
+    with zipfile.ZipFile(preview, "w", zipfile.ZIP_STORED) as out:
+        for info in archive.infolist():
+            with archive.open(info) as part, out.open(info.filename, "w") as copy:
+                if info.filename in sampled and info.filename.startswith("xl/worksheets/"):
+                    head = part.read(PREVIEW_BYTES)
+                    end = head.rfind(b"</row>")
+                    if end < 0 or b"<sheetData" not in head[:end]:
+                        raise _fail("xlsx", f"{info.filename}: no whole row in its first "
+                                            f"{PREVIEW_BYTES} bytes")
+                    copy.write(head[:end + len(b"</row>")] + b"</sheetData></worksheet>")
+                else:
+                    shutil.copyfileobj(part, copy, _CHUNK)
+    preview.seek(0)
+    return preview
 
 
 def _csv(content: IO[bytes], expected_rows: int | None) -> str:
