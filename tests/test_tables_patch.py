@@ -551,3 +551,36 @@ def test_a_response_section_nobody_showed_lately_waits_for_its_render(world, upd
     assert {key[-1] for key in cache._responses} == {version}  # nothing made for the save
     monkeypatch.undo()
     assert _response(director).analysis.waterfall["pct_change"].tolist()[-1] == -50.0
+
+
+def test_another_processs_save_is_found_by_the_poll_and_patched(world, patches, monkeypatch):
+    """A save made by another server process calls no listener here: the poll of the data
+    version finds it and the worker patches the saved patient, before any render."""
+    import time
+
+    from data.store import outcome_queue
+
+    clin, director, _, courses = world
+    patient, course = courses["B-1"]
+    monkeypatch.setattr(cache, "POLL_SECONDS", 0.05)
+    cache.start_updates()
+    try:
+        outcome_queue.listen_after_refresh(cache._after_save, on=False)  # not this process's
+        _kept(director)
+        version = data_version()
+        log(clin, course, 2, [score("PHQ-9", "post", PHQ_9)])
+        after = data_version()
+        assert after > version
+        deadline = time.monotonic() + 10
+        while (time.monotonic() < deadline
+               and {held.version for held in cache._held.values()} != {after}):
+            time.sleep(0.02)
+        cache.wait_for_updates()
+        assert {held.version for held in cache._held.values()} == {after}  # by the poll
+        assert patches["patched"] == [[patient]]
+        kept = _kept(director)  # the next render patches nothing
+        assert patches["patched"] == [[patient]]
+        assert _row(kept["PHQ-9"], course)["latest"] == 9  # 18 -> 9 after infusion 2
+    finally:
+        cache.stop_updates()
+    assert cache._poller is None

@@ -44,8 +44,9 @@ recomputed (``data.store.outcome_queue.listen_after_refresh``). The next render 
 page finds them at the new version (at L the page after a save went from ~3x the warm
 render to ~1.4x; the patch's ~45 ms moved to the worker). A render that asks for a frame
 being patched waits for it on the frame's lock; a save made by another server process is
-patched by the next render, as before. ``OUTCOME_UPDATES_AFTER_SAVE=off`` turns the worker
-off (the tests do, except those about it).
+patched by the same worker when a poll of the data version (every POLL_SECONDS) finds it,
+or by the next render if that comes first. ``OUTCOME_UPDATES_AFTER_SAVE=off`` turns the
+worker and the poll off (the tests do, except those about them).
 
 The page's first section (response over time: severity bands, KM curve, waterfall) is made
 whole, figures included, once per page state (``response_section_for``), and kept per
@@ -406,6 +407,11 @@ def _kept(key: tuple, version: int, read_all: Callable[[], Kept],
 
 _updater: ThreadPoolExecutor | None = None
 UPDATE_SECONDS: list[float] = []  # how long the recent updates took (bench/app_probe.py)
+# Another server process's saves (a network's app servers share one PostgreSQL): the data
+# version is looked at this often, one indexed query, while a render asked for a kept
+# frame lately; a newer one has the worker patch as after a save of this process.
+POLL_SECONDS = 2.0
+_poller: tuple[threading.Thread, threading.Event] | None = None
 
 
 def start_updates() -> None:
@@ -413,22 +419,54 @@ def start_updates() -> None:
     (``update_kept``), so that the next render of the Outcomes page finds them at the new
     version: the save's patients cost the worker, not the reader's render. A render that
     comes first waits for the frame's patch (its key's lock) or patches it itself. Another
-    server process's saves are patched at its next render, as without this."""
-    global _updater
+    server process's saves are found by a poll of the data version every POLL_SECONDS and
+    patched by the same worker (a render in those seconds patches them itself)."""
+    global _updater, _poller
     with _held_lock:
         if _updater is None:
             _updater = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcome-update")
+        if _poller is None:
+            stop = threading.Event()
+            thread = threading.Thread(target=_poll, args=(stop,), name="outcome-poll",
+                                      daemon=True)
+            _poller = (thread, stop)
+            thread.start()
     outcome_queue.listen_after_refresh(_after_save)
 
 
 def stop_updates() -> None:
-    """No more updates after a save (those queued are finished first)."""
-    global _updater
+    """No more updates after a save (those queued are finished first), no more polls."""
+    global _updater, _poller
     outcome_queue.listen_after_refresh(_after_save, on=False)
     with _held_lock:
         updater, _updater = _updater, None
+        poller, _poller = _poller, None
+    if poller is not None:
+        poller[1].set()
+        poller[0].join()
     if updater is not None:
         updater.shutdown(wait=True)
+
+
+def _poll(stop: threading.Event) -> None:
+    """Every POLL_SECONDS, while a render asked for a kept frame of this store lately:
+    when the data version passed what the kept frames and the last poll saw, queue an
+    update (the same worker as after a save: one at a time, in order)."""
+    queued = 0
+    while not stop.wait(POLL_SECONDS):
+        try:
+            now = time.monotonic()
+            with _held_lock:
+                versions = [held.version for key, held in _held.items()
+                            if now - _asked_at.get(key, 0.0) <= UPDATE_IDLE_SECONDS]
+            if not versions:
+                continue
+            version = data_version()
+            if version > max(min(versions), queued):
+                queued = version
+                _after_save(get_engine())
+        except Exception as exc:  # the next poll tries again; a render patches meanwhile
+            _log.warning("polling the data version failed (%s)", type(exc).__name__)
 
 
 def wait_for_updates() -> None:
