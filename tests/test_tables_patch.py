@@ -548,7 +548,7 @@ def test_a_response_section_nobody_showed_lately_waits_for_its_render(world, upd
     monkeypatch.setattr(cache, "UPDATE_IDLE_SECONDS", -1.0)
     log(clin, courses["B-1"][1], 2, [score("PHQ-9", "post", PHQ_9)])
     cache.wait_for_updates()
-    assert {key[-1] for key in cache._responses} == {version}  # nothing made for the save
+    assert {key[-1][0] for key in cache._responses} == {version}  # nothing made for the save
     monkeypatch.undo()
     assert _response(director).analysis.waterfall["pct_change"].tolist()[-1] == -50.0
 
@@ -584,3 +584,13 @@ def test_another_processs_save_is_found_by_the_poll_and_patched(world, patches, 
     finally:
         cache.stop_updates()
     assert cache._poller is None
+
+
+def test_a_restored_store_at_the_same_version_gets_its_own_response_section(world,
+                                                                          monkeypatch):
+    _, director, _, _ = world
+    first = _response(director)
+    assert _response(director) is first  # kept at this version of this history
+    monkeypatch.setattr(cache, "version_mark", lambda version: "another history")
+    cache._marks.clear()  # the mark is read again (it is kept for MARK_SECONDS)
+    assert _response(director) is not first

@@ -541,8 +541,11 @@ _responses_shown: OrderedDict[tuple, tuple[Actor, OutcomeFilters, float]] = Orde
 
 def _response_key(actor: Actor, filters: OutcomeFilters, instrument: str, today: date,
                   version: int | None = None) -> tuple:
+    """The page state (``version`` None), or the state at a version of this store's history
+    (its mark: a restored store with the same version number is another history)."""
     # repr: the filters' ``extra`` is a dict (no hash); equal filters give equal text
-    return (get_engine().url, actor.scope_key, repr(filters), instrument, today, version)
+    return (get_engine().url, actor.scope_key, repr(filters), instrument, today,
+            None if version is None else (version, _mark(version)))
 
 
 def response_section_for(actor: Actor, filters: OutcomeFilters, instrument: str, today: date,
@@ -597,12 +600,12 @@ def _response_section(actor: Actor, filters: OutcomeFilters, instrument: str, to
 def _update_responses(version: int, now: float) -> int:
     """Make the response sections a render showed in the last UPDATE_IDLE_SECONDS at
     ``version``, from the tables just patched (never a whole read). Returns how many."""
-    url = get_engine().url
+    url, at_version = get_engine().url, (version, _mark(version))
     with _held_lock:
         shown = [(actor, filters, state[3], state[4])
                  for state, (actor, filters, at) in _responses_shown.items()
                  if state[0] == url and now - at <= UPDATE_IDLE_SECONDS
-                 and (*state[:-1], version) not in _responses]
+                 and (*state[:-1], at_version) not in _responses]
     made = 0
     for actor, filters, instrument, today in shown:
         made += _response_section(actor, filters, instrument, today, version,
