@@ -59,15 +59,14 @@ sections.change_and_safety(summary, instrument, after_n)
 # Only the open section runs: it reads its part of the (cached) analysis and builds its
 # figures and tables once per page state (sections.page_memo).
 tabs, shown = sections.section_tabs()
-if shown == "response":  # made with its figures, after a save by a worker (not this run)
-    response = response_section_for(actor, filters, instrument, today, version)
-    analysis = response.analysis
-else:
-    analysis = section_analysis_for(actor, filters, instrument, today, version, shown)
+# (the first section is made with its figures, after a save by a worker: not this run)
+analysis = None if shown == "response" else section_analysis_for(
+    actor, filters, instrument, today, version, shown)
 memo = sections.page_memo(actor.username, actor.scope_key, filters, instrument, today, version)
 with tabs[shown]:
     if shown == "response":
-        sections.response_over_time(response)
+        sections.response_over_time(
+            response_section_for(actor, filters, instrument, today, version))
     elif shown == "breakdowns":
         sections.breakdown_section(analysis, after_n, memo)
     elif shown == "durability":

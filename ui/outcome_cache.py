@@ -562,7 +562,8 @@ def response_section_for(actor: Actor, filters: OutcomeFilters, instrument: str,
         made = _responses.get(_response_key(actor, filters, instrument, today, version))
     if made is None:
         made = _response_section(actor, filters, instrument, today, version)
-    return made  # type: ignore[return-value]  # None only with patch_only
+        assert made is not None  # None only with patch_only
+    return made
 
 
 def _response_section(actor: Actor, filters: OutcomeFilters, instrument: str, today: date,
