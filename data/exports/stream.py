@@ -2,8 +2,8 @@
 (a Bundle, or NDJSON per resource type) written to a file a few thousand courses at a
 time, so memory is bounded by the chunk, not by the store.
 
-The rows come from `tables.iter_score_chunks` (keyset pages of courses, then their
-scores) in one snapshot (`snapshot_session`: REPEATABLE READ on PostgreSQL; SQLite's
+The rows come from `tables.iter_score_chunks` (the chosen courses read once, in order, then
+the scores of a few thousand at a time) in one snapshot (`snapshot_session`: REPEATABLE READ on PostgreSQL; SQLite's
 read transaction is one already). Each chunk goes through the same rules as the
 whole-table path (`deidentify` with one set of staff pseudonyms for the export,
 `format_cell`, `json.dumps`, `typed_cell`, the FHIR resource builders), so the files
@@ -11,7 +11,7 @@ are the same: byte-equal CSV and JSON, the same cells in XLSX, the same FHIR res
 (tests/data/exports/test_export_streaming.py compares them with the whole-table path).
 
 What must be known before the first row (the item columns, the staff, the row count for
-the XLSX filter range) comes from `tables.score_plan` (aggregate queries only).
+the XLSX filter range) comes from `tables.score_plan` (one aggregate query).
 """
 
 from __future__ import annotations

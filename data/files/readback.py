@@ -63,6 +63,8 @@ def _fail(fmt: str, why: str) -> ExportReadBackError:
 
 
 def _scan_bytes(content: bytes, fmt: str, offset: int = 0) -> None:
+    if content.isascii():  # every sequence it looks for starts with a byte over 0x7f
+        return
     found = _BAD_UTF8.search(content)
     if found:
         raise _fail(fmt, f"a Unicode noncharacter or surrogate at byte {offset + found.start()}")

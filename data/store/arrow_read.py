@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import io
 import itertools
 import sys
 import threading
@@ -37,8 +38,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Integer
+from sqlalchemy import BigInteger, Integer, cast, func, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -53,7 +55,7 @@ BATCH_ROWS = 65_536  # rows fetched and turned into Arrow arrays at a time
 
 
 def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind], *,
-               stream: bool = False) -> pa.Table:
+               stream: bool = False, copy: bool = False) -> pa.Table:
     """The rows of ``stmt`` as a Table of the columns of ``schema`` (by label, in the
     statement's order; every selected column must be declared), typed as declared.
 
@@ -63,7 +65,13 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind], *,
     transaction (``_postgres_rows``). Either way the client holds one batch of rows at a
     time instead of libpq's copy of the whole result, and binary values travel as bytes,
     not hex text (the XL store's course packs: 300 MB of hex in libpq before;
-    docs/PERFORMANCE.md)."""
+    docs/PERFORMANCE.md).
+
+    ``copy`` (PostgreSQL; no ``binary`` column), for a read of many rows that must see
+    the caller's transaction: the rows by ``COPY (...) TO STDOUT`` as CSV on the caller's
+    connection, parsed by Arrow in C++ (``_copy_table``), no Python object per value. One
+    chunk of an XL export's scores (111,000 rows): 0.25 s, where the cursor's rows took
+    0.35-0.45 s."""
     names = list(stmt.selected_columns.keys())
     missing = [name for name in names if name not in schema]
     if missing:
@@ -71,6 +79,8 @@ def read_table(conn: Connection, stmt: Select, schema: Mapping[str, Kind], *,
     kinds = [schema[name] for name in names]
     arrow_schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in
                               zip(names, kinds, strict=True)])
+    if copy and conn.dialect.name == "postgresql" and "binary" not in kinds:
+        return _copy_table(conn, stmt, kinds, arrow_schema)
     postgres_stream = stream and conn.dialect.name == "postgresql"
     if postgres_stream:
         fast = _adbc_batches(conn, stmt, kinds, arrow_schema)
@@ -108,6 +118,69 @@ def _postgres_rows(conn: Connection, stmt: Select) -> Any:
 
 
 _cursor_names = itertools.count(1)
+
+
+def _copy_table(conn: Connection, stmt: Select, kinds: list[Kind],
+                arrow_schema: pa.Schema) -> pa.Table:
+    """``stmt``'s rows through ``COPY (...) TO STDOUT (FORMAT csv)`` on the caller's
+    connection and transaction, read by ``pyarrow.csv``.
+
+    Each column travels as text CSV can carry without a parser's guess: a date as its day
+    number, a timestamp as microseconds since the epoch (UTC whatever the session's time
+    zone), a boolean as 0/1; ints, floats (PostgreSQL writes them exactly) and text as
+    they are. NULL is an unquoted empty field and an empty text a quoted one
+    (``quoted_strings_can_be_null=False``). psycopg binds the parameters client-side (a
+    COPY takes none)."""
+    import pyarrow.csv as pa_csv
+
+    inner = stmt.subquery("copied")
+    sent = []
+    for column, kind in zip(inner.c, kinds, strict=True):
+        if kind == "date":
+            sent.append(day_number(column))
+        elif kind == "datetime":
+            sent.append(cast(func.extract("epoch", column) * 1_000_000, BigInteger))
+        elif kind == "bool":
+            sent.append(cast(column, Integer))
+        else:
+            sent.append(column)
+    compiled = select(*sent).compile(dialect=conn.dialect,
+                                     compile_kwargs={"render_postcompile": True})
+    driver = conn.connection.driver_connection
+    text_out = io.BytesIO()
+    with driver.cursor() as cursor, cursor.copy(
+            f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)", compiled.params) as copy:
+        for data in copy:
+            text_out.write(data)
+    if not text_out.tell():
+        return arrow_schema.empty_table()
+    names = [f"c{i}" for i in range(len(kinds))]
+    sent_types = {name: _SENT_TYPES.get(kind, ARROW_TYPES[kind])
+                  for name, kind in zip(names, kinds, strict=True)}
+    text_out.seek(0)
+    table = pa_csv.read_csv(
+        text_out, read_options=pa_csv.ReadOptions(column_names=names),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=sent_types, null_values=[""], strings_can_be_null=True,
+            quoted_strings_can_be_null=False))
+    return pa.table([_from_sent(table.column(i), kind) for i, kind in enumerate(kinds)],
+                    schema=arrow_schema)
+
+
+_SENT_TYPES: dict[str, pa.DataType] = {"date": pa.int32(), "datetime": pa.int64(),
+                                       "bool": pa.int8()}
+
+
+def _from_sent(column: pa.ChunkedArray, kind: Kind) -> pa.ChunkedArray:
+    """A column as ``_copy_table`` sent it, as ``kind``."""
+    if kind == "date":
+        return pc.cast(column, ARROW_TYPES[kind])
+    if kind == "datetime":
+        return column.cast(pa.timestamp("us", tz="UTC"))
+    if kind == "bool":
+        return pc.cast(column, pa.bool_())
+    return column
 
 
 def _adbc_batches(conn: Connection, stmt: Select, kinds: list[Kind],
@@ -251,6 +324,35 @@ def _day_number_sqlite(element: day_number, compiler: SQLCompiler, **kw: Any) ->
 @compiles(day_number, "postgresql")
 def _day_number_postgresql(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(({compiler.process(element.clauses, **kw)}) - DATE '1970-01-01')"
+
+
+@contextmanager
+def index_reads(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, the reads of the caller's transaction inside this block plan no
+    sequential scan and compile no JIT code (``SET LOCAL``, set back on leaving): for
+    reads of one chunk by a list of ids, where an index serves every read.
+
+    The planner's estimate of the rows per course id is the table's rows over its sampled
+    distinct ids: at XL 82 for a true 28, so one chunk's 4,000 courses looked like 3% of
+    the scores and it read all 1.4 GB of them (0.5-0.7 s a chunk) where the index finds
+    them in 0.05-0.1 s (docs/PERFORMANCE.md, issue 13 session 11). JIT added ~40 ms to
+    each of those short queries. SQLite: nothing to do (it takes the index)."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    names = ("enable_seqscan", "jit")
+    setting = text("SELECT set_config(:name, :value, true)")
+    before = [conn.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar_one()
+              for name in names]
+    for name in names:
+        conn.execute(setting, {"name": name, "value": "off"})
+    try:
+        yield
+    finally:
+        # set back for the rest of the transaction; an aborted one ends with its settings
+        with suppress(DBAPIError):
+            for name, value in zip(names, before, strict=True):
+                conn.execute(setting, {"name": name, "value": value})
 
 
 @contextmanager

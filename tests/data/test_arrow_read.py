@@ -199,3 +199,34 @@ def test_adbc_connections_are_kept_idle_replaced_when_broken_and_closed(engine, 
     assert len(opened) == 2  # replaced
     dispose_engines()
     assert arrow_read._idle_adbc == {}
+
+
+def test_a_copied_read_gives_the_same_table_in_the_callers_transaction(engine, probe):
+    """``copy`` (PostgreSQL: COPY ... TO STDOUT as CSV, read by pyarrow.csv): the same rows
+    and types as the cursor's, for the values CSV makes hard: an empty text (not NULL), a
+    comma, a quote and a line break in one, a time before 1970 to the microsecond, a float
+    that is not a short decimal; parameters (an IN list, a date) bound; a row the caller's
+    transaction wrote and did not commit is read; an empty result keeps its types.
+    (SQLite has no COPY: the cursor reads it, and the same table comes back.)"""
+    early = datetime(1969, 7, 20, 20, 17, 40, 123456, tzinfo=UTC)
+    tricky = [{"id": 6, "n": -3, "x": 0.1 + 0.2, "s": "", "d": date(1969, 12, 31),
+               "ts": early, "b": False},
+              {"id": 7, "n": -2**31, "x": -1e-300, "s": 'a,"b"\nc;\\N', "d": date(2000, 1, 1),
+               "ts": T1, "b": None}]
+    stmt = (select(probe).where(probe.c.id.in_([1, 4, 5, 6, 7]),
+                                (probe.c.d >= date(1969, 1, 1)) | probe.c.d.is_(None))
+            .order_by(probe.c.id))
+    with engine.begin() as conn:
+        conn.execute(insert(probe), tricky)  # not committed while it is read
+        plain = read_table(conn, stmt, SCHEMA)
+        copied = read_table(conn, stmt, SCHEMA, copy=True)
+        empty = read_table(conn, select(probe).where(false()), SCHEMA, copy=True)
+        conn.rollback()
+    assert copied.equals(plain)
+    assert copied.schema.types == EXPECTED_TYPES
+    assert copied.to_pydict() == {
+        "id": [1, 4, 5, 6, 7], "n": [None, 7, 0, -3, -2**31],
+        "x": [None, 2.5, 3.0, 0.1 + 0.2, -1e-300], "s": [None, "PHQ-9", "é", "", 'a,"b"\nc;\\N'],
+        "d": [None, date(2026, 2, 28), date(2024, 2, 29), date(1969, 12, 31), date(2000, 1, 1)],
+        "ts": [None, T1, T1, early, T1], "b": [None, True, False, False, None]}
+    assert empty.num_rows == 0 and empty.schema.types == EXPECTED_TYPES

@@ -170,3 +170,81 @@ def test_a_file_export_stays_in_its_file_and_a_failed_one_is_removed(actors, tmp
     with pytest.raises(ExportReadBackError):
         run_export(actor=actors["auditor"], request=ExportRequest("scores", "csv"), path=broken)
     assert not broken.exists()
+
+
+def _infusion(session, code: str, number: int):
+    from sqlmodel import select
+
+    from models.tables import Course, Infusion, Patient
+    return session.exec(select(Infusion).join(Course, Course.id == Infusion.course_id)
+                        .join(Patient, Patient.id == Course.patient_id)
+                        .where(Patient.patient_code == code, Infusion.number == number)).one()
+
+
+def test_a_score_on_another_courses_infusion_keeps_that_infusions_number(actors):
+    """The infusion numbers are read with each chunk's courses and given by infusion id; no
+    constraint ties a score's infusion to its course, and the join this replaced found
+    any. MRN-998877's PHQ-9 after infusion 6 is moved onto infusion 3 of MRN-555002 (3
+    infusions, no score after any): read one course a chunk, its number is 3, and every
+    other score keeps its own (its infusion's number: 1 for the 'pre' scores, 6 after)."""
+    from sqlmodel import select
+
+    from data.exports.tables import RowFilters, iter_score_chunks, load_scores, score_plan
+    from data.store.db import read_session, write_session
+    from models.tables import Assessment
+
+    with write_session() as session:
+        own = _infusion(session, "MRN-998877", 6)
+        other = _infusion(session, "MRN-555002", 3)
+        moved = session.exec(select(Assessment).where(
+            Assessment.infusion_id == own.id, Assessment.instrument == "PHQ-9")).one()
+        moved.infusion_id = other.id
+        session.add(moved)
+    with read_session() as session:
+        actor, filters = actors["director"], RowFilters()
+        plan = score_plan(session, actor=actor, filters=filters)
+        chunks = list(iter_score_chunks(session, actor=actor, filters=filters,
+                                        widest=plan.widest, courses_per_chunk=1))
+        whole = load_scores(session, actor=actor, filters=filters)
+    rows = [row for chunk in chunks for row in chunk.rows]
+    assert plan.n_rows == len(rows) == whole.n_rows == 30
+    assert [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows] == \
+        [{k: v for k, v in row.items() if not k.startswith("_")} for row in whole.rows]
+    numbers = {(r["patient_code"], r["timepoint"], r["instrument"]): r["infusion_number"]
+               for r in rows}
+    assert numbers[("MRN-998877", "post", "PHQ-9")] == 3
+    assert numbers[("MRN-998877", "post", "GAD-7")] == 6
+    assert {n for (_, tp, _), n in numbers.items() if tp == "pre"} == {1}
+
+
+def test_chunk_reads_on_postgresql_take_the_index_and_set_the_planner_back(actors):
+    """`index_reads`: inside it a chunk's read of scores by course id plans no sequential
+    scan (the planner's own choice at XL: docs/PERFORMANCE.md), and the settings are the
+    transaction's own again after it."""
+    from sqlalchemy import text
+
+    from data.exports.tables import RowFilters, _score_columns
+    from data.store.arrow_read import index_reads
+    from data.store.db import get_engine, read_session
+
+    if get_engine().dialect.name != "postgresql":
+        pytest.skip("SQLite has no planner settings; it takes the index")
+    plans: list[str] = []
+    with read_session() as session:
+        conn = session.connection()
+        conn.execute(text("SET LOCAL enable_seqscan = on"))
+        course = conn.execute(text("SELECT min(course_id) FROM assessment")).scalar_one()
+        explain = ("EXPLAIN SELECT * FROM assessment WHERE course_id IN "
+                   f"({course}, {course + 1})")
+        plans.append(" ".join(r[0] for r in conn.execute(text(explain))))
+        with index_reads(conn):
+            settings = conn.execute(text("SELECT current_setting('enable_seqscan'), "
+                                         "current_setting('jit')")).one()
+            plans.append(" ".join(r[0] for r in conn.execute(text(explain))))
+            assert _score_columns(conn, actors["director"], RowFilters(), None, False,
+                                  course_ids=[course])["total"].codes.size == 4
+        after = conn.execute(text("SELECT current_setting('enable_seqscan')")).scalar_one()
+    assert tuple(settings) == ("off", "off")
+    assert "Seq Scan" in plans[0]  # 30 rows: the planner reads the table
+    assert "Seq Scan" not in plans[1] and "Index" in plans[1]
+    assert after == "on"
