@@ -19,6 +19,10 @@ the caller's DB-API cursor (docs/PERFORMANCE.md, "One read path"): ADBC's SQLite
 links its own copy of SQLite, and two copies in one process break each other's file locks
 (a read through it missed a commit made through the sqlite3 module); and a read on another
 connection is outside the caller's transaction.
+
+COPY (``copy``, PostgreSQL) for a large read that must stay in the caller's transaction
+(an export's chunks, in its snapshot): ``COPY (...) TO STDOUT`` as CSV on the caller's own
+connection, parsed by ``pyarrow.csv`` (``_copy_table``).
 """
 
 from __future__ import annotations
