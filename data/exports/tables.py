@@ -36,7 +36,7 @@ from data.files.columns import (
     score_columns,
 )
 from data.files.frame import Coded, ColumnTable, objects
-from data.store.arrow_read import Kind, index_reads, ints, read_table
+from data.store.arrow_read import Kind, index_reads, ints, read_table, release_freed_memory
 from models.access import Actor, scope_filter
 from models.tables import Assessment, AuditEvent, Clinic, Course, Infusion, Patient, User
 from outcomes.instruments import get_instrument
@@ -278,6 +278,7 @@ def iter_score_chunks(session: Session, *, actor: Actor, filters: RowFilters, wi
                         copy=True)
     with index_reads(conn):
         for first in range(0, chosen.num_rows, per_chunk):
+            release_freed_memory()  # the last chunk's, written by now (~70 MB at XL)
             course_ids, courses = _course_columns(chosen.slice(first, per_chunk))
             table = _course_scores(conn, actor, filters, instruments, timestamps, course_ids,
                                    courses, users, widest=widest, chunked=True)
