@@ -286,14 +286,21 @@ def iter_score_chunks(session: Session, *, actor: Actor, filters: RowFilters, wi
                 yield table
 
 
+def _chosen_course_ids(actor: Actor, filters: RowFilters) -> Select | None:
+    """The ids of the courses in scope and range (None: every course)."""
+    if actor.all_clinics and not (filters.clinic_ids or filters.start or filters.end):
+        return None
+    return (select(Course.id).join(Patient, Patient.id == Course.patient_id)
+            .where(*_course_rows(actor, filters)))
+
+
 def _chosen_scores(actor: Actor, filters: RowFilters,
                    instruments: tuple[str, ...] | None) -> list:
     """WHERE parts choosing the scores of an export (as `_score_columns` chooses them)."""
     where = []
-    if not actor.all_clinics or filters.clinic_ids or filters.start or filters.end:
-        where.append(Assessment.course_id.in_(
-            select(Course.id).join(Patient, Patient.id == Course.patient_id)
-            .where(*_course_rows(actor, filters))))
+    chosen = _chosen_course_ids(actor, filters)
+    if chosen is not None:
+        where.append(Assessment.course_id.in_(chosen))
     if instruments:
         where.append(Assessment.instrument.in_(instruments))
     return where
@@ -395,9 +402,7 @@ def _score_columns(conn: Connection, actor: Actor, filters: RowFilters,
         chunk = [int(i) for i in course_ids]
         stmt = stmt.where(Assessment.course_id.in_(chunk))
         infusions = infusions.where(Infusion.course_id.in_(chunk))
-    elif not actor.all_clinics or filters.clinic_ids or filters.start or filters.end:
-        chosen = (select(Course.id).join(Patient, Patient.id == Course.patient_id)
-                  .where(*_course_rows(actor, filters)))
+    elif (chosen := _chosen_course_ids(actor, filters)) is not None:
         stmt = stmt.where(Assessment.course_id.in_(chosen))
         infusions = infusions.where(Infusion.course_id.in_(chosen))
     if instruments:

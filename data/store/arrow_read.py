@@ -168,23 +168,12 @@ def _copy_table(conn: Connection, stmt: Select, kinds: list[Kind],
         convert_options=pa_csv.ConvertOptions(
             column_types=sent_types, null_values=[""], strings_can_be_null=True,
             quoted_strings_can_be_null=False))
-    return pa.table([_from_sent(table.column(i), kind) for i, kind in enumerate(kinds)],
+    return pa.table([_as_kind(table.column(i), kind) for i, kind in enumerate(kinds)],
                     schema=arrow_schema)
 
 
 _SENT_TYPES: dict[str, pa.DataType] = {"date": pa.int32(), "datetime": pa.int64(),
                                        "bool": pa.int8()}
-
-
-def _from_sent(column: pa.ChunkedArray, kind: Kind) -> pa.ChunkedArray:
-    """A column as ``_copy_table`` sent it, as ``kind``."""
-    if kind == "date":
-        return pc.cast(column, ARROW_TYPES[kind])
-    if kind == "datetime":
-        return column.cast(pa.timestamp("us", tz="UTC"))
-    if kind == "bool":
-        return pc.cast(column, pa.bool_())
-    return column
 
 
 def _adbc_batches(conn: Connection, stmt: Select, kinds: list[Kind],
@@ -265,8 +254,9 @@ def close_adbc_connections() -> None:
         _close(connection)
 
 
-def _as_kind(array: pa.Array, kind: Kind) -> pa.Array:
-    """An ADBC column as ``kind`` (int4 as int64, a day number as a date ...)."""
+def _as_kind(array: Any, kind: Kind) -> Any:
+    """An ADBC or COPY column (an Arrow array or chunked array) as ``kind`` (int4 as
+    int64, a day number as a date, epoch microseconds as a timestamp, 0/1 as a bool)."""
     target = ARROW_TYPES[kind]
     if array.type == target:
         return array
@@ -346,8 +336,8 @@ def index_reads(conn: Connection) -> Iterator[None]:
         return
     names = ("enable_seqscan", "jit")
     setting = text("SELECT set_config(:name, :value, true)")
-    before = [conn.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar_one()
-              for name in names]
+    before = conn.execute(text("SELECT current_setting('enable_seqscan'), "
+                               "current_setting('jit')")).one()
     for name in names:
         conn.execute(setting, {"name": name, "value": "off"})
     try:
